@@ -1,0 +1,5 @@
+//! Application services: the imperative shell that feeds the pure domain from the store.
+//! The GUI, the command line and the benchmark all go through here.
+
+pub mod check;
+pub mod paths;

@@ -1,0 +1,134 @@
+//! `lotline bench verdict`: time decode + cache lookup + rules per scan, on a small and a large
+//! demo cache, and print percentiles. Figures, not assertions: the README quotes them.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::app::check::{CheckContext, check_scan};
+use crate::domain::policy::Gate;
+use crate::store::{Store, demo};
+
+/// Fixed so cached benchmark databases stay valid and runs are comparable.
+const BENCH_TODAY: (i32, u32, u32) = (2026, 6, 1);
+const SEED: u64 = 7;
+
+pub struct Stats {
+    pub n: usize,
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+    pub mean_us: f64,
+}
+
+/// Percentiles of a sample of durations in microseconds.
+pub fn stats(mut v: Vec<f64>) -> Stats {
+    v.sort_by(f64::total_cmp);
+    let n = v.len().max(1);
+    let pct = |p: f64| v.get(((p * n as f64).ceil() as usize).saturating_sub(1).min(n - 1)).copied().unwrap_or(0.0);
+    Stats {
+        n: v.len(),
+        p50_us: pct(0.50),
+        p90_us: pct(0.90),
+        p99_us: pct(0.99),
+        max_us: v.last().copied().unwrap_or(0.0),
+        mean_us: v.iter().sum::<f64>() / n as f64,
+    }
+}
+
+fn bench_db(dir: &std::path::Path, lots: usize, today: NaiveDate) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(format!("bench-{lots}-seed{SEED}.db"));
+    if path.exists() {
+        if let Ok(store) = Store::open(&path) {
+            if store.count("lots")? as usize >= lots {
+                return Ok(store);
+            }
+        }
+        std::fs::remove_file(&path).ok();
+    }
+    eprintln!("generating {lots} lots in {} ...", path.display());
+    let t = Instant::now();
+    let mut store = Store::create(&path)?;
+    demo::generate(&mut store, lots, SEED, today)?;
+    eprintln!("  done in {:.1} s", t.elapsed().as_secs_f64());
+    Ok(store)
+}
+
+/// Scans as a scanner would send them: GS1 DataMatrix with symbology id, GTIN, expiry and lot;
+/// one in ten names an unknown lot and one in twenty is garbage.
+fn sample_scans(store: &Store, n: usize, rng: &mut SmallRng) -> anyhow::Result<Vec<String>> {
+    let max_id: i64 = store.conn().query_row("SELECT MAX(id) FROM lots", [], |r| r.get(0))?;
+    let mut st = store.conn().prepare(
+        "SELECT b.code, l.lot, l.expiry FROM lots l JOIN barcodes b ON b.item_id = l.item_id AND b.kind = 'gtin' WHERE l.id = ?1",
+    )?;
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let id = rng.random_range(1..=max_id);
+        let row: Option<(String, String, String)> =
+            rusqlite::OptionalExtension::optional(st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))?;
+        let Some((gtin, lot, expiry)) = row else { continue };
+        let yymmdd = format!("{}{}{}", &expiry[2..4], &expiry[5..7], &expiry[8..10]);
+        let r: f64 = rng.random();
+        out.push(if r < 0.05 {
+            "]d2 garbage #@!".to_owned()
+        } else if r < 0.15 {
+            format!("]d201{gtin}17{yymmdd}10X{}", &lot[1..])
+        } else {
+            format!("]d201{gtin}17{yymmdd}10{lot}")
+        });
+    }
+    Ok(out)
+}
+
+fn run_one(store: &Store, scans: &[String], today: NaiveDate) -> anyhow::Result<Stats> {
+    let ctx = CheckContext::default();
+    for s in scans.iter().take(1000) {
+        check_scan(store, Gate::Pick, s.as_bytes(), &ctx, today)?;
+    }
+    let mut times = Vec::with_capacity(scans.len());
+    for s in scans {
+        let t = Instant::now();
+        let o = check_scan(store, Gate::Pick, s.as_bytes(), &ctx, today)?;
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(o);
+    }
+    Ok(stats(times))
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+pub fn verdict(lots: usize, small: usize, scans: usize, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let (y, m, d) = BENCH_TODAY;
+    let today = NaiveDate::from_ymd_opt(y, m, d).context("bench date")?;
+    let dir = cache_dir.unwrap_or_else(|| std::env::temp_dir().join("lotline-bench"));
+    let mut rng = SmallRng::seed_from_u64(SEED);
+    let mut results = Vec::new();
+    for n in [small, lots] {
+        let store = bench_db(&dir, n, today)?;
+        let sample = sample_scans(&store, scans, &mut rng)?;
+        let st = run_one(&store, &sample, today)?;
+        println!(
+            "verdict  lots={n:>9}  scans={}  p50={:.1} us  p90={:.1} us  p99={:.1} us  max={:.1} us  mean={:.1} us",
+            st.n, st.p50_us, st.p90_us, st.p99_us, st.max_us, st.mean_us
+        );
+        results.push((n, st));
+    }
+    if let [(_, a), (_, b)] = &results[..] {
+        println!("ratio    p99(large)/p99(small) = {:.2}   p50 ratio = {:.2}", b.p99_us / a.p99_us, b.p50_us / a.p50_us);
+    }
+    if let Some(rss) = peak_rss_mib() {
+        println!("memory   peak RSS {rss:.0} MiB");
+    }
+    Ok(())
+}

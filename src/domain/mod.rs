@@ -1,0 +1,11 @@
+//! The pure domain: identifiers, the scan grammar, the lot model and the shelf-life verdict engine.
+//!
+//! Invariant: nothing under `domain` does I/O or reads the clock; today's date is always passed
+//! in. It depends on no Slint, rusqlite, serialport, reqwest or tokio.
+
+pub mod gs1;
+pub mod ids;
+pub mod lot;
+pub mod policy;
+pub mod reason;
+pub mod scan;

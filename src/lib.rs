@@ -1,0 +1,12 @@
+//! lotline: says, the instant a warehouse worker scans, whether a lot may move.
+//!
+//! `domain` is pure (grammar, identifiers, shelf-life rules). `store` is the SQLite cache,
+//! `app` the services that feed the domain from the store, `ui` the Slint shell and `cli` the
+//! command line. See ARCHITECTURE.md.
+
+pub mod app;
+pub mod bench;
+pub mod cli;
+pub mod domain;
+pub mod store;
+pub mod ui;

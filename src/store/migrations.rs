@@ -1,0 +1,138 @@
+//! Versioned schema migrations, applied in order inside one transaction each.
+//! `PRAGMA user_version` holds the number of migrations applied.
+//!
+//! Append new migrations at the end; never edit one that has shipped.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the offline lot cache, tasks, outbox, audit log and sync state.
+    r#"
+CREATE TABLE categories (
+    id               TEXT PRIMARY KEY,
+    near_expiry_days TEXT NOT NULL            -- comma list of warning tiers in days, e.g. '60,30,7'
+) WITHOUT ROWID;
+
+CREATE TABLE items (
+    id                         TEXT PRIMARY KEY,
+    name_en                    TEXT NOT NULL,
+    name_zh                    TEXT NOT NULL,
+    category                   TEXT NOT NULL,
+    shelf_life_days            INTEGER CHECK (shelf_life_days > 0),
+    min_remaining_days_receipt INTEGER CHECK (min_remaining_days_receipt >= 0),
+    min_remaining_pct_receipt  INTEGER CHECK (min_remaining_pct_receipt BETWEEN 0 AND 100),
+    near_expiry_days           TEXT,          -- item override of the category's tiers
+    requires_qc                INTEGER NOT NULL DEFAULT 0,
+    serialized                 INTEGER NOT NULL DEFAULT 0,
+    regulated                  INTEGER NOT NULL DEFAULT 0,
+    storage                    TEXT NOT NULL DEFAULT 'ambient' CHECK (storage IN ('ambient', 'chilled', 'frozen'))
+) WITHOUT ROWID;
+
+-- GTINs (normalised to 14 digits) and other barcodes that name an item.
+CREATE TABLE barcodes (
+    code    TEXT PRIMARY KEY,
+    kind    TEXT NOT NULL CHECK (kind IN ('gtin', 'alias')),
+    item_id TEXT NOT NULL REFERENCES items(id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX barcodes_item ON barcodes(item_id);
+
+CREATE TABLE lots (
+    id              INTEGER PRIMARY KEY,
+    item_id         TEXT NOT NULL REFERENCES items(id),
+    lot             TEXT NOT NULL,
+    expiry          TEXT,                     -- YYYY-MM-DD
+    production_date TEXT,
+    qc_date         TEXT,
+    status          TEXT NOT NULL CHECK (status IN ('released', 'quarantine', 'on_hold', 'recalled', 'rejected')),
+    UNIQUE (item_id, lot)
+);
+-- FEFO: the earliest released lot of an item.
+CREATE INDEX lots_fefo ON lots(item_id, status, expiry);
+
+CREATE TABLE serials (
+    item_id TEXT NOT NULL REFERENCES items(id),
+    serial  TEXT NOT NULL,
+    lot_id  INTEGER REFERENCES lots(id),
+    status  TEXT NOT NULL DEFAULT 'in_stock',
+    PRIMARY KEY (item_id, serial)
+) WITHOUT ROWID;
+CREATE INDEX serials_lot ON serials(lot_id);
+
+CREATE TABLE locations (
+    code      TEXT PRIMARY KEY,
+    warehouse TEXT NOT NULL,
+    zone      TEXT NOT NULL,
+    kind      TEXT NOT NULL DEFAULT 'pick' CHECK (kind IN ('pick', 'reserve', 'receiving', 'quarantine', 'shipping'))
+) WITHOUT ROWID;
+
+CREATE TABLE stock (
+    lot_id   INTEGER NOT NULL REFERENCES lots(id),
+    location TEXT NOT NULL REFERENCES locations(code),
+    qty      INTEGER NOT NULL CHECK (qty >= 0),
+    PRIMARY KEY (lot_id, location)
+) WITHOUT ROWID;
+CREATE INDEX stock_location ON stock(location);
+
+CREATE TABLE customers (
+    id                 TEXT PRIMARY KEY,
+    name               TEXT NOT NULL,
+    min_remaining_days INTEGER CHECK (min_remaining_days >= 0)
+) WITHOUT ROWID;
+
+CREATE TABLE tasks (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('receipt', 'pick', 'count')),
+    status      TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'in_progress', 'done', 'cancelled')),
+    customer_id TEXT REFERENCES customers(id),
+    reference   TEXT,
+    created_at  TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE task_lines (
+    task_id      TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    line_no      INTEGER NOT NULL,
+    item_id      TEXT NOT NULL REFERENCES items(id),
+    lot          TEXT,
+    location     TEXT REFERENCES locations(code),
+    qty_expected INTEGER NOT NULL DEFAULT 0 CHECK (qty_expected >= 0),
+    qty_done     INTEGER NOT NULL DEFAULT 0 CHECK (qty_done >= 0),
+    PRIMARY KEY (task_id, line_no)
+) WITHOUT ROWID;
+
+-- Commands waiting to reach the hub. command_id is the idempotency key for exactly-once delivery.
+CREATE TABLE outbox (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    command_id TEXT NOT NULL UNIQUE,
+    kind       TEXT NOT NULL,
+    payload    TEXT NOT NULL,                 -- JSON
+    created_at TEXT NOT NULL,
+    state      TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'in_flight', 'acked', 'dead')),
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    acked_at   TEXT
+);
+CREATE INDEX outbox_state ON outbox(state, seq);
+
+-- Every scan decision, kept on the device.
+CREATE TABLE audit_log (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at       TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    gate     TEXT NOT NULL,
+    scan     TEXT NOT NULL,
+    verdict  TEXT NOT NULL CHECK (verdict IN ('accept', 'warn', 'reject')),
+    reasons  TEXT NOT NULL,                   -- JSON array of reason codes
+    item_id  TEXT,
+    lot      TEXT,
+    task_id  TEXT
+);
+
+CREATE TABLE sync_state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
+];

@@ -1,0 +1,565 @@
+//! The Slint shell: wires the screens' adapter globals to the store and the verdict engine.
+//!
+//! The Slint event loop owns the main thread. Callbacks run on it and call into `app::check`
+//! synchronously: a verdict is a handful of indexed SQLite reads, well under a frame.
+//! Pure `map_*` functions turn domain values into the structs the views show.
+
+pub mod headless;
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+
+use crate::app::check::{CheckContext, CheckOutcome, check_scan};
+use crate::domain::lot::{Item, Lot, LotStatus};
+use crate::domain::policy::{Gate, Verdict};
+use crate::domain::scan::{ScanKind, parse_scan};
+use crate::store::demo::{DemoScan, stored_scans};
+use crate::store::{ScanRecord, StockRow, Store};
+
+slint::include_modules!();
+
+/// The UI language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "en" | "en_US" | "en_GB" => Some(Lang::En),
+            "zh" | "zh_CN" | "zh-CN" | "zh_Hans" => Some(Lang::Zh),
+            _ => None,
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+    fn catalogue(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh_CN",
+        }
+    }
+}
+
+/// Where the UI gets the time from: the system clock in the app, a fixed instant in tests.
+pub type Clock = Rc<dyn Fn() -> DateTime<FixedOffset>>;
+
+pub fn system_clock() -> Clock {
+    Rc::new(|| chrono::Local::now().fixed_offset())
+}
+
+pub struct UiOptions {
+    pub clock: Clock,
+    pub lang: Lang,
+    /// Write each scan to the audit log and the outbox (off for screenshots).
+    pub record: bool,
+}
+
+const RECENT_MAX: usize = 30;
+
+struct Recent {
+    outcome: CheckOutcome,
+    time: String,
+}
+
+enum LookupState {
+    None,
+    Message { en: String, zh: String },
+    Card { item: Item, lot: Lot, stock: Vec<StockRow> },
+    Lots { item: Item, lots: Vec<Lot> },
+}
+
+/// UI state that outlives a single callback.
+pub struct Controller {
+    store: Store,
+    clock: Clock,
+    record: bool,
+    lang: Lang,
+    gate: Gate,
+    operator: String,
+    customers: Vec<(String, String)>,
+    customer_index: usize,
+    recent: VecDeque<Recent>,
+    last: Option<CheckOutcome>,
+    save_error: Option<String>,
+    lookup: LookupState,
+    demo: Vec<DemoScan>,
+}
+
+impl Controller {
+    fn today(&self) -> NaiveDate {
+        (self.clock)().date_naive()
+    }
+
+    /// Checks a scan at the current gate, records it, and returns nothing: the views re-render.
+    pub fn submit(&mut self, text: &str) {
+        let raw = text.trim();
+        if raw.is_empty() {
+            return;
+        }
+        let now = (self.clock)();
+        let today = now.date_naive();
+        let ctx = CheckContext {
+            customer: match self.customer_index.checked_sub(1).and_then(|i| self.customers.get(i)) {
+                Some((id, _)) => self.store.customer(id).ok().flatten(),
+                None => None,
+            },
+            expected_item: None,
+        };
+        match check_scan(&self.store, self.gate, raw.as_bytes(), &ctx, today) {
+            Ok(outcome) => {
+                let codes: Vec<&str> = outcome.evaluation.verdict.reasons().iter().map(|r| r.code()).collect();
+                let rec = ScanRecord {
+                    at: now.to_rfc3339(),
+                    operator: &self.operator,
+                    gate: self.gate.as_str(),
+                    scan: &outcome.input,
+                    verdict: outcome.verdict(),
+                    reason_codes: codes,
+                    item_id: outcome.item.as_ref().map(|i| i.id.as_str()),
+                    lot: outcome.scan.as_ref().and_then(|s| s.fields.lot.as_ref()).map(|l| l.as_str()),
+                    task_id: None,
+                    customer_id: ctx.customer.as_ref().map(|c| c.id.as_str()),
+                };
+                self.save_error = if self.record { self.store.record_scan(&rec).err().map(|e| e.to_string()) } else { None };
+                self.recent.push_front(Recent { outcome: outcome.clone(), time: now.format("%H:%M:%S").to_string() });
+                self.recent.truncate(RECENT_MAX);
+                self.last = Some(outcome);
+            }
+            Err(e) => {
+                self.save_error = Some(e.to_string());
+            }
+        }
+    }
+
+    pub fn lookup(&mut self, text: &str) {
+        let raw = text.trim();
+        if raw.is_empty() {
+            return;
+        }
+        let today = self.today();
+        self.lookup = match self.lookup_inner(raw, today) {
+            Ok(s) => s,
+            Err(e) => LookupState::Message { en: e.to_string(), zh: e.to_string() },
+        };
+    }
+
+    fn lookup_inner(&self, raw: &str, today: NaiveDate) -> Result<LookupState, crate::store::StoreError> {
+        let scan = match parse_scan(raw.as_bytes(), today) {
+            Ok(s) => s,
+            Err(e) => {
+                return Ok(LookupState::Message {
+                    en: format!("Unreadable barcode: {}. Scanned: {raw}", e.message),
+                    zh: format!("无法识别的条码:{}。扫描内容:{raw}", e.message),
+                });
+            }
+        };
+        let code = match (&scan.kind, &scan.fields.gtin, &scan.fields.code) {
+            (ScanKind::Code, _, Some(c)) => c.clone(),
+            (_, Some(g), _) => g.as_str().to_owned(),
+            _ => {
+                return Ok(LookupState::Message {
+                    en: format!("{raw} does not name an item: scan the item label"),
+                    zh: format!("{raw} 不是商品条码:请扫描商品标签"),
+                });
+            }
+        };
+        let Some(item) = self.store.item_by_code(&code)? else {
+            return Ok(LookupState::Message {
+                en: format!("Unknown item: {code} is not in the local catalogue"),
+                zh: format!("未知商品:{code} 不在本地商品库中"),
+            });
+        };
+        match &scan.fields.lot {
+            Some(l) => match self.store.lot(&item.id, l.as_str())? {
+                Some(lot) => {
+                    let stock = self.store.stock_of_lot(&item.id, l.as_str())?;
+                    Ok(LookupState::Card { item, lot, stock })
+                }
+                None => Ok(LookupState::Message {
+                    en: format!("Lot {l} of {} is not known here", item.name_en),
+                    zh: format!("{} 的批次 {l} 在本地不存在", item.name_zh),
+                }),
+            },
+            None => {
+                let lots = self.store.lots_of_item(&item.id, 50)?;
+                Ok(LookupState::Lots { item, lots })
+            }
+        }
+    }
+
+    fn select_lot(&mut self, index: usize) {
+        let LookupState::Lots { item, lots } = &self.lookup else { return };
+        let Some(lot) = lots.get(index).cloned() else { return };
+        let item = item.clone();
+        match self.store.stock_of_lot(&item.id, lot.lot.as_str()) {
+            Ok(stock) => self.lookup = LookupState::Card { item, lot, stock },
+            Err(e) => self.lookup = LookupState::Message { en: e.to_string(), zh: e.to_string() },
+        }
+    }
+}
+
+fn shared(s: impl AsRef<str>) -> SharedString {
+    SharedString::from(s.as_ref())
+}
+
+fn model<T: Clone + 'static>(v: Vec<T>) -> ModelRc<T> {
+    ModelRc::new(VecModel::from(v))
+}
+
+fn verdict_kind(v: &Verdict) -> VerdictKind {
+    match v {
+        Verdict::Accept => VerdictKind::Accept,
+        Verdict::Warn(_) => VerdictKind::Warn,
+        Verdict::Reject(_) => VerdictKind::Reject,
+    }
+}
+
+fn item_name(item: &Item, lang: Lang) -> &str {
+    match lang {
+        Lang::En => &item.name_en,
+        Lang::Zh => &item.name_zh,
+    }
+}
+
+/// The line under the banner's headline: what was scanned.
+pub fn map_subject(o: &CheckOutcome, lang: Lang) -> String {
+    let lot = o.scan.as_ref().and_then(|s| s.fields.lot.as_ref()).map(|l| l.as_str().to_owned());
+    let expiry = o.lot.as_ref().and_then(|l| l.expiry).or(o.scan.as_ref().and_then(|s| s.fields.expiry));
+    let mut parts = Vec::new();
+    match &o.item {
+        Some(item) => parts.push(item_name(item, lang).to_owned()),
+        None => parts.push(o.input.clone()),
+    }
+    if let Some(l) = lot {
+        parts.push(match lang {
+            Lang::En => format!("Lot {l}"),
+            Lang::Zh => format!("批号 {l}"),
+        });
+    }
+    if let Some(e) = expiry {
+        parts.push(match lang {
+            Lang::En => format!("Exp {e}"),
+            Lang::Zh => format!("有效期 {e}"),
+        });
+    }
+    parts.join(" · ")
+}
+
+fn reason_text(r: &crate::domain::reason::Reason, lang: Lang) -> SharedString {
+    match lang {
+        Lang::En => shared(r.message_en()),
+        Lang::Zh => shared(r.message_zh()),
+    }
+}
+
+fn verdict_word(v: &Verdict, lang: Lang) -> &'static str {
+    match (v, lang) {
+        (Verdict::Accept, Lang::En) => "OK",
+        (Verdict::Warn(_), Lang::En) => "CAUTION",
+        (Verdict::Reject(_), Lang::En) => "STOP",
+        (Verdict::Accept, Lang::Zh) => "通过",
+        (Verdict::Warn(_), Lang::Zh) => "注意",
+        (Verdict::Reject(_), Lang::Zh) => "停止",
+    }
+}
+
+fn map_recent(r: &Recent, lang: Lang) -> RecentScan {
+    let v = &r.outcome.evaluation.verdict;
+    let first = v.reasons().first().map(|x| reason_text(x, lang)).unwrap_or_default();
+    RecentScan {
+        verdict: verdict_kind(v),
+        headline: shared(format!("{} · {}", verdict_word(v, lang), map_subject(&r.outcome, lang))),
+        detail: first,
+        time: shared(&r.time),
+    }
+}
+
+fn status_label(s: LotStatus, lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => s.label_en(),
+        Lang::Zh => s.label_zh(),
+    }
+}
+
+/// "in 25 days" / "expired 3 days ago" and the severity (0 good, 1 caution, 2 blocked).
+pub fn map_days_left(expiry: Option<NaiveDate>, today: NaiveDate, tiers: &[u32], lang: Lang) -> (String, i32) {
+    let Some(e) = expiry else {
+        return (match lang { Lang::En => "no expiry".into(), Lang::Zh => "无有效期".into() }, 0);
+    };
+    let n = (e - today).num_days();
+    let text = match (lang, n) {
+        (Lang::En, 0) => "expires today".to_owned(),
+        (Lang::En, 1) => "in 1 day".to_owned(),
+        (Lang::En, n) if n > 0 => format!("in {n} days"),
+        (Lang::En, -1) => "expired 1 day ago".to_owned(),
+        (Lang::En, n) => format!("expired {} days ago", -n),
+        (Lang::Zh, 0) => "今天到期".to_owned(),
+        (Lang::Zh, n) if n > 0 => format!("{n} 天后到期"),
+        (Lang::Zh, n) => format!("已过期 {} 天", -n),
+    };
+    let sev = if n < 0 {
+        2
+    } else if tiers.iter().any(|t| n <= i64::from(*t)) {
+        1
+    } else {
+        0
+    };
+    (text, sev)
+}
+
+fn status_severity(s: LotStatus) -> i32 {
+    match s {
+        LotStatus::Released => 0,
+        LotStatus::Quarantine | LotStatus::OnHold => 1,
+        LotStatus::Recalled | LotStatus::Rejected => 2,
+    }
+}
+
+fn render_status(app: &AppWindow, c: &Controller) {
+    let st = app.global::<AppState>();
+    st.set_operator(shared(&c.operator));
+    st.set_online(false);
+    st.set_queued(c.store.outbox_pending().unwrap_or(0) as i32);
+    st.set_language(shared(c.lang.code()));
+    st.set_today(shared(c.today().to_string()));
+    st.set_db_path(shared(c.store.path().display().to_string()));
+}
+
+fn render_scan(app: &AppWindow, c: &Controller) {
+    let sa = app.global::<ScanAdapter>();
+    let lang = c.lang;
+    sa.set_gate(shared(c.gate.as_str()));
+    match &c.last {
+        Some(o) => {
+            sa.set_verdict(verdict_kind(&o.evaluation.verdict));
+            sa.set_subject(shared(map_subject(o, lang)));
+            sa.set_reasons(model(o.evaluation.verdict.reasons().iter().map(|r| reason_text(r, lang)).collect()));
+            sa.set_notes(model(o.evaluation.notes.iter().map(|r| reason_text(r, lang)).collect()));
+        }
+        None => {
+            sa.set_verdict(VerdictKind::None);
+            sa.set_subject(SharedString::new());
+            sa.set_reasons(model(vec![]));
+            sa.set_notes(model(vec![]));
+        }
+    }
+    sa.set_recent(model(c.recent.iter().map(|r| map_recent(r, lang)).collect()));
+    let demo: Vec<DemoChip> = c
+        .demo
+        .iter()
+        .filter(|d| d.gate == c.gate.as_str() || (c.gate == Gate::Count && d.gate == "pick"))
+        .map(|d| DemoChip { label: shared(if lang == Lang::Zh { &d.label_zh } else { &d.label_en }), scan: shared(&d.scan) })
+        .collect();
+    sa.set_demo_scans(model(demo));
+    let none = if lang == Lang::Zh { "不指定客户" } else { "No customer" };
+    let mut names = vec![shared(none)];
+    names.extend(c.customers.iter().map(|(_, n)| shared(n)));
+    sa.set_customers(model(names));
+    sa.set_customer_index(c.customer_index as i32);
+    sa.set_message(match &c.save_error {
+        Some(e) => shared(match lang {
+            Lang::En => format!("Not saved: {e}"),
+            Lang::Zh => format!("未保存:{e}"),
+        }),
+        None => SharedString::new(),
+    });
+}
+
+fn render_lookup(app: &AppWindow, c: &Controller) {
+    let la = app.global::<LookupAdapter>();
+    let lang = c.lang;
+    let today = c.today();
+    la.set_has_card(false);
+    la.set_message(SharedString::new());
+    la.set_lots(model(vec![]));
+    la.set_stock(model(vec![]));
+    match &c.lookup {
+        LookupState::None => {}
+        LookupState::Message { en, zh } => la.set_message(shared(if lang == Lang::Zh { zh } else { en })),
+        LookupState::Card { item, lot, stock } => {
+            la.set_has_card(true);
+            la.set_item_name(shared(item_name(item, lang)));
+            la.set_item_meta(shared(format!(
+                "{} · GTIN {} · {}",
+                item.id,
+                item.gtin.as_ref().map(|g| g.as_str()).unwrap_or("—"),
+                if lang == Lang::Zh { &item.name_en } else { &item.name_zh }
+            )));
+            la.set_lot(shared(lot.lot.as_str()));
+            la.set_expiry(shared(lot.expiry.map(|d| d.to_string()).unwrap_or_else(|| "—".into())));
+            let (days, sev) = map_days_left(lot.expiry, today, &item.near_expiry_days, lang);
+            la.set_days_left(shared(days));
+            la.set_status(shared(status_label(lot.status, lang)));
+            la.set_severity(sev.max(status_severity(lot.status)));
+            la.set_storage(shared(if lang == Lang::Zh { item.storage.label_zh() } else { item.storage.label_en() }));
+            la.set_stock(model(
+                stock
+                    .iter()
+                    .map(|s| StockLine { location: shared(&s.location), warehouse: shared(&s.warehouse), qty: shared(s.qty.to_string()) })
+                    .collect(),
+            ));
+            let total: i64 = stock.iter().map(|s| s.qty).sum();
+            la.set_total(shared(match lang {
+                Lang::En => format!("Total {total}"),
+                Lang::Zh => format!("合计 {total}"),
+            }));
+        }
+        LookupState::Lots { item, lots } => {
+            la.set_message(shared(match lang {
+                Lang::En => format!("{}: {} lot(s). Tap one, or scan a label with the lot.", item.name_en, lots.len()),
+                Lang::Zh => format!("{}:{} 个批次。点选一个,或扫描带批号的标签。", item.name_zh, lots.len()),
+            }));
+            la.set_lots(model(
+                lots.iter()
+                    .map(|l| {
+                        let (_, sev) = map_days_left(l.expiry, today, &item.near_expiry_days, lang);
+                        LotLine {
+                            lot: shared(l.lot.as_str()),
+                            expiry: shared(l.expiry.map(|d| d.to_string()).unwrap_or_else(|| "—".into())),
+                            status: shared(status_label(l.status, lang)),
+                            severity: sev.max(status_severity(l.status)),
+                        }
+                    })
+                    .collect(),
+            ));
+        }
+    }
+}
+
+/// Re-renders every adapter from the controller (cheap: a few dozen rows at most).
+pub fn render(app: &AppWindow, c: &Controller) {
+    render_status(app, c);
+    render_scan(app, c);
+    render_lookup(app, c);
+}
+
+/// Selects the catalogue for `lang`. Logs instead of failing: English is always there.
+fn select_language(lang: Lang) {
+    if let Err(e) = slint::select_bundled_translation(lang.catalogue()) {
+        eprintln!("lotline: cannot switch language to {}: {e}", lang.code());
+    }
+}
+
+/// Builds the main window over `store` and connects every callback.
+pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Controller>>), slint::PlatformError> {
+    let app = AppWindow::new()?;
+    let customers = store.customers().unwrap_or_default().into_iter().map(|c| (c.id, c.name)).collect();
+    let operator = store.setting("operator").ok().flatten().unwrap_or_else(|| "demo".into());
+    let demo = stored_scans(&store).unwrap_or_default();
+    let ctl = Rc::new(RefCell::new(Controller {
+        store,
+        clock: opts.clock,
+        record: opts.record,
+        lang: opts.lang,
+        gate: Gate::Pick,
+        operator,
+        customers,
+        customer_index: 0,
+        recent: VecDeque::new(),
+        last: None,
+        save_error: None,
+        lookup: LookupState::None,
+        demo,
+    }));
+    select_language(opts.lang);
+    render(&app, &ctl.borrow());
+
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<AppState>().on_set_language(move |lang| {
+        let Some(lang) = Lang::parse(&lang) else { return };
+        let Some(app) = weak.upgrade() else { return };
+        c.borrow_mut().lang = lang;
+        select_language(lang);
+        render(&app, &c.borrow());
+    });
+
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<AppState>().on_open_gate(move |gate| {
+        let Some(app) = weak.upgrade() else { return };
+        let Some(gate) = Gate::parse(&gate) else { return };
+        {
+            let mut c = c.borrow_mut();
+            if c.gate != gate {
+                c.last = None;
+            }
+            c.gate = gate;
+            c.save_error = None;
+        }
+        render(&app, &c.borrow());
+        app.global::<AppState>().set_screen(Screen::Scan);
+    });
+
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<AppState>().on_open_lookup(move || {
+        let Some(app) = weak.upgrade() else { return };
+        render(&app, &c.borrow());
+        app.global::<AppState>().set_screen(Screen::Lookup);
+    });
+
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<AppState>().on_go_home(move || {
+        let Some(app) = weak.upgrade() else { return };
+        render_status(&app, &c.borrow());
+        app.global::<AppState>().set_screen(Screen::Home);
+    });
+
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<ScanAdapter>().on_submit(move |text| {
+        let Some(app) = weak.upgrade() else { return };
+        c.borrow_mut().submit(&text);
+        let c = c.borrow();
+        render_status(&app, &c);
+        render_scan(&app, &c);
+    });
+
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<ScanAdapter>().on_select_customer(move |i| {
+        let Some(app) = weak.upgrade() else { return };
+        c.borrow_mut().customer_index = usize::try_from(i).unwrap_or(0);
+        render_scan(&app, &c.borrow());
+    });
+
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<LookupAdapter>().on_lookup(move |text| {
+        let Some(app) = weak.upgrade() else { return };
+        c.borrow_mut().lookup(&text);
+        render_lookup(&app, &c.borrow());
+    });
+
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<LookupAdapter>().on_select_lot(move |i| {
+        let Some(app) = weak.upgrade() else { return };
+        c.borrow_mut().select_lot(usize::try_from(i).unwrap_or(usize::MAX));
+        render_lookup(&app, &c.borrow());
+    });
+
+    Ok((app, ctl))
+}
+
+/// Opens a screen as if the user had tapped its tile (for screenshots and tests).
+pub fn open_screen(app: &AppWindow, screen: &str, gate: Gate) {
+    match screen {
+        "scan" => app.global::<AppState>().invoke_open_gate(shared(gate.as_str())),
+        "lookup" => app.global::<AppState>().invoke_open_lookup(),
+        _ => app.global::<AppState>().invoke_go_home(),
+    }
+}

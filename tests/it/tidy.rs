@@ -1,0 +1,70 @@
+//! Architecture invariants, checked by reading the tree (in the style of rust-analyzer's tidy).
+
+use std::path::Path;
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn domain_is_pure() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain");
+    let mut files = vec![];
+    rust_files(&root, &mut files);
+    assert!(files.len() >= 6, "domain files not found");
+    let forbidden = [
+        "rusqlite::", "slint::", "serialport::", "reqwest::", "tokio::", "std::fs", "std::net", "std::process",
+        "SystemTime", "Local::now", "Utc::now", "Instant::now", "crate::store", "crate::ui", "crate::app",
+        "crate::cli",
+    ];
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for word in forbidden {
+            assert!(!text.contains(word), "{} uses {word}: the domain must stay free of I/O and the clock", f.display());
+        }
+    }
+}
+
+#[test]
+fn every_reason_code_is_documented_in_readme() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for code in lotline::domain::reason::Reason::CODES {
+        assert!(readme.contains(&format!("`{code}`")), "README does not document reason code `{code}`");
+    }
+}
+
+#[test]
+fn every_ui_string_has_a_chinese_translation() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let po = std::fs::read_to_string(root.join("lang/zh_CN/LC_MESSAGES/lotline.po")).unwrap();
+    let mut slint_files = vec![];
+    fn walk(d: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "slint") {
+                out.push(p);
+            }
+        }
+    }
+    walk(&root.join("ui"), &mut slint_files);
+    let mut missing = vec![];
+    for f in slint_files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for part in text.split("@tr(\"").skip(1) {
+            let msgid = &part[..part.find('"').unwrap()];
+            if !po.contains(&format!("msgid \"{msgid}\"")) {
+                missing.push(format!("{}: {msgid}", f.display()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "untranslated: {missing:#?}");
+}

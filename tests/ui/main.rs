@@ -1,0 +1,146 @@
+//! UI flows through Slint's testing backend: no display, widgets found by accessible label.
+//! One test function drives the flows in sequence, because the backend initialises once per
+//! process and Slint objects are not `Send`.
+
+use std::rc::Rc;
+
+use chrono::{DateTime, FixedOffset};
+use i_slint_backend_testing::ElementHandle;
+use lotline::store::{Store, demo};
+use lotline::ui::{self, AppState, AppWindow, Lang, LookupAdapter, Screen, ScanAdapter, UiOptions, VerdictKind};
+use slint::ComponentHandle;
+use slint::platform::{Key, WindowEvent};
+
+fn now() -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339("2026-11-21T09:30:00+08:00").unwrap()
+}
+
+fn build(dir: &std::path::Path) -> (AppWindow, std::path::PathBuf) {
+    let path = dir.join("ui.db");
+    let mut store = Store::create(&path).unwrap();
+    demo::generate(&mut store, 300, 5, now().date_naive()).unwrap();
+    let (app, _ctl) = ui::build(store, UiOptions { clock: Rc::new(now), lang: Lang::En, record: true }).unwrap();
+    // The controller lives on in the callbacks' closures.
+    app.show().unwrap();
+    (app, path)
+}
+
+fn find(app: &AppWindow, label: &str) -> ElementHandle {
+    let found: Vec<_> = ElementHandle::find_by_accessible_label(app, label).collect();
+    assert!(!found.is_empty(), "no element labelled {label:?}");
+    found.into_iter().next().unwrap()
+}
+
+fn value(app: &AppWindow, label: &str) -> String {
+    find(app, label).accessible_value().unwrap_or_default().to_string()
+}
+
+/// Taps the button with this label (a button's inner text carries the same label).
+fn click(app: &AppWindow, label: &str) {
+    let button = ElementHandle::find_by_accessible_label(app, label)
+        .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button))
+        .unwrap_or_else(|| panic!("no button labelled {label:?}"));
+    button.invoke_accessible_default_action();
+}
+
+/// Types `text` the way a keyboard-wedge scanner does: one key event per character, then Enter.
+fn wedge(app: &AppWindow, text: &str) {
+    for ch in text.chars() {
+        app.window().dispatch_event(WindowEvent::KeyPressed { text: ch.to_string().into() });
+        app.window().dispatch_event(WindowEvent::KeyReleased { text: ch.to_string().into() });
+    }
+    let enter: slint::SharedString = Key::Return.into();
+    app.window().dispatch_event(WindowEvent::KeyPressed { text: enter.clone() });
+    app.window().dispatch_event(WindowEvent::KeyReleased { text: enter });
+}
+
+#[test]
+fn ui_flows() {
+    i_slint_backend_testing::init_integration_test_with_mock_time();
+    let dir = tempfile::tempdir().unwrap();
+    let (app, db) = build(dir.path());
+    let state = app.global::<AppState>();
+    let scan = app.global::<ScanAdapter>();
+    let gtin = |i| demo::demo_gtin(i);
+
+    // Home shows the four gates and the status bar.
+    assert_eq!(state.get_screen(), Screen::Home);
+    for gate in ["Receive", "Pick", "Count", "Lookup"] {
+        find(&app, gate);
+    }
+    assert_eq!(value(&app, "operator"), "Operator: demo");
+    assert_eq!(value(&app, "connectivity"), "○ Offline");
+    assert_eq!(value(&app, "queued"), "Queued: 0");
+
+    // Pick gate: a keyboard-wedge scan of an expired lot shows a red banner with the reason.
+    click(&app, "Pick");
+    assert_eq!(state.get_screen(), Screen::Scan);
+    assert_eq!(value(&app, "gate"), "Pick");
+    assert_eq!(value(&app, "verdict"), "Scan a label");
+    wedge(&app, &format!("(01){}(17)261118(10)L2311", gtin(0)));
+    assert_eq!(scan.get_verdict(), VerdictKind::Reject);
+    assert_eq!(value(&app, "verdict"), "STOP: do not move");
+    assert_eq!(value(&app, "reason"), "• Lot L2311 expired 3 days ago (2026-11-18)");
+    assert_eq!(value(&app, "queued"), "Queued: 1", "the scan is recorded for sync");
+
+    // A good lot turns the banner green; the recent list keeps both, newest first.
+    wedge(&app, &format!("]d201{}10S240601", gtin(18)));
+    assert_eq!(scan.get_verdict(), VerdictKind::Accept);
+    assert_eq!(value(&app, "verdict"), "OK: may move");
+    let recent: Vec<_> = slint::Model::iter(&scan.get_recent()).collect();
+    assert_eq!(recent.len(), 2);
+    assert_eq!(recent[0].verdict, VerdictKind::Accept);
+    assert_eq!(recent[1].verdict, VerdictKind::Reject);
+
+    // FEFO: a later lot while an earlier one sits in the pick zone is a warning.
+    wedge(&app, &format!("(01){}(10)L2405", gtin(0)));
+    assert_eq!(scan.get_verdict(), VerdictKind::Warn);
+    assert!(value(&app, "reason").contains("FEFO: lot L2402"), "{}", value(&app, "reason"));
+
+    // Garbage is a clear reject, not a crash.
+    wedge(&app, "(01)12345");
+    assert_eq!(scan.get_verdict(), VerdictKind::Reject);
+    assert!(value(&app, "reason").starts_with("• Unreadable barcode"), "{}", value(&app, "reason"));
+
+    // Demo chips scan too.
+    click(&app, "Recalled");
+    assert!(value(&app, "reason").contains("is recalled"), "{}", value(&app, "reason"));
+
+    // Switching language changes the static and the dynamic texts at once.
+    click(&app, "中文");
+    assert_eq!(state.get_language(), "zh");
+    assert_eq!(value(&app, "gate"), "拣货");
+    assert_eq!(value(&app, "verdict"), "停止:禁止移动");
+    assert!(value(&app, "reason").contains("已召回"), "{}", value(&app, "reason"));
+    assert_eq!(value(&app, "connectivity"), "○ 离线");
+    click(&app, "English");
+    assert_eq!(value(&app, "gate"), "Pick");
+
+    // Lookup shows the lot card with where the lot is and how many.
+    click(&app, "‹ Home");
+    assert_eq!(state.get_screen(), Screen::Home);
+    click(&app, "Lookup");
+    assert_eq!(state.get_screen(), Screen::Lookup);
+    wedge(&app, &format!("(01){}(10)L2402", gtin(0)));
+    let la = app.global::<LookupAdapter>();
+    assert!(la.get_has_card(), "message: {}", la.get_message());
+    assert_eq!(value(&app, "item name"), "Whole milk powder 900 g");
+    assert_eq!(la.get_lot(), "L2402");
+    assert_eq!(la.get_days_left(), "in 25 days");
+    assert_eq!(la.get_status(), "Released");
+    assert_eq!(value(&app, "qty WH1-A-01-02"), "120");
+    // An item-only scan lists its lots; tapping one opens its card.
+    wedge(&app, &gtin(0));
+    assert!(!la.get_has_card());
+    assert_eq!(slint::Model::row_count(&la.get_lots()), 3);
+    click(&app, "L2311");
+    assert!(la.get_has_card());
+    assert_eq!(la.get_days_left(), "expired 3 days ago");
+    assert_eq!(la.get_severity(), 2);
+
+    // Every scan went to the audit log and the outbox.
+    drop(app);
+    let store = Store::open(&db).unwrap();
+    assert_eq!(store.count("audit_log").unwrap(), 5);
+    assert_eq!(store.outbox_pending().unwrap(), 5);
+}

@@ -99,6 +99,9 @@ enum Command {
         /// Customer id for the pick's minimum remaining shelf life.
         #[arg(long)]
         customer: Option<String>,
+        /// Check against a task: its items (others are `wrong_item`) and its customer.
+        #[arg(long)]
+        task: Option<String>,
         /// Scans; `\x1d` or `<GS>` stands for the GS separator. Without any, one scan per line on stdin.
         scans: Vec<String>,
     },
@@ -224,15 +227,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(e) => Err(e).with_context(|| format!("importing {}", file.display())),
             }
         }
-        Some(Command::Check { gate, today, customer, scans }) => {
+        Some(Command::Check { gate, today, customer, task, scans }) => {
             let path = require_db(&cli.db)?;
             let store = Store::open(path)?;
             let today = today_or_clock(today);
-            let customer = match customer {
-                Some(id) => Some(store.customer(&id)?.with_context(|| format!("customer '{id}' is not in {}", path.display()))?),
-                None => None,
+            let mut ctx = match &task {
+                Some(id) => {
+                    let t = store.task(id)?.with_context(|| format!("task '{id}' is not in {}", path.display()))?;
+                    crate::app::check::task_context(&store, &t)?
+                }
+                None => CheckContext::default(),
             };
-            let ctx = CheckContext { customer, expected_item: None };
+            if let Some(id) = customer {
+                ctx.customer =
+                    Some(store.customer(&id)?.with_context(|| format!("customer '{id}' is not in {}", path.display()))?);
+            }
             let out = std::io::stdout();
             let mut out = out.lock();
             let mut one = |scan: &str| -> anyhow::Result<()> {

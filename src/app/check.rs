@@ -14,8 +14,10 @@ use crate::store::{Store, StoreError};
 #[derive(Debug, Clone, Default)]
 pub struct CheckContext {
     pub customer: Option<Customer>,
-    /// The item the current task line expects.
-    pub expected_item: Option<Item>,
+    /// The items the current task expects (empty: no task).
+    pub expected_items: Vec<Item>,
+    /// The task the scan belongs to, for the record.
+    pub task_id: Option<String>,
 }
 
 /// The full result of checking one scan.
@@ -27,6 +29,24 @@ pub struct CheckOutcome {
     pub evaluation: Evaluation,
     pub item: Option<Item>,
     pub lot: Option<Lot>,
+}
+
+/// The context of a scan made for `task`: its items and its customer.
+pub fn task_context(store: &Store, task: &crate::store::Task) -> Result<CheckContext, StoreError> {
+    let mut items: Vec<Item> = Vec::new();
+    for line in &task.lines {
+        if items.iter().any(|i| i.id == line.item_id) {
+            continue;
+        }
+        if let Some(item) = store.item_by_id(&line.item_id)? {
+            items.push(item);
+        }
+    }
+    let customer = match &task.summary.customer_id {
+        Some(id) => store.customer(id)?,
+        None => None,
+    };
+    Ok(CheckContext { customer, expected_items: items, task_id: Some(task.summary.id.clone()) })
 }
 
 fn display_input(raw: &[u8]) -> String {
@@ -95,7 +115,7 @@ pub fn check_scan(store: &Store, gate: Gate, raw: &[u8], ctx: &CheckContext, tod
         scanned: &scanned,
         item: item.as_ref(),
         lot: lot.as_ref(),
-        expected_item: ctx.expected_item.as_ref(),
+        expected_items: &ctx.expected_items,
         customer: ctx.customer.as_ref(),
         fefo: fefo.as_ref(),
     };

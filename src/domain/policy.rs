@@ -95,8 +95,8 @@ pub struct Facts<'a> {
     pub scanned: &'a Scanned,
     pub item: Option<&'a Item>,
     pub lot: Option<&'a Lot>,
-    /// The item the current task line expects, if the scan belongs to a task.
-    pub expected_item: Option<&'a Item>,
+    /// The items the current task expects; empty when the scan belongs to no task.
+    pub expected_items: &'a [Item],
     /// The customer the pick is for.
     pub customer: Option<&'a Customer>,
     /// The earliest-expiring released lot of this item in a pick zone.
@@ -135,11 +135,10 @@ pub fn evaluate(gate: Gate, facts: &Facts<'_>, today: NaiveDate) -> Evaluation {
         t.reject.push(Reason::UnknownItem { code: facts.scanned.code.clone() });
         return t.finish();
     };
-    if let Some(expected) = facts.expected_item {
-        if expected.id != item.id {
-            t.reject.push(Reason::WrongItem { scanned: item_label(item), expected: item_label(expected) });
-            return t.finish();
-        }
+    if !facts.expected_items.is_empty() && !facts.expected_items.iter().any(|e| e.id == item.id) {
+        let expected = facts.expected_items.iter().map(item_label).collect::<Vec<_>>().join(" / ");
+        t.reject.push(Reason::WrongItem { scanned: item_label(item), expected });
+        return t.finish();
     }
     let Some(lot_no) = facts.scanned.lot.as_ref().or(facts.lot.map(|l| &l.lot)) else {
         t.reject.push(Reason::MissingLot { item: item_label(item) });
@@ -357,7 +356,7 @@ mod tests {
         for (gate, status, expiry, verdict, want) in cases {
             let l = lot("L2311", expiry, *status);
             let s = scanned(Some("L2311"), None);
-            let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_item: None, customer: None, fefo: None };
+            let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: None };
             let e = evaluate(*gate, &facts, d(TODAY));
             assert_eq!(e.verdict.as_str(), *verdict, "{gate:?} {status:?} {expiry}: {e:?}");
             assert_eq!(codes(&e), *want, "{gate:?} {status:?} {expiry}");
@@ -369,7 +368,7 @@ mod tests {
         let it = item("I1");
         let l = lot("L2311", "2026-11-18", LotStatus::Released);
         let s = scanned(Some("L2311"), None);
-        let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_item: None, customer: None, fefo: None };
+        let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: None };
         let e = evaluate(Gate::Pick, &facts, d(TODAY));
         assert_eq!(e.verdict.reasons()[0].message_en(), "Lot L2311 expired 3 days ago (2026-11-18)");
         assert_eq!(e.verdict.reasons()[0].message_zh(), "批次 L2311 已过期 3 天(2026-11-18)");
@@ -392,7 +391,7 @@ mod tests {
         it.near_expiry_days = vec![120, 90];
         let l = lot("L1", "2027-02-01", LotStatus::Released); // 72 days
         let s = scanned(Some("L1"), None);
-        let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_item: None, customer: None, fefo: None };
+        let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: None };
         let e = evaluate(Gate::Pick, &facts, d(TODAY));
         assert!(matches!(&e.verdict.reasons()[0], Reason::NearExpiry { tier: 90, days_left: 72, .. }), "{e:?}");
     }
@@ -416,7 +415,7 @@ mod tests {
             let mut l = lot("L9", expiry, LotStatus::Released);
             l.production_date = prod.map(d);
             let s = scanned(Some("L9"), None);
-            let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_item: None, customer: None, fefo: None };
+            let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: None };
             let e = evaluate(Gate::Receive, &facts, d(TODAY));
             assert_eq!(e.verdict.as_str(), *verdict, "{rule:?} {expiry}: {e:?}");
             assert_eq!(codes(&e), *want, "{rule:?} {expiry}");
@@ -430,7 +429,7 @@ mod tests {
         let mut l = lot("L9", "2027-06-01", LotStatus::Released);
         l.production_date = Some(d("2026-06-01"));
         let s = scanned(Some("L9"), None);
-        let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_item: None, customer: None, fefo: None };
+        let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: None };
         let e = evaluate(Gate::Receive, &facts, d(TODAY));
         assert_eq!(e.verdict.reasons()[0].message_en(), "Lot L9 has 52% of its shelf life left (192 days); receipt needs at least 67%");
     }
@@ -449,7 +448,7 @@ mod tests {
             (&none, Gate::Pick, "accept"),
             (&strict, Gate::Count, "accept"),
         ] {
-            let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_item: None, customer: Some(c), fefo: None };
+            let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: Some(c), fefo: None };
             let e = evaluate(gate, &facts, d(TODAY));
             assert_eq!(e.verdict.as_str(), want, "{} {gate:?}", c.id);
         }
@@ -470,7 +469,7 @@ mod tests {
             (&earlier, Gate::Receive, vec![]),
             (&earlier, Gate::Count, vec![]),
         ] {
-            let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_item: None, customer: None, fefo: Some(cand) };
+            let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: Some(cand) };
             let e = evaluate(gate, &facts, d(TODAY));
             assert_eq!(codes(&e), want, "{} {gate:?}", cand.lot);
         }
@@ -484,29 +483,31 @@ mod tests {
         let no_lot = scanned(None, None);
         let new_no_expiry = scanned(Some("NEW2"), None);
         let l = lot("NEW1", "2027-11-21", LotStatus::Released);
+        let both_other = [other.clone(), item("I3")];
+        let both = [other.clone(), it.clone()];
         struct Case<'a> {
             gate: Gate,
             s: &'a Scanned,
             item: Option<&'a Item>,
             lot: Option<&'a Lot>,
-            expected: Option<&'a Item>,
+            expected: &'a [Item],
             verdict: &'a str,
             codes: &'a [&'a str],
             notes: &'a [&'a str],
         }
         let cases = [
-            Case { gate: Gate::Receive, s: &s, item: None, lot: None, expected: None, verdict: "reject", codes: &["unknown_item"], notes: &[] },
-            Case { gate: Gate::Pick, s: &s, item: None, lot: None, expected: None, verdict: "reject", codes: &["unknown_item"], notes: &[] },
-            Case { gate: Gate::Receive, s: &s, item: Some(&it), lot: None, expected: None, verdict: "accept", codes: &[], notes: &["new_lot"] },
-            Case { gate: Gate::Pick, s: &s, item: Some(&it), lot: None, expected: None, verdict: "reject", codes: &["unknown_lot"], notes: &[] },
-            Case { gate: Gate::Count, s: &s, item: Some(&it), lot: None, expected: None, verdict: "warn", codes: &["unknown_lot"], notes: &[] },
-            Case { gate: Gate::Pick, s: &s, item: Some(&it), lot: Some(&l), expected: Some(&other), verdict: "reject", codes: &["wrong_item"], notes: &[] },
-            Case { gate: Gate::Pick, s: &s, item: Some(&it), lot: Some(&l), expected: Some(&it), verdict: "accept", codes: &[], notes: &[] },
-            Case { gate: Gate::Pick, s: &no_lot, item: Some(&it), lot: None, expected: None, verdict: "reject", codes: &["missing_lot"], notes: &[] },
-            Case { gate: Gate::Receive, s: &new_no_expiry, item: Some(&it), lot: None, expected: None, verdict: "warn", codes: &["missing_expiry"], notes: &["new_lot"] },
+            Case { gate: Gate::Receive, s: &s, item: None, lot: None, expected: &[], verdict: "reject", codes: &["unknown_item"], notes: &[] },
+            Case { gate: Gate::Pick, s: &s, item: None, lot: None, expected: &[], verdict: "reject", codes: &["unknown_item"], notes: &[] },
+            Case { gate: Gate::Receive, s: &s, item: Some(&it), lot: None, expected: &[], verdict: "accept", codes: &[], notes: &["new_lot"] },
+            Case { gate: Gate::Pick, s: &s, item: Some(&it), lot: None, expected: &[], verdict: "reject", codes: &["unknown_lot"], notes: &[] },
+            Case { gate: Gate::Count, s: &s, item: Some(&it), lot: None, expected: &[], verdict: "warn", codes: &["unknown_lot"], notes: &[] },
+            Case { gate: Gate::Pick, s: &s, item: Some(&it), lot: Some(&l), expected: &both_other, verdict: "reject", codes: &["wrong_item"], notes: &[] },
+            Case { gate: Gate::Pick, s: &s, item: Some(&it), lot: Some(&l), expected: &both, verdict: "accept", codes: &[], notes: &[] },
+            Case { gate: Gate::Pick, s: &no_lot, item: Some(&it), lot: None, expected: &[], verdict: "reject", codes: &["missing_lot"], notes: &[] },
+            Case { gate: Gate::Receive, s: &new_no_expiry, item: Some(&it), lot: None, expected: &[], verdict: "warn", codes: &["missing_expiry"], notes: &["new_lot"] },
         ];
         for (i, c) in cases.iter().enumerate() {
-            let facts = Facts { scanned: c.s, item: c.item, lot: c.lot, expected_item: c.expected, customer: None, fefo: None };
+            let facts = Facts { scanned: c.s, item: c.item, lot: c.lot, expected_items: c.expected, customer: None, fefo: None };
             let e = evaluate(c.gate, &facts, d(TODAY));
             assert_eq!(e.verdict.as_str(), c.verdict, "case {i}: {e:?}");
             assert_eq!(codes(&e), c.codes, "case {i}");
@@ -519,7 +520,7 @@ mod tests {
         let mut it = item("I1");
         it.requires_qc = true;
         let s = scanned(Some("N1"), Some("2026-11-10"));
-        let facts = Facts { scanned: &s, item: Some(&it), lot: None, expected_item: None, customer: None, fefo: None };
+        let facts = Facts { scanned: &s, item: Some(&it), lot: None, expected_items: &[], customer: None, fefo: None };
         let e = evaluate(Gate::Receive, &facts, d(TODAY));
         assert_eq!(codes(&e), ["expired"]);
         assert_eq!(e.notes, [Reason::NewLot { lot: "N1".into(), to_quarantine: true }]);
@@ -530,7 +531,7 @@ mod tests {
         let it = item("I1");
         let l = lot("L1", "2027-11-21", LotStatus::Released);
         let s = scanned(Some("L1"), Some("2026-12-01"));
-        let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_item: None, customer: None, fefo: None };
+        let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: None };
         let e = evaluate(Gate::Pick, &facts, d(TODAY));
         assert_eq!(codes(&e), ["expiry_mismatch", "near_expiry"]);
     }

@@ -74,6 +74,24 @@ pub struct TaskSummary {
     pub lines: i64,
 }
 
+/// One line of a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskLine {
+    pub line_no: i64,
+    pub item_id: String,
+    pub lot: Option<String>,
+    pub location: Option<String>,
+    pub qty_expected: i64,
+    pub qty_done: i64,
+}
+
+/// A task with its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    pub summary: TaskSummary,
+    pub lines: Vec<TaskLine>,
+}
+
 /// A scan decision to be written to the audit log and the outbox in one transaction.
 #[derive(Debug, Clone)]
 pub struct ScanRecord<'a> {
@@ -285,6 +303,27 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A task and its lines.
+    pub fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
+        let Some(summary) = self.tasks(None)?.into_iter().find(|t| t.id == id) else { return Ok(None) };
+        let mut st = self.conn.prepare_cached(
+            "SELECT line_no, item_id, lot, location, qty_expected, qty_done FROM task_lines WHERE task_id = ?1 ORDER BY line_no",
+        )?;
+        let lines = st
+            .query_map([id], |r| {
+                Ok(TaskLine {
+                    line_no: r.get(0)?,
+                    item_id: r.get(1)?,
+                    lot: r.get(2)?,
+                    location: r.get(3)?,
+                    qty_expected: r.get(4)?,
+                    qty_done: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Some(Task { summary, lines }))
     }
 
     /// Counts rows of a table; for reports and tests.

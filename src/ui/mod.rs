@@ -13,12 +13,12 @@ use std::rc::Rc;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
-use crate::app::check::{CheckContext, CheckOutcome, check_scan};
+use crate::app::check::{CheckContext, CheckOutcome, check_scan, task_context};
 use crate::domain::lot::{Item, Lot, LotStatus};
 use crate::domain::policy::{Gate, Verdict};
 use crate::domain::scan::{ScanKind, parse_scan};
 use crate::store::demo::{DemoScan, stored_scans};
-use crate::store::{ScanRecord, StockRow, Store};
+use crate::store::{ScanRecord, StockRow, Store, Task};
 
 slint::include_modules!();
 
@@ -72,6 +72,12 @@ struct Recent {
     time: String,
 }
 
+/// The task the scan screen is working on.
+struct ActiveTask {
+    task: Task,
+    ctx: CheckContext,
+}
+
 enum LookupState {
     None,
     Message { en: String, zh: String },
@@ -89,6 +95,7 @@ pub struct Controller {
     operator: String,
     customers: Vec<(String, String)>,
     customer_index: usize,
+    task: Option<ActiveTask>,
     recent: VecDeque<Recent>,
     last: Option<CheckOutcome>,
     save_error: Option<String>,
@@ -109,12 +116,15 @@ impl Controller {
         }
         let now = (self.clock)();
         let today = now.date_naive();
-        let ctx = CheckContext {
-            customer: match self.customer_index.checked_sub(1).and_then(|i| self.customers.get(i)) {
-                Some((id, _)) => self.store.customer(id).ok().flatten(),
-                None => None,
+        let ctx = match &self.task {
+            Some(t) => t.ctx.clone(),
+            None => CheckContext {
+                customer: match self.customer_index.checked_sub(1).and_then(|i| self.customers.get(i)) {
+                    Some((id, _)) => self.store.customer(id).ok().flatten(),
+                    None => None,
+                },
+                ..Default::default()
             },
-            expected_item: None,
         };
         match check_scan(&self.store, self.gate, raw.as_bytes(), &ctx, today) {
             Ok(outcome) => {
@@ -128,7 +138,7 @@ impl Controller {
                     reason_codes: codes,
                     item_id: outcome.item.as_ref().map(|i| i.id.as_str()),
                     lot: outcome.scan.as_ref().and_then(|s| s.fields.lot.as_ref()).map(|l| l.as_str()),
-                    task_id: None,
+                    task_id: ctx.task_id.as_deref(),
                     customer_id: ctx.customer.as_ref().map(|c| c.id.as_str()),
                 };
                 self.save_error = if self.record { self.store.record_scan(&rec).err().map(|e| e.to_string()) } else { None };
@@ -140,6 +150,24 @@ impl Controller {
                 self.save_error = Some(e.to_string());
             }
         }
+    }
+
+    /// Starts working on a task: its gate, its customer, its items.
+    pub fn open_task(&mut self, id: &str) -> Option<Gate> {
+        let task = self.store.task(id).ok().flatten()?;
+        let ctx = task_context(&self.store, &task).ok()?;
+        let gate = match task.summary.kind.as_str() {
+            "receipt" => Gate::Receive,
+            "count" => Gate::Count,
+            _ => Gate::Pick,
+        };
+        if self.gate != gate || self.task.as_ref().map(|t| &t.task.summary.id) != Some(&task.summary.id) {
+            self.last = None;
+        }
+        self.gate = gate;
+        self.task = Some(ActiveTask { task, ctx });
+        self.save_error = None;
+        Some(gate)
     }
 
     pub fn lookup(&mut self, text: &str) {
@@ -336,10 +364,84 @@ fn render_status(app: &AppWindow, c: &Controller) {
     st.set_db_path(shared(c.store.path().display().to_string()));
 }
 
+fn kind_label(kind: &str, lang: Lang) -> &'static str {
+    match (kind, lang) {
+        ("receipt", Lang::En) => "Receipt",
+        ("pick", Lang::En) => "Pick",
+        ("count", Lang::En) => "Count",
+        ("receipt", Lang::Zh) => "收货",
+        ("pick", Lang::Zh) => "拣货",
+        ("count", Lang::Zh) => "盘点",
+        _ => "Task",
+    }
+}
+
+fn task_title(t: &Task, lang: Lang) -> String {
+    let mut s = format!("{} · {}", t.summary.id, kind_label(&t.summary.kind, lang));
+    if let Some(r) = &t.summary.reference {
+        s.push_str(&format!(" · {r}"));
+    }
+    s
+}
+
+fn render_tasks(app: &AppWindow, c: &Controller) {
+    let lang = c.lang;
+    let rows: Vec<TaskRow> = c
+        .store
+        .tasks(None)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| t.status == "open" || t.status == "in_progress")
+        .filter_map(|t| c.store.task(&t.id).ok().flatten())
+        .map(|t| {
+            let customer = t.summary.customer_id.as_deref().and_then(|id| c.customers.iter().find(|(cid, _)| cid == id));
+            let lines = t.lines.len();
+            let detail = match (lang, customer) {
+                (Lang::En, Some((_, name))) => format!("{name} · {lines} line(s)"),
+                (Lang::En, None) => format!("{lines} line(s)"),
+                (Lang::Zh, Some((_, name))) => format!("{name} · {lines} 行"),
+                (Lang::Zh, None) => format!("{lines} 行"),
+            };
+            TaskRow { id: shared(&t.summary.id), title: shared(task_title(&t, lang)), detail: shared(detail) }
+        })
+        .collect();
+    app.global::<AppState>().set_tasks(model(rows));
+}
+
 fn render_scan(app: &AppWindow, c: &Controller) {
     let sa = app.global::<ScanAdapter>();
     let lang = c.lang;
     sa.set_gate(shared(c.gate.as_str()));
+    match &c.task {
+        Some(t) => {
+            let mut title = task_title(&t.task, lang);
+            if let Some(cu) = &t.ctx.customer {
+                title.push_str(&format!(" · {}", cu.name));
+            }
+            sa.set_task(shared(title));
+            let lines = t
+                .task
+                .lines
+                .iter()
+                .map(|l| {
+                    let name = t.ctx.expected_items.iter().find(|i| i.id == l.item_id).map(|i| item_name(i, lang)).unwrap_or(&l.item_id);
+                    let mut s = format!("{}. {name} × {}", l.line_no, l.qty_expected);
+                    if let Some(lot) = &l.lot {
+                        s.push_str(&format!(" · {lot}"));
+                    }
+                    if let Some(loc) = &l.location {
+                        s.push_str(&format!(" @ {loc}"));
+                    }
+                    shared(s)
+                })
+                .collect();
+            sa.set_task_lines(model(lines));
+        }
+        None => {
+            sa.set_task(SharedString::new());
+            sa.set_task_lines(model(vec![]));
+        }
+    }
     match &c.last {
         Some(o) => {
             sa.set_verdict(verdict_kind(&o.evaluation.verdict));
@@ -440,6 +542,7 @@ fn render_lookup(app: &AppWindow, c: &Controller) {
 /// Re-renders every adapter from the controller (cheap: a few dozen rows at most).
 pub fn render(app: &AppWindow, c: &Controller) {
     render_status(app, c);
+    render_tasks(app, c);
     render_scan(app, c);
     render_lookup(app, c);
 }
@@ -466,6 +569,7 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
         operator,
         customers,
         customer_index: 0,
+        task: None,
         recent: VecDeque::new(),
         last: None,
         save_error: None,
@@ -492,14 +596,38 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
         let Some(gate) = Gate::parse(&gate) else { return };
         {
             let mut c = c.borrow_mut();
-            if c.gate != gate {
+            if c.gate != gate || c.task.is_some() {
                 c.last = None;
             }
             c.gate = gate;
+            c.task = None;
             c.save_error = None;
         }
         render(&app, &c.borrow());
         app.global::<AppState>().set_screen(Screen::Scan);
+    });
+
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<AppState>().on_open_task(move |id| {
+        let Some(app) = weak.upgrade() else { return };
+        let opened = c.borrow_mut().open_task(&id);
+        if opened.is_some() {
+            render(&app, &c.borrow());
+            app.global::<AppState>().set_screen(Screen::Scan);
+        }
+    });
+
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<ScanAdapter>().on_leave_task(move || {
+        let Some(app) = weak.upgrade() else { return };
+        {
+            let mut c = c.borrow_mut();
+            c.task = None;
+            c.last = None;
+        }
+        render_scan(&app, &c.borrow());
     });
 
     let weak = app.as_weak();

@@ -132,6 +132,22 @@ fn customer_minimum_shelf_life_at_pick() {
 }
 
 #[test]
+fn a_task_limits_the_items_and_brings_its_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path(), 100, TODAY);
+    let milk = format!("(01){}(10)L2405", lotline::store::demo::demo_gtin(0));
+    let syringe = format!("(01){}(10)S240601", lotline::store::demo::demo_gtin(18));
+    let out = check(&db, "pick", &["--task", "PK-0001"], &[&milk, &syringe]);
+    assert_eq!(codes(&out[0]), ["wrong_item"], "{}", out[0]);
+    assert_eq!(out[1]["verdict"], "accept");
+    // PK-0002 is for Fresh Mart (30 days): lot L2402 has 25 left.
+    let l2402 = format!("(01){}(10)L2402", lotline::store::demo::demo_gtin(0));
+    assert_eq!(codes(&check(&db, "pick", &["--task", "PK-0002"], &[&l2402])[0]), ["below_min_shelf_life"]);
+    let o = lotline(&["check", "--db", db.to_str().unwrap(), "--gate", "pick", "--task", "NOPE", &milk]);
+    assert!(stderr(&o).contains("task 'NOPE'"), "{}", stderr(&o));
+}
+
+#[test]
 fn check_reads_stdin_when_no_scan_is_given() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path(), 100, TODAY);

@@ -138,9 +138,25 @@ fn ui_flows() {
     assert_eq!(la.get_days_left(), "expired 3 days ago");
     assert_eq!(la.get_severity(), 2);
 
-    // Every scan went to the audit log and the outbox.
+    // A pick task from Home: its customer and items apply; another item is the wrong item.
+    click(&app, "‹ Home");
+    click(&app, "PK-0001");
+    assert_eq!(state.get_screen(), Screen::Scan);
+    assert!(value(&app, "task").starts_with("PK-0001 · Pick · SO-100231 · Huamei"), "{}", value(&app, "task"));
+    wedge(&app, &format!("(01){}(10)L2405", gtin(0)));
+    assert_eq!(scan.get_verdict(), VerdictKind::Reject);
+    assert!(value(&app, "reason").starts_with("• Wrong item: scanned Whole milk powder 900 g (F001)"), "{}", value(&app, "reason"));
+    wedge(&app, &format!("(01){}(10)S240601", gtin(18)));
+    assert_eq!(scan.get_verdict(), VerdictKind::Accept);
+    click(&app, "Leave task");
+    assert_eq!(scan.get_task(), "");
+
+    // Every scan went to the audit log and the outbox, the task's with its id.
     drop(app);
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.count("audit_log").unwrap(), 5);
-    assert_eq!(store.outbox_pending().unwrap(), 5);
+    assert_eq!(store.count("audit_log").unwrap(), 7);
+    assert_eq!(store.outbox_pending().unwrap(), 7);
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = raw.query_row("SELECT COUNT(*) FROM audit_log WHERE task_id = 'PK-0001'", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 2);
 }

@@ -31,6 +31,21 @@ pub enum Reason {
     ToQuarantine { lot: String },
 }
 
+/// Why an operator picks against FEFO: (code, English, Chinese). Stored by code.
+pub const FEFO_OVERRIDE_REASONS: [(&str, &str, &str); 4] = [
+    ("customer_request", "Customer asked for this lot", "客户指定此批次"),
+    ("earlier_lot_damaged", "Earlier lot damaged", "较早批次破损"),
+    ("earlier_lot_unreachable", "Earlier lot cannot be reached", "较早批次无法取用"),
+    ("supervisor", "Supervisor's instruction", "主管指示"),
+];
+
+impl Reason {
+    /// True for warnings the operator may only go past by giving a reason.
+    pub fn needs_override_reason(&self) -> bool {
+        matches!(self, Reason::FefoViolation { .. })
+    }
+}
+
 fn days_en(n: i64) -> String {
     if n == 1 { "1 day".to_owned() } else { format!("{n} days") }
 }

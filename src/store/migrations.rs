@@ -122,7 +122,9 @@ CREATE TABLE audit_log (
     reasons  TEXT NOT NULL,                   -- JSON array of reason codes
     item_id  TEXT,
     lot      TEXT,
-    task_id  TEXT
+    task_id  TEXT,
+    -- Why the operator went ahead despite a warning that needs a reason (FEFO).
+    override_reason TEXT
 );
 
 CREATE TABLE sync_state (

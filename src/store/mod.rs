@@ -383,6 +383,33 @@ impl Store {
         Ok(command_id)
     }
 
+    /// Records that the operator went ahead with a warned scan and why, in the audit log and as
+    /// an outbox command that refers to the scan's command.
+    pub fn record_override(&mut self, scan_command_id: &str, rec: &ScanRecord<'_>, reason: &str) -> Result<String, StoreError> {
+        let command_id = uuid::Uuid::new_v4().to_string();
+        let reasons = serde_json::to_string(&rec.reason_codes).map_err(|e| StoreError::Data(e.to_string()))?;
+        let payload = serde_json::json!({
+            "scan_command": scan_command_id, "at": rec.at, "operator": rec.operator, "gate": rec.gate,
+            "scan": rec.scan, "warnings": rec.reason_codes, "reason": reason, "item": rec.item_id, "lot": rec.lot,
+            "task": rec.task_id,
+        })
+        .to_string();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO audit_log(at, operator, gate, scan, verdict, reasons, item_id, lot, task_id, override_reason)
+             VALUES (?1, ?2, ?3, ?4, 'warn', ?5, ?6, ?7, ?8, ?9)",
+            params![rec.at, rec.operator, rec.gate, rec.scan, reasons, rec.item_id, rec.lot, rec.task_id, reason],
+        )
+        .map_err(write_err)?;
+        tx.execute(
+            "INSERT INTO outbox(command_id, kind, payload, created_at) VALUES (?1, 'warning_override', ?2, ?3)",
+            params![command_id, payload, rec.at],
+        )
+        .map_err(write_err)?;
+        tx.commit().map_err(write_err)?;
+        Ok(command_id)
+    }
+
     /// Audit rows, newest first: (at, gate, scan, verdict, reasons JSON).
     pub fn recent_audit(&self, limit: usize) -> Result<Vec<(String, String, String, String, String)>, StoreError> {
         let mut st = self.conn.prepare_cached(

@@ -16,6 +16,7 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use crate::app::check::{CheckContext, CheckOutcome, check_scan, task_context};
 use crate::domain::lot::{Item, Lot, LotStatus};
 use crate::domain::policy::{Gate, Verdict};
+use crate::domain::reason::FEFO_OVERRIDE_REASONS;
 use crate::domain::scan::{ScanKind, parse_scan};
 use crate::store::demo::{DemoScan, stored_scans};
 use crate::store::{ScanRecord, StockRow, Store, Task};
@@ -98,6 +99,10 @@ pub struct Controller {
     task: Option<ActiveTask>,
     recent: VecDeque<Recent>,
     last: Option<CheckOutcome>,
+    /// The last scan's outbox command id and time, for an override that refers to it.
+    last_command: Option<(String, String)>,
+    /// The override reason given for the last scan, if any (index into FEFO_OVERRIDE_REASONS).
+    override_given: Option<usize>,
     save_error: Option<String>,
     lookup: LookupState,
     demo: Vec<DemoScan>,
@@ -141,7 +146,15 @@ impl Controller {
                     task_id: ctx.task_id.as_deref(),
                     customer_id: ctx.customer.as_ref().map(|c| c.id.as_str()),
                 };
-                self.save_error = if self.record { self.store.record_scan(&rec).err().map(|e| e.to_string()) } else { None };
+                self.last_command = None;
+                self.override_given = None;
+                self.save_error = None;
+                if self.record {
+                    match self.store.record_scan(&rec) {
+                        Ok(id) => self.last_command = Some((id, rec.at.clone())),
+                        Err(e) => self.save_error = Some(e.to_string()),
+                    }
+                }
                 self.recent.push_front(Recent { outcome: outcome.clone(), time: now.format("%H:%M:%S").to_string() });
                 self.recent.truncate(RECENT_MAX);
                 self.last = Some(outcome);
@@ -150,6 +163,44 @@ impl Controller {
                 self.save_error = Some(e.to_string());
             }
         }
+    }
+
+    /// True when the last scan warned with something that needs a reason and none is given yet.
+    fn needs_override(&self) -> bool {
+        self.override_given.is_none()
+            && matches!(&self.last, Some(o) if matches!(&o.evaluation.verdict, Verdict::Warn(r) if r.iter().any(|r| r.needs_override_reason())))
+    }
+
+    /// Records why the operator goes ahead with the last (warned) scan.
+    pub fn give_override_reason(&mut self, index: usize) {
+        if !self.needs_override() {
+            return;
+        }
+        let Some((code, _, _)) = FEFO_OVERRIDE_REASONS.get(index) else { return };
+        let Some(o) = &self.last else { return };
+        if self.record {
+            let Some((cmd, _)) = &self.last_command else { return };
+            let at = (self.clock)().to_rfc3339();
+            let task_id = self.task.as_ref().map(|t| t.task.summary.id.clone());
+            let rec = ScanRecord {
+                at,
+                operator: &self.operator,
+                gate: self.gate.as_str(),
+                scan: &o.input,
+                verdict: "warn",
+                reason_codes: o.evaluation.verdict.reasons().iter().map(|r| r.code()).collect(),
+                item_id: o.item.as_ref().map(|i| i.id.as_str()),
+                lot: o.scan.as_ref().and_then(|s| s.fields.lot.as_ref()).map(|l| l.as_str()),
+                task_id: task_id.as_deref(),
+                customer_id: None,
+            };
+            let cmd = cmd.clone();
+            if let Err(e) = self.store.record_override(&cmd, &rec, code) {
+                self.save_error = Some(e.to_string());
+                return;
+            }
+        }
+        self.override_given = Some(index);
     }
 
     /// Starts working on a task: its gate, its customer, its items.
@@ -457,6 +508,19 @@ fn render_scan(app: &AppWindow, c: &Controller) {
         }
     }
     sa.set_recent(model(c.recent.iter().map(|r| map_recent(r, lang)).collect()));
+    let choices = if c.needs_override() {
+        FEFO_OVERRIDE_REASONS.iter().map(|(_, en, zh)| shared(if lang == Lang::Zh { zh } else { en })).collect()
+    } else {
+        vec![]
+    };
+    sa.set_override_choices(model(choices));
+    sa.set_override_done(match c.override_given.and_then(|i| FEFO_OVERRIDE_REASONS.get(i)) {
+        Some((_, en, zh)) => shared(match lang {
+            Lang::En => format!("✓ Reason recorded: {en}"),
+            Lang::Zh => format!("✓ 已记录原因:{zh}"),
+        }),
+        None => SharedString::new(),
+    });
     let demo: Vec<DemoChip> = c
         .demo
         .iter()
@@ -572,6 +636,8 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
         task: None,
         recent: VecDeque::new(),
         last: None,
+        last_command: None,
+        override_given: None,
         save_error: None,
         lookup: LookupState::None,
         demo,
@@ -651,6 +717,16 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
     app.global::<ScanAdapter>().on_submit(move |text| {
         let Some(app) = weak.upgrade() else { return };
         c.borrow_mut().submit(&text);
+        let c = c.borrow();
+        render_status(&app, &c);
+        render_scan(&app, &c);
+    });
+
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<ScanAdapter>().on_give_reason(move |i| {
+        let Some(app) = weak.upgrade() else { return };
+        c.borrow_mut().give_override_reason(usize::try_from(i).unwrap_or(usize::MAX));
         let c = c.borrow();
         render_status(&app, &c);
         render_scan(&app, &c);

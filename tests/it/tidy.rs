@@ -68,3 +68,20 @@ fn every_ui_string_has_a_chinese_translation() {
     }
     assert!(missing.is_empty(), "untranslated: {missing:#?}");
 }
+
+/// The import example in README is real: it imports cleanly.
+#[test]
+fn readme_import_example_imports() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme.find("## Import format").expect("README has an Import format section")..];
+    let start = section.find("```json\n").unwrap() + "```json\n".len();
+    let json = &section[start..start + section[start..].find("```").unwrap()];
+    let mut store = lotline::store::Store::in_memory().unwrap();
+    let sum = lotline::store::import::import_json(&mut store, json).unwrap_or_else(|e| panic!("README example: {e}"));
+    assert_eq!((sum.items, sum.lots, sum.stock, sum.customers, sum.tasks), (1, 1, 1, 1, 1));
+    // The error example quotes a real message.
+    let bad = json.replace("06901234500110", "0950110153001");
+    let err = lotline::store::import::import_json(&mut lotline::store::Store::in_memory().unwrap(), &bad).unwrap_err().to_string();
+    let quoted = "field 'gtins[0]': '0950110153001' has a wrong check digit (expected 7)";
+    assert!(err.contains(quoted) && readme.contains(quoted), "{err}");
+}

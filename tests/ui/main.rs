@@ -96,6 +96,11 @@ fn ui_flows() {
     wedge(&app, &format!("(01){}(10)L2405", gtin(0)));
     assert_eq!(scan.get_verdict(), VerdictKind::Warn);
     assert!(value(&app, "reason").contains("FEFO: lot L2402"), "{}", value(&app, "reason"));
+    // ... that needs a reason: the picker chooses one and it is recorded.
+    assert_eq!(slint::Model::row_count(&scan.get_override_choices()), 4);
+    click(&app, "Earlier lot damaged");
+    assert_eq!(value(&app, "override"), "✓ Reason recorded: Earlier lot damaged");
+    assert_eq!(slint::Model::row_count(&scan.get_override_choices()), 0);
 
     // Garbage is a clear reject, not a crash.
     wedge(&app, "(01)12345");
@@ -154,9 +159,15 @@ fn ui_flows() {
     // Every scan went to the audit log and the outbox, the task's with its id.
     drop(app);
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.count("audit_log").unwrap(), 7);
-    assert_eq!(store.outbox_pending().unwrap(), 7);
+    assert_eq!(store.count("audit_log").unwrap(), 8);
+    assert_eq!(store.outbox_pending().unwrap(), 8);
     let raw = rusqlite::Connection::open(&db).unwrap();
     let n: i64 = raw.query_row("SELECT COUNT(*) FROM audit_log WHERE task_id = 'PK-0001'", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 2);
+    let why: String = raw
+        .query_row("SELECT override_reason FROM audit_log WHERE override_reason IS NOT NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(why, "earlier_lot_damaged");
+    let payload: String = raw.query_row("SELECT payload FROM outbox WHERE kind = 'warning_override'", [], |r| r.get(0)).unwrap();
+    assert!(payload.contains("\"reason\":\"earlier_lot_damaged\""), "{payload}");
 }

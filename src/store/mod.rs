@@ -93,18 +93,18 @@ pub struct Task {
 }
 
 /// A scan decision to be written to the audit log and the outbox in one transaction.
-#[derive(Debug, Clone)]
-pub struct ScanRecord<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRecord {
     pub at: String,
-    pub operator: &'a str,
-    pub gate: &'a str,
-    pub scan: &'a str,
-    pub verdict: &'a str,
-    pub reason_codes: Vec<&'a str>,
-    pub item_id: Option<&'a str>,
-    pub lot: Option<&'a str>,
-    pub task_id: Option<&'a str>,
-    pub customer_id: Option<&'a str>,
+    pub operator: String,
+    pub gate: String,
+    pub scan: String,
+    pub verdict: String,
+    pub reason_codes: Vec<String>,
+    pub item_id: Option<String>,
+    pub lot: Option<String>,
+    pub task_id: Option<String>,
+    pub customer_id: Option<String>,
 }
 
 pub struct Store {
@@ -176,6 +176,18 @@ impl Store {
             tx.commit().map_err(write_err)?;
         }
         Ok(())
+    }
+
+    /// Caps the database at `pages` pages (`PRAGMA max_page_count`) for this connection; writes
+    /// beyond it fail as a full disk would. For drills and tests of the full-disk path.
+    pub fn cap_size(&self, pages: u64) -> Result<(), StoreError> {
+        let _: i64 = self.conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?;
+        Ok(())
+    }
+
+    /// Pages the database file uses now.
+    pub fn page_count(&self) -> Result<u64, StoreError> {
+        Ok(self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?)
     }
 
     pub fn path(&self) -> &Path {
@@ -359,7 +371,7 @@ impl Store {
 
     /// Writes a scan decision to the audit log and queues it for the hub, atomically.
     /// Returns the outbox command id.
-    pub fn record_scan(&mut self, rec: &ScanRecord<'_>) -> Result<String, StoreError> {
+    pub fn record_scan(&mut self, rec: &ScanRecord) -> Result<String, StoreError> {
         let command_id = uuid::Uuid::new_v4().to_string();
         let reasons = serde_json::to_string(&rec.reason_codes).map_err(|e| StoreError::Data(e.to_string()))?;
         let payload = serde_json::json!({
@@ -385,7 +397,7 @@ impl Store {
 
     /// Records that the operator went ahead with a warned scan and why, in the audit log and as
     /// an outbox command that refers to the scan's command.
-    pub fn record_override(&mut self, scan_command_id: &str, rec: &ScanRecord<'_>, reason: &str) -> Result<String, StoreError> {
+    pub fn record_override(&mut self, scan_command_id: &str, rec: &ScanRecord, reason: &str) -> Result<String, StoreError> {
         let command_id = uuid::Uuid::new_v4().to_string();
         let reasons = serde_json::to_string(&rec.reason_codes).map_err(|e| StoreError::Data(e.to_string()))?;
         let payload = serde_json::json!({

@@ -104,11 +104,18 @@ pub struct Controller {
     /// The override reason given for the last scan, if any (index into FEFO_OVERRIDE_REASONS).
     override_given: Option<usize>,
     save_error: Option<String>,
+    /// Scan records that could not be written yet, oldest first.
+    unsaved: Vec<ScanRecord>,
     lookup: LookupState,
     demo: Vec<DemoScan>,
 }
 
 impl Controller {
+    /// The cache this UI works on.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     fn today(&self) -> NaiveDate {
         (self.clock)().date_naive()
     }
@@ -133,26 +140,33 @@ impl Controller {
         };
         match check_scan(&self.store, self.gate, raw.as_bytes(), &ctx, today) {
             Ok(outcome) => {
-                let codes: Vec<&str> = outcome.evaluation.verdict.reasons().iter().map(|r| r.code()).collect();
                 let rec = ScanRecord {
                     at: now.to_rfc3339(),
-                    operator: &self.operator,
-                    gate: self.gate.as_str(),
-                    scan: &outcome.input,
-                    verdict: outcome.verdict(),
-                    reason_codes: codes,
-                    item_id: outcome.item.as_ref().map(|i| i.id.as_str()),
-                    lot: outcome.scan.as_ref().and_then(|s| s.fields.lot.as_ref()).map(|l| l.as_str()),
-                    task_id: ctx.task_id.as_deref(),
-                    customer_id: ctx.customer.as_ref().map(|c| c.id.as_str()),
+                    operator: self.operator.clone(),
+                    gate: self.gate.as_str().to_owned(),
+                    scan: outcome.input.clone(),
+                    verdict: outcome.verdict().to_owned(),
+                    reason_codes: outcome.evaluation.verdict.reasons().iter().map(|r| r.code().to_owned()).collect(),
+                    item_id: outcome.item.as_ref().map(|i| i.id.clone()),
+                    lot: outcome.scan.as_ref().and_then(|s| s.fields.lot.as_ref()).map(|l| l.as_str().to_owned()),
+                    task_id: ctx.task_id.clone(),
+                    customer_id: ctx.customer.as_ref().map(|c| c.id.clone()),
                 };
                 self.last_command = None;
                 self.override_given = None;
-                self.save_error = None;
                 if self.record {
-                    match self.store.record_scan(&rec) {
-                        Ok(id) => self.last_command = Some((id, rec.at.clone())),
-                        Err(e) => self.save_error = Some(e.to_string()),
+                    self.flush_unsaved();
+                    if self.unsaved.is_empty() {
+                        match self.store.record_scan(&rec) {
+                            Ok(id) => self.last_command = Some((id, rec.at.clone())),
+                            Err(e) => {
+                                self.save_error = Some(e.to_string());
+                                self.unsaved.push(rec);
+                            }
+                        }
+                    } else {
+                        // Keep order: this one waits behind the ones not saved yet.
+                        self.unsaved.push(rec);
                     }
                 }
                 self.recent.push_front(Recent { outcome: outcome.clone(), time: now.format("%H:%M:%S").to_string() });
@@ -163,6 +177,23 @@ impl Controller {
                 self.save_error = Some(e.to_string());
             }
         }
+    }
+
+    /// Writes scans that could not be saved earlier (full disk, locked file), oldest first.
+    /// They stay in memory until written, so a transient failure loses nothing.
+    fn flush_unsaved(&mut self) {
+        while let Some(rec) = self.unsaved.first() {
+            match self.store.record_scan(rec) {
+                Ok(_) => {
+                    self.unsaved.remove(0);
+                }
+                Err(e) => {
+                    self.save_error = Some(e.to_string());
+                    return;
+                }
+            }
+        }
+        self.save_error = None;
     }
 
     /// True when the last scan warned with something that needs a reason and none is given yet.
@@ -184,14 +215,14 @@ impl Controller {
             let task_id = self.task.as_ref().map(|t| t.task.summary.id.clone());
             let rec = ScanRecord {
                 at,
-                operator: &self.operator,
-                gate: self.gate.as_str(),
-                scan: &o.input,
-                verdict: "warn",
-                reason_codes: o.evaluation.verdict.reasons().iter().map(|r| r.code()).collect(),
-                item_id: o.item.as_ref().map(|i| i.id.as_str()),
-                lot: o.scan.as_ref().and_then(|s| s.fields.lot.as_ref()).map(|l| l.as_str()),
-                task_id: task_id.as_deref(),
+                operator: self.operator.clone(),
+                gate: self.gate.as_str().to_owned(),
+                scan: o.input.clone(),
+                verdict: "warn".to_owned(),
+                reason_codes: o.evaluation.verdict.reasons().iter().map(|r| r.code().to_owned()).collect(),
+                item_id: o.item.as_ref().map(|i| i.id.clone()),
+                lot: o.scan.as_ref().and_then(|s| s.fields.lot.as_ref()).map(|l| l.as_str().to_owned()),
+                task_id,
                 customer_id: None,
             };
             let cmd = cmd.clone();
@@ -533,12 +564,16 @@ fn render_scan(app: &AppWindow, c: &Controller) {
     names.extend(c.customers.iter().map(|(_, n)| shared(n)));
     sa.set_customers(model(names));
     sa.set_customer_index(c.customer_index as i32);
-    sa.set_message(match &c.save_error {
-        Some(e) => shared(match lang {
+    sa.set_message(match (&c.save_error, c.unsaved.len()) {
+        (Some(e), 0) => shared(match lang {
             Lang::En => format!("Not saved: {e}"),
             Lang::Zh => format!("未保存:{e}"),
         }),
-        None => SharedString::new(),
+        (e, n) if n > 0 => shared(match lang {
+            Lang::En => format!("{n} scan(s) kept on screen, not yet saved; retried with the next scan. {}", e.as_deref().unwrap_or("")),
+            Lang::Zh => format!("{n} 条扫描暂未保存,已保留,下次扫描时重试。{}", e.as_deref().unwrap_or("")),
+        }),
+        _ => SharedString::new(),
     });
 }
 
@@ -639,6 +674,7 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
         last_command: None,
         override_given: None,
         save_error: None,
+        unsaved: Vec::new(),
         lookup: LookupState::None,
         demo,
     }));

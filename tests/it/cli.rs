@@ -280,3 +280,23 @@ fn screenshots_render_chinese_with_the_embedded_font_and_a_red_banner() {
     });
     assert!(greens.count() > 500, "no green verdict banner");
 }
+
+#[test]
+fn first_run_without_db_creates_the_demo_cache_in_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("home.png");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lotline"))
+        .args(["screenshot", "--screen", "home", "--out", out.to_str().unwrap()])
+        .env("XDG_DATA_HOME", dir.path())
+        .env("HOME", dir.path())
+        .env("FONTCONFIG_FILE", crate::fonts_hidden_conf())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let db = dir.path().join("lotline/lotline.db");
+    assert!(db.exists(), "no database at {}", db.display());
+    assert!(stderr(&o).contains("first run: created"), "{}", stderr(&o));
+    let store = lotline::store::Store::open(&db).unwrap();
+    assert!(store.count("lots").unwrap() > 1000);
+    assert!(out.exists());
+}

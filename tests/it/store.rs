@@ -204,13 +204,13 @@ fn recording_a_scan_writes_audit_and_outbox_atomically() {
     let mut s = Store::in_memory().unwrap();
     let rec = ScanRecord {
         at: "2026-11-21T09:30:00+08:00".into(),
-        operator: "wang",
-        gate: "pick",
-        scan: "(01)09501101530003(10)M1",
-        verdict: "reject",
-        reason_codes: vec!["expired"],
-        item_id: Some("MILK"),
-        lot: Some("M1"),
+        operator: "wang".into(),
+        gate: "pick".into(),
+        scan: "(01)09501101530003(10)M1".into(),
+        verdict: "reject".into(),
+        reason_codes: vec!["expired".into()],
+        item_id: Some("MILK".into()),
+        lot: Some("M1".into()),
         task_id: None,
         customer_id: None,
     };
@@ -221,4 +221,39 @@ fn recording_a_scan_writes_audit_and_outbox_atomically() {
     assert_eq!(s.outbox_pending().unwrap(), 2);
     let (_, gate, scan, verdict, reasons) = s.recent_audit(1).unwrap().remove(0);
     assert_eq!((gate.as_str(), scan.as_str(), verdict.as_str(), reasons.as_str()), ("pick", "(01)09501101530003(10)M1", "reject", "[\"expired\"]"));
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::create(&dir.path().join("full.db")).unwrap();
+    let rec = ScanRecord {
+        at: "2026-11-21T09:30:00+08:00".into(),
+        operator: "wang".into(),
+        gate: "pick".into(),
+        scan: "(01)09501101530003(10)M1".into(),
+        verdict: "accept".into(),
+        reason_codes: vec![],
+        item_id: None,
+        lot: None,
+        task_id: None,
+        customer_id: None,
+    };
+    s.record_scan(&rec).unwrap();
+    s.cap_size(s.page_count().unwrap()).unwrap();
+    let mut failed = None;
+    for _ in 0..10_000 {
+        if let Err(e) = s.record_scan(&rec) {
+            failed = Some(e);
+            break;
+        }
+    }
+    let err = failed.expect("the capped database must fill up");
+    assert!(matches!(err, StoreError::Full(_)), "{err:?}");
+    assert!(err.to_string().contains("out of space") && err.to_string().contains("nothing was lost"), "{err}");
+    let kept = s.count("audit_log").unwrap();
+    assert_eq!(s.count("outbox").unwrap(), kept, "audit and outbox stay in step: the failed write left no half");
+    s.cap_size(1_000_000).unwrap();
+    s.record_scan(&rec).unwrap();
+    assert_eq!(s.count("audit_log").unwrap(), kept + 1);
 }

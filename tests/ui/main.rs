@@ -15,14 +15,15 @@ fn now() -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339("2026-11-21T09:30:00+08:00").unwrap()
 }
 
-fn build(dir: &std::path::Path) -> (AppWindow, std::path::PathBuf) {
+type Ctl = Rc<std::cell::RefCell<lotline::ui::Controller>>;
+
+fn build(dir: &std::path::Path) -> (AppWindow, Ctl, std::path::PathBuf) {
     let path = dir.join("ui.db");
     let mut store = Store::create(&path).unwrap();
     demo::generate(&mut store, 300, 5, now().date_naive()).unwrap();
-    let (app, _ctl) = ui::build(store, UiOptions { clock: Rc::new(now), lang: Lang::En, record: true }).unwrap();
-    // The controller lives on in the callbacks' closures.
+    let (app, ctl) = ui::build(store, UiOptions { clock: Rc::new(now), lang: Lang::En, record: true }).unwrap();
     app.show().unwrap();
-    (app, path)
+    (app, ctl, path)
 }
 
 fn find(app: &AppWindow, label: &str) -> ElementHandle {
@@ -58,7 +59,7 @@ fn wedge(app: &AppWindow, text: &str) {
 fn ui_flows() {
     i_slint_backend_testing::init_integration_test_with_mock_time();
     let dir = tempfile::tempdir().unwrap();
-    let (app, db) = build(dir.path());
+    let (app, ctl, db) = build(dir.path());
     let state = app.global::<AppState>();
     let scan = app.global::<ScanAdapter>();
     let gtin = |i| demo::demo_gtin(i);
@@ -156,11 +157,37 @@ fn ui_flows() {
     click(&app, "Leave task");
     assert_eq!(scan.get_task(), "");
 
+    // A full disk: the verdict still shows, the scans are kept and written once there is room.
+    let ok_scan = format!("(01){}(10)S240601", gtin(18));
+    let pages = ctl.borrow().store().page_count().unwrap();
+    ctl.borrow().store().cap_size(pages).unwrap();
+    let mut kept = 0;
+    for _ in 0..500 {
+        wedge(&app, &ok_scan);
+        assert_eq!(scan.get_verdict(), VerdictKind::Accept);
+        if !scan.get_message().is_empty() {
+            kept += 1;
+            if kept == 2 {
+                break;
+            }
+        }
+    }
+    assert_eq!(kept, 2, "the capped database never filled");
+    assert!(value(&app, "save message").starts_with("2 scan(s) kept on screen, not yet saved"), "{}", value(&app, "save message"));
+    assert!(value(&app, "save message").contains("out of space"), "{}", value(&app, "save message"));
+    let saved_before = ctl.borrow().store().count("audit_log").unwrap();
+    ctl.borrow().store().cap_size(1_000_000).unwrap();
+    wedge(&app, &ok_scan);
+    assert_eq!(scan.get_message(), "");
+    assert_eq!(ctl.borrow().store().count("audit_log").unwrap(), saved_before + 3, "both kept scans and the new one are written");
+    let full_disk_scans = saved_before + 3 - 8;
+
     // Every scan went to the audit log and the outbox, the task's with its id.
     drop(app);
+    drop(ctl);
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.count("audit_log").unwrap(), 8);
-    assert_eq!(store.outbox_pending().unwrap(), 8);
+    assert_eq!(store.count("audit_log").unwrap(), 8 + full_disk_scans);
+    assert_eq!(store.outbox_pending().unwrap(), 8 + full_disk_scans);
     let raw = rusqlite::Connection::open(&db).unwrap();
     let n: i64 = raw.query_row("SELECT COUNT(*) FROM audit_log WHERE task_id = 'PK-0001'", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 2);

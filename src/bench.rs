@@ -108,25 +108,45 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Alternates rounds on the small and the large cache so drift on a shared machine hits both
+/// alike, and reports the median of each round's percentiles.
 pub fn verdict(lots: usize, small: usize, scans: usize, cache_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    const ROUNDS: usize = 5;
     let (y, m, d) = BENCH_TODAY;
     let today = NaiveDate::from_ymd_opt(y, m, d).context("bench date")?;
     let dir = cache_dir.unwrap_or_else(|| std::env::temp_dir().join("lotline-bench"));
     let mut rng = SmallRng::seed_from_u64(SEED);
-    let mut results = Vec::new();
-    for n in [small, lots] {
-        let store = bench_db(&dir, n, today)?;
-        let sample = sample_scans(&store, scans, &mut rng)?;
-        let st = run_one(&store, &sample, today)?;
-        println!(
-            "verdict  lots={n:>9}  scans={}  p50={:.1} us  p90={:.1} us  p99={:.1} us  max={:.1} us  mean={:.1} us",
-            st.n, st.p50_us, st.p90_us, st.p99_us, st.max_us, st.mean_us
-        );
-        results.push((n, st));
+    let caches = [small, lots]
+        .into_iter()
+        .map(|n| -> anyhow::Result<(usize, Store, Vec<String>)> {
+            let store = bench_db(&dir, n, today)?;
+            let sample = sample_scans(&store, scans, &mut rng)?;
+            Ok((n, store, sample))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut p50s = vec![vec![]; caches.len()];
+    let mut p99s = vec![vec![]; caches.len()];
+    for round in 1..=ROUNDS {
+        for (k, (n, store, sample)) in caches.iter().enumerate() {
+            let st = run_one(store, sample, today)?;
+            println!(
+                "round {round}  lots={n:>9}  scans={}  p50={:.1} us  p90={:.1} us  p99={:.1} us  max={:.1} us  mean={:.1} us",
+                st.n, st.p50_us, st.p90_us, st.p99_us, st.max_us, st.mean_us
+            );
+            p50s[k].push(st.p50_us);
+            p99s[k].push(st.p99_us);
+        }
     }
-    if let [(_, a), (_, b)] = &results[..] {
-        println!("ratio    p99(large)/p99(small) = {:.2}   p50 ratio = {:.2}", b.p99_us / a.p99_us, b.p50_us / a.p50_us);
+    let (m50, m99): (Vec<f64>, Vec<f64>) = (p50s.into_iter().map(median).collect(), p99s.into_iter().map(median).collect());
+    for (k, (n, _, _)) in caches.iter().enumerate() {
+        println!("median   lots={n:>9}  p50={:.1} us  p99={:.1} us", m50[k], m99[k]);
     }
+    println!("ratio    p99(large)/p99(small) = {:.2}   p50 ratio = {:.2}", m99[1] / m99[0], m50[1] / m50[0]);
     if let Some(rss) = peak_rss_mib() {
         println!("memory   peak RSS {rss:.0} MiB");
     }

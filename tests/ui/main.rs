@@ -93,6 +93,29 @@ fn ui_flows() {
     assert_eq!(recent[0].verdict, VerdictKind::Accept);
     assert_eq!(recent[1].verdict, VerdictKind::Reject);
 
+    // A scanner that sends the GS separator as the control character 0x1D (or as Ctrl+]):
+    // the field shows it as <GS> and the serial after it is not glued onto the lot.
+    wedge(&app, &format!("]d201{}10S240601\u{1d}21SN77", gtin(18)));
+    assert_eq!(scan.get_verdict(), VerdictKind::Accept, "{:?}", slint::Model::iter(&scan.get_reasons()).collect::<Vec<_>>());
+    assert!(scan.get_subject().contains("Lot S240601"), "{}", scan.get_subject());
+    let enter_ctrl_bracket = || {
+        use slint::platform::Key;
+        let ctrl: slint::SharedString = Key::Control.into();
+        app.window().dispatch_event(WindowEvent::KeyPressed { text: ctrl.clone() });
+        app.window().dispatch_event(WindowEvent::KeyPressed { text: "]".into() });
+        app.window().dispatch_event(WindowEvent::KeyReleased { text: "]".into() });
+        app.window().dispatch_event(WindowEvent::KeyReleased { text: ctrl });
+    };
+    for ch in format!("]d201{}10S240601", gtin(18)).chars() {
+        app.window().dispatch_event(WindowEvent::KeyPressed { text: ch.to_string().into() });
+        app.window().dispatch_event(WindowEvent::KeyReleased { text: ch.to_string().into() });
+    }
+    enter_ctrl_bracket();
+    wedge(&app, "21SN78");
+    assert!(scan.get_subject().contains("Lot S240601"), "Ctrl+] as GS: {}", scan.get_subject());
+    let recent: Vec<_> = slint::Model::iter(&scan.get_recent()).collect();
+    assert_eq!(recent[0].verdict, VerdictKind::Accept);
+
     // FEFO: a later lot while an earlier one sits in the pick zone is a warning.
     wedge(&app, &format!("(01){}(10)L2405", gtin(0)));
     assert_eq!(scan.get_verdict(), VerdictKind::Warn);
@@ -180,14 +203,14 @@ fn ui_flows() {
     wedge(&app, &ok_scan);
     assert_eq!(scan.get_message(), "");
     assert_eq!(ctl.borrow().store().count("audit_log").unwrap(), saved_before + 3, "both kept scans and the new one are written");
-    let full_disk_scans = saved_before + 3 - 8;
+    let full_disk_scans = saved_before + 3 - 10;
 
     // Every scan went to the audit log and the outbox, the task's with its id.
     drop(app);
     drop(ctl);
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.count("audit_log").unwrap(), 8 + full_disk_scans);
-    assert_eq!(store.outbox_pending().unwrap(), 8 + full_disk_scans);
+    assert_eq!(store.count("audit_log").unwrap(), 10 + full_disk_scans);
+    assert_eq!(store.outbox_pending().unwrap(), 10 + full_disk_scans);
     let raw = rusqlite::Connection::open(&db).unwrap();
     let n: i64 = raw.query_row("SELECT COUNT(*) FROM audit_log WHERE task_id = 'PK-0001'", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 2);

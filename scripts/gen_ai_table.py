@@ -36,6 +36,16 @@ DEFAULT_OUT = REPO_ROOT / "src" / "domain" / "gs1" / "ai_table.rs"
 # commit named in ../shared/standards/README.md. Pass --commit when regenerating from another.
 DICT_COMMIT = "ff2eb4bf"
 
+# Linters implemented in src/domain/gs1/linters.rs (its LINTER_NAMES). A dictionary naming any
+# other linter is refused, so a new linter cannot slip into the table unimplemented.
+KNOWN_LINTERS = frozenset(
+    """couponcode couponposoffer cset39 cset64 cset82 csetnumeric csum csumalpha gcppos1 gcppos2
+    hasnondigit hh hhmi hhmm hyphen iban importeridx iso3166 iso3166999 iso3166alpha2 iso3166list
+    iso4217 iso5218 key keyoff1 latitude latlong longitude mediatype mi mm mmoptss nonzero
+    nozeroprefix packagetype pcenc pieceoftotal posinseqslash ss winding yesno yymmd0 yymmdd
+    yymmddhh yyyymmd0 yyyymmdd zero""".split()
+)
+
 FLAG_CHARS = set("*!?\"$%&'()+,-./:;<=>@[\\]^_`{|}~")
 COMPONENT_RE = re.compile(r"^(\[)?([NXYZ])(\.\.)?(\d+)(\])?((?:,[A-Za-z0-9]+)*)$")
 AI_RANGE_RE = re.compile(r"^(\d{2,4})(?:-(\d{2,4}))?$")
@@ -72,6 +82,9 @@ def parse_component(tok: str, lineno: int) -> Component:
     open_b, cset, dots, length, close_b, linters = m.groups()
     if bool(open_b) != bool(close_b):
         raise DictError(f"line {lineno}: unbalanced brackets in {tok!r}")
+    unknown = [l for l in linters.split(",") if l and l not in KNOWN_LINTERS]
+    if unknown:
+        raise DictError(f"line {lineno}: linter(s) not implemented in linters.rs: {', '.join(unknown)}")
     n = int(length)
     if not 1 <= n <= 255:
         raise DictError(f"line {lineno}: length out of range in {tok!r}")

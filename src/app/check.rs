@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::domain::lot::{Customer, Item, Lot};
 use crate::domain::policy::{Evaluation, Facts, Gate, Scanned, evaluate};
 use crate::domain::reason::Reason;
-use crate::domain::scan::{Scan, ScanKind, parse_scan};
+use crate::domain::scan::{Scan, ScanKind, ScanSettings, parse_scan};
 use crate::store::{Store, StoreError};
 
 /// What the scan is checked against, beyond the gate.
@@ -18,6 +18,8 @@ pub struct CheckContext {
     pub expected_items: Vec<Item>,
     /// The task the scan belongs to, for the record.
     pub task_id: Option<String>,
+    /// Per-site scan grammar settings.
+    pub scan_settings: ScanSettings,
 }
 
 /// The full result of checking one scan.
@@ -46,7 +48,7 @@ pub fn task_context(store: &Store, task: &crate::store::Task) -> Result<CheckCon
         Some(id) => store.customer(id)?,
         None => None,
     };
-    Ok(CheckContext { customer, expected_items: items, task_id: Some(task.summary.id.clone()) })
+    Ok(CheckContext { customer, expected_items: items, task_id: Some(task.summary.id.clone()), ..Default::default() })
 }
 
 fn display_input(raw: &[u8]) -> String {
@@ -56,7 +58,7 @@ fn display_input(raw: &[u8]) -> String {
 /// Checks one scan at `gate` on `today`.
 pub fn check_scan(store: &Store, gate: Gate, raw: &[u8], ctx: &CheckContext, today: NaiveDate) -> Result<CheckOutcome, StoreError> {
     let input = display_input(raw);
-    let scan = match parse_scan(raw, today) {
+    let scan = match parse_scan(raw, None, &ctx.scan_settings, today) {
         Ok(s) => s,
         Err(e) => {
             return Ok(CheckOutcome {
@@ -72,8 +74,14 @@ pub fn check_scan(store: &Store, gate: Gate, raw: &[u8], ctx: &CheckContext, tod
         ScanKind::Sscc => {
             return Ok(CheckOutcome { evaluation: Evaluation::not_an_item(&input, "SSCC pallet label"), input, scan: Some(scan), item: None, lot: None });
         }
-        ScanKind::Code => scan.fields.code.clone().unwrap_or_default(),
-        ScanKind::Gs1 | ScanKind::Gtin => match &scan.fields.gtin {
+        // Non-GS1 identifiers name the item by their device identifier, imported as an alias.
+        ScanKind::Code
+        | ScanKind::Hibc
+        | ScanKind::NmpaMa
+        | ScanKind::Isbt128
+        | ScanKind::IfaPpn
+        | ScanKind::ChinaDrugTrace => scan.fields.code.clone().unwrap_or_default(),
+        ScanKind::Gs1 | ScanKind::DigitalLink | ScanKind::Gtin => match &scan.fields.gtin {
             Some(g) => g.as_str().to_owned(),
             None if scan.fields.sscc.is_some() => {
                 return Ok(CheckOutcome {

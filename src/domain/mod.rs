@@ -3,9 +3,12 @@
 //! Invariant: nothing under `domain` does I/O or reads the clock; today's date is always passed
 //! in. It depends on no Slint, rusqlite, serialport, reqwest or tokio.
 
+pub mod epc;
 pub mod gs1;
+pub mod hibc;
 pub mod ids;
 pub mod lot;
 pub mod policy;
 pub mod reason;
 pub mod scan;
+pub mod udi;

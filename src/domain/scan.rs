@@ -44,7 +44,10 @@
 
 use chrono::NaiveDate;
 
+use crate::domain::gs1::digital_link::{DlSettings, parse_digital_link};
 use crate::domain::gs1::{self, GS};
+use crate::domain::hibc::{Hibc, parse_hibc};
+use crate::domain::udi::{Agency, Udi, parse_udi};
 use crate::domain::ids::{Gtin, LotNo, SerialNo, Sscc, gs1_check_digit, gs1_check_digit_ok, parse_gs1_date};
 
 /// What kind of data a scan carried.
@@ -56,19 +59,43 @@ pub enum ScanKind {
     Gtin,
     /// A plain 18-digit SSCC.
     Sscc,
+    /// A GS1 Digital Link URI (its AIs are in [`Scan::ais`]).
+    DigitalLink,
+    /// An HIBC (HIBCC) primary, secondary or concatenated code ([`ScanFields::hibc`]).
+    Hibc,
+    /// China's 20-digit drug traceability code (药品追溯码).
+    ChinaDrugTrace,
+    /// A Chinese medical-device UDI of the MA code system (`MA.156.…`).
+    NmpaMa,
+    /// An ICCBBA ISBT 128 data structure (`=…` / `&…`).
+    Isbt128,
+    /// An IFA PPN code in the ISO/IEC 15434 envelope (`[)>` RS `06` …).
+    IfaPpn,
     /// Any other printable text, e.g. a location label.
     Code,
 }
 
 impl ScanKind {
-    /// Stable lower-case name: `gs1`, `gtin`, `sscc` or `code`.
+    /// Stable lower-case name: `gs1`, `digital_link`, `hibc`, `gtin`, `sscc`, `china_drug_trace`,
+    /// `nmpa_ma`, `isbt128`, `ifa_ppn` or `code`.
     pub fn as_str(&self) -> &'static str {
         match self {
             ScanKind::Gs1 => "gs1",
+            ScanKind::DigitalLink => "digital_link",
+            ScanKind::Hibc => "hibc",
             ScanKind::Gtin => "gtin",
             ScanKind::Sscc => "sscc",
+            ScanKind::ChinaDrugTrace => "china_drug_trace",
+            ScanKind::NmpaMa => "nmpa_ma",
+            ScanKind::Isbt128 => "isbt128",
+            ScanKind::IfaPpn => "ifa_ppn",
             ScanKind::Code => "code",
         }
+    }
+
+    /// True for the kinds whose data maps to GS1 AIs.
+    pub fn is_gs1(&self) -> bool {
+        matches!(self, ScanKind::Gs1 | ScanKind::DigitalLink | ScanKind::Gtin | ScanKind::Sscc)
     }
 }
 
@@ -87,6 +114,8 @@ pub struct Scan {
 }
 
 /// The AIs the app uses, decoded.
+///
+/// Holds `f64` measures, so it is `PartialEq` but not `Eq`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ScanFields {
     /// AI (01). The GTIN of contained items, AI (02), stays in [`Scan::ais`] only.
@@ -95,18 +124,65 @@ pub struct ScanFields {
     pub lot: Option<LotNo>,
     /// AI (21).
     pub serial: Option<SerialNo>,
-    /// AI (17); day `00` resolved to the last day of the month.
+    /// AI (22), consumer product variant.
+    pub cpv: Option<String>,
+    /// AI (20), variant number (two digits, leading zero kept).
+    pub variant: Option<String>,
+    /// AI (17); day `00` resolved to the last day of the month (as for all dates here).
     pub expiry: Option<NaiveDate>,
     /// AI (15).
     pub best_before: Option<NaiveDate>,
+    /// AI (16).
+    pub sell_by: Option<NaiveDate>,
+    /// AI (13).
+    pub pack_date: Option<NaiveDate>,
     /// AI (11).
     pub production_date: Option<NaiveDate>,
     /// AI (30) or (37), whichever comes first.
     pub quantity: Option<u64>,
+    /// The variable measures, AIs 3100–3695, in scan order, with the implied decimal point applied.
+    pub measures: Vec<Measure>,
+    /// AI (310n): net weight in kilograms.
+    pub net_weight_kg: Option<f64>,
     /// AI (00).
     pub sscc: Option<Sscc>,
-    /// The text of a plain code ([`ScanKind::Code`]).
+    /// AI (410): ship-to / deliver-to GLN.
+    pub ship_to_gln: Option<String>,
+    /// AI (414): GLN of a physical location.
+    pub location_gln: Option<String>,
+    /// AIs (710)–(717): national healthcare reimbursement numbers, `(ai, value)` in scan order.
+    pub nhrn: Vec<(String, String)>,
+    /// Every AI as `(dictionary title, value)` in scan order, e.g. `("BATCH/LOT", "L2311")`;
+    /// `AI (nnnn)` stands in for the few AIs the dictionary gives no title.
+    pub by_title: Vec<(String, String)>,
+    /// The key an item is looked up by when the scan carries no GTIN: the text of a plain code,
+    /// the device identifier of an HIBC or other non-GS1 UDI, the China drug trace product code.
     pub code: Option<String>,
+    /// The decoded HIBC data ([`ScanKind::Hibc`]).
+    pub hibc: Option<Hibc>,
+    /// The decoded non-GS1 UDI ([`ScanKind::NmpaMa`], [`ScanKind::Isbt128`], [`ScanKind::IfaPpn`],
+    /// [`ScanKind::ChinaDrugTrace`]).
+    pub udi: Option<Udi>,
+}
+
+/// Per-site scanning settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanSettings {
+    /// How GS1 Digital Link URIs are read (strict by default; `lenient_gtin` accepts
+    /// zero-suppressed GTIN-8/12/13 in the path).
+    pub digital_link: DlSettings,
+}
+
+/// A variable measure such as net weight, AIs 3100–3695: the AI's last digit is the number of
+/// decimals, so `(3103)001250` is 1.25 kg.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measure {
+    pub ai: String,
+    /// The dictionary title, e.g. `NET WEIGHT (kg)` or `LENGTH (m), log`.
+    pub title: String,
+    pub value: f64,
+    /// The unit from the title: `kg`, `m`, `l`, `m²`, `qt (US)`, … (`kg/m²` for AI 337n).
+    pub unit: String,
 }
 
 impl Scan {
@@ -134,8 +210,9 @@ fn scan_err(code: &'static str, position: usize, message: impl Into<String>) -> 
 /// Symbology identifiers after which a raw GS1 element string follows.
 const GS1_SYMBOLOGIES: [&str; 5] = ["]C1", "]d2", "]Q3", "]e0", "]J1"];
 
-/// Parses one scan. `today` resolves two-digit years in GS1 dates; no clock is read here.
-pub fn parse_scan(input: &[u8], today: NaiveDate) -> Result<Scan, ScanError> {
+/// Parses one scan. `hint` is a symbology identifier the device reported beside the data (a
+/// `]xx` prefix in the data itself wins); `today` resolves two-digit years; no clock is read here.
+pub fn parse_scan(input: &[u8], hint: Option<&str>, settings: &ScanSettings, today: NaiveDate) -> Result<Scan, ScanError> {
     let text = std::str::from_utf8(input).map_err(|e| {
         scan_err("not_utf8", e.valid_up_to(), format!("The scan is not valid text (bad byte at {})", e.valid_up_to()))
     })?;
@@ -148,38 +225,118 @@ pub fn parse_scan(input: &[u8], today: NaiveDate) -> Result<Scan, ScanError> {
 
     let (symbology, data, offset) = match split_symbology(&text)? {
         Some((sym, rest)) => (Some(sym), rest, 3),
-        None => (None, text.as_str(), 0),
+        None => (hint.filter(|h| is_symbology_id(h)), text.as_str(), 0),
     };
     let shift = |mut e: ScanError| {
         e.position += offset;
         e
     };
+    if data.is_empty() {
+        let sym = symbology.unwrap_or("");
+        return Err(scan_err("empty", offset, format!("There is no data after the symbology identifier {sym}")));
+    }
 
-    let (kind, ais, code) = match symbology {
-        Some(sym) => {
-            if data.is_empty() {
-                return Err(scan_err(
-                    "empty",
-                    offset,
-                    format!("There is no data after the symbology identifier {sym}"),
-                ));
-            }
-            if GS1_SYMBOLOGIES.contains(&sym) {
-                (ScanKind::Gs1, gs1::parse_element_string(data, today).map_err(shift)?, None)
-            } else if sym == "]E0" || sym == "]E4" {
-                ean(sym, data, today).map_err(shift)?
-            } else if let Some(g) = plain_gtin(data) {
-                (ScanKind::Gtin, vec![("01".to_owned(), g)], None)
-            } else {
-                printable(data).map_err(shift)?;
-                (ScanKind::Code, Vec::new(), Some(data.to_owned()))
-            }
+    let mut hibc = None;
+    let mut udi = None;
+    let (kind, ais, code) = if symbology.is_some_and(|s| GS1_SYMBOLOGIES.contains(&s)) {
+        (ScanKind::Gs1, gs1::parse_element_string(data, today).map_err(shift)?, None)
+    } else if let Some(sym @ ("]E0" | "]E4")) = symbology {
+        ean(sym, data, today).map_err(shift)?
+    } else if has_uri_scheme(data) {
+        let dl = parse_digital_link(data, &settings.digital_link).map_err(shift)?;
+        (ScanKind::DigitalLink, dl.ais, None)
+    } else if data.starts_with('+') {
+        let h = parse_hibc(data, today).map_err(|e| shift(scan_err(e.code, e.position, e.message)))?;
+        let di = hibc_di(&h);
+        hibc = Some(h);
+        (ScanKind::Hibc, Vec::new(), di)
+    } else if let Some(kind) = udi_kind(data) {
+        let u = parse_udi(data, today).map_err(|e| shift(scan_err(e.code, e.position, e.message)))?;
+        let di = u.di.clone().or_else(|| Some(data.to_owned()));
+        udi = Some(u);
+        (kind, Vec::new(), di)
+    } else if symbology.is_some() {
+        if let Some(g) = plain_gtin(data) {
+            (ScanKind::Gtin, vec![("01".to_owned(), g)], None)
+        } else if is_china_drug_trace(data) {
+            let u = parse_udi(data, today).map_err(|e| shift(scan_err(e.code, e.position, e.message)))?;
+            let di = u.di.clone();
+            udi = Some(u);
+            (ScanKind::ChinaDrugTrace, Vec::new(), di)
+        } else {
+            printable(data).map_err(shift)?;
+            (ScanKind::Code, Vec::new(), Some(data.to_owned()))
         }
-        None => classify_unmarked(data, today)?,
+    } else {
+        match classify_unmarked(data, today)? {
+            (ScanKind::Code, _, _) if is_china_drug_trace(data) => {
+                let u = parse_udi(data, today).map_err(|e| scan_err(e.code, e.position, e.message))?;
+                let di = u.di.clone();
+                udi = Some(u);
+                (ScanKind::ChinaDrugTrace, Vec::new(), di)
+            }
+            other => other,
+        }
     };
+    // Whole-message rules (repeats, `ex=` invalid pairs, `req=` associations) for GS1 data.
+    if matches!(kind, ScanKind::Gs1 | ScanKind::DigitalLink) {
+        gs1::validate_ais(&ais, today).map_err(|e| scan_err(e.code, offset, e.message))?;
+    }
 
-    let fields = ScanFields { code, ..fields_from(&ais, today) };
+    let mut fields = ScanFields { code, hibc, udi, ..fields_from(&ais, today) };
+    fill_from_identifiers(&mut fields);
     Ok(Scan { raw, symbology: symbology.map(str::to_owned), kind, ais, fields })
+}
+
+fn is_symbology_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 3 && b[0] == b']' && b[1].is_ascii_alphabetic() && b[2].is_ascii_digit()
+}
+
+/// `http://` or `https://`, all lower or all upper case, as the GS1 Syntax Engine tells a Digital
+/// Link attempt from plain data; `HtTps://…` is plain data.
+fn has_uri_scheme(data: &str) -> bool {
+    ["http://", "https://", "HTTP://", "HTTPS://"].iter().any(|p| data.starts_with(p))
+}
+
+/// The non-GS1 UDI kinds told apart by their leading characters.
+fn udi_kind(data: &str) -> Option<ScanKind> {
+    match crate::domain::udi::recognise(data) {
+        Agency::NmpaMa => Some(ScanKind::NmpaMa),
+        Agency::Iccbba => Some(ScanKind::Isbt128),
+        Agency::IfaPpn => Some(ScanKind::IfaPpn),
+        _ => None,
+    }
+}
+
+/// China's drug traceability code: exactly 20 digits (see `domain::udi` for the layout assumed).
+fn is_china_drug_trace(data: &str) -> bool {
+    data.len() == 20 && data.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The HIBC device identifier: labeler code + product + unit of measure, as printed.
+fn hibc_di(h: &Hibc) -> Option<String> {
+    let (lic, product) = (h.lic.as_ref()?, h.product.as_ref()?);
+    Some(format!("+{lic}{product}{}", h.unit_of_measure.map(|u| u.to_string()).unwrap_or_default()))
+}
+
+/// Lot, serial, expiry and quantity from an HIBC or non-GS1 UDI into the common fields.
+fn fill_from_identifiers(f: &mut ScanFields) {
+    if let Some(h) = &f.hibc {
+        f.lot = f.lot.take().or_else(|| h.lot.as_deref().and_then(|l| LotNo::new(l).ok()));
+        f.serial = f.serial.take().or_else(|| h.serial.as_deref().and_then(|s| SerialNo::new(s).ok()));
+        f.expiry = f.expiry.or(h.expiry);
+        f.production_date = f.production_date.or(h.manufacture_date);
+        f.quantity = f.quantity.or(h.quantity.map(u64::from));
+    }
+    if let Some(u) = &f.udi {
+        let pi = |name: &str| u.pi.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        f.lot = f.lot.take().or_else(|| pi("lot").and_then(|l| LotNo::new(l).ok()));
+        f.serial = f.serial.take().or_else(|| pi("serial").and_then(|s| SerialNo::new(s).ok()));
+        let date = |v: &str| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
+        f.expiry = f.expiry.or_else(|| pi("expiry").and_then(date));
+        f.production_date = f.production_date.or_else(|| pi("manufacture_date").and_then(date));
+    }
 }
 
 /// Replaces the textual GS escapes with GS.
@@ -317,6 +474,14 @@ fn classify_unmarked(data: &str, today: NaiveDate) -> Result<Classified, ScanErr
             Err(e) => raw_err = Some(e),
         }
     }
+    // All digits, starting with a predefined-length AI such as (01) or (00): a GS1 element string
+    // that failed its checks, not a plain code (a location label has letters or dashes).
+    if let Some(e) = &raw_err {
+        let fixed_ai = gs1::lookup_ai(data).is_some_and(|def| def.fixed_length);
+        if fixed_ai && data.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(e.clone());
+        }
+    }
     match printable(data) {
         Ok(()) => Ok((ScanKind::Code, Vec::new(), Some(data.to_owned()))),
         Err(e) => Err(raw_err.unwrap_or(e)),
@@ -335,17 +500,54 @@ fn looks_like_element_string(data: &str, ais: &[(String, String)]) -> bool {
 fn fields_from(ais: &[(String, String)], today: NaiveDate) -> ScanFields {
     let get = |ai: &str| ais.iter().find(|(a, _)| a == ai).map(|(_, v)| v.as_str());
     let date = |ai: &str| get(ai).and_then(|v| parse_gs1_date(v, today, true).ok());
+    let measures: Vec<Measure> = ais.iter().filter_map(|(ai, v)| measure(ai, v)).collect();
     ScanFields {
         gtin: get("01").and_then(|v| Gtin::new(v).ok()),
         lot: get("10").and_then(|v| LotNo::new(v).ok()),
         serial: get("21").and_then(|v| SerialNo::new(v).ok()),
+        cpv: get("22").map(str::to_owned),
+        variant: get("20").map(str::to_owned),
         expiry: date("17"),
         best_before: date("15"),
+        sell_by: date("16"),
+        pack_date: date("13"),
         production_date: date("11"),
         quantity: ais.iter().find(|(a, _)| a == "30" || a == "37").and_then(|(_, v)| v.parse().ok()),
+        net_weight_kg: measures.iter().find(|m| m.ai.starts_with("310")).map(|m| m.value),
+        measures,
         sscc: get("00").and_then(|v| Sscc::new(v).ok()),
+        ship_to_gln: get("410").map(str::to_owned),
+        location_gln: get("414").map(str::to_owned),
+        nhrn: ais.iter().filter(|(a, _)| ("710"..="717").contains(&a.as_str()) && a.len() == 3).cloned().collect(),
+        by_title: ais
+            .iter()
+            .map(|(ai, v)| {
+                let title = gs1::ai_def(ai).map(|d| d.title).filter(|t| !t.is_empty());
+                (title.map_or_else(|| format!("AI ({ai})"), str::to_owned), v.clone())
+            })
+            .collect(),
         code: None,
+        hibc: None,
+        udi: None,
     }
+}
+
+/// A variable measure (AIs 3100–3695 as the dictionary defines them), or `None` for other AIs.
+fn measure(ai: &str, v: &str) -> Option<Measure> {
+    let b = ai.as_bytes();
+    if b.len() != 4 || !(b"31".as_slice()..=b"36".as_slice()).contains(&&b[..2]) {
+        return None;
+    }
+    let def = gs1::ai_def(ai)?;
+    let decimals = i32::from(b[3].checked_sub(b'0').filter(|d| *d <= 9)?);
+    let raw: u64 = v.parse().ok()?;
+    let title = def.title;
+    let unit = match title.split_once('(') {
+        _ if ai.starts_with("337") => "kg/m\u{b2}".to_owned(),
+        Some((_, rest)) => rest.rsplit_once(')').map_or(rest, |(u, _)| u).to_owned(),
+        None => String::new(),
+    };
+    Some(Measure { ai: ai.to_owned(), title: title.to_owned(), value: raw as f64 / 10f64.powi(decimals), unit })
 }
 
 #[cfg(test)]
@@ -361,7 +563,7 @@ mod tests {
     }
 
     fn scan(input: &str) -> Result<Scan, ScanError> {
-        parse_scan(input.as_bytes(), today())
+        parse_scan(input.as_bytes(), None, &ScanSettings::default(), today())
     }
 
     /// (input, Ok((kind, symbology, bracketed)) | Err((code, position)))
@@ -408,7 +610,11 @@ mod tests {
             ("]C0WH1-A-01-02", Ok((Code, Some("]C0"), ""))),
             ("]Q1TESTING", Ok((Code, Some("]Q1"), ""))),
             ("]Q1^TESTING", Ok((Code, Some("]Q1"), ""))),
-            ("]d1https://example.com/01/12312312312333?99=TEST", Ok((Code, Some("]d1"), ""))),
+            ("]d1https://example.com/01/12312312312333?99=TEST", Ok((DigitalLink, Some("]d1"), "(01)12312312312333(99)TEST"))),
+            ("https://id.gs1.org/01/09501101530003/10/AB-1?17=261130", Ok((DigitalLink, None, "(01)09501101530003(10)AB-1(17)261130"))),
+            ("+A123BJC5D6E71G", Ok((Hibc, None, ""))),
+            ("MA.156.M0.100001.0012345.L240601.E261231", Ok((NmpaMa, None, ""))),
+            ("81234560000000012345", Ok((ChinaDrugTrace, None, ""))),
             ("]A09501101530003", Ok((Gtin, Some("]A0"), "(01)09501101530003"))),
             ("]C09501101530004", Ok((Code, Some("]C0"), ""))),
             ("]Q1", Err(("empty", 3))),
@@ -440,7 +646,7 @@ mod tests {
             ("21-A-03", Ok((Code, None, ""))),
             ("WH1-A-01-02", Ok((Code, None, ""))),
             ("ABC", Ok((Code, None, ""))),
-            ("0112345678901234", Ok((Code, None, ""))),
+            ("0112345678901234", Err(("bad_check_digit", 15))),
             // Escapes: every textual form of GS, and trimming.
             ("]d20109501101530003\\x1d10ABC", Ok((Gs1, Some("]d2"), "(01)09501101530003(10)ABC"))),
             ("10ABC\\u001d0109501101530003", Ok((Gs1, None, "(10)ABC(01)09501101530003"))),
@@ -508,6 +714,52 @@ mod tests {
     }
 
     #[test]
+    fn more_fields_are_decoded() {
+        let s = scan(
+            "(01)09501101530003(22)CPV-1(20)07(13)260100(16)261215(3103)001250(3302)012345\
+             (410)9501101530010(414)9501101530027(712)CN1(716)AIC9(3922)1299",
+        );
+        let s = s.expect("valid");
+        let f = &s.fields;
+        assert_eq!((f.cpv.as_deref(), f.variant.as_deref()), (Some("CPV-1"), Some("07")));
+        assert_eq!((f.pack_date, f.sell_by), (Some(d(2026, 1, 31)), Some(d(2026, 12, 15))));
+        assert_eq!(f.net_weight_kg, Some(1.25));
+        let m: Vec<(&str, f64, &str)> = f.measures.iter().map(|m| (m.ai.as_str(), m.value, m.unit.as_str())).collect();
+        assert_eq!(m, vec![("3103", 1.25, "kg"), ("3302", 123.45, "kg")]);
+        assert_eq!(f.measures[1].title, "GROSS WEIGHT (kg)");
+        assert_eq!(
+            (f.ship_to_gln.as_deref(), f.location_gln.as_deref()),
+            (Some("9501101530010"), Some("9501101530027"))
+        );
+        assert_eq!(f.nhrn, vec![("712".to_owned(), "CN1".to_owned()), ("716".to_owned(), "AIC9".to_owned())]);
+        assert_eq!(f.by_title.len(), s.ais.len());
+        assert_eq!(f.by_title[0], ("GTIN".to_owned(), "09501101530003".to_owned()));
+        assert_eq!(f.by_title.last(), Some(&("PRICE".to_owned(), "1299".to_owned())));
+
+        // Measures: units from titles, decimals from the last AI digit.
+        let cases: &[(&str, &str, f64, &str)] = &[
+            ("3100", "000042", 42.0, "kg"),
+            ("3155", "123456", 1.23456, "l"),
+            ("3140", "000005", 5.0, "m\u{b2}"),
+            ("3372", "000150", 1.5, "kg/m\u{b2}"),
+            ("3612", "000333", 3.33, "gal."),
+            ("3621", "000010", 1.0, "qt (US)"),
+        ];
+        for (ai, v, value, unit) in cases {
+            let m = measure(ai, v).expect("a measure");
+            assert_eq!((m.value, m.unit.as_str()), (*value, *unit), "{ai}");
+        }
+        for (ai, v) in [("3106", "000001"), ("3900", "12"), ("37", "5"), ("3103", "00x000")] {
+            assert_eq!(measure(ai, v), None, "{ai}");
+        }
+        let s = scan("(8110)0123456123456111101239").map_err(|e| e.code);
+        assert_eq!(s, Err("bad_value"));
+        let s = scan("(01)09501101530003(91)X").expect("valid");
+        assert_eq!(s.fields.by_title[1], ("INTERNAL".to_owned(), "X".to_owned()));
+        assert_eq!((s.fields.net_weight_kg, s.fields.measures.len()), (None, 0));
+    }
+
+    #[test]
     fn lot_with_parenthesis_round_trips() {
         let s = scan("]d20109501101530003\u{1d}10A(1)B").expect("valid");
         assert_eq!(s.fields.lot.as_ref().map(LotNo::as_str), Some("A(1)B"));
@@ -519,7 +771,7 @@ mod tests {
     #[test]
     fn invalid_utf8_is_an_error_not_a_panic() {
         for (bytes, pos) in [(&b"01\xff\xfe"[..], 2), (&b"\xc3"[..], 0), (&b"]d2\x80"[..], 3)] {
-            let e = parse_scan(bytes, today()).unwrap_err();
+            let e = parse_scan(bytes, None, &ScanSettings::default(), today()).unwrap_err();
             assert_eq!((e.code, e.position), ("not_utf8", pos), "{bytes:?}");
         }
     }
@@ -549,7 +801,7 @@ mod tests {
                 state ^= state << 5;
                 input.push(alphabet[(state as usize) % alphabet.len()]);
             }
-            let _ = parse_scan(&input, today());
+            let _ = parse_scan(&input, None, &ScanSettings::default(), today());
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::app::check::{CheckContext, CheckOutcome, check_scan, task_context};
 use crate::domain::lot::{Item, Lot, LotStatus};
 use crate::domain::policy::{Gate, Verdict};
 use crate::domain::reason::FEFO_OVERRIDE_REASONS;
-use crate::domain::scan::{ScanKind, parse_scan};
+use crate::domain::scan::{ScanKind, ScanSettings, parse_scan};
 use crate::store::demo::{DemoScan, stored_scans};
 use crate::store::{ScanRecord, StockRow, Store, Task};
 
@@ -265,7 +265,7 @@ impl Controller {
     }
 
     fn lookup_inner(&self, raw: &str, today: NaiveDate) -> Result<LookupState, crate::store::StoreError> {
-        let scan = match parse_scan(raw.as_bytes(), today) {
+        let scan = match parse_scan(raw.as_bytes(), None, &ScanSettings::default(), today) {
             Ok(s) => s,
             Err(e) => {
                 return Ok(LookupState::Message {

@@ -2,6 +2,8 @@
 //! (UI flows live in `tests/ui`, because Slint's testing backend initialises once per process.)
 
 mod cli;
+mod conformance;
+mod grammar;
 mod store;
 mod tidy;
 

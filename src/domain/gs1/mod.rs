@@ -7,28 +7,39 @@
 //! # Validation
 //!
 //! Every value is checked against its AI's components: length, character set (N digits,
-//! X = GS1 character set 82, Y = character set 39, Z = base64url) and these linters:
+//! X = GS1 character set 82, Y = character set 39, Z = base64url with optional `=` padding) and
+//! each component's linters from the dictionary (see [`linters`]: check digits, dates and times,
+//! country and currency codes, coupon structure, …). These per-value checks run in every parse
+//! function here and in [`validate_ais`].
 //!
-//! * `csum` — GS1 mod-10 check digit (GTIN, SSCC, GLN, …);
-//! * `yymmd0` — `YYMMDD` date where day `00` means the last day of the month (AIs 11–17, …);
-//! * `yymmdd` — `YYMMDD` date, day `00` not allowed (AIs 4326, 7003, 7006, …).
+//! The parse functions also refuse the same AI twice with different values (`duplicate_ai`; an
+//! identical repeat is kept once). The whole-message rules — `req=` mandatory associations,
+//! `ex=` invalid pairs and the digital-signature rule — are applied by [`validate_ais`] only,
+//! because the dictionary wants them evaluated over *all* barcodes on an item, and a handheld
+//! often reads one barcode of a label at a time.
 //!
-//! All other linters named in the table (`gcppos1`, `iso3166`, `hhmi`, `pcenc`, `csumalpha`, …)
-//! are not applied yet, and neither are the `req=` / `ex=` pairing rules between AIs.
-//! The same AI given twice with the same value is accepted once; with different values it is
-//! an error (`duplicate_ai`).
+//! Error codes: `bad_length`, `bad_charset`, `bad_check_digit` (`csum`), `bad_date` (the date
+//! linters), `bad_value` (any other linter; the message says what is wrong in plain English),
+//! `unknown_ai`, `truncated`, `duplicate_ai`, `empty`, `unreadable`, and from [`validate_ais`]
+//! also `missing_ai` (a `req=` rule) and `invalid_pair` (an `ex=` rule, or a digital signature
+//! (8030) next to an unserialised GDTI, GCN or GRAI).
 //!
 //! # Error positions
 //!
 //! [`ScanError::position`] from the functions here is the 0-based character offset of the
 //! fault within the `data` argument (in bracketed form: within the bracketed text, escapes
 //! included). [`crate::domain::scan::parse_scan`] shifts it to an offset in the whole scan.
+//! A linter fault is reported where the linter points (e.g. the check digit, the bad country
+//! code); a date fault at the start of the date.
 
 pub mod ai_table;
+pub mod linters;
+
+pub mod digital_link;
 
 use chrono::NaiveDate;
 
-use crate::domain::ids::{gs1_check_digit, gs1_check_digit_ok, is_cset82, parse_gs1_date};
+use crate::domain::ids::{gs1_check_digit, is_cset82};
 use crate::domain::scan::ScanError;
 
 pub use ai_table::{AI_COUNT, AI_TABLE};
@@ -242,39 +253,18 @@ fn validate_value(def: &AiDef, v: &[u8], today: NaiveDate) -> Result<(), Fault> 
             ));
         }
         if comp.cset == CharSet::Z {
-            // '=' is padding: only at the end, at most two.
-            let pad = part.iter().rev().take_while(|&&b| b == b'=').count();
-            if let Some(i) =
-                part[..part.len() - pad].iter().position(|&b| b == b'=').or((pad > 2).then_some(part.len() - pad))
-            {
-                let at = off + i;
+            // '=' is padding: only at the end, at most two, to a length that is a multiple of three.
+            if let Err(e) = linters::cset64(part) {
+                let at = off + e.position;
                 return Err(fault(at, "bad_charset", format!("{name} has a misplaced '=' at character {}", at + 1)));
             }
         }
         for linter in comp.linters {
-            // `part` is known to be within the component's character set here.
-            let text = std::str::from_utf8(part).unwrap_or_default();
-            match *linter {
-                "csum" if !gs1_check_digit_ok(text) => {
-                    let want = gs1_check_digit(&part[..part.len() - 1]);
-                    return Err(fault(
-                        off + part.len() - 1,
-                        "bad_check_digit",
-                        format!("{name} '{text}' has a wrong check digit (expected {want})"),
-                    ));
-                }
-                "yymmd0" | "yymmdd" => {
-                    let day_zero_ok = *linter == "yymmd0";
-                    if parse_gs1_date(text, today, day_zero_ok).is_err() {
-                        let msg = if !day_zero_ok && text.ends_with("00") && text.len() == 6 {
-                            format!("{name} '{text}' has day 00, which is not allowed for this AI")
-                        } else {
-                            format!("{name} '{text}' is not a calendar date")
-                        };
-                        return Err(fault(off, "bad_date", msg));
-                    }
-                }
-                _ => {}
+            // A name the linters module does not know cannot come from the generated table (a test
+            // checks every name), so skipping it only guards against a hand-edited table.
+            let Some(lint) = linters::linter(linter) else { continue };
+            if let Err(e) = lint.check(part, today) {
+                return Err(lint_fault(def, &name, linter, part, off, e));
             }
         }
         off += take;
@@ -283,6 +273,38 @@ fn validate_value(def: &AiDef, v: &[u8], today: NaiveDate) -> Result<(), Fault> 
         return Err(fault(off, "bad_length", len_msg(v.len())));
     }
     Ok(())
+}
+
+/// Turns a linter finding on the component `part` (starting at `off` in the value) into a fault.
+fn lint_fault(def: &AiDef, name: &str, linter: &str, part: &[u8], off: usize, e: linters::LintError) -> Fault {
+    let text = show(part);
+    match linter {
+        "csum" if e.code == linters::LintCode::IncorrectCheckDigit => {
+            let want = gs1_check_digit(&part[..part.len() - 1]);
+            fault(
+                off + e.position,
+                "bad_check_digit",
+                format!("{name} '{text}' has a wrong check digit (expected {want})"),
+            )
+        }
+        "yymmd0" | "yymmdd" | "yyyymmd0" | "yyyymmdd" | "yymmddhh" => {
+            let day_zero =
+                e.code == linters::LintCode::IllegalDay && part.get(e.position..e.position + 2) == Some(b"00");
+            let msg = if day_zero {
+                format!("{name} '{text}' has day 00, which is not allowed for this AI")
+            } else if e.code == linters::LintCode::IllegalHour {
+                format!("{name} '{text}' is not a valid date and hour")
+            } else {
+                format!("{name} '{text}' is not a calendar date")
+            };
+            fault(off, "bad_date", msg)
+        }
+        _ => {
+            let whole = if def.components.len() > 1 { format!(" (part '{text}')") } else { String::new() };
+            let shown = if whole.is_empty() { format!(" '{text}'") } else { whole };
+            fault(off + e.position, "bad_value", format!("{name}{shown} is not valid: {}", e.code.meaning()))
+        }
+    }
 }
 
 /// Collects parsed pairs, dropping exact repeats and refusing conflicting ones.
@@ -470,6 +492,128 @@ fn parse_bracketed_bytes(data: &[u8], today: NaiveDate) -> Result<Vec<(String, S
         pos = i;
     }
     Ok(out.pairs)
+}
+
+/// Options for [`validate_ais_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValidateOptions {
+    /// Accept AIs missing from the dictionary (2 to 4 digits) without checking their values, like
+    /// the GS1 Syntax Engine's "permit unknown AIs" setting; they still count for repeats and for
+    /// `ex=` / `req=` patterns. Off by default: an unknown AI is `unknown_ai`.
+    pub permit_unknown_ais: bool,
+}
+
+/// Validates a whole message of `(ai, value)` pairs (from any source: a scan, a Digital Link URI,
+/// several barcodes on one item): every value against its AI (as the parse functions do), repeated
+/// AIs (`duplicate_ai` when the values differ), `ex=` invalid pairs (`invalid_pair`), `req=`
+/// mandatory associations (`missing_ai`), and that a digital signature (8030) comes with a
+/// serialised GDTI (253), GCN (255) or GRAI (8003) (`invalid_pair`).
+///
+/// [`ScanError::position`] is the character offset in the bracketed rendering of `ais`,
+/// `(ai)value(ai)value…` with `(` in values written `\(`: the `(` of the offending AI, or the
+/// offending character of a value.
+pub fn validate_ais(ais: &[(String, String)], today: NaiveDate) -> Result<(), ScanError> {
+    validate_ais_with(ais, today, ValidateOptions::default())
+}
+
+/// [`validate_ais`] with options.
+pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: ValidateOptions) -> Result<(), ScanError> {
+    // Where each element starts in the bracketed rendering, and where a value byte lands there.
+    let mut starts = Vec::with_capacity(ais.len());
+    let mut at = 0usize;
+    for (ai, v) in ais {
+        starts.push(at);
+        at += ai.chars().count() + 2 + v.chars().count() + v.matches('(').count();
+    }
+    let value_pos = |i: usize, byte_at: usize| {
+        let (ai, v) = &ais[i];
+        let head = &v.as_bytes()[..byte_at.min(v.len())];
+        starts[i] + ai.chars().count() + 2 + char_offset(v, byte_at) + head.iter().filter(|&&b| b == b'(').count()
+    };
+    let error = |code: &'static str, position: usize, message: String| ScanError { code, message, position };
+
+    // Values, and which AIs are known.
+    let mut defs: Vec<Option<&'static AiDef>> = Vec::with_capacity(ais.len());
+    for (i, (ai, v)) in ais.iter().enumerate() {
+        let def = ai_def(ai);
+        match def {
+            Some(def) => {
+                validate_value(def, v.as_bytes(), today).map_err(|f| error(f.code, value_pos(i, f.at), f.message))?
+            }
+            None if opts.permit_unknown_ais && is_ai_code(ai) => {}
+            None => return Err(error("unknown_ai", starts[i] + 1, format!("'({ai})' is not a known AI"))),
+        }
+        defs.push(def);
+    }
+    let named = |i: usize| defs[i].map_or_else(|| format!("AI ({})", ais[i].0), |d| d.named());
+
+    // Repeats: the same AI with another value.
+    for (i, (ai, v)) in ais.iter().enumerate() {
+        if let Some((_, prev)) = ais[..i].iter().find(|(a, p)| a == ai && p != v) {
+            return Err(error(
+                "duplicate_ai",
+                starts[i],
+                format!("{} appears twice with different values: '{prev}' and '{v}'", named(i)),
+            ));
+        }
+    }
+
+    // ex=: pairs that must not appear together. An AI is not exclusive of itself.
+    for (i, (ai, _)) in ais.iter().enumerate() {
+        let Some(def) = defs[i] else { continue };
+        for pattern in def.ex.iter().flat_map(|ex| ex.split(',')) {
+            if let Some(j) = ais.iter().position(|(other, _)| other != ai && ai_matches(pattern, other)) {
+                let (first, second) = if j < i { (j, i) } else { (i, j) };
+                return Err(error(
+                    "invalid_pair",
+                    starts[second],
+                    format!("{} and {} must not appear together", named(first), named(second)),
+                ));
+            }
+        }
+    }
+
+    // req=: each attribute needs one of its alternatives, each alternative all of its AIs.
+    for (i, _) in ais.iter().enumerate() {
+        let Some(def) = defs[i] else { continue };
+        for req in def.req {
+            let present = |pattern: &str| ais.iter().any(|(other, _)| ai_matches(pattern, other));
+            if !req.split(',').any(|alt| alt.split('+').all(present)) {
+                let alts: Vec<String> = req
+                    .split(',')
+                    .map(|alt| alt.split('+').map(|p| format!("({p})")).collect::<Vec<_>>().join(" with "))
+                    .collect();
+                let need = if alts.len() == 1 { alts.concat() } else { format!("one of {}", alts.join(", ")) };
+                return Err(error("missing_ai", starts[i], format!("{} needs {need} in the same message", named(i))));
+            }
+        }
+    }
+
+    // A digital signature needs the serialised form of the key it signs.
+    if ais.iter().any(|(ai, _)| ai == "8030") {
+        for (i, (ai, v)) in ais.iter().enumerate() {
+            let Some(def) = defs[i] else { continue };
+            if matches!(ai.as_str(), "253" | "255" | "8003") && v.len() <= def.min_len() {
+                return Err(error(
+                    "invalid_pair",
+                    starts[i],
+                    format!("{} must carry its serial component when a digital signature (8030) is present", named(i)),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// 2 to 4 digits: the shape of an AI code.
+fn is_ai_code(ai: &str) -> bool {
+    (2..=4).contains(&ai.len()) && ai.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `ai` matches a dictionary pattern such as `310n` or `35nn` (`n` is any digit).
+fn ai_matches(pattern: &str, ai: &str) -> bool {
+    pattern.len() == ai.len()
+        && pattern.bytes().zip(ai.bytes()).all(|(p, a)| p == a || (p == b'n' && a.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -661,7 +805,8 @@ mod tests {
     #[test]
     fn charsets_y_and_z() {
         let t = today();
-        assert!(parse_bracketed("(8010)ABC#-/123(8011)1", t).is_ok());
+        assert!(parse_bracketed("(8010)0614141ABC#-/123(8011)1", t).is_ok());
+        assert_eq!(parse_bracketed("(8010)ABC#-/123", t).map_err(|e| (e.code, e.position)), Err(("bad_value", 6)));
         assert_eq!(parse_bracketed("(8010)abc", t).map_err(|e| e.code), Err("bad_charset"));
         assert!(parse_bracketed("(8030)AbC-_09==", t).is_ok());
         assert_eq!(parse_bracketed("(8030)Ab=C", t).map_err(|e| e.code), Err("bad_charset"));
@@ -676,6 +821,106 @@ mod tests {
         assert_eq!(e.message, "AI (01) GTIN '09501101530004' has a wrong check digit (expected 3)");
         let e = parse_element_string("10ABCDEFGHIJKLMNOPQRSTU", today()).unwrap_err();
         assert_eq!(e.message, "AI (10) lot must be 1 to 20 characters long; 'ABCDEFGHIJKLMNOPQRSTU' has 21");
+    }
+
+    #[test]
+    fn component_linters_apply_with_positions_in_the_input() {
+        let cases: &[Case] = &[
+            ("(422)276", Ok(&[("422", "276")])),
+            ("(422)000", Err(("bad_value", 5))),
+            ("(421)999ABC", Err(("bad_value", 5))),
+            ("(421)276D-10115", Ok(&[("421", "276D-10115")])),
+            ("(4307)DE", Ok(&[("4307", "DE")])),
+            ("(4307)XK", Err(("bad_value", 6))),
+            ("(3912)978999", Ok(&[("3912", "978999")])),
+            ("(3912)000999", Err(("bad_value", 6))),
+            ("(8006)123456789012311005", Err(("bad_value", 20))),
+            ("(8006)123456789012310102", Ok(&[("8006", "123456789012310102")])),
+            ("(8001)12341234512380", Err(("bad_value", 18))),
+            ("(8001)00001234512398", Err(("bad_value", 6))),
+            ("(4321)2", Err(("bad_value", 6))),
+            ("(4330)000123-", Ok(&[("4330", "000123-")])),
+            ("(4330)000123+", Err(("bad_value", 12))),
+            ("(7003)2611211360", Err(("bad_value", 14))),
+            ("(7003)2611301359", Ok(&[("7003", "2611301359")])),
+            ("(7040)1ABx", Ok(&[("7040", "1ABx")])),
+            ("(7041)PX", Ok(&[("7041", "PX")])),
+            ("(7041)QQQ", Err(("bad_value", 6))),
+            ("(8007)GB98MIDL07009312345678", Ok(&[("8007", "GB98MIDL07009312345678")])),
+            ("(8007)GB99MIDL07009312345678", Err(("bad_value", 8))),
+            ("(8013)1987654Ad4X4bL5ttr2310c2K", Ok(&[("8013", "1987654Ad4X4bL5ttr2310c2K")])),
+            ("(8013)1987654Ad4X4bL5ttr2310cXK", Err(("bad_value", 29))),
+            ("(8014)1234567890128", Err(("bad_value", 17))),
+            ("(7258)1/3", Ok(&[("7258", "1/3")])),
+            ("(7258)4/3", Err(("bad_value", 6))),
+            ("(4309)02790858483015297971", Ok(&[("4309", "02790858483015297971")])),
+            ("(4309)18000000013015297971", Err(("bad_value", 6))),
+            ("(4300)ACME%20CORP", Ok(&[("4300", "ACME%20CORP")])),
+            ("(4300)ACME%2", Err(("bad_value", 10))),
+            ("(7007)26112126113", Err(("bad_length", 17))),
+            ("(7007)261121261131", Err(("bad_date", 12))),
+            ("(7250)20260229", Err(("bad_date", 6))),
+            ("(8030)AbC-_0==", Err(("bad_charset", 12))),
+            ("(253)1234567890128X", Ok(&[("253", "1234567890128X")])),
+            ("(255)1234567890127", Err(("bad_check_digit", 17))),
+            ("(8003)11234567890128", Err(("bad_value", 6))),
+        ];
+        run(cases, |s| parse_bracketed(s, today()));
+        let e = parse_bracketed("(422)000", today()).unwrap_err();
+        assert_eq!(e.message, "AI (422) ORIGIN '000' is not valid: it is not an ISO 3166 three-digit country code");
+    }
+
+    #[test]
+    fn every_table_linter_is_known() {
+        for d in AI_TABLE.iter() {
+            for c in d.components {
+                for l in c.linters {
+                    assert!(linters::linter(l).is_some(), "AI ({}) names unknown linter {l}", d.ai);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whole_message_rules() {
+        let p = |s: &str| parse_bracketed(s, today()).expect("parses");
+        // (input, Ok | Err((code, position)))
+        type Want = Result<(), (&'static str, usize)>;
+        let cases: &[(&str, Want)] = &[
+            ("(02)12345678901231(37)123(00)123456789012345675", Ok(())),
+            ("(01)12345678901231(02)12345678901231", Err(("invalid_pair", 18))),
+            ("(01)12345678901231(37)123", Err(("invalid_pair", 18))),
+            ("(3940)1234(3941)9999", Err(("invalid_pair", 10))),
+            ("(21)ABC123(235)XYZ", Err(("invalid_pair", 10))),
+            ("(02)12345678901231", Err(("missing_ai", 0))),
+            ("(21)ABC123", Err(("missing_ai", 0))),
+            ("(21)ABC123(8006)123456789012310510", Ok(())),
+            ("(01)12345678901231(250)ABC123", Err(("missing_ai", 18))),
+            ("(01)12345678901231(21)XYZ999(250)ABC123", Ok(())),
+            ("(01)12345678901231(3925)12599", Err(("missing_ai", 18))),
+            ("(01)12345678901231(3925)12599(3105)654321", Ok(())),
+            ("(8030)DIGSIG(01)12345678901231", Err(("missing_ai", 0))),
+            ("(8030)DIGSIG(01)12345678901231(21)ABC123", Ok(())),
+            ("(253)1234567890128(8030)ABC123", Err(("invalid_pair", 0))),
+            ("(253)1234567890128X(8030)ABC123", Ok(())),
+        ];
+        for (input, want) in cases {
+            let got = validate_ais(&p(input), today()).map_err(|e| (e.code, e.position));
+            assert_eq!(got, want.map_err(|(c, n)| (c, n)), "{input}");
+        }
+        let ais = pairs(&[("10", "A(B"), ("01", "12345678901231"), ("10", "A(C")]);
+        assert_eq!(validate_ais(&ais, today()).map_err(|e| (e.code, e.position)), Err(("duplicate_ai", 26)));
+        // Values are checked too, with positions in the bracketed rendering.
+        let ais = pairs(&[("01", "12345678901231"), ("10", "A(B"), ("17", "261131")]);
+        assert_eq!(validate_ais(&ais, today()).map_err(|e| (e.code, e.position)), Err(("bad_date", 30)));
+        let ais = pairs(&[("01", "12345678901231"), ("89", "X")]);
+        assert_eq!(validate_ais(&ais, today()).map_err(|e| (e.code, e.position)), Err(("unknown_ai", 19)));
+        let opts = ValidateOptions { permit_unknown_ais: true };
+        assert_eq!(validate_ais_with(&ais, today(), opts), Ok(()));
+        let e = validate_ais(&p("(02)12345678901231"), today()).unwrap_err();
+        assert_eq!(e.message, "AI (02) contained GTIN needs (37) in the same message");
+        let e = validate_ais(&p("(10)ABC"), today()).unwrap_err();
+        assert_eq!(e.message, "AI (10) lot needs one of (01), (02), (03), (8006), (8026) in the same message");
     }
 
     fn run(cases: &[Case], f: impl Fn(&str) -> Result<Vec<(String, String)>, ScanError>) {

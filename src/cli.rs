@@ -15,6 +15,7 @@ use crate::app::check::{CheckContext, check_scan};
 use crate::app::paths::default_db;
 use crate::domain::ids::parse_iso_date;
 use crate::domain::policy::Gate;
+use crate::domain::scan::{ScanSettings, parse_scan};
 use crate::store::Store;
 use crate::store::demo;
 use crate::store::import::{ImportError, import_json};
@@ -104,6 +105,23 @@ enum Command {
         task: Option<String>,
         /// Scans; `\x1d` or `<GS>` stands for the GS separator. Without any, one scan per line on stdin.
         scans: Vec<String>,
+    },
+    /// Decode scans with the scan grammar (no cache needed); one JSON object per scan.
+    Decode {
+        /// Resolves two-digit years (default: today).
+        #[arg(long, value_parser = parse_date_arg)]
+        today: Option<NaiveDate>,
+        /// Accept zero-suppressed GTIN-8/12/13 in Digital Link paths.
+        #[arg(long)]
+        lenient_dl: bool,
+        /// Scans; `\x1d` or `<GS>` stands for GS, a leading `]xx` is the symbology identifier.
+        /// Without any, one scan per line on stdin.
+        scans: Vec<String>,
+    },
+    /// Decode RFID EPC memory banks given in hex; one JSON object per tag.
+    Epc {
+        /// EPCs in hex. Without any, one per line on stdin.
+        hex: Vec<String>,
     },
     /// Render a screen headless to PNG with the software renderer.
     Screenshot {
@@ -265,6 +283,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::Decode { today, lenient_dl, scans }) => {
+            let today = today_or_clock(today);
+            let mut settings = ScanSettings::default();
+            settings.digital_link.lenient_gtin = lenient_dl;
+            for_each_input(scans, |input| {
+                let raw = input.as_bytes();
+                Ok(crate::app::decode::scan_json(input, &parse_scan(raw, None, &settings, today)))
+            })
+        }
+        Some(Command::Epc { hex }) => for_each_input(hex, |input| Ok(crate::app::decode::epc_json(input))),
         Some(Command::Screenshot { screen, out, size, shot_lang, scan, gate, today }) => {
             screenshot(cli.db, screen, &out, size, shot_lang.into(), scan.as_deref(), gate.into(), today)
         }
@@ -272,6 +300,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             crate::bench::verdict(lots, small, scans, cache_dir)
         }
     }
+}
+
+/// Runs `f` on each argument, or on each non-empty stdin line when there are none, printing
+/// one JSON line per input. Lines that are not valid UTF-8 are decoded lossily.
+fn for_each_input(args: Vec<String>, mut f: impl FnMut(&str) -> anyhow::Result<serde_json::Value>) -> anyhow::Result<()> {
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    if args.is_empty() {
+        for line in std::io::stdin().lock().split(b'\n') {
+            let line = line?;
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_end_matches('\r');
+            if !text.trim().is_empty() {
+                writeln!(out, "{}", f(text)?)?;
+            }
+        }
+    } else {
+        for a in &args {
+            writeln!(out, "{}", f(a)?)?;
+        }
+    }
+    Ok(())
 }
 
 /// Opens the default database, creating it with demo data the first time.

@@ -2,4 +2,5 @@
 //! The GUI, the command line and the benchmark all go through here.
 
 pub mod check;
+pub mod decode;
 pub mod paths;

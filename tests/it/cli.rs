@@ -300,3 +300,79 @@ fn first_run_without_db_creates_the_demo_cache_in_the_data_directory() {
     assert!(store.count("lots").unwrap() > 1000);
     assert!(out.exists());
 }
+
+#[test]
+fn decode_prints_one_object_per_scan_in_the_documented_shape() {
+    let scans = [
+        "(01)09501101530003(17)261100(10)AB-1(3103)001250",
+        "]d2010950110153000317261130\\x1d10AB<GS>21SN1",
+        "]C101095011015300031726113010AB\u{1d}21SN1",
+        "https://id.gs1.org/01/09501101530003/10/AB1?17=261130",
+        "+A123BJC5D6E71G",
+        "9501101530003",
+        "106141411234567897",
+        "WH1-A-01-02",
+        "(01)09501101530003(17)261131",
+    ];
+    let mut args = vec!["decode", "--today", TODAY];
+    args.extend_from_slice(&scans);
+    let o = lotline(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), scans.len());
+    assert!(stdout(&o).starts_with("{\"input\":"), "input comes first");
+    let kinds: Vec<&str> = lines.iter().map(|v| v["kind"].as_str().unwrap_or("-")).collect();
+    assert_eq!(kinds, ["gs1", "gs1", "gs1", "digital_link", "hibc", "gtin", "sscc", "code", "-"]);
+    let v = &lines[0];
+    assert_eq!(v["fields"]["expiry"], "2026-11-30", "day 00 is the month's last day");
+    assert_eq!(v["fields"]["net_weight_kg"], 1.25);
+    assert_eq!(v["bracketed"], "(01)09501101530003(17)261100(10)AB-1(3103)001250");
+    assert_eq!(lines[1]["symbology"], "]d2");
+    assert_eq!(lines[1]["ais"], serde_json::json!([["01", "09501101530003"], ["17", "261130"], ["10", "AB"], ["21", "SN1"]]));
+    assert_eq!(lines[2]["ais"], lines[1]["ais"], "a literal GS and the escapes mean the same");
+    assert_eq!(lines[3]["bracketed"], "(01)09501101530003(10)AB1(17)261130");
+    assert_eq!(lines[4]["fields"]["hibc"]["lic"], "A123");
+    assert!(lines[4].get("ais").is_none(), "HIBC does not map to GS1 AIs");
+    assert_eq!(lines[5]["ais"], serde_json::json!([["01", "09501101530003"]]));
+    assert_eq!(lines[6]["fields"]["sscc"], "106141411234567897");
+    assert_eq!(lines[7]["fields"]["code"], "WH1-A-01-02");
+    let bad = &lines[8];
+    assert_eq!(bad["ok"], false);
+    assert_eq!(bad["error"]["code"], "bad_date");
+    assert!(bad["error"]["position"].as_u64().is_some());
+    // stdin, one scan per line; invalid UTF-8 is an error line, not a crash.
+    let o = lotline_in(&["decode", "--today", TODAY], Some("9501101530003\n\n(01)1\n"));
+    let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["ok"], false);
+}
+
+#[test]
+fn decode_digital_link_strict_and_lenient() {
+    let dl = "https://example.com/01/9501101530003/10/X1";
+    let strict = &lotline(&["decode", "--today", TODAY, dl]);
+    let v: Value = serde_json::from_str(stdout(strict).trim()).unwrap();
+    assert_eq!(v["ok"], false, "{v}");
+    let lenient = &lotline(&["decode", "--today", TODAY, "--lenient-dl", dl]);
+    let v: Value = serde_json::from_str(stdout(lenient).trim()).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["fields"]["gtin"], "09501101530003");
+}
+
+#[test]
+fn epc_prints_uris_and_the_element_string() {
+    let o = lotline(&["epc", "3074257BF7194E4000001A85", "3074257bf7194e4000001a8", "zz", "E2801160600002054E5C2A1B"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4);
+    let v = &lines[0];
+    assert_eq!(v["scheme"], "sgtin-96");
+    assert_eq!(v["filter"], 3);
+    assert_eq!(v["pure_uri"], "urn:epc:id:sgtin:0614141.812345.6789");
+    assert_eq!(v["tag_uri"], "urn:epc:tag:sgtin-96:3.0614141.812345.6789");
+    assert_eq!(v["bracketed"], "(01)80614141123458(21)6789");
+    assert_eq!(lines[1]["ok"], false, "a truncated EPC is an error");
+    assert_eq!(lines[2]["error"]["code"], "not_hex");
+    assert_eq!(lines[3]["ok"], true, "a TID/non-GS1 EPC is kept raw: {}", lines[3]);
+    assert_eq!(lines[3]["gs1"], false);
+}

@@ -152,3 +152,70 @@ pub fn verdict(lots: usize, small: usize, scans: usize, cache_dir: Option<PathBu
     }
     Ok(())
 }
+
+/// The mixed corpus of `bench grammar`: what scanners and RFID readers deliver.
+fn grammar_corpus() -> Vec<(&'static str, String)> {
+    let gs = '\u{1d}';
+    let mut v = Vec::new();
+    for i in 0..200u32 {
+        let lot = format!("L{:06}", i * 7919 % 1_000_000);
+        let gtin = {
+            let body = format!("0950110153{:03}", i % 1000);
+            let c = crate::domain::ids::gs1_check_digit(body.as_bytes());
+            format!("{body}{c}")
+        };
+        // GS1 DataMatrix with 4 to 6 AIs, as sent with the symbology identifier and GS separators.
+        v.push(("gs1", format!("]d201{gtin}17{:02}1231{gs}10{lot}{gs}21S{i:05}", 27 + i % 5)));
+        v.push(("gs1", format!("]d201{gtin}11250101172712003103{:06}10{lot}", 500 + i)));
+        v.push(("gs1", format!("]C101{gtin}15271130{gs}10{lot}{gs}30{}{gs}21X{i}{gs}240PART{i}", i % 90 + 1)));
+        v.push(("digital_link", format!("https://id.gs1.org/01/{gtin}/10/{lot}?17=271231&3103=001250")));
+        v.push(("hibc", "+A123BJC5D6E71G".to_owned()));
+        v.push(("hibc", "+A99912345/$$52025010X3/16D20111212/S77DEFG458".to_owned()));
+        v.push(("epc", "3074257BF7194E4000001A85".to_owned()));
+        v.push(("epc", "3174257BF4499602D2000000".to_owned()));
+    }
+    v
+}
+
+/// `lotline bench grammar`: scans per second through `parse_scan` (and EPC hex through the EPC
+/// decoder) on one core, per kind, median of several rounds.
+pub fn grammar(rounds: usize, seconds_per_round: f64) -> anyhow::Result<()> {
+    use crate::domain::epc::decode_epc_hex;
+    use crate::domain::scan::{ScanSettings, parse_scan};
+    let today = NaiveDate::from_ymd_opt(2026, 11, 21).context("date")?;
+    let settings = ScanSettings::default();
+    let corpus = grammar_corpus();
+    for (kind, input) in &corpus {
+        let ok = if *kind == "epc" { decode_epc_hex(input).is_ok() } else { parse_scan(input.as_bytes(), None, &settings, today).is_ok() };
+        anyhow::ensure!(ok, "benchmark input does not parse: {input}");
+    }
+    let kinds = ["gs1", "digital_link", "hibc", "epc"];
+    let mut rates: Vec<Vec<f64>> = vec![vec![]; kinds.len()];
+    for round in 1..=rounds {
+        let mut line = format!("round {round}");
+        for (k, kind) in kinds.iter().enumerate() {
+            let inputs: Vec<&String> = corpus.iter().filter(|(c, _)| c == kind).map(|(_, s)| s).collect();
+            let start = Instant::now();
+            let mut n = 0usize;
+            while start.elapsed().as_secs_f64() < seconds_per_round {
+                for s in &inputs {
+                    if *kind == "epc" {
+                        std::hint::black_box(decode_epc_hex(s).ok());
+                    } else {
+                        std::hint::black_box(parse_scan(s.as_bytes(), None, &settings, today).ok());
+                    }
+                }
+                n += inputs.len();
+            }
+            let rate = n as f64 / start.elapsed().as_secs_f64();
+            line.push_str(&format!("  {kind}={:.0}/s", rate));
+            rates[k].push(rate);
+        }
+        println!("{line}");
+    }
+    for (k, kind) in kinds.iter().enumerate() {
+        let m = median(rates[k].clone());
+        println!("median   {kind:<13} {:>10.0} per second   {:>6.2} us each", m, 1e6 / m);
+    }
+    Ok(())
+}

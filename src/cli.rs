@@ -151,6 +151,14 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum BenchWhat {
+    /// Scans parsed per second on one core: GS1 DataMatrix (4–6 AIs), Digital Link, HIBC, EPC hex.
+    Grammar {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Seconds per kind per round.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+    },
     /// Decode + cache lookup + rules per scan, on a small and a large cache.
     Verdict {
         /// Lots in the large cache.
@@ -296,6 +304,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Screenshot { screen, out, size, shot_lang, scan, gate, today }) => {
             screenshot(cli.db, screen, &out, size, shot_lang.into(), scan.as_deref(), gate.into(), today)
         }
+        Some(Command::Bench { what: BenchWhat::Grammar { rounds, seconds } }) => crate::bench::grammar(rounds, seconds),
         Some(Command::Bench { what: BenchWhat::Verdict { lots, small, scans, cache_dir } }) => {
             crate::bench::verdict(lots, small, scans, cache_dir)
         }

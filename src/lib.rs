@@ -7,6 +7,7 @@
 pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod devices;
 pub mod domain;
 pub mod store;
 pub mod ui;

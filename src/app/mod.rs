@@ -3,4 +3,6 @@
 
 pub mod check;
 pub mod decode;
+pub mod devices;
+pub mod listen;
 pub mod paths;

@@ -55,6 +55,14 @@ const CUSTOMERS: &[(&str, &str, Option<u32>)] = &[
     ("C004", "Northern Wholesale 北方批发", None),
 ];
 
+/// Serial-numbered units written for each showcase lot (serials 101–104, 201–204, …).
+pub const SERIALS_PER_SHOWCASE_LOT: usize = 4;
+
+/// How many demo items there are (their GTINs are `demo_gtin(0..n)`).
+pub fn demo_item_count() -> usize {
+    ITEMS.len()
+}
+
 /// The GTIN-14 of a demo item: Chinese GS1 prefix 690, company 12345, item reference, check digit.
 pub fn demo_gtin(item_index: usize) -> String {
     let body = format!("0690123450{:03}", item_index + 1);
@@ -190,7 +198,11 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
             "INSERT INTO stock(lot_id, location, qty) VALUES (?1, ?2, ?3)
              ON CONFLICT(lot_id, location) DO UPDATE SET qty = excluded.qty",
         )?;
-        for s in SHOWCASE {
+        let mut ins_serial = tx.prepare(
+            "INSERT INTO serials(item_id, serial, lot_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT(item_id, serial) DO UPDATE SET lot_id = excluded.lot_id",
+        )?;
+        for (k, s) in SHOWCASE.iter().enumerate() {
             let spec = ITEMS.iter().find(|i| i.0 == s.item).expect("showcase item");
             let expiry = add_days(today, s.expiry_offset);
             let prod = add_days(expiry, -i64::from(spec.4));
@@ -200,6 +212,10 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
                 .map_err(write_err)?;
             ins_stock.execute(params![id, s.location, s.qty]).map_err(write_err)?;
             stock_rows += 1;
+            // Serial-numbered units of the showcase lots, as RFID tags (SGTIN) carry them.
+            for j in 1..=SERIALS_PER_SHOWCASE_LOT {
+                ins_serial.execute(params![s.item, (100 * (k + 1) + j).to_string(), id]).map_err(write_err)?;
+            }
         }
         // Random lots skip the showcase items so their verdicts stay predictable.
         let random_items: Vec<(usize, &ItemSpec)> =

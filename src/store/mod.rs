@@ -243,6 +243,27 @@ impl Store {
         st.query_row(params![item_id, lot], lot_from_row).optional()?.transpose()
     }
 
+    /// The lot a serial-numbered unit belongs to, if the cache knows the serial.
+    pub fn serial_lot(&self, item_id: &str, serial: &str) -> Result<Option<Lot>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT l.item_id, l.lot, l.expiry, l.production_date, l.qc_date, l.status
+             FROM serials s JOIN lots l ON l.id = s.lot_id WHERE s.item_id = ?1 AND s.serial = ?2",
+        )?;
+        st.query_row(params![item_id, serial], lot_from_row).optional()?.transpose()
+    }
+
+    /// Up to `limit` serial-numbered units as (GTIN, serial), in item and serial order: what RFID
+    /// tags in the warehouse would carry (the simulated reader's tag population).
+    pub fn serialized_units(&self, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT (SELECT g.code FROM barcodes g WHERE g.item_id = s.item_id AND g.kind = 'gtin' ORDER BY g.code LIMIT 1) AS gtin,
+                    s.serial
+             FROM serials s WHERE gtin IS NOT NULL ORDER BY s.item_id, length(s.serial), s.serial LIMIT ?1",
+        )?;
+        let rows = st.query_map([limit as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The earliest-expiring, unexpired, released lot of an item with stock in a pick location.
     /// Ties on expiry go to the lot created first (the index's rowid order), so the query can
     /// stop at the first match instead of sorting a day's worth of lots.

@@ -7,13 +7,20 @@
 pub mod headless;
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::app::check::{CheckContext, CheckOutcome, check_scan, task_context};
+use crate::devices::inventory::{InventorySession, TargetPlan};
+use crate::devices::profile::{Action, TerminalProfile};
+use crate::devices::sim::SimScanner;
+use crate::devices::{DeviceEvent, DeviceKind, DeviceState, DriverCommand, DriverHandle, Sink};
+use crate::domain::epc::{EpcDecoded, decode_epc_with_pc};
 use crate::domain::lot::{Item, Lot, LotStatus};
 use crate::domain::policy::{Gate, Verdict};
 use crate::domain::reason::FEFO_OVERRIDE_REASONS;
@@ -108,6 +115,61 @@ pub struct Controller {
     unsaved: Vec<ScanRecord>,
     lookup: LookupState,
     demo: Vec<DemoScan>,
+    devices: Devices,
+    rfid: RfidState,
+    refresh_timer: slint::Timer,
+}
+
+/// A device as the status bar shows it.
+struct DeviceStatus {
+    name: String,
+    state: DeviceState,
+    detail: String,
+}
+
+/// The devices the app runs, handed over by the composition root.
+#[derive(Default)]
+pub struct AttachedDevices {
+    pub scanner: Option<DriverHandle>,
+    pub rfid: Option<DriverHandle>,
+    /// The simulated scanner (the demo chips scan through it) ...
+    pub sim_scanner: Option<SimScanner>,
+    /// ... and anything else that must live as long as the UI (simulated reader).
+    pub keep_alive: Vec<Box<dyn std::any::Any>>,
+    /// The handheld's key map.
+    pub terminal: Option<TerminalProfile>,
+}
+
+#[derive(Default)]
+struct Devices {
+    attached: AttachedDevices,
+    scanner: Option<DeviceStatus>,
+    rfid: Option<DeviceStatus>,
+    /// The last device message and when it was shown (it fades after `MESSAGE_SECONDS`).
+    message: Option<(String, DateTime<FixedOffset>)>,
+}
+
+const MESSAGE_SECONDS: i64 = 8;
+/// Tag rows shown at most (the session keeps them all).
+const TAG_ROWS_MAX: usize = 300;
+
+/// What the cache says about a tag's EPC (looked up once per EPC).
+#[derive(Clone)]
+enum TagFacts {
+    Unit { item: Item, serial: String, lot: Option<Lot> },
+    UnknownItem { gtin: String, serial: Option<String> },
+    OtherGs1 { scheme: &'static str, text: String },
+    NotGs1 { reason: String },
+    Unreadable { message: String },
+}
+
+#[derive(Default)]
+struct RfidState {
+    session: Option<InventorySession>,
+    running: bool,
+    pass: Option<(u32, char)>,
+    facts: HashMap<Vec<u8>, TagFacts>,
+    dirty: bool,
 }
 
 impl Controller {
@@ -120,10 +182,15 @@ impl Controller {
         (self.clock)().date_naive()
     }
 
-    /// Checks a scan at the current gate, records it, and returns nothing: the views re-render.
+    /// Checks a typed scan at the current gate (see [`Controller::submit_bytes`]).
     pub fn submit(&mut self, text: &str) {
-        let raw = text.trim();
-        if raw.is_empty() {
+        self.submit_bytes(text.trim().as_bytes());
+    }
+
+    /// Checks a scan (bytes as a scanner sent them, symbology identifier first) at the current
+    /// gate, records it, and returns nothing: the views re-render.
+    pub fn submit_bytes(&mut self, raw: &[u8]) {
+        if raw.iter().all(|b| b.is_ascii_whitespace()) {
             return;
         }
         let now = (self.clock)();
@@ -138,7 +205,7 @@ impl Controller {
                 ..Default::default()
             },
         };
-        match check_scan(&self.store, self.gate, raw.as_bytes(), &ctx, today) {
+        match check_scan(&self.store, self.gate, raw, &ctx, today) {
             Ok(outcome) => {
                 let rec = ScanRecord {
                     at: now.to_rfc3339(),
@@ -306,6 +373,171 @@ impl Controller {
                 Ok(LookupState::Lots { item, lots })
             }
         }
+    }
+
+    /// Takes over the devices the composition root started.
+    pub fn attach(&mut self, devices: AttachedDevices) {
+        self.devices.scanner = devices.scanner.as_ref().map(|d| DeviceStatus {
+            name: d.device.clone(),
+            state: DeviceState::Absent,
+            detail: String::new(),
+        });
+        self.devices.rfid = devices.rfid.as_ref().map(|d| DeviceStatus {
+            name: d.device.clone(),
+            state: DeviceState::Absent,
+            detail: String::new(),
+        });
+        self.devices.attached = devices;
+    }
+
+    /// Whether a scanner is simulated (the demo chips then scan through it).
+    pub fn has_simulated_scanner(&self) -> bool {
+        self.devices.attached.sim_scanner.is_some()
+    }
+
+    /// A demo chip: scanned through the simulated scanner when there is one (so the scan takes
+    /// the same path as a real one), else checked at once.
+    pub fn demo_scan(&mut self, text: &str) -> bool {
+        match &self.devices.attached.sim_scanner {
+            Some(sim) => {
+                sim.scan_text(text);
+                false
+            }
+            None => {
+                self.submit(text);
+                true
+            }
+        }
+    }
+
+    fn note_device(&mut self, message: String) {
+        self.devices.message = Some((message, (self.clock)()));
+    }
+
+    /// Takes one device event; returns the screen to switch to, if any.
+    fn device_event(&mut self, ev: DeviceEvent, screen: Screen) -> Option<Screen> {
+        match ev {
+            DeviceEvent::Scan(scan) => {
+                let bytes = scan.to_scan_bytes();
+                match screen {
+                    Screen::Scan => self.submit_bytes(&bytes),
+                    Screen::Lookup => self.lookup(&String::from_utf8_lossy(&bytes)),
+                    // A scan anywhere else shows its lot card.
+                    _ => {
+                        self.lookup(&String::from_utf8_lossy(&bytes));
+                        return Some(Screen::Lookup);
+                    }
+                }
+            }
+            DeviceEvent::Tag(t) => {
+                if !self.rfid.running && self.rfid.session.is_none() {
+                    return None;
+                }
+                let now = Instant::now();
+                let session = self.rfid.session.get_or_insert_with(|| InventorySession::new(TargetPlan::A, now));
+                session.observe(&t.tag, now);
+                if let Some(tid) = t.tag.tid {
+                    session.set_tid(&t.tag.epc, tid);
+                }
+                if !self.rfid.facts.contains_key(&t.tag.epc) {
+                    let f = self.tag_facts(t.tag.pc, &t.tag.epc);
+                    self.rfid.facts.insert(t.tag.epc, f);
+                }
+                self.rfid.dirty = true;
+            }
+            DeviceEvent::Round { pass, target, .. } => {
+                self.rfid.pass = Some((pass + 1, if target == 'A' { 'B' } else { 'A' }));
+                self.rfid.dirty = true;
+            }
+            DeviceEvent::State { device, kind, state, detail } => {
+                let slot = match kind {
+                    DeviceKind::Scanner => &mut self.devices.scanner,
+                    DeviceKind::Rfid => &mut self.devices.rfid,
+                };
+                *slot = Some(DeviceStatus { name: device.clone(), state, detail: detail.clone() });
+                match state {
+                    DeviceState::Lost => self.note_device(match self.lang {
+                        Lang::En => format!("{device}: disconnected ({detail}). Waiting for it to come back."),
+                        Lang::Zh => format!("{device}:已断开({detail})。等待重新连接。"),
+                    }),
+                    DeviceState::Reconnected => self.note_device(match self.lang {
+                        Lang::En => format!("{device}: connected again"),
+                        Lang::Zh => format!("{device}:已重新连接"),
+                    }),
+                    DeviceState::Absent => self.note_device(match self.lang {
+                        Lang::En => format!("{device}: not found ({detail})"),
+                        Lang::Zh => format!("{device}:未找到设备({detail})"),
+                    }),
+                    DeviceState::Connected => {}
+                }
+                self.rfid.dirty = true;
+            }
+            DeviceEvent::Error { device, message } => self.note_device(format!("{device}: {message}")),
+        }
+        None
+    }
+
+    /// What the cache knows about an EPC: an SGTIN names an item and a serial, whose lot the
+    /// serials table gives.
+    fn tag_facts(&self, pc: u16, epc: &[u8]) -> TagFacts {
+        let hex = crate::devices::codec::gen2::hex(epc);
+        match decode_epc_with_pc(pc, &hex) {
+            Ok(EpcDecoded::Gs1(e)) => {
+                let ai = |k: &str| e.ais.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+                match (ai("01"), ai("21")) {
+                    (Some(gtin), serial) => match self.store.item_by_code(&gtin).ok().flatten() {
+                        Some(item) => {
+                            let serial = serial.unwrap_or_default();
+                            let lot = self.store.serial_lot(&item.id, &serial).ok().flatten();
+                            TagFacts::Unit { item, serial, lot }
+                        }
+                        None => TagFacts::UnknownItem { gtin, serial },
+                    },
+                    _ => TagFacts::OtherGs1 { scheme: e.scheme, text: e.bracketed() },
+                }
+            }
+            Ok(EpcDecoded::Raw { reason, .. }) => TagFacts::NotGs1 { reason },
+            Err(err) => TagFacts::Unreadable { message: err.message },
+        }
+    }
+
+    /// Starts an RFID inventory (a fresh session) on the reader.
+    pub fn rfid_start(&mut self) {
+        let Some(d) = &self.devices.attached.rfid else { return };
+        d.send(DriverCommand::StartInventory);
+        self.rfid.session = Some(InventorySession::new(TargetPlan::A, Instant::now()));
+        self.rfid.running = true;
+        self.rfid.pass = None;
+        self.rfid.dirty = true;
+    }
+
+    pub fn rfid_stop(&mut self) {
+        if let Some(d) = &self.devices.attached.rfid {
+            d.send(DriverCommand::StopInventory);
+        }
+        self.rfid.running = false;
+        self.rfid.dirty = true;
+    }
+
+    pub fn rfid_clear(&mut self) {
+        self.rfid.session = self.rfid.running.then(|| InventorySession::new(TargetPlan::A, Instant::now()));
+        self.rfid.pass = None;
+        self.rfid.dirty = true;
+    }
+
+    /// Whether every attached device has reported itself connected.
+    pub fn devices_up(&self) -> bool {
+        [&self.devices.scanner, &self.devices.rfid].iter().all(|d| d.as_ref().is_none_or(|d| d.state.is_up()))
+    }
+
+    /// Unique tags in the current RFID session.
+    pub fn rfid_unique(&self) -> usize {
+        self.rfid.session.as_ref().map_or(0, InventorySession::unique)
+    }
+
+    /// The action a terminal key is bound to, if any.
+    fn key_action(&self, text: &str) -> Option<Action> {
+        self.devices.attached.terminal.as_ref()?.action_for_text(text)
     }
 
     fn select_lot(&mut self, index: usize) {
@@ -638,12 +870,205 @@ fn render_lookup(app: &AppWindow, c: &Controller) {
     }
 }
 
+fn device_line(d: &DeviceStatus, what_en: &str, what_zh: &str, lang: Lang) -> String {
+    let state = match (d.state, lang) {
+        (DeviceState::Connected | DeviceState::Reconnected, Lang::En) => "ready",
+        (DeviceState::Lost, Lang::En) => "disconnected",
+        (DeviceState::Absent, Lang::En) => "not found",
+        (DeviceState::Connected | DeviceState::Reconnected, Lang::Zh) => "就绪",
+        (DeviceState::Lost, Lang::Zh) => "已断开",
+        (DeviceState::Absent, Lang::Zh) => "未找到",
+    };
+    match lang {
+        Lang::En => format!("{what_en} {state}"),
+        Lang::Zh => format!("{what_zh}{state}"),
+    }
+}
+
+fn render_devices(app: &AppWindow, c: &Controller) {
+    let st = app.global::<AppState>();
+    let lang = c.lang;
+    let d = &c.devices;
+    st.set_scanner_state(shared(d.scanner.as_ref().map(|x| device_line(x, "Scanner", "扫描枪", lang)).unwrap_or_default()));
+    st.set_scanner_up(d.scanner.as_ref().is_some_and(|x| x.state.is_up()));
+    st.set_rfid_state(shared(d.rfid.as_ref().map(|x| device_line(x, "RFID", "RFID ", lang)).unwrap_or_default()));
+    st.set_rfid_up(d.rfid.as_ref().is_some_and(|x| x.state.is_up()));
+    let now = (c.clock)();
+    st.set_device_message(match &d.message {
+        Some((m, at)) if (now - *at).num_seconds() < MESSAGE_SECONDS => shared(m),
+        _ => SharedString::new(),
+    });
+}
+
+/// One tag row: title, detail, severity (0 fine, 1 caution, 2 blocked or not an item).
+fn map_tag(f: &TagFacts, today: NaiveDate, lang: Lang) -> (String, String, i32) {
+    match f {
+        TagFacts::Unit { item, serial, lot } => {
+            let title = match lang {
+                Lang::En => format!("{} · SN {serial}", item.name_en),
+                Lang::Zh => format!("{} · 序列号 {serial}", item.name_zh),
+            };
+            match lot {
+                Some(l) => {
+                    let (days, sev) = map_days_left(l.expiry, today, &item.near_expiry_days, lang);
+                    let detail = match lang {
+                        Lang::En => format!("Lot {} · {days} · {}", l.lot.as_str(), status_label(l.status, lang)),
+                        Lang::Zh => format!("批号 {} · {days} · {}", l.lot.as_str(), status_label(l.status, lang)),
+                    };
+                    (title, detail, sev.max(status_severity(l.status)))
+                }
+                None => (
+                    title,
+                    match lang {
+                        Lang::En => "Serial not in the local cache: lot unknown".to_owned(),
+                        Lang::Zh => "本地无此序列号:批次未知".to_owned(),
+                    },
+                    1,
+                ),
+            }
+        }
+        TagFacts::UnknownItem { gtin, serial } => {
+            let sn = serial.as_deref().unwrap_or("—");
+            match lang {
+                Lang::En => (format!("Unknown item {gtin}"), format!("SN {sn}: GTIN not in the local catalogue"), 2),
+                Lang::Zh => (format!("未知商品 {gtin}"), format!("序列号 {sn}:GTIN 不在本地商品库中"), 2),
+            }
+        }
+        TagFacts::OtherGs1 { scheme, text } => (scheme.to_uppercase(), text.clone(), 0),
+        TagFacts::NotGs1 { reason } => match lang {
+            Lang::En => ("Not a GS1 tag".to_owned(), reason.clone(), 2),
+            Lang::Zh => ("非 GS1 标签".to_owned(), reason.clone(), 2),
+        },
+        TagFacts::Unreadable { message } => match lang {
+            Lang::En => ("Unreadable EPC".to_owned(), message.clone(), 2),
+            Lang::Zh => ("无法解析的 EPC".to_owned(), message.clone(), 2),
+        },
+    }
+}
+
+fn render_rfid(app: &AppWindow, c: &Controller) {
+    let ra = app.global::<RfidAdapter>();
+    let lang = c.lang;
+    let r = &c.rfid;
+    ra.set_reader(shared(match &c.devices.rfid {
+        Some(d) => {
+            let line = device_line(d, "Reader", "读写器", lang);
+            if d.state.is_up() || d.detail.is_empty() { format!("{} · {line}", d.name) } else { format!("{} · {line}: {}", d.name, d.detail) }
+        }
+        None => match lang {
+            Lang::En => "No RFID reader is set up (see hw-profiles and `lotline --device`)".to_owned(),
+            Lang::Zh => "未配置 RFID 读写器(见 hw-profiles 与 `lotline --device`)".to_owned(),
+        },
+    }));
+    ra.set_reader_up(c.devices.rfid.as_ref().is_some_and(|d| d.state.is_up()));
+    ra.set_running(r.running);
+    let now = Instant::now();
+    ra.set_unique(r.session.as_ref().map_or(0, |s| s.unique() as i32));
+    ra.set_rate(shared(match &r.session {
+        Some(s) if r.running => format!("{:.0}", s.reads_per_s(now)),
+        _ => "–".to_owned(),
+    }));
+    ra.set_pass(shared(match (r.pass, lang) {
+        (Some((p, t)), Lang::En) => format!("Pass {p}, target {t}"),
+        (Some((p, t)), Lang::Zh) => format!("第 {p} 轮,目标 {t}"),
+        (None, _) => String::new(),
+    }));
+    let today = c.today();
+    let rows: Vec<TagRow> = match &r.session {
+        Some(s) => s
+            .tags()
+            .iter()
+            .rev()
+            .take(TAG_ROWS_MAX)
+            .map(|t| {
+                let (title, detail, severity) = match r.facts.get(&t.epc) {
+                    Some(f) => map_tag(f, today, lang),
+                    None => (String::new(), String::new(), 2),
+                };
+                let rssi = t.best_rssi.map(|x| format!(" · {x} dBm")).unwrap_or_default();
+                TagRow {
+                    title: shared(title),
+                    detail: shared(detail),
+                    epc: shared(format!("EPC {}", crate::devices::codec::gen2::hex(&t.epc))),
+                    reads: shared(format!("×{}{rssi}", t.reads)),
+                    severity,
+                }
+            })
+            .collect(),
+        None => vec![],
+    };
+    ra.set_tags(model(rows));
+}
+
 /// Re-renders every adapter from the controller (cheap: a few dozen rows at most).
 pub fn render(app: &AppWindow, c: &Controller) {
     render_status(app, c);
+    render_devices(app, c);
     render_tasks(app, c);
     render_scan(app, c);
     render_lookup(app, c);
+    render_rfid(app, c);
+}
+
+thread_local! {
+    /// Drains the device events waiting for the UI thread (set by [`device_sink`]).
+    static INBOX: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+/// The sink device drivers report to: events queue up and the Slint event loop is woken to
+/// take them (`invoke_from_event_loop`, the one door between threads). Call on the UI thread.
+pub fn device_sink(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) -> Sink {
+    let (tx, rx) = std::sync::mpsc::channel::<DeviceEvent>();
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    INBOX.with(|i| {
+        *i.borrow_mut() = Some(Box::new(move || {
+            let Some(app) = weak.upgrade() else { return };
+            while let Ok(ev) = rx.try_recv() {
+                handle_device_event(&app, &c, ev);
+            }
+        }))
+    });
+    Arc::new(move |ev| {
+        let _ = tx.send(ev);
+        let _ = slint::invoke_from_event_loop(pump_device_events);
+    })
+}
+
+/// Applies the device events waiting, on the UI thread. The event loop does this by itself;
+/// headless screenshots and tests call it directly.
+pub fn pump_device_events() {
+    INBOX.with(|i| {
+        if let Some(f) = i.borrow().as_ref() {
+            f();
+        }
+    });
+}
+
+/// Applies one device event to the controller and re-renders what it changed.
+pub fn handle_device_event(app: &AppWindow, ctl: &Rc<RefCell<Controller>>, ev: DeviceEvent) {
+    let is_tag = matches!(ev, DeviceEvent::Tag(_) | DeviceEvent::Round { .. });
+    let screen = app.global::<AppState>().get_screen();
+    let switch = ctl.borrow_mut().device_event(ev, screen);
+    if is_tag {
+        // Tag lists are re-rendered by the UI timer, at most a few times a second.
+        return;
+    }
+    let c = ctl.borrow();
+    render(app, &c);
+    if let Some(s) = switch {
+        app.global::<AppState>().set_screen(s);
+    }
+}
+
+/// Re-renders the RFID screen if tags came in, and lets old device messages fade.
+pub fn refresh(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {
+    let mut c = ctl.borrow_mut();
+    if c.rfid.dirty || c.rfid.running {
+        c.rfid.dirty = false;
+        render_rfid(app, &c);
+    }
+    render_devices(app, &c);
 }
 
 /// Selects the catalogue for `lang`. Logs instead of failing: English is always there.
@@ -677,6 +1102,9 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
         unsaved: Vec::new(),
         lookup: LookupState::None,
         demo,
+        devices: Devices::default(),
+        rfid: RfidState::default(),
+        refresh_timer: slint::Timer::default(),
     }));
     select_language(opts.lang);
     render(&app, &ctl.borrow());
@@ -792,6 +1220,76 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
         render_lookup(&app, &c.borrow());
     });
 
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<ScanAdapter>().on_demo_scan(move |text| {
+        let Some(app) = weak.upgrade() else { return };
+        let shown = c.borrow_mut().demo_scan(&text);
+        if shown {
+            let c = c.borrow();
+            render_status(&app, &c);
+            render_scan(&app, &c);
+        }
+    });
+
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<AppState>().on_open_rfid(move || {
+        let Some(app) = weak.upgrade() else { return };
+        render(&app, &c.borrow());
+        app.global::<AppState>().set_screen(Screen::Rfid);
+    });
+
+    let rfid_action = |f: fn(&mut Controller)| {
+        let weak = app.as_weak();
+        let c = ctl.clone();
+        move || {
+            let Some(app) = weak.upgrade() else { return };
+            f(&mut c.borrow_mut());
+            render_rfid(&app, &c.borrow());
+        }
+    };
+    app.global::<RfidAdapter>().on_start(rfid_action(Controller::rfid_start));
+    app.global::<RfidAdapter>().on_stop(rfid_action(Controller::rfid_stop));
+    app.global::<RfidAdapter>().on_clear(rfid_action(Controller::rfid_clear));
+
+    let weak = app.as_weak();
+    let c = ctl.clone();
+    app.global::<AppState>().on_hardware_key(move |text| {
+        let Some(app) = weak.upgrade() else { return false };
+        let Some(action) = c.borrow().key_action(&text) else { return false };
+        let st = app.global::<AppState>();
+        match action {
+            Action::Receive => st.invoke_open_gate("receive".into()),
+            Action::Pick => st.invoke_open_gate("pick".into()),
+            Action::Count => st.invoke_open_gate("count".into()),
+            Action::Lookup => st.invoke_open_lookup(),
+            Action::Rfid => st.invoke_open_rfid(),
+            Action::Back => st.invoke_go_home(),
+            Action::Trigger => {
+                let mut ctl = c.borrow_mut();
+                if st.get_screen() == Screen::Rfid {
+                    if ctl.rfid.running { ctl.rfid_stop() } else { ctl.rfid_start() }
+                    render_rfid(&app, &ctl);
+                } else if let Some(d) = &ctl.devices.attached.scanner {
+                    d.send(DriverCommand::Trigger(true));
+                }
+            }
+            // Enter belongs to the focused field; unbound here.
+            Action::Enter => return false,
+        }
+        true
+    });
+
+    // Tag lists and fading messages are refreshed a few times a second, not per read.
+    let weak = app.as_weak();
+    let c = Rc::downgrade(&ctl);
+    ctl.borrow().refresh_timer.start(slint::TimerMode::Repeated, std::time::Duration::from_millis(250), move || {
+        if let (Some(app), Some(c)) = (weak.upgrade(), c.upgrade()) {
+            refresh(&app, &c);
+        }
+    });
+
     Ok((app, ctl))
 }
 
@@ -800,6 +1298,7 @@ pub fn open_screen(app: &AppWindow, screen: &str, gate: Gate) {
     match screen {
         "scan" => app.global::<AppState>().invoke_open_gate(shared(gate.as_str())),
         "lookup" => app.global::<AppState>().invoke_open_lookup(),
+        "rfid" => app.global::<AppState>().invoke_open_rfid(),
         _ => app.global::<AppState>().invoke_go_home(),
     }
 }

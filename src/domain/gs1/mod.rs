@@ -420,6 +420,56 @@ pub fn parse_element_string(data: &str, today: NaiveDate) -> Result<Vec<(String,
     parse_raw_bytes(data.as_bytes(), today).map_err(|f| f.into_error(data))
 }
 
+/// The raw element string a scanner transmits for these AIs (after its symbology identifier):
+/// values in order, a GS (U+001D) after each value whose AI is not of predefined length,
+/// except the last. Unknown AIs are treated as variable-length.
+pub fn element_string(ais: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (i, (ai, value)) in ais.iter().enumerate() {
+        out.push_str(ai);
+        out.push_str(value);
+        let fixed = ai_def(ai).is_some_and(|d| d.fixed_length);
+        if !fixed && i + 1 < ais.len() {
+            out.push('\u{1d}');
+        }
+    }
+    out
+}
+
+/// Splits the bracketed form into (AI, value) pairs without checking them (a damaged label's
+/// text still converts): `None` when the text is not in bracketed form at all.
+pub fn split_bracketed(data: &str) -> Option<Vec<(String, String)>> {
+    let mut rest = data.strip_prefix('(')?;
+    let mut out = Vec::new();
+    loop {
+        let close = rest.find(')')?;
+        let ai = &rest[..close];
+        if ai.is_empty() || ai.len() > 4 || !ai.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        rest = &rest[close + 1..];
+        let mut value = String::new();
+        let mut chars = rest.char_indices().peekable();
+        let mut end = rest.len();
+        while let Some((i, c)) = chars.next() {
+            if c == '\\' && chars.peek().is_some_and(|(_, n)| *n == '(') {
+                value.push('(');
+                chars.next();
+            } else if c == '(' {
+                end = i;
+                break;
+            } else {
+                value.push(c);
+            }
+        }
+        out.push((ai.to_owned(), value));
+        if end >= rest.len() {
+            return Some(out);
+        }
+        rest = &rest[end + 1..];
+    }
+}
+
 /// Parses the unbracketed form where `^` stands for FNC1, e.g. `^0109501101530003^10ABC`:
 /// the leading `^` (FNC1 in first position, marking GS1 data) is required, later ones
 /// separate values.
@@ -934,5 +984,16 @@ mod tests {
                 (got, want) => panic!("{input:?}: got {got:?}, want {want:?}"),
             }
         }
+    }
+    #[test]
+    fn element_string_puts_gs_after_variable_length_values_only() {
+        let ais = split_bracketed("(01)09501101530003(10)AB\\(1(17)261130(21)X").unwrap();
+        assert_eq!(ais[1], ("10".to_owned(), "AB(1".to_owned()));
+        assert_eq!(element_string(&ais), "0109501101530003" .to_owned() + "10AB(1\u{1d}17261130" + "21X");
+        assert_eq!(split_bracketed("0109501101530003"), None);
+        assert_eq!(split_bracketed("(ab)1"), None);
+        let today = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        let back = parse_element_string(&element_string(&ais), today).unwrap();
+        assert_eq!(back, ais);
     }
 }

@@ -1,0 +1,2901 @@
+//! Device profiles: one TOML file per scanner, RFID reader or terminal model (`hw-profiles/`), read
+//! strictly, checked by named checks, and turned into the typed settings the drivers take.
+//!
+//! The shape follows probe-rs (`chip_family.rs` + `validate_builtin`), libinput quirks
+//! (`validate-quirks`) and InputPlumber (`config/path.rs`):
+//! - a file is read into [`ProfileFile`] with `deny_unknown_fields` everywhere, so a typo is an
+//!   error that names the field and the line, never a setting silently ignored;
+//! - [`parse`] then runs the named checks listed in [`CHECKS`] and builds a [`Profile`], whose
+//!   types say what a driver may rely on (an RFID profile always has serial settings, a terminal
+//!   always has a screen);
+//! - every [`ProfileError`] names the file, the line when known, the field and the check;
+//! - the shipped files are embedded in the binary ([`builtin`]); files in [`SYSTEM_DIR`] replace
+//!   a shipped profile of the same name or add new ones ([`load_all`]); [`check_dir`] backs
+//!   `lotline profiles check`;
+//! - [`json_schema`] is generated from [`ProfileFile`] and committed as `hw-profiles/schema.json`
+//!   for editors (taplo / Even Better TOML read the `#:schema ./schema.json` first line).
+//!
+//! No device is opened here; the only I/O is reading profile files. Device facts (baud rates,
+//! usage page, vendor ids) come from `../shared/hardware/protocols.md`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
+
+/// The `schema_version` this build reads.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Where an installation keeps its own profiles; a file there replaces the shipped profile of the
+/// same `name`, or adds a new one.
+pub const SYSTEM_DIR: &str = "/etc/lotline/hw-profiles.d";
+/// The stable name `assets/udev/99-lotline.rules` gives a serial barcode scanner.
+pub const SCANNER_PATH: &str = "/dev/lotline-scanner";
+/// The stable name `assets/udev/99-lotline.rules` gives a UHF RFID reader's serial port.
+pub const RFID_PATH: &str = "/dev/lotline-rfid";
+/// The stable name `assets/udev/99-lotline.rules` gives a keyboard-wedge scanner's input node.
+pub const WEDGE_PATH: &str = "/dev/input/lotline-wedge";
+/// HID usage page "Bar Code Scanner" (HID POS), the only one the hidraw driver speaks.
+pub const HID_POS_USAGE_PAGE: u16 = 0x8C;
+/// The baud rates a serial transport may use (`baud-standard`).
+pub const BAUD_RATES: &[u32] = &[
+    1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600,
+];
+/// Inter-character gap when a scanner profile gives none: about 50 ms (protocols.md §3).
+pub const DEFAULT_GAP: Duration = Duration::from_millis(50);
+/// The range `gap_ms` must fall in (`gap-range`).
+pub const GAP_MS: std::ops::RangeInclusive<u32> = 5..=1000;
+/// The range `power_dbm` must fall in (`power-range`): what the modules accept (R2000 0x76: 0–33).
+pub const POWER_DBM: std::ops::RangeInclusive<f32> = 0.0..=33.0;
+
+// ---------------------------------------------------------------------------------------------
+// Named values
+// ---------------------------------------------------------------------------------------------
+
+/// A closed set of names a profile field takes, validated by a `*-known` check.
+trait Choice: Copy + 'static {
+    /// What the value is, for messages ("layout").
+    const WHAT: &'static str;
+    fn names() -> Vec<&'static str>;
+    fn lookup(s: &str) -> Option<Self>;
+}
+
+macro_rules! choice {
+    ($(#[$m:meta])* $name:ident, $what:literal { $($(#[$vm:meta])* $var:ident = $s:literal,)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vm])* $var,)+
+        }
+
+        impl $name {
+            /// Every value, in the order the documentation lists them.
+            pub const ALL: &'static [$name] = &[$($name::$var,)+];
+
+            /// The name used in profile files.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $($name::$var => $s,)+
+                }
+            }
+
+            /// The value with this name in profile files.
+            pub fn from_name(s: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| v.name() == s)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl Choice for $name {
+            const WHAT: &'static str = $what;
+            fn names() -> Vec<&'static str> {
+                Self::ALL.iter().map(|v| v.name()).collect()
+            }
+            fn lookup(s: &str) -> Option<Self> {
+                Self::from_name(s)
+            }
+        }
+    };
+}
+
+choice! {
+    /// What a profile describes.
+    Kind, "kind" {
+        /// A barcode scanner (serial, keyboard wedge or HID POS).
+        Scanner = "scanner",
+        /// A UHF RFID reader on a serial port.
+        Rfid = "rfid",
+        /// The handheld itself: its screen and hardware keys.
+        Terminal = "terminal",
+    }
+}
+
+choice! {
+    /// Serial parity.
+    Parity, "parity" {
+        None = "none",
+        Odd = "odd",
+        Even = "even",
+    }
+}
+
+choice! {
+    /// Serial flow control.
+    FlowControl, "flow control" {
+        None = "none",
+        /// RTS/CTS.
+        Hardware = "hardware",
+        /// XON/XOFF.
+        Software = "software",
+    }
+}
+
+choice! {
+    /// The keyboard layout a keyboard-wedge scanner emulates (its "keyboard country" setting; the
+    /// host's XKB layout plays no part, since the driver decodes key codes itself).
+    Layout, "layout" {
+        Us = "us",
+        Uk = "uk",
+        De = "de",
+        Fr = "fr",
+    }
+}
+
+choice! {
+    /// How a serial scanner speaks.
+    ScannerProtocol, "scanner protocol" {
+        /// Text: `[prefix][AIM id]data[suffix]`.
+        Plain = "plain",
+        /// Zebra SSI packets.
+        Ssi = "ssi",
+    }
+}
+
+choice! {
+    /// How a scan ends in a plain (text) stream.
+    FrameEnd, "frame end" {
+        /// At the suffix; the suffix must not occur in the data.
+        Suffix = "suffix",
+        /// At a pause between characters longer than `gap_ms`.
+        Gap = "gap",
+        /// At a suffix followed by a pause: a CR inside a QR code does not split the scan.
+        SuffixThenGap = "suffix+gap",
+    }
+}
+
+choice! {
+    /// UHF RFID reader wire protocols (`codec::ReaderProtocol::name`).
+    RfidProtocol, "RFID protocol" {
+        /// Impinj R2000 module protocol (header 0xA0).
+        R2000 = "r2000",
+        /// Magic-RF M100 / YRM100 / JRD-100 (header 0xBB, end 0x7E).
+        M100 = "m100",
+        /// ThingMagic / JADAK Mercury (M6e, M6e-Nano, M7e).
+        Mercury = "mercury",
+        /// Chafon UHFReader18 (CF-RU5102 ...).
+        Chafon18 = "chafon18",
+        /// Chafon UHFReader288 (CF-RU5106, CF-MU80x ...).
+        Chafon288 = "chafon288",
+    }
+}
+
+impl RfidProtocol {
+    /// The baud rate the modules speaking it ship with (protocols.md §1).
+    pub const fn default_baud(self) -> u32 {
+        match self {
+            RfidProtocol::Chafon18 | RfidProtocol::Chafon288 => 57600,
+            RfidProtocol::R2000 | RfidProtocol::M100 | RfidProtocol::Mercury => 115200,
+        }
+    }
+
+    /// True when frames carry a reader address (`address` applies).
+    pub const fn has_address(self) -> bool {
+        matches!(
+            self,
+            RfidProtocol::R2000 | RfidProtocol::Chafon18 | RfidProtocol::Chafon288
+        )
+    }
+
+    /// True when an inventory can be told the Gen2 session, target and Q. UHFReader18's inventory
+    /// command (`04 FF 01`) takes no parameters.
+    pub const fn sets_query(self) -> bool {
+        !matches!(self, RfidProtocol::Chafon18)
+    }
+}
+
+choice! {
+    /// Regulatory frequency region (`codec::Region`).
+    Region, "region" {
+        /// China 920.125–924.875 MHz.
+        China920 = "china920",
+        /// China 840–845 MHz.
+        China840 = "china840",
+        /// FCC / North America 902–928 MHz.
+        Fcc = "fcc",
+        /// ETSI EN 302 208, 865–868 MHz.
+        Etsi = "etsi",
+    }
+}
+
+choice! {
+    /// Which inventoried flag the passes target (`inventory::TargetPlan`).
+    TargetMode, "target" {
+        /// Every pass targets A.
+        A = "a",
+        /// Every pass targets B.
+        B = "b",
+        /// Passes alternate A, B, A ... (stocktakes on S2/S3).
+        Alternate = "ab",
+    }
+}
+
+choice! {
+    /// What a terminal's hardware key does.
+    Action, "action" {
+        /// Pull the scan trigger (held: scan or read while down).
+        Trigger = "trigger",
+        /// Open receiving.
+        Receive = "receive",
+        /// Open picking.
+        Pick = "pick",
+        /// Open cycle counting.
+        Count = "count",
+        /// Open lot lookup.
+        Lookup = "lookup",
+        /// Open the RFID screen.
+        Rfid = "rfid",
+        /// Confirm.
+        Enter = "enter",
+        /// Go back.
+        Back = "back",
+    }
+}
+
+choice! {
+    /// A key as Slint reports it (`slint::platform::Key`), by its Slint name. A small fixed list:
+    /// the keys a handheld's hardware buttons can be mapped to. Slint 1.18 also names a `Back`
+    /// key, but neither the linuxkms (XKB) nor the winit backend ever reports it, so it is left
+    /// out: map a hardware back button to `Escape` (udev hwdb) instead. Note that the default XKB
+    /// keymap turns KEY_F13..KEY_F24 into XF86 keysyms, so under linuxkms only F1–F12 arrive as
+    /// function keys unless the keymap is changed.
+    Key, "key" {
+        F1 = "F1", F2 = "F2", F3 = "F3", F4 = "F4", F5 = "F5", F6 = "F6",
+        F7 = "F7", F8 = "F8", F9 = "F9", F10 = "F10", F11 = "F11", F12 = "F12",
+        F13 = "F13", F14 = "F14", F15 = "F15", F16 = "F16", F17 = "F17", F18 = "F18",
+        F19 = "F19", F20 = "F20", F21 = "F21", F22 = "F22", F23 = "F23", F24 = "F24",
+        Return = "Return",
+        Escape = "Escape",
+        Backspace = "Backspace",
+        Tab = "Tab",
+        Space = "Space",
+        Delete = "Delete",
+        Insert = "Insert",
+        Home = "Home",
+        End = "End",
+        PageUp = "PageUp",
+        PageDown = "PageDown",
+        UpArrow = "UpArrow",
+        DownArrow = "DownArrow",
+        LeftArrow = "LeftArrow",
+        RightArrow = "RightArrow",
+        Menu = "Menu",
+    }
+}
+
+impl Key {
+    /// The character Slint puts in `KeyEvent.text` for this key (i-slint-common `key_codes.rs`),
+    /// so a key handler can compare `event.text` with it.
+    pub const fn text(self) -> char {
+        match self {
+            Key::Backspace => '\u{0008}',
+            Key::Tab => '\u{0009}',
+            Key::Return => '\u{000a}',
+            Key::Escape => '\u{001b}',
+            Key::Delete => '\u{007f}',
+            Key::Space => ' ',
+            Key::UpArrow => '\u{F700}',
+            Key::DownArrow => '\u{F701}',
+            Key::LeftArrow => '\u{F702}',
+            Key::RightArrow => '\u{F703}',
+            Key::F1 => '\u{F704}',
+            Key::F2 => '\u{F705}',
+            Key::F3 => '\u{F706}',
+            Key::F4 => '\u{F707}',
+            Key::F5 => '\u{F708}',
+            Key::F6 => '\u{F709}',
+            Key::F7 => '\u{F70A}',
+            Key::F8 => '\u{F70B}',
+            Key::F9 => '\u{F70C}',
+            Key::F10 => '\u{F70D}',
+            Key::F11 => '\u{F70E}',
+            Key::F12 => '\u{F70F}',
+            Key::F13 => '\u{F710}',
+            Key::F14 => '\u{F711}',
+            Key::F15 => '\u{F712}',
+            Key::F16 => '\u{F713}',
+            Key::F17 => '\u{F714}',
+            Key::F18 => '\u{F715}',
+            Key::F19 => '\u{F716}',
+            Key::F20 => '\u{F717}',
+            Key::F21 => '\u{F718}',
+            Key::F22 => '\u{F719}',
+            Key::F23 => '\u{F71A}',
+            Key::F24 => '\u{F71B}',
+            Key::Insert => '\u{F727}',
+            Key::Home => '\u{F729}',
+            Key::End => '\u{F72B}',
+            Key::PageUp => '\u{F72C}',
+            Key::PageDown => '\u{F72D}',
+            Key::Menu => '\u{F735}',
+        }
+    }
+
+    /// The key whose Slint `KeyEvent.text` this is.
+    pub fn from_text(text: &str) -> Option<Key> {
+        let mut chars = text.chars();
+        let c = chars.next()?;
+        if chars.next().is_some() {
+            return None;
+        }
+        Key::ALL.iter().copied().find(|k| k.text() == c)
+    }
+}
+
+choice! {
+    /// DMI (SMBIOS) fields a terminal profile matches, read from `/sys/class/dmi/id/<name>`.
+    DmiField, "DMI field" {
+        SysVendor = "sys_vendor",
+        ProductName = "product_name",
+        ProductVersion = "product_version",
+        ProductFamily = "product_family",
+        BoardVendor = "board_vendor",
+        BoardName = "board_name",
+    }
+}
+
+fn choice_schema<T: Choice>(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "enum": T::names() })
+}
+
+fn choices_schema<T: Choice>(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "array", "items": { "type": "string", "enum": T::names() } })
+}
+
+fn baud_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "integer", "enum": BAUD_RATES })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file, as written
+// ---------------------------------------------------------------------------------------------
+
+/// A lotline hardware profile: one scanner, UHF RFID reader or terminal model
+/// (`hw-profiles/*.toml`, or `/etc/lotline/hw-profiles.d/*.toml`). See hw-profiles/README.md.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "lotline hardware profile")]
+pub struct ProfileFile {
+    /// Version of this file format: 1.
+    #[schemars(extend("const" = 1))]
+    pub schema_version: u32,
+    /// What the profile describes: `scanner`, `rfid` or `terminal`.
+    #[schemars(schema_with = "choice_schema::<Kind>")]
+    pub kind: String,
+    /// The profile's name: the file name without `.toml` (lowercase letters, digits, `-`).
+    #[schemars(pattern(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$"))]
+    pub name: String,
+    /// One line saying which devices this is for and how they must be set up.
+    pub description: String,
+    /// How to recognise the device. Rules are alternatives: any one that fits is enough (within
+    /// `dmi`, every field given must fit). A profile without rules is used only by name.
+    #[serde(default, rename = "match")]
+    pub matches: MatchFile,
+    /// How to talk to the device (scanners and RFID readers; a terminal has none).
+    #[serde(default)]
+    pub transport: Option<TransportFile>,
+    /// How scans are framed (scanners).
+    #[serde(default)]
+    pub framing: Option<FramingFile>,
+    /// RFID reader settings (kind `rfid`).
+    #[serde(default)]
+    pub rfid: Option<RfidFile>,
+    /// The terminal's screen (kind `terminal`).
+    #[serde(default)]
+    pub screen: Option<ScreenFile>,
+    /// The terminal's hardware keys, per action (kind `terminal`).
+    #[serde(default)]
+    pub keys: Option<KeysFile>,
+}
+
+/// How to recognise the device.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchFile {
+    /// USB ids `VID:PID` in hex (`0c2e:0b61`), `*` for any product (`0c2e:*`).
+    #[serde(default)]
+    #[schemars(inner(pattern(r"^[0-9A-Fa-f]{4}:([0-9A-Fa-f]{4}|\*)$")))]
+    pub usb: Vec<String>,
+    /// Globs on `/dev/serial/by-id/` links (`/dev/serial/by-id/usb-*-if00`): `*`, `?`, `[...]`.
+    #[serde(default)]
+    #[schemars(inner(pattern(r"^/dev/serial/by-id/[^/]+$")))]
+    pub serial_by_id: Vec<String>,
+    /// Terminals: DMI fields (`/sys/class/dmi/id/*`); values are globs. All given must fit.
+    #[serde(default)]
+    pub dmi: Option<DmiFile>,
+    /// Terminals without DMI (most ARM boards): the device tree. Values are globs.
+    #[serde(default)]
+    pub devicetree: Option<DevicetreeFile>,
+}
+
+/// DMI fields, as in `/sys/class/dmi/id/`. Values are globs (`H6*`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DmiFile {
+    pub sys_vendor: Option<String>,
+    pub product_name: Option<String>,
+    pub product_version: Option<String>,
+    pub product_family: Option<String>,
+    pub board_vendor: Option<String>,
+    pub board_name: Option<String>,
+}
+
+/// Device-tree identification, for boards without DMI.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DevicetreeFile {
+    /// Glob on `/proc/device-tree/model`.
+    pub model: Option<String>,
+    /// Glob on any one entry of `/proc/device-tree/compatible` (`vendor,board`).
+    pub compatible: Option<String>,
+}
+
+/// How to talk to the device: exactly one of `[transport.serial]`, `[transport.evdev]`,
+/// `[transport.hidraw]`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
+pub enum TransportFile {
+    /// A serial port: RS-232, USB CDC-ACM, a USB-UART bridge or an internal UART.
+    Serial(SerialFile),
+    /// A keyboard-wedge scanner's input node (grabbed, decoded for its layout).
+    Evdev(EvdevFile),
+    /// A HID POS scanner (usage page 0x8C) through hidraw.
+    Hidraw(HidrawFile),
+}
+
+/// Serial port settings. Everything in the shipped profiles is 8N1 without flow control.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SerialFile {
+    /// The port: the udev name (`/dev/lotline-scanner`, `/dev/lotline-rfid`) or any `/dev` path.
+    pub path: String,
+    /// Baud rate (ignored by USB CDC-ACM devices, but still set).
+    #[schemars(schema_with = "baud_schema")]
+    pub baud: u32,
+    /// `none` (default), `odd` or `even`.
+    #[serde(default)]
+    #[schemars(schema_with = "choice_schema::<Parity>")]
+    pub parity: Option<String>,
+    /// 5–8; default 8.
+    #[serde(default)]
+    #[schemars(range(min = 5, max = 8))]
+    pub data_bits: Option<u8>,
+    /// 1 or 2; default 1.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 2))]
+    pub stop_bits: Option<u8>,
+    /// `none` (default), `hardware` (RTS/CTS) or `software` (XON/XOFF).
+    #[serde(default)]
+    #[schemars(schema_with = "choice_schema::<FlowControl>")]
+    pub flow_control: Option<String>,
+}
+
+/// A keyboard-wedge scanner through evdev.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvdevFile {
+    /// The input node (`/dev/input/lotline-wedge`, `/dev/input/by-id/...-event-kbd`). Without
+    /// it, the first keyboard node of a `[match] usb` id is used.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The keyboard layout the scanner emulates: `us` (default), `uk`, `de` or `fr`.
+    #[serde(default)]
+    #[schemars(schema_with = "choice_schema::<Layout>")]
+    pub layout: Option<String>,
+    /// Grab the node (EVIOCGRAB) so scans do not also type into the focused field. Default true;
+    /// required with Slint's linuxkms backend, which reads every input device.
+    #[serde(default)]
+    pub grab: Option<bool>,
+}
+
+/// A HID POS scanner through hidraw.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HidrawFile {
+    /// The hidraw node. Without it, the node of a `[match] usb` vendor whose report descriptor
+    /// declares the usage page is used (a scanner may also have a keyboard interface).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// HID usage page; only 0x8C (Bar Code Scanner, HID POS) is supported. Default 0x8C.
+    #[serde(default)]
+    pub usage_page: Option<u16>,
+}
+
+/// How a scanner's scans are framed.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FramingFile {
+    /// Serial scanners: `plain` (text, default) or `ssi` (Zebra SSI packets).
+    #[serde(default)]
+    #[schemars(schema_with = "choice_schema::<ScannerProtocol>")]
+    pub protocol: Option<String>,
+    /// Bytes before each scan, as a TOML string: one character per byte, `\u0000`–`\u00ff`.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Bytes after each scan: `"\r"`, `"\r\n"`, `"\u001d"`... Keyboard wedges: `"\r"` (Enter).
+    #[serde(default)]
+    pub suffix: Option<String>,
+    /// How a scan ends: `suffix`, `gap` or `suffix+gap`. Default: what is configured.
+    #[serde(default)]
+    #[schemars(schema_with = "choice_schema::<FrameEnd>")]
+    pub end: Option<String>,
+    /// The pause between characters, in ms, that ends a scan (5–1000; about 50).
+    #[serde(default)]
+    #[schemars(range(min = 5, max = 1000))]
+    pub gap_ms: Option<u32>,
+    /// The scanner sends AIM symbology identifiers (`]C1`, `]d2`, `]Q3`) before the data. Default
+    /// true: without them a GS1 code cannot be told from plain data.
+    #[serde(default)]
+    pub aim: Option<bool>,
+}
+
+/// UHF RFID reader settings, sent again after every reconnect.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RfidFile {
+    /// `r2000`, `m100`, `mercury`, `chafon18` or `chafon288`.
+    #[schemars(schema_with = "choice_schema::<RfidProtocol>")]
+    pub protocol: String,
+    /// Reader address (r2000, chafon18, chafon288); default 0xFF, the broadcast address.
+    #[serde(default)]
+    pub address: Option<u8>,
+    /// Transmit power in dBm, 0–33; default 26.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 33))]
+    pub power_dbm: Option<f32>,
+    /// Regulatory region: `china920`, `china840`, `fcc` or `etsi`. Must be set for the country.
+    #[schemars(schema_with = "choice_schema::<Region>")]
+    pub region: String,
+    /// Gen2 session 0–3 (S0–S3); default 2 (stocktakes).
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 3))]
+    pub session: Option<u8>,
+    /// Inventoried flag targeted: `a`, `b`, or `ab` (alternate between passes, default).
+    #[serde(default)]
+    #[schemars(schema_with = "choice_schema::<TargetMode>")]
+    pub target: Option<String>,
+    /// Q, 0–15: about log2 of the expected tag population; default 4.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 15))]
+    pub q: Option<u8>,
+    /// Antenna port, 1-based (1–8); default 1.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 8))]
+    pub antenna: Option<u8>,
+    /// Read each new tag's TID; default false.
+    #[serde(default)]
+    pub read_tid: Option<bool>,
+}
+
+/// The terminal's screen.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenFile {
+    /// Width in pixels, in the orientation the app runs (portrait on handhelds).
+    #[schemars(range(min = 120, max = 4096))]
+    pub width_px: u32,
+    /// Height in pixels.
+    #[schemars(range(min = 120, max = 4096))]
+    pub height_px: u32,
+    /// Diagonal in inches, when known (sizes touch targets).
+    #[serde(default)]
+    #[schemars(range(min = 1.5, max = 15))]
+    pub diagonal_in: Option<f32>,
+}
+
+/// Hardware keys per action, by Slint key name (`F1`..`F24`, `Return`, `Escape`, ...).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeysFile {
+    /// The scan trigger (side keys).
+    #[serde(default)]
+    #[schemars(schema_with = "choices_schema::<Key>")]
+    pub trigger: Vec<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "choices_schema::<Key>")]
+    pub receive: Vec<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "choices_schema::<Key>")]
+    pub pick: Vec<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "choices_schema::<Key>")]
+    pub count: Vec<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "choices_schema::<Key>")]
+    pub lookup: Vec<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "choices_schema::<Key>")]
+    pub rfid: Vec<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "choices_schema::<Key>")]
+    pub enter: Vec<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "choices_schema::<Key>")]
+    pub back: Vec<String>,
+}
+
+impl KeysFile {
+    fn per_action(&self) -> [(Action, &[String]); 8] {
+        [
+            (Action::Trigger, &self.trigger),
+            (Action::Receive, &self.receive),
+            (Action::Pick, &self.pick),
+            (Action::Count, &self.count),
+            (Action::Lookup, &self.lookup),
+            (Action::Rfid, &self.rfid),
+            (Action::Enter, &self.enter),
+            (Action::Back, &self.back),
+        ]
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The profile, checked
+// ---------------------------------------------------------------------------------------------
+
+/// A checked profile. Only [`parse`] and the loaders make one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub name: String,
+    pub description: String,
+    pub matches: Match,
+    pub device: Device,
+}
+
+/// What the profile describes, with the settings that kind always has.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Device {
+    Scanner(ScannerProfile),
+    Rfid(RfidProfile),
+    Terminal(TerminalProfile),
+}
+
+impl Profile {
+    pub fn kind(&self) -> Kind {
+        match self.device {
+            Device::Scanner(_) => Kind::Scanner,
+            Device::Rfid(_) => Kind::Rfid,
+            Device::Terminal(_) => Kind::Terminal,
+        }
+    }
+
+    /// The serial settings of a serial scanner or an RFID reader.
+    pub fn serial(&self) -> Option<&SerialConfig> {
+        match &self.device {
+            Device::Scanner(ScannerProfile {
+                transport: ScannerTransport::Serial(s),
+                ..
+            }) => Some(s),
+            Device::Rfid(r) => Some(&r.serial),
+            _ => None,
+        }
+    }
+
+    pub fn scanner(&self) -> Option<&ScannerProfile> {
+        match &self.device {
+            Device::Scanner(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A scanner's framing.
+    pub fn framing(&self) -> Option<&Framing> {
+        self.scanner().map(|s| &s.framing)
+    }
+
+    pub fn rfid(&self) -> Option<&RfidProfile> {
+        match &self.device {
+            Device::Rfid(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn terminal(&self) -> Option<&TerminalProfile> {
+        match &self.device {
+            Device::Terminal(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// How to recognise the device; any one rule that fits is enough.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Match {
+    pub usb: Vec<UsbId>,
+    /// Globs on `/dev/serial/by-id/...` paths.
+    pub serial_by_id: Vec<String>,
+    /// Globs per DMI field; all must fit.
+    pub dmi: BTreeMap<DmiField, String>,
+    /// Glob on the device-tree model.
+    pub devicetree_model: Option<String>,
+    /// Glob on one device-tree compatible entry.
+    pub devicetree_compatible: Option<String>,
+}
+
+impl Match {
+    pub fn is_empty(&self) -> bool {
+        self.usb.is_empty()
+            && self.serial_by_id.is_empty()
+            && self.dmi.is_empty()
+            && self.devicetree_model.is_none()
+            && self.devicetree_compatible.is_none()
+    }
+
+    /// True when a USB device with these ids fits a `usb` rule.
+    pub fn fits_usb(&self, vendor: u16, product: u16) -> bool {
+        self.usb.iter().any(|u| u.matches(vendor, product))
+    }
+
+    /// True when a `/dev/serial/by-id/...` path fits a `serial_by_id` rule.
+    pub fn fits_serial_by_id(&self, path: &str) -> bool {
+        self.serial_by_id.iter().any(|g| glob_match(g, path))
+    }
+
+    /// True when the machine fits the terminal rules: every DMI field given fits (values read by
+    /// `dmi`, e.g. from `/sys/class/dmi/id/<field>`, trimmed), or the device tree fits. A
+    /// profile without DMI or device-tree rules fits no machine by these rules.
+    pub fn fits_machine(
+        &self,
+        dmi: impl Fn(DmiField) -> Option<String>,
+        dt_model: Option<&str>,
+        dt_compatible: &[&str],
+    ) -> bool {
+        let by_dmi = !self.dmi.is_empty()
+            && self
+                .dmi
+                .iter()
+                .all(|(f, g)| dmi(*f).is_some_and(|v| glob_match(g, v.trim())));
+        let by_model = self
+            .devicetree_model
+            .as_ref()
+            .is_some_and(|g| dt_model.is_some_and(|m| glob_match(g, m)));
+        let by_compat = self
+            .devicetree_compatible
+            .as_ref()
+            .is_some_and(|g| dt_compatible.iter().any(|c| glob_match(g, c)));
+        by_dmi || by_model || by_compat
+    }
+}
+
+/// A USB id rule: a vendor, and a product or any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UsbId {
+    pub vendor: u16,
+    /// `None` = any product (`*`).
+    pub product: Option<u16>,
+}
+
+impl UsbId {
+    /// Parses `0c2e:0b61` or `0c2e:*` (hex, either case).
+    pub fn parse(s: &str) -> Option<UsbId> {
+        let (v, p) = s.split_once(':')?;
+        let hex4 = |x: &str| {
+            (x.len() == 4 && x.bytes().all(|b| b.is_ascii_hexdigit()))
+                .then(|| u16::from_str_radix(x, 16).ok())
+                .flatten()
+        };
+        let vendor = hex4(v)?;
+        let product = if p == "*" { None } else { Some(hex4(p)?) };
+        Some(UsbId { vendor, product })
+    }
+
+    pub fn matches(&self, vendor: u16, product: u16) -> bool {
+        self.vendor == vendor && self.product.is_none_or(|p| p == product)
+    }
+}
+
+impl fmt::Display for UsbId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.product {
+            Some(p) => write!(f, "{:04x}:{p:04x}", self.vendor),
+            None => write!(f, "{:04x}:*", self.vendor),
+        }
+    }
+}
+
+/// A scanner: how to reach it and how its scans are framed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScannerProfile {
+    pub transport: ScannerTransport,
+    pub framing: Framing,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScannerTransport {
+    Serial(SerialConfig),
+    Evdev(EvdevConfig),
+    Hidraw(HidrawConfig),
+}
+
+/// Serial port settings as plain values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialConfig {
+    pub path: String,
+    pub baud: u32,
+    pub parity: Parity,
+    /// 5–8.
+    pub data_bits: u8,
+    /// 1 or 2.
+    pub stop_bits: u8,
+    pub flow_control: FlowControl,
+}
+
+/// A keyboard-wedge scanner: the node by path, else the first keyboard node of a USB id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvdevConfig {
+    pub path: Option<String>,
+    /// The profile's `[match] usb` rules, used when there is no path.
+    pub usb: Vec<UsbId>,
+    pub layout: Layout,
+    pub grab: bool,
+}
+
+/// A HID POS scanner: the node by path, else the HID POS node of a USB vendor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HidrawConfig {
+    pub path: Option<String>,
+    /// The profile's `[match] usb` rules, used when there is no path.
+    pub usb: Vec<UsbId>,
+    pub usage_page: u16,
+}
+
+/// How scans are framed. For `ssi` and HID POS the packets frame themselves and only
+/// `protocol` (and, for HID POS, nothing else) applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Framing {
+    pub protocol: ScannerProtocol,
+    pub prefix: Vec<u8>,
+    pub suffix: Vec<u8>,
+    pub end: FrameEnd,
+    /// The pause that ends a scan (`Gap`, `SuffixThenGap`); for a keyboard wedge the longest
+    /// pause between the keys of one scan. [`DEFAULT_GAP`] when the profile gives none.
+    pub gap: Duration,
+    /// AIM symbology identifiers are expected before the data.
+    pub aim: bool,
+}
+
+/// An RFID reader: its serial port and its settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RfidProfile {
+    pub serial: SerialConfig,
+    pub reader: RfidSettings,
+}
+
+/// RFID settings as plain values (the integrator maps them onto `codec::InventoryConfig`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RfidSettings {
+    pub protocol: RfidProtocol,
+    /// `Some` (default 0xFF) for protocols with an address, `None` for the others.
+    pub address: Option<u8>,
+    pub power_dbm: f32,
+    pub region: Region,
+    /// 0–3. Not sent by protocols that cannot set it (`RfidProtocol::sets_query`).
+    pub session: u8,
+    pub target: TargetMode,
+    /// 0–15.
+    pub q: u8,
+    /// 1-based.
+    pub antenna: u8,
+    pub read_tid: bool,
+}
+
+/// The handheld itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerminalProfile {
+    pub screen: Screen,
+    /// Each key at most once.
+    pub keys: Vec<KeyBinding>,
+}
+
+impl TerminalProfile {
+    /// What a key does on this terminal.
+    pub fn action_for(&self, key: Key) -> Option<Action> {
+        self.keys.iter().find(|b| b.key == key).map(|b| b.action)
+    }
+
+    /// What the key in a Slint `KeyEvent.text` does.
+    pub fn action_for_text(&self, text: &str) -> Option<Action> {
+        Key::from_text(text).and_then(|k| self.action_for(k))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Screen {
+    pub width_px: u32,
+    pub height_px: u32,
+    pub diagonal_in: Option<f32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyBinding {
+    pub key: Key,
+    pub action: Action,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors and checks
+// ---------------------------------------------------------------------------------------------
+
+/// A problem in a profile file: `FILE[:LINE]: FIELD: PROBLEM [check]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {}: {} [{}]", .file, line_suffix(*.line), .field, .problem, .check)]
+pub struct ProfileError {
+    /// The file as given to the loader (`hw-profiles/x.toml` for shipped ones).
+    pub file: String,
+    /// 1-based line of the field, when known.
+    pub line: Option<u32>,
+    /// Dotted path of the field (`framing.suffix`, `match.usb[0]`); `(file)` for the whole file.
+    pub field: String,
+    /// The check that failed (one of [`CHECKS`]).
+    pub check: &'static str,
+    pub problem: String,
+}
+
+fn line_suffix(line: Option<u32>) -> String {
+    line.map(|l| format!(":{l}")).unwrap_or_default()
+}
+
+/// A named check and what it ensures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Check {
+    pub name: &'static str,
+    pub ensures: &'static str,
+}
+
+const fn check(name: &'static str, ensures: &'static str) -> Check {
+    Check { name, ensures }
+}
+
+/// Every check a profile goes through, in the order they run.
+pub const CHECKS: &[Check] = &[
+    check("read", "the file can be read and is UTF-8"),
+    check(
+        "parse",
+        "the file is TOML with only known fields, each of the right type",
+    ),
+    check("schema-version", "`schema_version` is 1"),
+    check("name-matches-file", "`name` equals the file name without `.toml`"),
+    check("name-format", "`name` is 1–64 lowercase letters, digits and `-`"),
+    check("description-present", "`description` is not empty"),
+    check("kind-known", "`kind` is scanner, rfid or terminal"),
+    check(
+        "sections-fit-kind",
+        "scanners have no [rfid]/[screen]/[keys]; rfid needs [rfid]; terminal needs [screen]",
+    ),
+    check(
+        "transport-fits-kind",
+        "scanners need a transport, rfid readers a serial one, terminals none",
+    ),
+    check(
+        "match-fits-kind",
+        "usb/serial_by_id rules on devices, dmi/devicetree on terminals; serial_by_id only for serial",
+    ),
+    check("usb-id-format", "USB ids are `vvvv:pppp` or `vvvv:*` in hex"),
+    check(
+        "glob-format",
+        "globs are non-empty with balanced `[...]`; by-id globs start with /dev/serial/by-id/",
+    ),
+    check(
+        "path-format",
+        "device paths are absolute paths under /dev (evdev: /dev/input)",
+    ),
+    check(
+        "transport-target",
+        "an evdev or hidraw transport has a `path` or a `[match] usb` rule",
+    ),
+    check("baud-standard", "the baud rate is a standard one (1200–921600)"),
+    check("data-bits-range", "data bits are 5–8"),
+    check("stop-bits-range", "stop bits are 1 or 2"),
+    check("parity-known", "parity is none, odd or even"),
+    check("flow-known", "flow control is none, hardware or software"),
+    check("layout-known", "the wedge layout is us, uk, de or fr"),
+    check("usage-page", "the hidraw usage page is 0x8C (HID POS)"),
+    check(
+        "protocol-known",
+        "the scanner protocol is plain or ssi; the RFID protocol one of r2000, m100, mercury, chafon18, chafon288",
+    ),
+    check(
+        "framing-fits-transport",
+        "ssi only on serial; no prefix/suffix/gap with ssi or hidraw; a wedge ends with Enter or Tab",
+    ),
+    check(
+        "bytes-format",
+        "prefix and suffix characters are \\u0000–\\u00ff (one byte each)",
+    ),
+    check("end-known", "`end` is suffix, gap or suffix+gap"),
+    check(
+        "framing-ends",
+        "a plain scan has a way to end: a suffix, a gap, or both, as `end` says",
+    ),
+    check("gap-range", "`gap_ms` is 5–1000"),
+    check("region-known", "the region is china920, china840, fcc or etsi"),
+    check("target-known", "the target is a, b or ab"),
+    check("power-range", "`power_dbm` is 0–33"),
+    check("session-range", "`session` is 0–3"),
+    check("q-range", "`q` is 0–15"),
+    check("antenna-range", "`antenna` is 1–8"),
+    check(
+        "rfid-fits-protocol",
+        "`address` only for r2000/chafon; no session/target/q for chafon18",
+    ),
+    check(
+        "screen-size",
+        "the screen is 120–4096 px each way, the diagonal 1.5–15 inches",
+    ),
+    check("key-known", "keys are Slint key names from the fixed list"),
+    check("keys-unique", "a key is bound to one action, once"),
+];
+
+/// Collects the failures of one file's checks.
+struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+    doc: &'a DeTable<'a>,
+    errors: Vec<ProfileError>,
+}
+
+impl Checker<'_> {
+    fn fail(&mut self, check: &'static str, field: &str, problem: impl Into<String>) {
+        debug_assert!(
+            CHECKS.iter().any(|c| c.name == check),
+            "check `{check}` is not in CHECKS"
+        );
+        let line = field_span(self.doc, field).map(|s| line_at(self.text, s.start));
+        self.errors.push(ProfileError {
+            file: self.file.into(),
+            line,
+            field: field.into(),
+            check,
+            problem: problem.into(),
+        });
+    }
+
+    /// Fails `check` unless `ok`; returns `ok`.
+    fn ensure(&mut self, ok: bool, check: &'static str, field: &str, problem: impl FnOnce() -> String) -> bool {
+        if !ok {
+            self.fail(check, field, problem());
+        }
+        ok
+    }
+
+    fn choice<T: Choice>(&mut self, check: &'static str, field: &str, value: &str) -> Option<T> {
+        let v = T::lookup(value);
+        if v.is_none() {
+            self.fail(
+                check,
+                field,
+                format!("unknown {} `{value}`: use one of {}", T::WHAT, T::names().join(", ")),
+            );
+        }
+        v
+    }
+
+    fn choice_or<T: Choice>(
+        &mut self,
+        check: &'static str,
+        field: &str,
+        value: &Option<String>,
+        default: T,
+    ) -> Option<T> {
+        match value {
+            Some(v) => self.choice(check, field, v),
+            None => Some(default),
+        }
+    }
+
+    fn range<T: PartialOrd + fmt::Display + Copy>(
+        &mut self,
+        check: &'static str,
+        field: &str,
+        value: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Option<T> {
+        let ok = range.contains(&value);
+        self.ensure(ok, check, field, || {
+            format!("{value} is out of range {}–{}", range.start(), range.end())
+        })
+        .then_some(value)
+    }
+
+    fn glob(&mut self, field: &str, glob: &str) -> bool {
+        let problem = glob_problem(glob);
+        self.ensure(problem.is_none(), "glob-format", field, || {
+            format!("`{glob}`: {}", problem.unwrap_or_default())
+        })
+    }
+
+    fn dev_path(&mut self, field: &str, path: &str, under: &str) -> bool {
+        let ok = path.starts_with(under)
+            && path.len() > under.len()
+            && !path.contains("/../")
+            && !path.contains(|c: char| c.is_whitespace() || "*?[]".contains(c));
+        self.ensure(ok, "path-format", field, || {
+            format!("`{path}` is not a device path under {under}")
+        })
+    }
+
+    fn bytes(&mut self, field: &str, s: &Option<String>) -> Option<Vec<u8>> {
+        let s = s.as_deref().unwrap_or("");
+        let bytes: Option<Vec<u8>> = s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect();
+        self.ensure(bytes.is_some(), "bytes-format", field, || {
+            format!("{s:?} has a character above \\u00ff; write each byte as one character \\u0000–\\u00ff")
+        });
+        bytes
+    }
+}
+
+/// True when `name` is a valid profile name.
+fn name_ok(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// Parses and checks one profile. `file` names it in errors; its stem must equal `name`.
+pub fn parse(file: &str, text: &str) -> Result<Profile, Vec<ProfileError>> {
+    let doc = match DeTable::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => return Err(vec![toml_error(file, text, None, &e)]),
+    };
+    let doc = doc.get_ref();
+    // A file for a newer format is told so, not drowned in unknown-field errors.
+    let version = entry(doc, "schema_version")
+        .and_then(|v| v.get_ref().as_integer())
+        .and_then(|v| i64::from_str_radix(v.as_str(), v.radix()).ok());
+    if let Some(v) = version
+        && v != i64::from(SCHEMA_VERSION)
+    {
+        let mut ck = Checker {
+            file,
+            text,
+            doc,
+            errors: Vec::new(),
+        };
+        let problem = format!("schema version {v} is not supported: this build reads version {SCHEMA_VERSION}");
+        ck.fail("schema-version", "schema_version", problem);
+        return Err(ck.errors);
+    }
+    let raw: ProfileFile = toml::from_str(text).map_err(|e| vec![toml_error(file, text, Some(doc), &e)])?;
+    let stem = Path::new(file).file_stem().and_then(|s| s.to_str()).unwrap_or(file);
+    let mut ck = Checker {
+        file,
+        text,
+        doc,
+        errors: Vec::new(),
+    };
+    let profile = build(&mut ck, &raw, stem);
+    match profile {
+        Some(p) if ck.errors.is_empty() => Ok(p),
+        _ => {
+            debug_assert!(!ck.errors.is_empty(), "a profile was refused without an error");
+            Err(ck.errors)
+        }
+    }
+}
+
+fn build(ck: &mut Checker<'_>, f: &ProfileFile, stem: &str) -> Option<Profile> {
+    ck.ensure(
+        f.schema_version == SCHEMA_VERSION,
+        "schema-version",
+        "schema_version",
+        || {
+            format!(
+                "schema version {} is not supported: this build reads version {SCHEMA_VERSION}",
+                f.schema_version
+            )
+        },
+    );
+    ck.ensure(f.name == stem, "name-matches-file", "name", || {
+        format!("name `{}` does not match the file name: it must be `{stem}`", f.name)
+    });
+    ck.ensure(name_ok(&f.name), "name-format", "name", || {
+        format!("`{}` is not 1–64 lowercase letters, digits and `-`", f.name)
+    });
+    ck.ensure(
+        !f.description.trim().is_empty(),
+        "description-present",
+        "description",
+        || "the description is empty: say which devices this is for and how they must be set up".into(),
+    );
+    let kind = ck.choice::<Kind>("kind-known", "kind", &f.kind);
+    let matches = build_match(ck, &f.matches, kind, f.transport.as_ref());
+    let device = match kind? {
+        Kind::Scanner => build_scanner(ck, f, matches.as_ref()).map(Device::Scanner),
+        Kind::Rfid => build_rfid(ck, f).map(Device::Rfid),
+        Kind::Terminal => build_terminal(ck, f).map(Device::Terminal),
+    };
+    Some(Profile {
+        name: f.name.clone(),
+        description: f.description.clone(),
+        matches: matches?,
+        device: device?,
+    })
+}
+
+fn build_match(
+    ck: &mut Checker<'_>,
+    m: &MatchFile,
+    kind: Option<Kind>,
+    transport: Option<&TransportFile>,
+) -> Option<Match> {
+    let mut ok = true;
+    let mut usb = Vec::new();
+    for (i, s) in m.usb.iter().enumerate() {
+        let id = UsbId::parse(s);
+        ok &= ck.ensure(id.is_some(), "usb-id-format", &format!("match.usb[{i}]"), || {
+            format!("`{s}` is not a USB id: write `vvvv:pppp` or `vvvv:*` in hex (`0c2e:*`)")
+        });
+        usb.extend(id);
+    }
+    for (i, g) in m.serial_by_id.iter().enumerate() {
+        let field = format!("match.serial_by_id[{i}]");
+        ok &= ck.glob(&field, g);
+        ok &= ck.ensure(
+            g.strip_prefix("/dev/serial/by-id/")
+                .is_some_and(|rest| !rest.is_empty() && !rest.contains('/')),
+            "glob-format",
+            &field,
+            || format!("`{g}` must be a glob on a /dev/serial/by-id/ link (`/dev/serial/by-id/usb-*-if00`)"),
+        );
+    }
+    let mut dmi = BTreeMap::new();
+    if let Some(d) = &m.dmi {
+        let fields = [
+            (DmiField::SysVendor, &d.sys_vendor),
+            (DmiField::ProductName, &d.product_name),
+            (DmiField::ProductVersion, &d.product_version),
+            (DmiField::ProductFamily, &d.product_family),
+            (DmiField::BoardVendor, &d.board_vendor),
+            (DmiField::BoardName, &d.board_name),
+        ];
+        for (field, value) in fields {
+            if let Some(v) = value {
+                ok &= ck.glob(&format!("match.dmi.{field}"), v);
+                dmi.insert(field, v.clone());
+            }
+        }
+        ok &= ck.ensure(!dmi.is_empty(), "glob-format", "match.dmi", || {
+            "[match.dmi] gives no field".into()
+        });
+    }
+    let (mut dt_model, mut dt_compatible) = (None, None);
+    if let Some(dt) = &m.devicetree {
+        if let Some(g) = &dt.model {
+            ok &= ck.glob("match.devicetree.model", g);
+            dt_model = Some(g.clone());
+        }
+        if let Some(g) = &dt.compatible {
+            ok &= ck.glob("match.devicetree.compatible", g);
+            dt_compatible = Some(g.clone());
+        }
+        ok &= ck.ensure(
+            dt_model.is_some() || dt_compatible.is_some(),
+            "glob-format",
+            "match.devicetree",
+            || "[match.devicetree] gives neither model nor compatible".into(),
+        );
+    }
+    match kind {
+        Some(Kind::Terminal) => {
+            for (field, used) in [
+                ("match.usb", !m.usb.is_empty()),
+                ("match.serial_by_id", !m.serial_by_id.is_empty()),
+            ] {
+                ok &= ck.ensure(!used, "match-fits-kind", field, || {
+                    "a terminal is recognised by [match.dmi] or [match.devicetree], not by USB or serial ids".into()
+                });
+            }
+        }
+        Some(_) => {
+            for (field, used) in [
+                ("match.dmi", m.dmi.is_some()),
+                ("match.devicetree", m.devicetree.is_some()),
+            ] {
+                ok &= ck.ensure(!used, "match-fits-kind", field, || {
+                    "DMI and device-tree rules recognise terminals; a device is matched by usb or serial_by_id".into()
+                });
+            }
+            let serial = matches!(transport, Some(TransportFile::Serial(_)) | None);
+            ok &= ck.ensure(
+                serial || m.serial_by_id.is_empty(),
+                "match-fits-kind",
+                "match.serial_by_id",
+                || "serial_by_id rules only fit a serial transport".into(),
+            );
+        }
+        None => {}
+    }
+    ok.then_some(Match {
+        usb,
+        serial_by_id: m.serial_by_id.clone(),
+        dmi,
+        devicetree_model: dt_model,
+        devicetree_compatible: dt_compatible,
+    })
+}
+
+/// Fails `sections-fit-kind` for each section present that this kind does not have.
+fn reject_sections(ck: &mut Checker<'_>, f: &ProfileFile, kind: Kind, sections: &[&str]) -> bool {
+    let mut ok = true;
+    for &s in sections {
+        let present = match s {
+            "framing" => f.framing.is_some(),
+            "rfid" => f.rfid.is_some(),
+            "screen" => f.screen.is_some(),
+            "keys" => f.keys.is_some(),
+            _ => unreachable!("unknown section {s}"),
+        };
+        ok &= ck.ensure(!present, "sections-fit-kind", s, || {
+            format!("a {kind} profile has no [{s}] section")
+        });
+    }
+    ok
+}
+
+fn build_serial(ck: &mut Checker<'_>, s: &SerialFile) -> Option<SerialConfig> {
+    let p = "transport.serial";
+    let path_ok = ck.dev_path(&format!("{p}.path"), &s.path, "/dev/");
+    let baud = s.baud;
+    let baud_ok = ck.ensure(
+        BAUD_RATES.contains(&baud),
+        "baud-standard",
+        &format!("{p}.baud"),
+        || {
+            let list: Vec<String> = BAUD_RATES.iter().map(|b| b.to_string()).collect();
+            format!("{baud} is not a standard baud rate: use one of {}", list.join(", "))
+        },
+    );
+    let parity = ck.choice_or("parity-known", &format!("{p}.parity"), &s.parity, Parity::None);
+    let data_bits = ck.range(
+        "data-bits-range",
+        &format!("{p}.data_bits"),
+        s.data_bits.unwrap_or(8),
+        5..=8,
+    );
+    let stop_bits = ck.range(
+        "stop-bits-range",
+        &format!("{p}.stop_bits"),
+        s.stop_bits.unwrap_or(1),
+        1..=2,
+    );
+    let flow_control = ck.choice_or(
+        "flow-known",
+        &format!("{p}.flow_control"),
+        &s.flow_control,
+        FlowControl::None,
+    );
+    (path_ok && baud_ok).then_some(())?;
+    Some(SerialConfig {
+        path: s.path.clone(),
+        baud,
+        parity: parity?,
+        data_bits: data_bits?,
+        stop_bits: stop_bits?,
+        flow_control: flow_control?,
+    })
+}
+
+fn build_scanner(ck: &mut Checker<'_>, f: &ProfileFile, matches: Option<&Match>) -> Option<ScannerProfile> {
+    let sections_ok = reject_sections(ck, f, Kind::Scanner, &["rfid", "screen", "keys"]);
+    let usb: Vec<UsbId> = matches.map(|m| m.usb.clone()).unwrap_or_default();
+    let has_usb = !f.matches.usb.is_empty();
+    let transport = match &f.transport {
+        None => {
+            ck.fail(
+                "transport-fits-kind",
+                "transport",
+                "a scanner needs [transport.serial], [transport.evdev] or [transport.hidraw]",
+            );
+            None
+        }
+        Some(TransportFile::Serial(s)) => build_serial(ck, s).map(ScannerTransport::Serial),
+        Some(TransportFile::Evdev(e)) => {
+            let p = "transport.evdev";
+            let path_ok = e
+                .path
+                .as_ref()
+                .is_none_or(|path| ck.dev_path(&format!("{p}.path"), path, "/dev/input/"));
+            let target_ok = ck.ensure(e.path.is_some() || has_usb, "transport-target", p, || {
+                "give the input node as `path`, or a [match] usb rule to find it by".into()
+            });
+            let layout = ck.choice_or("layout-known", &format!("{p}.layout"), &e.layout, Layout::Us);
+            (path_ok && target_ok).then_some(())?;
+            Some(ScannerTransport::Evdev(EvdevConfig {
+                path: e.path.clone(),
+                usb,
+                layout: layout?,
+                grab: e.grab.unwrap_or(true),
+            }))
+        }
+        Some(TransportFile::Hidraw(h)) => {
+            let p = "transport.hidraw";
+            let path_ok = h
+                .path
+                .as_ref()
+                .is_none_or(|path| ck.dev_path(&format!("{p}.path"), path, "/dev/"));
+            let target_ok = ck.ensure(h.path.is_some() || has_usb, "transport-target", p, || {
+                "give the hidraw node as `path`, or a [match] usb rule to find it by".into()
+            });
+            let page = h.usage_page.unwrap_or(HID_POS_USAGE_PAGE);
+            let page_ok = ck.ensure(
+                page == HID_POS_USAGE_PAGE,
+                "usage-page",
+                &format!("{p}.usage_page"),
+                || format!("usage page {page:#04x} is not supported: only 0x8C (HID POS) is"),
+            );
+            (path_ok && target_ok && page_ok).then_some(())?;
+            Some(ScannerTransport::Hidraw(HidrawConfig {
+                path: h.path.clone(),
+                usb,
+                usage_page: page,
+            }))
+        }
+    };
+    let framing = build_framing(ck, f.framing.as_ref(), f.transport.as_ref());
+    sections_ok.then_some(())?;
+    Some(ScannerProfile {
+        transport: transport?,
+        framing: framing?,
+    })
+}
+
+fn build_framing(
+    ck: &mut Checker<'_>,
+    framing: Option<&FramingFile>,
+    transport: Option<&TransportFile>,
+) -> Option<Framing> {
+    let empty = FramingFile::default();
+    let fr = framing.unwrap_or(&empty);
+    let protocol = ck.choice_or(
+        "protocol-known",
+        "framing.protocol",
+        &fr.protocol,
+        ScannerProtocol::Plain,
+    );
+    let gap_ms = match fr.gap_ms {
+        Some(ms) => ck.range("gap-range", "framing.gap_ms", ms, GAP_MS).map(Some),
+        None => Some(None),
+    };
+    let prefix = ck.bytes("framing.prefix", &fr.prefix);
+    let suffix = ck.bytes("framing.suffix", &fr.suffix);
+    let end = match &fr.end {
+        Some(e) => ck.choice::<FrameEnd>("end-known", "framing.end", e).map(Some),
+        None => Some(None),
+    };
+    let (protocol, gap_ms, prefix, suffix, end) = (protocol?, gap_ms?, prefix?, suffix?, end?);
+    let gap = gap_ms.map_or(DEFAULT_GAP, |ms| Duration::from_millis(u64::from(ms)));
+    let aim = fr.aim.unwrap_or(true);
+
+    // Packets that frame themselves: nothing else to say, and nothing may be said.
+    let self_framed = match (transport, protocol) {
+        (Some(TransportFile::Hidraw(_)), _) => Some("HID POS reports carry their own length and AIM id"),
+        (_, ScannerProtocol::Ssi) => Some("SSI packets carry their own length and symbology"),
+        _ => None,
+    };
+    if let Some(why) = self_framed {
+        let mut ok = true;
+        let given = [
+            ("framing.prefix", fr.prefix.is_some()),
+            ("framing.suffix", fr.suffix.is_some()),
+            ("framing.end", fr.end.is_some()),
+            ("framing.gap_ms", fr.gap_ms.is_some()),
+            ("framing.aim", fr.aim.is_some()),
+        ];
+        for (field, is_given) in given {
+            ok &= ck.ensure(!is_given, "framing-fits-transport", field, || {
+                format!("not used: {why}")
+            });
+        }
+        if protocol == ScannerProtocol::Ssi {
+            ok &= ck.ensure(
+                matches!(transport, Some(TransportFile::Serial(_))),
+                "framing-fits-transport",
+                "framing.protocol",
+                || "ssi runs over a serial port (RS-232 or USB CDC-ACM)".into(),
+            );
+        }
+        ok.then_some(())?;
+        return Some(Framing {
+            protocol,
+            prefix,
+            suffix,
+            end: FrameEnd::Suffix,
+            gap,
+            aim: true,
+        });
+    }
+    if matches!(transport, Some(TransportFile::Evdev(_))) {
+        let ok = ck.ensure(
+            ["", "\r", "\n", "\t"].contains(&fr.suffix.as_deref().unwrap_or("")),
+            "framing-fits-transport",
+            "framing.suffix",
+            || {
+                "a keyboard wedge ends a scan with a key: the suffix is \"\\r\" (Enter), \"\\n\" or \"\\t\" (Tab)"
+                    .into()
+            },
+        );
+        ok.then_some(())?;
+    }
+    let has_suffix = !suffix.is_empty();
+    let has_gap = gap_ms.is_some();
+    let field = if fr.end.is_some() { "framing.end" } else { "framing" };
+    let end = match end {
+        Some(FrameEnd::Suffix) if !has_suffix => None,
+        Some(FrameEnd::Gap) if !has_gap => None,
+        Some(FrameEnd::SuffixThenGap) if !(has_suffix && has_gap) => None,
+        Some(e) => Some(e),
+        None if has_suffix && has_gap => Some(FrameEnd::SuffixThenGap),
+        None if has_suffix => Some(FrameEnd::Suffix),
+        None if has_gap => Some(FrameEnd::Gap),
+        None => None,
+    };
+    let Some(end) = end else {
+        ck.fail(
+            "framing-ends",
+            field,
+            match fr.end.as_deref() {
+                Some("suffix") => "end = \"suffix\" needs a non-empty `suffix`",
+                Some("gap") => "end = \"gap\" needs `gap_ms`",
+                Some(_) => "end = \"suffix+gap\" needs both a non-empty `suffix` and `gap_ms`",
+                None => "a scan has no way to end: give a `suffix` (\"\\r\"), a `gap_ms` (50), or both",
+            },
+        );
+        return None;
+    };
+    Some(Framing {
+        protocol,
+        prefix,
+        suffix,
+        end,
+        gap,
+        aim,
+    })
+}
+
+fn build_rfid(ck: &mut Checker<'_>, f: &ProfileFile) -> Option<RfidProfile> {
+    let sections_ok = reject_sections(ck, f, Kind::Rfid, &["framing", "screen", "keys"]);
+    let serial = match &f.transport {
+        Some(TransportFile::Serial(s)) => build_serial(ck, s),
+        Some(other) => {
+            let which = match other {
+                TransportFile::Evdev(_) => "evdev",
+                TransportFile::Hidraw(_) => "hidraw",
+                TransportFile::Serial(_) => "serial",
+            };
+            ck.fail(
+                "transport-fits-kind",
+                &format!("transport.{which}"),
+                format!("an RFID reader is reached over [transport.serial], not {which}"),
+            );
+            None
+        }
+        None => {
+            ck.fail(
+                "transport-fits-kind",
+                "transport",
+                "an RFID reader needs [transport.serial]",
+            );
+            None
+        }
+    };
+    let Some(r) = &f.rfid else {
+        ck.fail(
+            "sections-fit-kind",
+            "rfid",
+            "an rfid profile needs an [rfid] section (protocol, region ...)",
+        );
+        return None;
+    };
+    let protocol = ck.choice::<RfidProtocol>("protocol-known", "rfid.protocol", &r.protocol);
+    let region = ck.choice::<Region>("region-known", "rfid.region", &r.region);
+    let target = ck.choice_or("target-known", "rfid.target", &r.target, TargetMode::Alternate);
+    let power = r.power_dbm.unwrap_or(26.0);
+    let power_ok = ck.ensure(POWER_DBM.contains(&power), "power-range", "rfid.power_dbm", || {
+        format!(
+            "{power} dBm is out of range {}–{} dBm",
+            POWER_DBM.start(),
+            POWER_DBM.end()
+        )
+    });
+    let session = ck.range("session-range", "rfid.session", r.session.unwrap_or(2), 0..=3);
+    let q = ck.range("q-range", "rfid.q", r.q.unwrap_or(4), 0..=15);
+    let antenna = ck.range("antenna-range", "rfid.antenna", r.antenna.unwrap_or(1), 1..=8);
+    let mut fits = true;
+    if let Some(p) = protocol {
+        fits &= ck.ensure(
+            p.has_address() || r.address.is_none(),
+            "rfid-fits-protocol",
+            "rfid.address",
+            || format!("{p} frames carry no reader address"),
+        );
+        if !p.sets_query() {
+            for (field, given) in [
+                ("rfid.session", r.session.is_some()),
+                ("rfid.target", r.target.is_some()),
+                ("rfid.q", r.q.is_some()),
+            ] {
+                fits &= ck.ensure(!given, "rfid-fits-protocol", field, || {
+                    format!("{p}'s inventory command takes no session, target or Q")
+                });
+            }
+        }
+    }
+    let protocol = protocol?;
+    (sections_ok && power_ok && fits).then_some(())?;
+    let reader = RfidSettings {
+        protocol,
+        address: protocol.has_address().then(|| r.address.unwrap_or(0xFF)),
+        power_dbm: power,
+        region: region?,
+        session: session?,
+        target: target?,
+        q: q?,
+        antenna: antenna?,
+        read_tid: r.read_tid.unwrap_or(false),
+    };
+    Some(RfidProfile {
+        serial: serial?,
+        reader,
+    })
+}
+
+fn build_terminal(ck: &mut Checker<'_>, f: &ProfileFile) -> Option<TerminalProfile> {
+    let sections_ok = reject_sections(ck, f, Kind::Terminal, &["framing", "rfid"]);
+    let transport_ok = ck.ensure(f.transport.is_none(), "transport-fits-kind", "transport", || {
+        "a terminal profile describes the handheld itself and has no [transport]".into()
+    });
+    let screen = match &f.screen {
+        None => {
+            ck.fail(
+                "sections-fit-kind",
+                "screen",
+                "a terminal profile needs a [screen] section (width_px, height_px)",
+            );
+            None
+        }
+        Some(s) => {
+            let w = ck.range("screen-size", "screen.width_px", s.width_px, 120..=4096);
+            let h = ck.range("screen-size", "screen.height_px", s.height_px, 120..=4096);
+            let d_ok = s.diagonal_in.is_none_or(|d| {
+                ck.ensure((1.5..=15.0).contains(&d), "screen-size", "screen.diagonal_in", || {
+                    format!("{d} inches is out of range 1.5–15")
+                })
+            });
+            match (w, h, d_ok) {
+                (Some(width_px), Some(height_px), true) => Some(Screen {
+                    width_px,
+                    height_px,
+                    diagonal_in: s.diagonal_in,
+                }),
+                _ => None,
+            }
+        }
+    };
+    let mut keys = Vec::new();
+    let mut keys_ok = true;
+    let mut seen: BTreeMap<Key, (Action, String)> = BTreeMap::new();
+    let empty = KeysFile::default();
+    for (action, names) in f.keys.as_ref().unwrap_or(&empty).per_action() {
+        for (i, name) in names.iter().enumerate() {
+            let field = format!("keys.{action}[{i}]");
+            let Some(key) = ck.choice::<Key>("key-known", &field, name) else {
+                keys_ok = false;
+                continue;
+            };
+            if let Some((first, at)) = seen.get(&key) {
+                let problem = if *first == action {
+                    format!("{key} is listed twice for {action} (first at {at})")
+                } else {
+                    format!("{key} is already bound to {first} (at {at}): a key does one thing")
+                };
+                ck.fail("keys-unique", &field, problem);
+                keys_ok = false;
+                continue;
+            }
+            seen.insert(key, (action, field));
+            keys.push(KeyBinding { key, action });
+        }
+    }
+    (sections_ok && transport_ok && keys_ok).then_some(())?;
+    Some(TerminalProfile { screen: screen?, keys })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Globs
+// ---------------------------------------------------------------------------------------------
+
+/// Why a glob is malformed, or `None` when it is fine.
+fn glob_problem(glob: &str) -> Option<String> {
+    if glob.trim().is_empty() {
+        return Some("the glob is empty".into());
+    }
+    let mut chars = glob.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '[' => {
+                let mut len = 0;
+                loop {
+                    match chars.next() {
+                        None => return Some("`[` is not closed by `]`".into()),
+                        Some(']') if len > 0 => break,
+                        Some(_) => len += 1,
+                    }
+                }
+            }
+            ']' => return Some("`]` without `[`".into()),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Shell-style glob match: `*` any run of characters, `?` one character, `[abc]`/`[a-z]`/`[!a]`
+/// one character of a set. No special meaning for `/`.
+pub fn glob_match(glob: &str, text: &str) -> bool {
+    let g: Vec<char> = glob.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    // Iterative matching with backtracking to the last `*`.
+    let (mut gi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if gi < g.len() {
+            match g[gi] {
+                '*' => {
+                    star = Some((gi, ti));
+                    gi += 1;
+                    continue;
+                }
+                '?' => {
+                    gi += 1;
+                    ti += 1;
+                    continue;
+                }
+                '[' => {
+                    if let Some((true, next)) = class_match(&g, gi, t[ti]) {
+                        gi = next;
+                        ti += 1;
+                        continue;
+                    }
+                }
+                c if c == t[ti] => {
+                    gi += 1;
+                    ti += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        match star {
+            Some((sg, st)) => {
+                gi = sg + 1;
+                ti = st + 1;
+                star = Some((sg, st + 1));
+            }
+            None => return false,
+        }
+    }
+    g[gi..].iter().all(|&c| c == '*')
+}
+
+/// Matches `c` against the class starting at `g[start] == '['`: (matched, index after `]`).
+fn class_match(g: &[char], start: usize, c: char) -> Option<(bool, usize)> {
+    let mut i = start + 1;
+    let negate = matches!(g.get(i), Some('!') | Some('^'));
+    if negate {
+        i += 1;
+    }
+    let first = i;
+    let mut found = false;
+    while i < g.len() && (g[i] != ']' || i == first) {
+        if i + 2 < g.len() && g[i + 1] == '-' && g[i + 2] != ']' {
+            found |= (g[i]..=g[i + 2]).contains(&c);
+            i += 3;
+        } else {
+            found |= g[i] == c;
+            i += 1;
+        }
+    }
+    (i < g.len()).then_some((found != negate, i + 1))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where in the file: spans to fields and lines
+// ---------------------------------------------------------------------------------------------
+
+fn entry<'a, 'i>(t: &'a DeTable<'i>, key: &str) -> Option<&'a toml::Spanned<DeValue<'i>>> {
+    t.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
+}
+
+fn line_at(text: &str, offset: usize) -> u32 {
+    let offset = offset.min(text.len());
+    u32::try_from(text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1).unwrap_or(u32::MAX)
+}
+
+/// The span of a dotted field (`framing.suffix`, `keys.back[1]`) in the document, or of its
+/// nearest parent that is written there.
+fn field_span(doc: &DeTable<'_>, field: &str) -> Option<Range<usize>> {
+    let mut table = Some(doc);
+    let mut value: Option<&DeValue<'_>> = None;
+    let mut best = None;
+    for part in field.split('.') {
+        let (key, indices) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        let Some(t) = table.or_else(|| value.and_then(|v| v.as_table())) else {
+            return best;
+        };
+        let Some((k, v)) = t.iter().find(|(k, _)| k.get_ref() == key) else {
+            return best;
+        };
+        best = Some(k.span());
+        let mut cur = v;
+        for idx in indices.split(['[', ']']).filter(|s| !s.is_empty()) {
+            let i: usize = idx.parse().ok()?;
+            match cur.get_ref().as_array().and_then(|a| a.get(i)) {
+                Some(e) => {
+                    best = Some(e.span());
+                    cur = e;
+                }
+                None => return best,
+            }
+        }
+        table = None;
+        value = Some(cur.get_ref());
+    }
+    best
+}
+
+/// The dotted path of the deepest key or value at `span` (`exact`: whose span is `span`).
+fn path_at(doc: &DeTable<'_>, span: &Range<usize>, exact: bool) -> String {
+    fn hit(s: &Range<usize>, span: &Range<usize>, exact: bool) -> bool {
+        if exact {
+            s == span
+        } else {
+            (s.start <= span.start && span.start < s.end) || (s.is_empty() && s.start == span.start)
+        }
+    }
+    fn walk(t: &DeTable<'_>, prefix: &str, depth: usize, span: &Range<usize>, exact: bool, best: &mut (usize, String)) {
+        for (k, v) in t.iter() {
+            let path = if prefix.is_empty() {
+                k.get_ref().to_string()
+            } else {
+                format!("{prefix}.{}", k.get_ref())
+            };
+            if (hit(&k.span(), span, exact) || hit(&v.span(), span, exact)) && depth + 1 > best.0 {
+                *best = (depth + 1, path.clone());
+            }
+            visit(v, &path, depth + 1, span, exact, best);
+        }
+    }
+    fn visit(
+        v: &toml::Spanned<DeValue<'_>>,
+        path: &str,
+        depth: usize,
+        span: &Range<usize>,
+        exact: bool,
+        best: &mut (usize, String),
+    ) {
+        match v.get_ref() {
+            DeValue::Table(t) => walk(t, path, depth, span, exact, best),
+            DeValue::Array(a) => {
+                for (i, e) in a.iter().enumerate() {
+                    let p = format!("{path}[{i}]");
+                    if hit(&e.span(), span, exact) && depth + 1 > best.0 {
+                        *best = (depth + 1, p.clone());
+                    }
+                    visit(e, &p, depth + 1, span, exact, best);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut best = (0, String::new());
+    walk(doc, "", 0, span, exact, &mut best);
+    best.1
+}
+
+/// A best guess at the field on a line the TOML parser could not read: the last table header
+/// before it, and the key on the line.
+fn field_near(text: &str, offset: usize) -> String {
+    let upto = &text[..offset.min(text.len())];
+    let line_start = upto.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
+    let line = text[line_start..line_end].trim();
+    let header_of = |l: &str| -> Option<String> {
+        let l = l.trim();
+        let inner = l
+            .strip_prefix("[[")
+            .and_then(|r| r.split("]]").next())
+            .or_else(|| l.strip_prefix('[').and_then(|r| r.split(']').next()))?;
+        Some(inner.trim().to_string())
+    };
+    if line.starts_with('[') {
+        return header_of(line)
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "(file)".into());
+    }
+    let header = text[..line_start]
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('['))
+        .and_then(header_of)
+        .unwrap_or_default();
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .unwrap_or_default();
+    match (header.is_empty(), key.is_empty()) {
+        (true, true) => "(file)".into(),
+        (true, false) => key,
+        (false, true) => header,
+        (false, false) => format!("{header}.{key}"),
+    }
+}
+
+/// A TOML syntax error (`doc` is `None`) or a serde error, with its field and line.
+fn toml_error(file: &str, text: &str, doc: Option<&DeTable<'_>>, e: &toml::de::Error) -> ProfileError {
+    let message = e.message().trim().to_string();
+    let span = e.span();
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next());
+    let (field, line) = match (doc, &span, missing) {
+        (Some(doc), Some(span), Some(missing)) => {
+            let parent = if span.is_empty() && span.start == 0 {
+                String::new()
+            } else {
+                path_at(doc, span, true)
+            };
+            if parent.is_empty() {
+                (missing.to_string(), None)
+            } else {
+                (format!("{parent}.{missing}"), Some(line_at(text, span.start)))
+            }
+        }
+        (Some(doc), Some(span), None) => {
+            let p = path_at(doc, span, false);
+            (
+                if p.is_empty() { field_near(text, span.start) } else { p },
+                Some(line_at(text, span.start)),
+            )
+        }
+        (None, Some(span), _) => (field_near(text, span.start), Some(line_at(text, span.start))),
+        (_, None, _) => ("(file)".into(), None),
+    };
+    // The one enum in the file is `transport`; serde's words for "two variants" are cryptic.
+    if message.starts_with("wanted exactly 1 element") {
+        let problem = "give exactly one of [transport.serial], [transport.evdev], [transport.hidraw]".into();
+        return ProfileError {
+            file: file.into(),
+            line,
+            field: "transport".into(),
+            check: "parse",
+            problem,
+        };
+    }
+    let problem = if doc.is_none() {
+        format!("TOML syntax error: {message}")
+    } else {
+        message
+    };
+    ProfileError {
+        file: file.into(),
+        line,
+        field,
+        check: "parse",
+        problem,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------------------------
+
+/// The shipped profiles, embedded: file name and text. A test checks this list against the
+/// directory, so a new file is not forgotten.
+const SHIPPED: &[(&str, &str)] = &[
+    (
+        "chafon-uhfreader18.toml",
+        include_str!("../../hw-profiles/chafon-uhfreader18.toml"),
+    ),
+    (
+        "chafon-uhfreader288.toml",
+        include_str!("../../hw-profiles/chafon-uhfreader288.toml"),
+    ),
+    (
+        "generic-cdc-scanner.toml",
+        include_str!("../../hw-profiles/generic-cdc-scanner.toml"),
+    ),
+    (
+        "generic-handheld.toml",
+        include_str!("../../hw-profiles/generic-handheld.toml"),
+    ),
+    (
+        "generic-hid-wedge.toml",
+        include_str!("../../hw-profiles/generic-hid-wedge.toml"),
+    ),
+    ("hid-pos.toml", include_str!("../../hw-profiles/hid-pos.toml")),
+    ("impinj-r2000.toml", include_str!("../../hw-profiles/impinj-r2000.toml")),
+    ("magicrf-m100.toml", include_str!("../../hw-profiles/magicrf-m100.toml")),
+    (
+        "thingmagic-m6e-nano.toml",
+        include_str!("../../hw-profiles/thingmagic-m6e-nano.toml"),
+    ),
+    ("zebra-ssi.toml", include_str!("../../hw-profiles/zebra-ssi.toml")),
+];
+
+/// How shipped files are named in errors.
+fn shipped_label(file: &str) -> String {
+    format!("hw-profiles/{file}")
+}
+
+/// The shipped profiles, checked. They are tested, so an error here is a build that was not.
+pub fn builtin() -> Result<Vec<Profile>, Vec<ProfileError>> {
+    let mut profiles = Vec::new();
+    let mut errors = Vec::new();
+    for (file, text) in SHIPPED {
+        match parse(&shipped_label(file), text) {
+            Ok(p) => profiles.push(p),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if errors.is_empty() { Ok(profiles) } else { Err(errors) }
+}
+
+/// Loads every `*.toml` in `dir` (not recursing; hidden files skipped), in file-name order: the
+/// profiles that pass their checks, and the errors of those that do not. A missing or unreadable
+/// directory is an error.
+pub fn load_dir(dir: &Path) -> (Vec<Profile>, Vec<ProfileError>) {
+    let (found, errors) = load_dir_paths(dir);
+    (found.into_iter().map(|(_, p)| p).collect(), errors)
+}
+
+fn load_dir_paths(dir: &Path) -> (Vec<(PathBuf, Profile)>, Vec<ProfileError>) {
+    let dir_error = |problem: String| ProfileError {
+        file: dir.display().to_string(),
+        line: None,
+        field: "(file)".into(),
+        check: "read",
+        problem,
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => return (Vec::new(), vec![dir_error(format!("cannot read the directory: {e}"))]),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "toml")
+                && !p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('.'))
+                && !p.is_dir()
+        })
+        .collect();
+    files.sort();
+    let mut profiles = Vec::new();
+    let mut errors = Vec::new();
+    for path in files {
+        let label = path.display().to_string();
+        match std::fs::read(&path) {
+            Err(e) => errors.push(ProfileError {
+                file: label,
+                line: None,
+                field: "(file)".into(),
+                check: "read",
+                problem: e.to_string(),
+            }),
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Err(_) => errors.push(ProfileError {
+                    file: label,
+                    line: None,
+                    field: "(file)".into(),
+                    check: "read",
+                    problem: "the file is not UTF-8".into(),
+                }),
+                Ok(text) => match parse(&label, &text) {
+                    Ok(p) => profiles.push((path, p)),
+                    Err(e) => errors.extend(e),
+                },
+            },
+        }
+    }
+    (profiles, errors)
+}
+
+/// The errors of every profile in `dir`: what `lotline profiles check [DIR]` prints.
+pub fn check_dir(dir: &Path) -> Vec<ProfileError> {
+    load_dir(dir).1
+}
+
+/// Where a loaded profile came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Shipped with lotline (file name in `hw-profiles/`).
+    Shipped(&'static str),
+    /// A file in the override directory; `replaces_shipped` when a shipped profile has its name.
+    Override { path: PathBuf, replaces_shipped: bool },
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Shipped(file) => write!(f, "shipped {}", shipped_label(file)),
+            Source::Override {
+                path,
+                replaces_shipped: true,
+            } => write!(f, "{} (replaces the shipped one)", path.display()),
+            Source::Override {
+                path,
+                replaces_shipped: false,
+            } => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// The shipped profiles with the override directory applied.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedProfiles {
+    profiles: BTreeMap<String, (Profile, Source)>,
+    errors: Vec<ProfileError>,
+}
+
+impl LoadedProfiles {
+    pub fn get(&self, name: &str) -> Option<&Profile> {
+        self.profiles.get(name).map(|(p, _)| p)
+    }
+
+    /// Where the profile of this name came from.
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.profiles.get(name).map(|(_, s)| s)
+    }
+
+    /// Every profile with its source, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&Profile, &Source)> {
+        self.profiles.values().map(|(p, s)| (p, s))
+    }
+
+    /// The profiles of one kind, by name.
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Profile> {
+        self.profiles.values().map(|(p, _)| p).filter(move |p| p.kind() == kind)
+    }
+
+    /// Problems found while loading: broken override files (their shipped namesake, if any, is
+    /// kept) and, in a build that skipped its tests, broken shipped files.
+    pub fn errors(&self) -> &[ProfileError] {
+        &self.errors
+    }
+
+    pub fn len(&self) -> usize {
+        self.profiles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.profiles.is_empty()
+    }
+}
+
+/// The shipped profiles, then every valid `*.toml` in `overrides` (normally [`SYSTEM_DIR`]): one
+/// with the name of a shipped profile replaces it, others are added. A missing override directory
+/// is normal; a broken override file is reported in `errors()` and changes nothing.
+pub fn load_all(overrides: &Path) -> LoadedProfiles {
+    let mut loaded = LoadedProfiles::default();
+    for (file, text) in SHIPPED {
+        match parse(&shipped_label(file), text) {
+            Ok(p) => {
+                loaded.profiles.insert(p.name.clone(), (p, Source::Shipped(file)));
+            }
+            Err(e) => loaded.errors.extend(e),
+        }
+    }
+    if !overrides.exists() {
+        return loaded;
+    }
+    let (found, errors) = load_dir_paths(overrides);
+    loaded.errors.extend(errors);
+    for (path, p) in found {
+        let replaces_shipped = matches!(loaded.profiles.get(&p.name), Some((_, Source::Shipped(_))));
+        loaded
+            .profiles
+            .insert(p.name.clone(), (p, Source::Override { path, replaces_shipped }));
+    }
+    loaded
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+// ---------------------------------------------------------------------------------------------
+
+/// The JSON Schema of a profile file (draft-07, which taplo / Even Better TOML read), pretty
+/// printed with a final newline: the content of `hw-profiles/schema.json`.
+pub fn json_schema() -> String {
+    let mut settings = schemars::generate::SchemaSettings::draft07();
+    settings
+        .transforms
+        .push(Box::new(schemars::transform::RecursiveTransform(drop_null)));
+    let schema = settings.into_generator().into_root_schema_for::<ProfileFile>();
+    let mut s = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+    s.push('\n');
+    s
+}
+
+/// TOML has no null: an optional field is one that is left out, so `null` alternatives go.
+fn drop_null(schema: &mut Schema) {
+    use serde_json::Value;
+    let Some(obj) = schema.as_object_mut() else { return };
+    if let Some(Value::Array(types)) = obj.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            obj.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(any)) = obj.get_mut("anyOf") {
+        any.retain(|s| s.get("type").is_none_or(|t| t != "null"));
+        if any.len() == 1 {
+            let only = any.remove(0);
+            obj.remove("anyOf");
+            // draft-07 ignores the siblings of a `$ref`, so a reference stays wrapped.
+            match only {
+                Value::Object(inner) if !inner.contains_key("$ref") => obj.extend(inner),
+                other => {
+                    obj.insert("allOf".into(), Value::Array(vec![other]));
+                }
+            }
+        }
+    }
+}
+
+/// Names of the shipped files, for tests and `lotline profiles list`.
+pub fn shipped_files() -> impl Iterator<Item = &'static str> {
+    SHIPPED.iter().map(|(f, _)| *f)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The repository root: `file!()` is this file's path, absolute or relative to the crate root.
+    fn root() -> PathBuf {
+        let here = Path::new(file!());
+        let here = if here.is_absolute() {
+            here.to_path_buf()
+        } else {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(here)
+        };
+        here.ancestors()
+            .nth(3)
+            .expect("src/devices/profile.rs has a root")
+            .to_path_buf()
+    }
+
+    fn profiles_dir() -> PathBuf {
+        root().join("hw-profiles")
+    }
+
+    #[test]
+    fn every_shipped_file_loads_and_validates() {
+        let profiles = builtin().unwrap_or_else(|errors| {
+            panic!(
+                "{}",
+                errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+            )
+        });
+        assert_eq!(profiles.len(), SHIPPED.len());
+        for (file, text) in SHIPPED {
+            assert!(
+                text.starts_with("#:schema ./schema.json\n"),
+                "{file}: first line must be `#:schema ./schema.json`"
+            );
+        }
+    }
+
+    #[test]
+    fn the_embedded_list_is_the_directory() {
+        let mut on_disk: Vec<String> = std::fs::read_dir(profiles_dir())
+            .expect("hw-profiles/ is readable")
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        on_disk.sort();
+        let embedded: Vec<String> = shipped_files().map(String::from).collect();
+        assert_eq!(
+            embedded, on_disk,
+            "SHIPPED in profile.rs must list exactly hw-profiles/*.toml"
+        );
+        // And the directory checks clean through the same path `lotline profiles check` takes.
+        assert_eq!(check_dir(&profiles_dir()), vec![]);
+    }
+
+    #[test]
+    fn the_committed_schema_is_the_generated_one() {
+        let path = profiles_dir().join("schema.json");
+        let generated = json_schema();
+        if std::env::var_os("LOTLINE_BLESS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "hw-profiles/schema.json is out of date with the profile types: regenerate it with \
+             `LOTLINE_BLESS=1 cargo test --lib the_committed_schema_is_the_generated_one` and commit it"
+        );
+    }
+
+    #[test]
+    fn udev_rules_create_the_paths_the_profiles_use() {
+        let rules = std::fs::read_to_string(root().join("assets/udev/99-lotline.rules")).unwrap();
+        let links: BTreeSet<String> = rules
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split("SYMLINK+=\"").nth(1))
+            .filter_map(|r| r.split('"').next())
+            .map(|l| format!("/dev/{l}"))
+            .collect();
+        for p in builtin().unwrap() {
+            let path = match &p.device {
+                Device::Scanner(ScannerProfile {
+                    transport: ScannerTransport::Serial(s),
+                    ..
+                }) => Some(s.path.clone()),
+                Device::Scanner(ScannerProfile {
+                    transport: ScannerTransport::Evdev(e),
+                    ..
+                }) => e.path.clone(),
+                Device::Scanner(ScannerProfile {
+                    transport: ScannerTransport::Hidraw(h),
+                    ..
+                }) => h.path.clone(),
+                Device::Rfid(r) => Some(r.serial.path.clone()),
+                Device::Terminal(_) => None,
+            };
+            if let Some(path) = path {
+                assert!(
+                    links.contains(&path),
+                    "{}: {path} is not created by 99-lotline.rules ({links:?})",
+                    p.name
+                );
+            }
+        }
+        for want in [SCANNER_PATH, RFID_PATH, WEDGE_PATH] {
+            assert!(links.contains(want), "99-lotline.rules does not create {want}");
+        }
+        // Every rule line says which profile it serves.
+        let mut comment = false;
+        for l in rules.lines() {
+            if l.trim_start().starts_with('#') {
+                comment |= l.contains("profile");
+            } else if l.trim().is_empty() {
+                comment = false;
+            } else {
+                assert!(comment, "rule without a `# profile ...` comment above it: {l}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_every_check_and_key() {
+        let readme = std::fs::read_to_string(profiles_dir().join("README.md")).unwrap();
+        for c in CHECKS {
+            let row = format!("| `{}` | {} |", c.name, c.ensures);
+            assert!(
+                readme.contains(&row),
+                "hw-profiles/README.md's table of checks lacks the row\n{row}"
+            );
+        }
+        for k in Key::ALL {
+            assert!(readme.contains(k.name()), "hw-profiles/README.md does not list key {k}");
+        }
+    }
+
+    #[test]
+    fn shipped_values() {
+        let all = load_all(Path::new("/nonexistent/lotline-test"));
+        assert!(all.errors().is_empty());
+        let cdc = all.get("generic-cdc-scanner").unwrap();
+        let s = cdc.serial().unwrap();
+        assert_eq!(
+            (s.path.as_str(), s.data_bits, s.parity, s.stop_bits, s.flow_control),
+            (SCANNER_PATH, 8, Parity::None, 1, FlowControl::None)
+        );
+        let fr = cdc.framing().unwrap();
+        assert_eq!(
+            (fr.suffix.as_slice(), fr.end, fr.gap, fr.aim),
+            (&b"\r"[..], FrameEnd::SuffixThenGap, Duration::from_millis(50), true)
+        );
+        assert!(
+            cdc.matches
+                .fits_serial_by_id("/dev/serial/by-id/usb-Honeywell_Imaging___Mobility_1900-if00")
+        );
+        assert!(
+            !cdc.matches
+                .fits_serial_by_id("/dev/serial/by-id/usb-Silicon_Labs_CP2102-if00-port0")
+        );
+
+        let ssi = all.get("zebra-ssi").unwrap();
+        assert_eq!(ssi.serial().unwrap().baud, 9600);
+        assert_eq!(ssi.framing().unwrap().protocol, ScannerProtocol::Ssi);
+
+        let pos = all.get("hid-pos").unwrap();
+        let Some(ScannerProfile {
+            transport: ScannerTransport::Hidraw(h),
+            ..
+        }) = pos.scanner()
+        else {
+            panic!("hid-pos is hidraw")
+        };
+        let vendors: Vec<u16> = h.usb.iter().map(|u| u.vendor).collect();
+        assert_eq!(
+            (vendors, h.usage_page, h.path.clone()),
+            (vec![0x0c2e, 0x05e0, 0x05f9], 0x8C, None)
+        );
+
+        let wedge = all.get("generic-hid-wedge").unwrap();
+        let Some(ScannerProfile {
+            transport: ScannerTransport::Evdev(e),
+            ..
+        }) = wedge.scanner()
+        else {
+            panic!("wedge is evdev")
+        };
+        assert_eq!((e.layout, e.grab), (Layout::Us, true));
+
+        for (name, protocol, baud) in [
+            ("impinj-r2000", RfidProtocol::R2000, 115200),
+            ("magicrf-m100", RfidProtocol::M100, 115200),
+            ("thingmagic-m6e-nano", RfidProtocol::Mercury, 115200),
+            ("chafon-uhfreader18", RfidProtocol::Chafon18, 57600),
+            ("chafon-uhfreader288", RfidProtocol::Chafon288, 57600),
+        ] {
+            let p = all.get(name).unwrap();
+            let r = p.rfid().unwrap();
+            assert_eq!(
+                (r.reader.protocol, r.serial.baud, r.serial.path.as_str()),
+                (protocol, baud, RFID_PATH),
+                "{name}"
+            );
+            assert_eq!(r.serial.baud, protocol.default_baud(), "{name}");
+            assert!(POWER_DBM.contains(&r.reader.power_dbm));
+        }
+        assert_eq!(
+            all.get("impinj-r2000").unwrap().rfid().unwrap().reader.address,
+            Some(0xFF)
+        );
+        assert_eq!(all.get("magicrf-m100").unwrap().rfid().unwrap().reader.address, None);
+
+        let t = all.get("generic-handheld").unwrap().terminal().unwrap().clone();
+        assert_eq!((t.screen.width_px, t.screen.height_px), (720, 1280));
+        assert_eq!(t.action_for(Key::Escape), Some(Action::Back));
+        assert_eq!(
+            t.action_for_text("\u{F70E}"),
+            Some(Action::Trigger),
+            "F11 is a side trigger"
+        );
+        assert_eq!(t.action_for_text("\n"), Some(Action::Enter));
+        assert_eq!(all.of_kind(Kind::Terminal).count(), 1);
+        assert_eq!(all.len(), SHIPPED.len());
+    }
+
+    /// A valid profile of each kind, to break one field at a time.
+    const SCANNER: &str = r#"#:schema ./schema.json
+schema_version = 1
+kind = "scanner"
+name = "NAME"
+description = "test scanner"
+
+[match]
+usb = ["0c2e:*"]
+
+[transport.serial]
+path = "/dev/lotline-scanner"
+baud = 115200
+
+[framing]
+suffix = "\r"
+gap_ms = 50
+aim = true
+"#;
+
+    const RFID: &str = r#"schema_version = 1
+kind = "rfid"
+name = "NAME"
+description = "test reader"
+
+[transport.serial]
+path = "/dev/lotline-rfid"
+baud = 115200
+
+[rfid]
+protocol = "r2000"
+power_dbm = 26
+region = "china920"
+session = 2
+target = "ab"
+q = 4
+"#;
+
+    const WEDGE: &str = r#"schema_version = 1
+kind = "scanner"
+name = "NAME"
+description = "test wedge"
+
+[transport.evdev]
+path = "/dev/input/lotline-wedge"
+layout = "us"
+
+[framing]
+suffix = "\r"
+"#;
+
+    const HIDPOS: &str = r#"schema_version = 1
+kind = "scanner"
+name = "NAME"
+description = "test HID POS"
+
+[match]
+usb = ["0c2e:*"]
+
+[transport.hidraw]
+usage_page = 0x8C
+"#;
+
+    const TERMINAL: &str = r#"schema_version = 1
+kind = "terminal"
+name = "NAME"
+description = "test terminal"
+
+[screen]
+width_px = 720
+height_px = 1280
+
+[keys]
+trigger = ["F11", "F12"]
+back = ["Escape"]
+"#;
+
+    /// Writes `text` (with NAME = the file stem) to a temp dir and loads it.
+    fn load_one(file: &str, text: &str) -> Vec<ProfileError> {
+        let dir = tempfile::tempdir().unwrap();
+        let stem = file.trim_end_matches(".toml");
+        std::fs::write(dir.path().join(file), text.replace("NAME", stem)).unwrap();
+        let (profiles, errors) = load_dir(dir.path());
+        assert!(profiles.is_empty() || errors.is_empty());
+        errors
+    }
+
+    #[test]
+    fn the_valid_bases_load() {
+        for (i, base) in [SCANNER, RFID, WEDGE, HIDPOS, TERMINAL].iter().enumerate() {
+            assert_eq!(load_one(&format!("base-{i}.toml"), base), vec![], "base {i}");
+        }
+    }
+
+    /// A broken profile: what is wrong, the valid base, the text replaced (first occurrence) and by
+    /// what, then the check, field and line expected.
+    type Broken = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<u32>,
+    );
+
+    #[rustfmt::skip]
+    const BROKEN: &[Broken] = &[
+        ("typo'd field", SCANNER, "suffix = ", "sufix = ", "parse", "framing.sufix", Some(15)),
+        ("typo'd table", SCANNER, "[framing]", "[frameing]", "parse", "frameing", Some(14)),
+        ("wrong kind", SCANNER, "kind = \"scanner\"", "kind = \"printer\"", "kind-known", "kind", Some(3)),
+        ("scanner with rfid", SCANNER, "[framing]", "[rfid]\nprotocol = \"r2000\"\nregion = \"fcc\"\n[framing]", "sections-fit-kind", "rfid", Some(14)),
+        ("rfid over evdev", RFID, "[transport.serial]\npath = \"/dev/lotline-rfid\"\nbaud = 115200", "[transport.evdev]\npath = \"/dev/input/event3\"", "transport-fits-kind", "transport.evdev", Some(6)),
+        ("rfid without transport", RFID, "[transport.serial]\npath = \"/dev/lotline-rfid\"\nbaud = 115200", "", "transport-fits-kind", "transport", None),
+        ("terminal with transport", TERMINAL, "[screen]", "[transport.serial]\npath = \"/dev/ttyS1\"\nbaud = 9600\n[screen]", "transport-fits-kind", "transport", Some(6)),
+        ("baud 12345", SCANNER, "baud = 115200", "baud = 12345", "baud-standard", "transport.serial.baud", Some(12)),
+        ("data bits 9", SCANNER, "baud = 115200", "baud = 115200\ndata_bits = 9", "data-bits-range", "transport.serial.data_bits", Some(13)),
+        ("parity mark", SCANNER, "baud = 115200", "baud = 115200\nparity = \"mark\"", "parity-known", "transport.serial.parity", Some(13)),
+        ("relative path", SCANNER, "/dev/lotline-scanner", "ttyACM0", "path-format", "transport.serial.path", Some(11)),
+        ("power 40 dBm", RFID, "power_dbm = 26", "power_dbm = 40", "power-range", "rfid.power_dbm", Some(12)),
+        ("session 5", RFID, "session = 2", "session = 5", "session-range", "rfid.session", Some(14)),
+        ("q 16", RFID, "q = 4", "q = 16", "q-range", "rfid.q", Some(16)),
+        ("unknown rfid protocol", RFID, "\"r2000\"", "\"r3000\"", "protocol-known", "rfid.protocol", Some(11)),
+        ("unknown region", RFID, "\"china920\"", "\"mars\"", "region-known", "rfid.region", Some(13)),
+        ("unknown target", RFID, "\"ab\"", "\"c\"", "target-known", "rfid.target", Some(15)),
+        ("address on m100", RFID, "\"r2000\"", "\"m100\"\naddress = 1", "rfid-fits-protocol", "rfid.address", Some(12)),
+        ("session on chafon18", RFID, "\"r2000\"", "\"chafon18\"", "rfid-fits-protocol", "rfid.session", Some(14)),
+        ("rfid missing region", RFID, "region = \"china920\"\n", "", "parse", "rfid.region", Some(10)),
+        ("unknown scanner protocol", SCANNER, "aim = true", "aim = true\nprotocol = \"snapi\"", "protocol-known", "framing.protocol", Some(18)),
+        ("ssi with a suffix", SCANNER, "aim = true", "protocol = \"ssi\"", "framing-fits-transport", "framing.suffix", Some(15)),
+        ("unknown layout", WEDGE, "layout = \"us\"", "layout = \"azerty\"", "layout-known", "transport.evdev.layout", Some(8)),
+        ("wedge suffix", WEDGE, "suffix = \"\\r\"", "suffix = \"\\u001d\"", "framing-fits-transport", "framing.suffix", Some(11)),
+        ("wedge without target", WEDGE, "path = \"/dev/input/lotline-wedge\"\n", "", "transport-target", "transport.evdev", Some(6)),
+        ("hidraw usage page", HIDPOS, "0x8C", "0x01", "usage-page", "transport.hidraw.usage_page", Some(10)),
+        ("bad usb id", SCANNER, "\"0c2e:*\"", "\"0c2e:zz\"", "usb-id-format", "match.usb[0]", Some(8)),
+        ("bad by-id glob", SCANNER, "usb = [\"0c2e:*\"]", "serial_by_id = [\"usb-*-if00\"]", "glob-format", "match.serial_by_id[0]", Some(8)),
+        ("dmi on a scanner", SCANNER, "usb = [\"0c2e:*\"]", "dmi = { sys_vendor = \"ACME\" }", "match-fits-kind", "match.dmi", Some(8)),
+        ("name is not the file stem", SCANNER, "name = \"NAME\"", "name = \"other\"", "name-matches-file", "name", Some(4)),
+        ("name in capitals", SCANNER, "name = \"NAME\"", "name = \"Broken_Case\"", "name-format", "name", Some(4)),
+        ("schema version 2", SCANNER, "schema_version = 1", "schema_version = 2", "schema-version", "schema_version", Some(2)),
+        ("empty description", SCANNER, "\"test scanner\"", "\" \"", "description-present", "description", Some(5)),
+        ("duplicate key binding", TERMINAL, "back = [\"Escape\"]", "back = [\"Escape\", \"F11\"]", "keys-unique", "keys.back[1]", Some(12)),
+        ("key listed twice", TERMINAL, "[\"F11\", \"F12\"]", "[\"F11\", \"F11\"]", "keys-unique", "keys.trigger[1]", Some(11)),
+        ("unknown key", TERMINAL, "\"Escape\"", "\"Back\"", "key-known", "keys.back[0]", Some(12)),
+        ("unknown action", TERMINAL, "back = ", "scan = ", "parse", "keys.scan", Some(12)),
+        ("screen too small", TERMINAL, "width_px = 720", "width_px = 20", "screen-size", "screen.width_px", Some(7)),
+        ("terminal without screen", TERMINAL, "[screen]\nwidth_px = 720\nheight_px = 1280\n", "", "sections-fit-kind", "screen", None),
+        ("missing suffix and gap", SCANNER, "suffix = \"\\r\"\ngap_ms = 50\n", "", "framing-ends", "framing", Some(14)),
+        ("end gap without gap", SCANNER, "gap_ms = 50", "end = \"gap\"", "framing-ends", "framing.end", Some(16)),
+        ("unknown end", SCANNER, "gap_ms = 50", "gap_ms = 50\nend = \"newline\"", "end-known", "framing.end", Some(17)),
+        ("gap 2 s", SCANNER, "gap_ms = 50", "gap_ms = 2000", "gap-range", "framing.gap_ms", Some(16)),
+        ("suffix above one byte", SCANNER, "suffix = \"\\r\"", "suffix = \"\\u20ac\"", "bytes-format", "framing.suffix", Some(15)),
+        ("wrong type", SCANNER, "baud = 115200", "baud = \"fast\"", "parse", "transport.serial.baud", Some(12)),
+        ("two transports", SCANNER, "[framing]", "[transport.hidraw]\n[framing]", "parse", "transport", Some(10)),
+        ("TOML syntax error", SCANNER, "gap_ms = 50", "gap_ms = = 50", "parse", "framing.gap_ms", Some(16)),
+        ("unclosed header", SCANNER, "[framing]", "[framing", "parse", "framing", Some(14)),
+    ];
+
+    #[test]
+    fn broken_profiles_fail_with_the_expected_check() {
+        for &(what, base, from, to, check, field, line) in BROKEN {
+            assert!(base.contains(from), "{what}: the base does not contain {from:?}");
+            let file = "broken-case.toml";
+            let errors = load_one(file, &base.replacen(from, to, 1));
+            let hit = errors.iter().find(|e| e.check == check && e.field == field);
+            let Some(e) = hit else {
+                panic!(
+                    "{what}: expected [{check}] on {field}, got:\n{}",
+                    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+                );
+            };
+            let shown = e.to_string();
+            assert!(
+                shown.contains(file) && shown.contains(field) && shown.ends_with(&format!("[{check}]")),
+                "{what}: {shown}"
+            );
+            assert_eq!(e.line, line, "{what}: {shown}");
+            if let Some(l) = line {
+                assert!(shown.contains(&format!("{file}:{l}: {field}: ")), "{what}: {shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn errors_read_as_file_line_field_problem_check() {
+        let errors = load_one("typo.toml", &SCANNER.replace("suffix = ", "sufix = "));
+        assert_eq!(errors.len(), 1);
+        let shown = errors[0].to_string();
+        assert!(
+            shown.contains("typo.toml:15: framing.sufix: unknown field `sufix`"),
+            "{shown}"
+        );
+        assert!(shown.ends_with(" [parse]"), "{shown}");
+        let e = ProfileError {
+            file: "x.toml".into(),
+            line: None,
+            field: "name".into(),
+            check: "name-format",
+            problem: "p".into(),
+        };
+        assert_eq!(e.to_string(), "x.toml: name: p [name-format]");
+    }
+
+    #[test]
+    fn all_errors_of_a_file_are_reported_at_once() {
+        let text = RFID
+            .replace("power_dbm = 26", "power_dbm = 40")
+            .replace("q = 4", "q = 16")
+            .replace("session = 2", "session = 5");
+        let errors = load_one("many.toml", &text);
+        let checks: BTreeSet<&str> = errors.iter().map(|e| e.check).collect();
+        assert_eq!(checks, BTreeSet::from(["power-range", "q-range", "session-range"]));
+    }
+
+    #[test]
+    fn an_override_replaces_a_shipped_profile_or_adds_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let shipped = SHIPPED
+            .iter()
+            .find(|(f, _)| *f == "generic-cdc-scanner.toml")
+            .unwrap()
+            .1;
+        let changed = shipped.replace("baud = 115200", "baud = 9600");
+        assert_ne!(changed, shipped);
+        std::fs::write(dir.path().join("generic-cdc-scanner.toml"), changed).unwrap();
+        std::fs::write(dir.path().join("acme-h6.toml"), TERMINAL.replace("NAME", "acme-h6")).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a profile").unwrap();
+        let all = load_all(dir.path());
+        assert_eq!(all.errors(), &[]);
+        assert_eq!(all.get("generic-cdc-scanner").unwrap().serial().unwrap().baud, 9600);
+        assert_eq!(
+            all.source("generic-cdc-scanner"),
+            Some(&Source::Override {
+                path: dir.path().join("generic-cdc-scanner.toml"),
+                replaces_shipped: true
+            })
+        );
+        assert_eq!(
+            all.source("acme-h6"),
+            Some(&Source::Override {
+                path: dir.path().join("acme-h6.toml"),
+                replaces_shipped: false
+            })
+        );
+        assert_eq!(all.source("impinj-r2000"), Some(&Source::Shipped("impinj-r2000.toml")));
+        assert_eq!(all.len(), SHIPPED.len() + 1);
+        assert_eq!(all.iter().count(), all.len());
+    }
+
+    #[test]
+    fn a_broken_override_keeps_the_shipped_profile_and_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let shipped = SHIPPED.iter().find(|(f, _)| *f == "impinj-r2000.toml").unwrap().1;
+        std::fs::write(
+            dir.path().join("impinj-r2000.toml"),
+            shipped.replace("power_dbm = 26", "power_dbm = 40"),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("bad-syntax.toml"), "schema_version = \n").unwrap();
+        let all = load_all(dir.path());
+        assert_eq!(all.source("impinj-r2000"), Some(&Source::Shipped("impinj-r2000.toml")));
+        assert_eq!(all.get("impinj-r2000").unwrap().rfid().unwrap().reader.power_dbm, 26.0);
+        let shown: Vec<String> = all.errors().iter().map(|e| e.to_string()).collect();
+        assert_eq!(all.errors().len(), 2, "{shown:?}");
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.contains("impinj-r2000.toml:") && s.ends_with("[power-range]")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.contains("bad-syntax.toml:1:") && s.ends_with("[parse]")),
+            "{shown:?}"
+        );
+        assert_eq!(all.len(), SHIPPED.len());
+    }
+
+    #[test]
+    fn directories_missing_or_not() {
+        let missing = Path::new("/nonexistent/lotline-profiles");
+        assert_eq!(load_all(missing).errors(), &[]);
+        let errors = check_dir(missing);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].check, "read");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("latin1.toml"), b"name = \"\xe9\"\n").unwrap();
+        std::fs::write(dir.path().join(".hidden.toml"), "garbage").unwrap();
+        let errors = check_dir(dir.path());
+        assert_eq!(errors.iter().map(|e| e.check).collect::<Vec<_>>(), vec!["read"]);
+    }
+
+    #[test]
+    fn prefix_and_suffix_are_bytes() {
+        let text = SCANNER.replace(
+            "suffix = \"\\r\"",
+            "prefix = \"\\u0002\"\nsuffix = \"\\r\\n\\u001d\\u00ff\"",
+        );
+        let p = parse("bytes.toml", &text.replace("NAME", "bytes")).unwrap();
+        let fr = p.framing().unwrap();
+        assert_eq!(fr.prefix, vec![0x02]);
+        assert_eq!(fr.suffix, vec![b'\r', b'\n', 0x1d, 0xff]);
+    }
+
+    #[test]
+    fn usb_ids_and_globs() {
+        assert_eq!(
+            UsbId::parse("0C2E:*"),
+            Some(UsbId {
+                vendor: 0x0c2e,
+                product: None
+            })
+        );
+        assert_eq!(
+            UsbId::parse("05e0:1900"),
+            Some(UsbId {
+                vendor: 0x05e0,
+                product: Some(0x1900)
+            })
+        );
+        for bad in ["0c2e:zz", "c2e:*", "0c2e", "0c2e:*:1", "+c2e:*", "0c2e:12345"] {
+            assert_eq!(UsbId::parse(bad), None, "{bad}");
+        }
+        assert!(UsbId::parse("0c2e:*").unwrap().matches(0x0c2e, 0x1234));
+        assert_eq!(UsbId::parse("0c2e:*").unwrap().to_string(), "0c2e:*");
+        assert!(glob_match("usb-*-if00", "usb-Honeywell_1900-if00"));
+        assert!(!glob_match("usb-*-if00", "usb-Silicon_Labs-if00-port0"));
+        assert!(glob_match("usb-*-if00*", "usb-Silicon_Labs-if00-port0"));
+        assert!(glob_match("H6?[0-9]", "H6X7"));
+        assert!(!glob_match("H6?[!0-9]", "H6X7"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "aXbYbc"));
+        assert!(!glob_match("a*b*c", "aXbYb"));
+        assert_eq!(glob_problem("[abc"), Some("`[` is not closed by `]`".into()));
+        assert_eq!(glob_problem("abc]"), Some("`]` without `[`".into()));
+        assert_eq!(glob_problem(" "), Some("the glob is empty".into()));
+        assert_eq!(glob_problem("a[]]b"), None);
+    }
+
+    #[test]
+    fn terminals_match_by_dmi_or_device_tree() {
+        let text = TERMINAL.replace(
+            "[screen]",
+            "[match.dmi]\nsys_vendor = \"ACME*\"\nproduct_name = \"H6\"\n\n[screen]",
+        );
+        let p = parse("acme-h6.toml", &text.replace("NAME", "acme-h6")).unwrap();
+        let dmi = |f: DmiField| match f {
+            DmiField::SysVendor => Some("ACME Rugged Ltd\n".to_string()),
+            DmiField::ProductName => Some("H6".to_string()),
+            _ => None,
+        };
+        assert!(p.matches.fits_machine(dmi, None, &[]));
+        assert!(!p.matches.fits_machine(|_| None, Some("ACME H6"), &["acme,h6"]));
+        let generic = load_all(Path::new("/nonexistent"))
+            .get("generic-handheld")
+            .unwrap()
+            .clone();
+        assert!(
+            generic.matches.is_empty(),
+            "the generic terminal is a fallback and matches nothing by itself"
+        );
+    }
+
+    #[test]
+    fn slint_key_texts() {
+        assert_eq!(Key::F1.text(), '\u{F704}');
+        assert_eq!(Key::F24.text(), '\u{F71B}');
+        assert_eq!(Key::Return.text(), '\n');
+        assert_eq!(Key::from_text("\u{1b}"), Some(Key::Escape));
+        assert_eq!(Key::from_text("a"), None);
+        let texts: BTreeSet<char> = Key::ALL.iter().map(|k| k.text()).collect();
+        assert_eq!(texts.len(), Key::ALL.len(), "key texts are distinct");
+        assert_eq!(
+            Key::from_name("Back"),
+            None,
+            "Back is never reported by the linuxkms or winit backends"
+        );
+    }
+
+    #[test]
+    fn check_names_are_unique() {
+        let names: BTreeSet<&str> = CHECKS.iter().map(|c| c.name).collect();
+        assert_eq!(names.len(), CHECKS.len());
+    }
+}

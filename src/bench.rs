@@ -30,7 +30,11 @@ pub struct Stats {
 pub fn stats(mut v: Vec<f64>) -> Stats {
     v.sort_by(f64::total_cmp);
     let n = v.len().max(1);
-    let pct = |p: f64| v.get(((p * n as f64).ceil() as usize).saturating_sub(1).min(n - 1)).copied().unwrap_or(0.0);
+    let pct = |p: f64| {
+        v.get(((p * n as f64).ceil() as usize).saturating_sub(1).min(n - 1))
+            .copied()
+            .unwrap_or(0.0)
+    };
     Stats {
         n: v.len(),
         p50_us: pct(0.50),
@@ -142,11 +146,18 @@ pub fn verdict(lots: usize, small: usize, scans: usize, cache_dir: Option<PathBu
             p99s[k].push(st.p99_us);
         }
     }
-    let (m50, m99): (Vec<f64>, Vec<f64>) = (p50s.into_iter().map(median).collect(), p99s.into_iter().map(median).collect());
+    let (m50, m99): (Vec<f64>, Vec<f64>) = (
+        p50s.into_iter().map(median).collect(),
+        p99s.into_iter().map(median).collect(),
+    );
     for (k, (n, _, _)) in caches.iter().enumerate() {
         println!("median   lots={n:>9}  p50={:.1} us  p99={:.1} us", m50[k], m99[k]);
     }
-    println!("ratio    p99(large)/p99(small) = {:.2}   p50 ratio = {:.2}", m99[1] / m99[0], m50[1] / m50[0]);
+    println!(
+        "ratio    p99(large)/p99(small) = {:.2}   p50 ratio = {:.2}",
+        m99[1] / m99[0],
+        m50[1] / m50[0]
+    );
     if let Some(rss) = peak_rss_mib() {
         println!("memory   peak RSS {rss:.0} MiB");
     }
@@ -165,10 +176,22 @@ fn grammar_corpus() -> Vec<(&'static str, String)> {
             format!("{body}{c}")
         };
         // GS1 DataMatrix with 4 to 6 AIs, as sent with the symbology identifier and GS separators.
-        v.push(("gs1", format!("]d201{gtin}17{:02}1231{gs}10{lot}{gs}21S{i:05}", 27 + i % 5)));
+        v.push((
+            "gs1",
+            format!("]d201{gtin}17{:02}1231{gs}10{lot}{gs}21S{i:05}", 27 + i % 5),
+        ));
         v.push(("gs1", format!("]d201{gtin}11250101172712003103{:06}10{lot}", 500 + i)));
-        v.push(("gs1", format!("]C101{gtin}15271130{gs}10{lot}{gs}30{}{gs}21X{i}{gs}240PART{i}", i % 90 + 1)));
-        v.push(("digital_link", format!("https://id.gs1.org/01/{gtin}/10/{lot}?17=271231&3103=001250")));
+        v.push((
+            "gs1",
+            format!(
+                "]C101{gtin}15271130{gs}10{lot}{gs}30{}{gs}21X{i}{gs}240PART{i}",
+                i % 90 + 1
+            ),
+        ));
+        v.push((
+            "digital_link",
+            format!("https://id.gs1.org/01/{gtin}/10/{lot}?17=271231&3103=001250"),
+        ));
         v.push(("hibc", "+A123BJC5D6E71G".to_owned()));
         v.push(("hibc", "+A99912345/$$52025010X3/16D20111212/S77DEFG458".to_owned()));
         v.push(("epc", "3074257BF7194E4000001A85".to_owned()));
@@ -186,7 +209,11 @@ pub fn grammar(rounds: usize, seconds_per_round: f64) -> anyhow::Result<()> {
     let settings = ScanSettings::default();
     let corpus = grammar_corpus();
     for (kind, input) in &corpus {
-        let ok = if *kind == "epc" { decode_epc_hex(input).is_ok() } else { parse_scan(input.as_bytes(), None, &settings, today).is_ok() };
+        let ok = if *kind == "epc" {
+            decode_epc_hex(input).is_ok()
+        } else {
+            parse_scan(input.as_bytes(), None, &settings, today).is_ok()
+        };
         anyhow::ensure!(ok, "benchmark input does not parse: {input}");
     }
     let kinds = ["gs1", "digital_link", "hibc", "epc"];

@@ -277,7 +277,9 @@ fn parse_date_arg(s: &str) -> Result<NaiveDate, String> {
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s.split_once(['x', 'X']).ok_or_else(|| format!("'{s}' is not WIDTHxHEIGHT, e.g. 720x1280"))?;
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("'{s}' is not WIDTHxHEIGHT, e.g. 720x1280"))?;
     let w: u32 = w.trim().parse().map_err(|_| format!("bad width in '{s}'"))?;
     let h: u32 = h.trim().parse().map_err(|_| format!("bad height in '{s}'"))?;
     if !(200..=4096).contains(&w) || !(200..=4096).contains(&h) {
@@ -295,7 +297,9 @@ fn require_db(db: &Option<PathBuf>) -> anyhow::Result<&Path> {
 }
 
 fn lang_from_env() -> Lang {
-    let v = std::env::var("LC_ALL").or_else(|_| std::env::var("LANG")).unwrap_or_default();
+    let v = std::env::var("LC_ALL")
+        .or_else(|_| std::env::var("LANG"))
+        .unwrap_or_default();
     if v.starts_with("zh") { Lang::Zh } else { Lang::En }
 }
 
@@ -334,7 +338,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 sum.tasks,
                 path.display()
             );
-            eprintln!("try:  lotline check --db {} --gate pick '{}'", path.display(), sum.scans[0].scan);
+            eprintln!(
+                "try:  lotline check --db {} --gate pick '{}'",
+                path.display(),
+                sum.scans[0].scan
+            );
             Ok(())
         }
         Some(Command::Import { file }) => {
@@ -355,20 +363,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(e) => Err(e).with_context(|| format!("importing {}", file.display())),
             }
         }
-        Some(Command::Check { gate, today, customer, task, scans }) => {
+        Some(Command::Check {
+            gate,
+            today,
+            customer,
+            task,
+            scans,
+        }) => {
             let path = require_db(&cli.db)?;
             let store = Store::open(path)?;
             let today = today_or_clock(today);
             let mut ctx = match &task {
                 Some(id) => {
-                    let t = store.task(id)?.with_context(|| format!("task '{id}' is not in {}", path.display()))?;
+                    let t = store
+                        .task(id)?
+                        .with_context(|| format!("task '{id}' is not in {}", path.display()))?;
                     crate::app::check::task_context(&store, &t)?
                 }
                 None => CheckContext::default(),
             };
             if let Some(id) = customer {
-                ctx.customer =
-                    Some(store.customer(&id)?.with_context(|| format!("customer '{id}' is not in {}", path.display()))?);
+                ctx.customer = Some(
+                    store
+                        .customer(&id)?
+                        .with_context(|| format!("customer '{id}' is not in {}", path.display()))?,
+                );
             }
             let out = std::io::stdout();
             let mut out = out.lock();
@@ -393,34 +412,71 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Some(Command::Decode { today, lenient_dl, scans }) => {
+        Some(Command::Decode {
+            today,
+            lenient_dl,
+            scans,
+        }) => {
             let today = today_or_clock(today);
             let mut settings = ScanSettings::default();
             settings.digital_link.lenient_gtin = lenient_dl;
             for_each_input(scans, |input| {
                 let raw = input.as_bytes();
-                Ok(crate::app::decode::scan_json(input, &parse_scan(raw, None, &settings, today)))
+                Ok(crate::app::decode::scan_json(
+                    input,
+                    &parse_scan(raw, None, &settings, today),
+                ))
             })
         }
         Some(Command::Epc { hex }) => for_each_input(hex, |input| Ok(crate::app::decode::epc_json(input))),
-        Some(Command::Screenshot { screen, out, size, shot_lang, scan, gate, today }) => {
-            screenshot(cli.db, &cli.profiles_dir, screen, &out, size, shot_lang.into(), scan.as_deref(), gate.into(), today)
-        }
-        Some(Command::Listen { profile, port, duration, inventory }) => {
-            listen(&cli.profiles_dir, &profile, port.as_deref(), duration, inventory)
-        }
+        Some(Command::Screenshot {
+            screen,
+            out,
+            size,
+            shot_lang,
+            scan,
+            gate,
+            today,
+        }) => screenshot(
+            cli.db,
+            &cli.profiles_dir,
+            screen,
+            &out,
+            size,
+            shot_lang.into(),
+            scan.as_deref(),
+            gate.into(),
+            today,
+        ),
+        Some(Command::Listen {
+            profile,
+            port,
+            duration,
+            inventory,
+        }) => listen(&cli.profiles_dir, &profile, port.as_deref(), duration, inventory),
         Some(Command::Simulate { what }) => simulate(&cli.profiles_dir, what),
         Some(Command::Profiles { what }) => profiles(&cli.profiles_dir, what),
-        Some(Command::Bench { what: BenchWhat::Grammar { rounds, seconds } }) => crate::bench::grammar(rounds, seconds),
-        Some(Command::Bench { what: BenchWhat::Verdict { lots, small, scans, cache_dir } }) => {
-            crate::bench::verdict(lots, small, scans, cache_dir)
-        }
+        Some(Command::Bench {
+            what: BenchWhat::Grammar { rounds, seconds },
+        }) => crate::bench::grammar(rounds, seconds),
+        Some(Command::Bench {
+            what:
+                BenchWhat::Verdict {
+                    lots,
+                    small,
+                    scans,
+                    cache_dir,
+                },
+        }) => crate::bench::verdict(lots, small, scans, cache_dir),
     }
 }
 
 /// Runs `f` on each argument, or on each non-empty stdin line when there are none, printing
 /// one JSON line per input. Lines that are not valid UTF-8 are decoded lossily.
-fn for_each_input(args: Vec<String>, mut f: impl FnMut(&str) -> anyhow::Result<serde_json::Value>) -> anyhow::Result<()> {
+fn for_each_input(
+    args: Vec<String>,
+    mut f: impl FnMut(&str) -> anyhow::Result<serde_json::Value>,
+) -> anyhow::Result<()> {
     let out = std::io::stdout();
     let mut out = out.lock();
     if args.is_empty() {
@@ -464,7 +520,15 @@ fn run_gui(
         None => open_or_create_default(&default_db()?)?,
     };
     let units = store.serialized_units(40).unwrap_or_default();
-    let (app, ctl) = ui::build(store, UiOptions { clock: ui::system_clock(), lang, record: true }).map_err(|e| {
+    let (app, ctl) = ui::build(
+        store,
+        UiOptions {
+            clock: ui::system_clock(),
+            lang,
+            record: true,
+        },
+    )
+    .map_err(|e| {
         anyhow::anyhow!(
             "cannot open a window: {e}. Is a display running (DISPLAY or WAYLAND_DISPLAY)? \
              On a handheld without a desktop, build with `--features kms`; for a picture, use `lotline screenshot`"
@@ -515,7 +579,14 @@ fn start_devices(
     for g in given {
         let (name, port) = profile_and_port(g);
         let p = profiles.get(name).with_context(|| {
-            format!("no device profile '{name}' (have: {})", profiles.iter().map(|(p, _)| p.name.as_str()).collect::<Vec<_>>().join(", "))
+            format!(
+                "no device profile '{name}' (have: {})",
+                profiles
+                    .iter()
+                    .map(|(p, _)| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         })?;
         chosen.push((p.clone(), port.map(str::to_owned)));
     }
@@ -526,7 +597,9 @@ fn start_devices(
             DevicesArg::Simulated => {}
         }
         if chosen.is_empty() {
-            eprintln!("lotline: no scanner or RFID reader found: using a simulated scanner and reader (see --device, --devices)");
+            eprintln!(
+                "lotline: no scanner or RFID reader found: using a simulated scanner and reader (see --device, --devices)"
+            );
             let sim = start_simulated(&profiles, units, sink).map_err(anyhow::Error::msg)?;
             out.scanner = Some(sim.scanner_driver);
             out.rfid = Some(sim.reader_driver);
@@ -549,7 +622,14 @@ fn start_devices(
 fn listen(dir: &Path, name: &str, port: Option<&str>, duration: Option<f64>, inventory: bool) -> anyhow::Result<()> {
     let profiles = load_profiles(dir);
     let p = profiles.get(name).with_context(|| {
-        format!("no device profile '{name}' (have: {})", profiles.iter().map(|(p, _)| p.name.as_str()).collect::<Vec<_>>().join(", "))
+        format!(
+            "no device profile '{name}' (have: {})",
+            profiles
+                .iter()
+                .map(|(p, _)| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     })?;
     let (tx, rx) = std::sync::mpsc::channel();
     let sink: crate::devices::Sink = std::sync::Arc::new(move |ev| {
@@ -632,10 +712,20 @@ fn wait_for(duration: Option<f64>) {
 fn simulate(dir: &Path, what: SimulateWhat) -> anyhow::Result<()> {
     use crate::devices::sim::{SimReader, SimReaderOptions, SimScanner, SimScannerWire, demo_units, sgtin_population};
     match what {
-        SimulateWhat::Scanner { profile, script, interval, link, duration } => {
+        SimulateWhat::Scanner {
+            profile,
+            script,
+            interval,
+            link,
+            duration,
+        } => {
             let profiles = load_profiles(dir);
-            let p = profiles.get(&profile).with_context(|| format!("no device profile '{profile}'"))?;
-            let sp = p.scanner().with_context(|| format!("{profile} is not a scanner profile"))?;
+            let p = profiles
+                .get(&profile)
+                .with_context(|| format!("no device profile '{profile}'"))?;
+            let sp = p
+                .scanner()
+                .with_context(|| format!("{profile} is not a scanner profile"))?;
             if p.serial().is_none() {
                 bail!(
                     "{profile} is a keyboard-wedge or HID POS scanner: the simulator speaks serial protocols only \
@@ -651,7 +741,11 @@ fn simulate(dir: &Path, what: SimulateWhat) -> anyhow::Result<()> {
             };
             let sim = std::sync::Arc::new(SimScanner::start(wire, link.as_deref())?);
             println!("{}", sim.path().display());
-            eprintln!("lotline: simulated {profile} scanner on {} (try: lotline listen --profile {profile} --port {})", sim.path().display(), sim.path().display());
+            eprintln!(
+                "lotline: simulated {profile} scanner on {} (try: lotline listen --profile {profile} --port {})",
+                sim.path().display(),
+                sim.path().display()
+            );
             let lines = match &script {
                 Some(f) => {
                     let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
@@ -670,8 +764,17 @@ fn simulate(dir: &Path, what: SimulateWhat) -> anyhow::Result<()> {
             eprintln!("lotline: {} scan(s) sent", sim.sent());
             Ok(())
         }
-        SimulateWhat::Rfid { protocol, tags, rate, corrupt, baud, link, duration } => {
-            let baud = baud.unwrap_or_else(|| crate::devices::codec::protocol(&protocol).map_or(115_200, |p| p.default_baud()));
+        SimulateWhat::Rfid {
+            protocol,
+            tags,
+            rate,
+            corrupt,
+            baud,
+            link,
+            duration,
+        } => {
+            let baud = baud
+                .unwrap_or_else(|| crate::devices::codec::protocol(&protocol).map_or(115_200, |p| p.default_baud()));
             let opts = SimReaderOptions {
                 protocol: protocol.clone(),
                 tags: sgtin_population(&demo_units(tags)),
@@ -682,7 +785,10 @@ fn simulate(dir: &Path, what: SimulateWhat) -> anyhow::Result<()> {
             };
             let sim = std::sync::Arc::new(SimReader::start(opts, link.as_deref()).map_err(anyhow::Error::msg)?);
             println!("{}", sim.path().display());
-            eprintln!("lotline: simulated {protocol} reader with {tags} tag(s) on {} at {baud} baud", sim.path().display());
+            eprintln!(
+                "lotline: simulated {protocol} reader with {tags} tag(s) on {} at {baud} baud",
+                sim.path().display()
+            );
             let s = sim.clone();
             run_sim_lines(None, 0, move |l| match l {
                 SimLine::Unplug => s.unplug(),
@@ -713,7 +819,10 @@ fn profiles(dir: &Path, what: ProfilesWhat) -> anyhow::Result<()> {
             for e in &errors {
                 eprintln!("{e}");
             }
-            let files = std::fs::read_dir(&d)?.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "toml")).count();
+            let files = std::fs::read_dir(&d)?
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+                .count();
             if errors.is_empty() {
                 println!("{files} profile(s) in {} are valid", d.display());
                 Ok(())
@@ -732,7 +841,11 @@ fn profiles(dir: &Path, what: ProfilesWhat) -> anyhow::Result<()> {
                 eprintln!("{e}");
             }
             if problems.is_empty() {
-                println!("{} profile(s) in effect are valid (shipped, with overrides from {})", loaded.len(), dir.display());
+                println!(
+                    "{} profile(s) in effect are valid (shipped, with overrides from {})",
+                    loaded.len(),
+                    dir.display()
+                );
                 Ok(())
             } else {
                 bail!("{} problem(s)", problems.len())
@@ -778,7 +891,14 @@ fn screenshot(
     ui::headless::install(w, h)?;
     let clock: ui::Clock = std::rc::Rc::new(move || now);
     let units = store.serialized_units(40).unwrap_or_default();
-    let (app, ctl) = ui::build(store, UiOptions { clock, lang, record: false })?;
+    let (app, ctl) = ui::build(
+        store,
+        UiOptions {
+            clock,
+            lang,
+            record: false,
+        },
+    )?;
     // The screens as the desktop default shows them: with the simulated scanner and reader.
     let sink = ui::device_sink(&app, &ctl);
     let attached = start_devices(profiles_dir, &[], DevicesArg::Simulated, &units, sink)?;

@@ -48,7 +48,12 @@ pub fn task_context(store: &Store, task: &crate::store::Task) -> Result<CheckCon
         Some(id) => store.customer(id)?,
         None => None,
     };
-    Ok(CheckContext { customer, expected_items: items, task_id: Some(task.summary.id.clone()), ..Default::default() })
+    Ok(CheckContext {
+        customer,
+        expected_items: items,
+        task_id: Some(task.summary.id.clone()),
+        ..Default::default()
+    })
 }
 
 fn display_input(raw: &[u8]) -> String {
@@ -56,7 +61,13 @@ fn display_input(raw: &[u8]) -> String {
 }
 
 /// Checks one scan at `gate` on `today`.
-pub fn check_scan(store: &Store, gate: Gate, raw: &[u8], ctx: &CheckContext, today: NaiveDate) -> Result<CheckOutcome, StoreError> {
+pub fn check_scan(
+    store: &Store,
+    gate: Gate,
+    raw: &[u8],
+    ctx: &CheckContext,
+    today: NaiveDate,
+) -> Result<CheckOutcome, StoreError> {
     let input = display_input(raw);
     let scan = match parse_scan(raw, None, &ctx.scan_settings, today) {
         Ok(s) => s,
@@ -72,7 +83,13 @@ pub fn check_scan(store: &Store, gate: Gate, raw: &[u8], ctx: &CheckContext, tod
     };
     let code = match scan.kind {
         ScanKind::Sscc => {
-            return Ok(CheckOutcome { evaluation: Evaluation::not_an_item(&input, "SSCC pallet label"), input, scan: Some(scan), item: None, lot: None });
+            return Ok(CheckOutcome {
+                evaluation: Evaluation::not_an_item(&input, "SSCC pallet label"),
+                input,
+                scan: Some(scan),
+                item: None,
+                lot: None,
+            });
         }
         // Non-GS1 identifiers name the item by their device identifier, imported as an alias.
         ScanKind::Code
@@ -128,7 +145,13 @@ pub fn check_scan(store: &Store, gate: Gate, raw: &[u8], ctx: &CheckContext, tod
         fefo: fefo.as_ref(),
     };
     let evaluation = evaluate(gate, &facts, today);
-    Ok(CheckOutcome { input, scan: Some(scan), evaluation, item, lot })
+    Ok(CheckOutcome {
+        input,
+        scan: Some(scan),
+        evaluation,
+        item,
+        lot,
+    })
 }
 
 fn reason_json(r: &Reason) -> Value {

@@ -49,7 +49,12 @@ pub fn scan_json(input: &str, result: &Result<Scan, ScanError>) -> Value {
     if !f.measures.is_empty() {
         extra(
             "measures",
-            Value::Array(f.measures.iter().map(|m| json!({"ai": m.ai, "title": m.title, "value": m.value, "unit": m.unit})).collect()),
+            Value::Array(
+                f.measures
+                    .iter()
+                    .map(|m| json!({"ai": m.ai, "title": m.title, "value": m.value, "unit": m.unit}))
+                    .collect(),
+            ),
         );
     }
     if !f.nhrn.is_empty() {
@@ -70,7 +75,10 @@ pub fn scan_json(input: &str, result: &Result<Scan, ScanError>) -> Value {
         );
     }
     if let Some(u) = &f.udi {
-        extra("udi", json!({"agency": u.agency.as_str(), "di": u.di, "pi": pairs(&u.pi)}));
+        extra(
+            "udi",
+            json!({"agency": u.agency.as_str(), "di": u.di, "pi": pairs(&u.pi)}),
+        );
     }
     let mut out = Map::new();
     out.insert("input".into(), json!(input));

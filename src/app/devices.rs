@@ -91,7 +91,11 @@ pub fn device_name(profile: &Profile, port: Option<&str>) -> String {
         },
         _ => String::new(),
     };
-    if where_.is_empty() { profile.name.clone() } else { format!("{} {where_}", profile.name) }
+    if where_.is_empty() {
+        profile.name.clone()
+    } else {
+        format!("{} {where_}", profile.name)
+    }
 }
 
 /// Starts the driver a scanner or RFID profile describes; `port` overrides the profile's device
@@ -102,7 +106,10 @@ pub fn start(profile: &Profile, port: Option<&str>, sink: Sink, inventory: bool)
         crate::devices::profile::Device::Scanner(s) => Ok(match &s.transport {
             ScannerTransport::Serial(c) => {
                 let wire = match s.framing.protocol {
-                    ScannerProtocol::Plain => scanner::ScannerWire::Plain { framing: framer_config(&s.framing), aim: s.framing.aim },
+                    ScannerProtocol::Plain => scanner::ScannerWire::Plain {
+                        framing: framer_config(&s.framing),
+                        aim: s.framing.aim,
+                    },
                     ScannerProtocol::Ssi => scanner::ScannerWire::Ssi,
                 };
                 scanner::spawn(name, serial_settings(c, port), wire, sink)
@@ -112,19 +119,35 @@ pub fn start(profile: &Profile, port: Option<&str>, sink: Sink, inventory: bool)
                     (Some(p), _) => EvdevTarget::Path(PathBuf::from(p)),
                     (None, Some(p)) => EvdevTarget::Path(PathBuf::from(p)),
                     (None, None) => match e.usb.first() {
-                        Some(u) => EvdevTarget::Usb { vendor: u.vendor, product: u.product },
-                        None => return Err(format!("{}: no path and no USB id to find the keyboard node", profile.name)),
+                        Some(u) => EvdevTarget::Usb {
+                            vendor: u.vendor,
+                            product: u.product,
+                        },
+                        None => {
+                            return Err(format!(
+                                "{}: no path and no USB id to find the keyboard node",
+                                profile.name
+                            ));
+                        }
                     },
                 };
                 let layout = crate::devices::codec::wedge::Layout::from_name(e.layout.name())
                     .ok_or_else(|| format!("{}: layout {} unknown to the decoder", profile.name, e.layout))?;
-                let opts = EvdevOptions { target, layout, grab: e.grab, key_timeout: s.framing.gap, aim: s.framing.aim };
+                let opts = EvdevOptions {
+                    target,
+                    layout,
+                    grab: e.grab,
+                    key_timeout: s.framing.gap,
+                    aim: s.framing.aim,
+                };
                 evdev::spawn(name, opts, sink)
             }
             ScannerTransport::Hidraw(h) => {
                 let target = match (port, h.path.as_deref()) {
                     (Some(p), _) | (None, Some(p)) => HidrawTarget::Path(PathBuf::from(p)),
-                    (None, None) => HidrawTarget::Usb { vendors: h.usb.iter().map(|u| u.vendor).collect() },
+                    (None, None) => HidrawTarget::Usb {
+                        vendors: h.usb.iter().map(|u| u.vendor).collect(),
+                    },
                 };
                 hidraw::spawn(name, target, sink)
             }
@@ -139,9 +162,10 @@ pub fn start(profile: &Profile, port: Option<&str>, sink: Sink, inventory: bool)
             };
             Ok(rfid::spawn(name, serial_settings(&r.serial, port), opts, sink))
         }
-        crate::devices::profile::Device::Terminal(_) => {
-            Err(format!("{} is a terminal profile: it describes the handheld, not a device to open", profile.name))
-        }
+        crate::devices::profile::Device::Terminal(_) => Err(format!(
+            "{} is a terminal profile: it describes the handheld, not a device to open",
+            profile.name
+        )),
     }
 }
 
@@ -154,7 +178,11 @@ pub struct MachineInfo {
 
 impl Default for MachineInfo {
     fn default() -> Self {
-        MachineInfo { sysfs: "/sys".into(), dev: "/dev".into(), device_tree: "/proc/device-tree".into() }
+        MachineInfo {
+            sysfs: "/sys".into(),
+            dev: "/dev".into(),
+            device_tree: "/proc/device-tree".into(),
+        }
     }
 }
 
@@ -166,7 +194,10 @@ fn usb_ids_of(class_entry: &Path) -> Option<(u16, u16)> {
         let v = std::fs::read_to_string(dir.join("idVendor")).ok();
         let p = std::fs::read_to_string(dir.join("idProduct")).ok();
         if let (Some(v), Some(p)) = (v, p) {
-            return Some((u16::from_str_radix(v.trim(), 16).ok()?, u16::from_str_radix(p.trim(), 16).ok()?));
+            return Some((
+                u16::from_str_radix(v.trim(), 16).ok()?,
+                u16::from_str_radix(p.trim(), 16).ok()?,
+            ));
         }
         dir = dir.parent()?.to_path_buf();
     }
@@ -178,13 +209,21 @@ fn usb_ids_of(class_entry: &Path) -> Option<(u16, u16)> {
 /// its glob matches, else a node whose USB id it lists. At most one scanner and one reader.
 pub fn detect(profiles: &LoadedProfiles, m: &MachineInfo) -> Vec<(Profile, Option<String>)> {
     let by_id: Vec<String> = std::fs::read_dir(m.dev.join("serial/by-id"))
-        .map(|d| d.flatten().map(|e| format!("/dev/serial/by-id/{}", e.file_name().to_string_lossy())).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| format!("/dev/serial/by-id/{}", e.file_name().to_string_lossy()))
+                .collect()
+        })
         .unwrap_or_default();
     let usb_of_class = |class: &str| -> Vec<(String, u16, u16)> {
-        let Ok(d) = std::fs::read_dir(m.sysfs.join("class").join(class)) else { return vec![] };
+        let Ok(d) = std::fs::read_dir(m.sysfs.join("class").join(class)) else {
+            return vec![];
+        };
         let mut v: Vec<_> = d
             .flatten()
-            .filter_map(|e| usb_ids_of(&e.path()).map(|(vid, pid)| (e.file_name().to_string_lossy().into_owned(), vid, pid)))
+            .filter_map(|e| {
+                usb_ids_of(&e.path()).map(|(vid, pid)| (e.file_name().to_string_lossy().into_owned(), vid, pid))
+            })
             .collect();
         v.sort();
         v
@@ -209,16 +248,26 @@ pub fn detect(profiles: &LoadedProfiles, m: &MachineInfo) -> Vec<(Profile, Optio
                 }
                 (crate::devices::profile::Device::Scanner(sp), None) => match &sp.transport {
                     ScannerTransport::Evdev(e) => {
-                        let path_ok = e.path.as_ref().is_some_and(|x| m.dev.join(x.trim_start_matches("/dev/")).exists());
-                        (path_ok || inputs.iter().any(|(_, v, pid)| p.matches.fits_usb(*v, *pid) || e.usb.iter().any(|u| u.matches(*v, *pid))))
-                            .then_some(None)
+                        let path_ok = e
+                            .path
+                            .as_ref()
+                            .is_some_and(|x| m.dev.join(x.trim_start_matches("/dev/")).exists());
+                        (path_ok
+                            || inputs.iter().any(|(_, v, pid)| {
+                                p.matches.fits_usb(*v, *pid) || e.usb.iter().any(|u| u.matches(*v, *pid))
+                            }))
+                        .then_some(None)
                     }
                     ScannerTransport::Hidraw(h) => {
                         let target = match &h.path {
                             Some(x) => HidrawTarget::Path(PathBuf::from(x)),
-                            None => HidrawTarget::Usb { vendors: h.usb.iter().map(|u| u.vendor).collect() },
+                            None => HidrawTarget::Usb {
+                                vendors: h.usb.iter().map(|u| u.vendor).collect(),
+                            },
                         };
-                        hidraw::find_node(&target, &m.sysfs.join("class/hidraw")).ok().map(|n| Some(n.display().to_string()))
+                        hidraw::find_node(&target, &m.sysfs.join("class/hidraw"))
+                            .ok()
+                            .map(|n| Some(n.display().to_string()))
                     }
                     ScannerTransport::Serial(_) => None,
                 },
@@ -237,10 +286,15 @@ pub fn detect(profiles: &LoadedProfiles, m: &MachineInfo) -> Vec<(Profile, Optio
 /// one without match rules (the generic fallback).
 pub fn terminal_profile(profiles: &LoadedProfiles, m: &MachineInfo) -> Option<Profile> {
     let dmi = |f: DmiField| std::fs::read_to_string(m.sysfs.join("class/dmi/id").join(f.name())).ok();
-    let model = std::fs::read_to_string(m.device_tree.join("model")).ok().map(|s| s.trim_end_matches('\0').to_owned());
+    let model = std::fs::read_to_string(m.device_tree.join("model"))
+        .ok()
+        .map(|s| s.trim_end_matches('\0').to_owned());
     let compat_raw = std::fs::read(m.device_tree.join("compatible")).unwrap_or_default();
-    let compat: Vec<String> =
-        compat_raw.split(|b| *b == 0).filter(|c| !c.is_empty()).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    let compat: Vec<String> = compat_raw
+        .split(|b| *b == 0)
+        .filter(|c| !c.is_empty())
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
     let compat: Vec<&str> = compat.iter().map(String::as_str).collect();
     let terminals: Vec<&Profile> = profiles.of_kind(Kind::Terminal).collect();
     terminals
@@ -261,15 +315,31 @@ pub struct Simulated {
 
 /// Starts the simulated pair. `units` are the (GTIN, serial) pairs the simulated tags carry.
 pub fn start_simulated(profiles: &LoadedProfiles, units: &[(String, String)], sink: Sink) -> Result<Simulated, String> {
-    let sp = profiles.get("generic-cdc-scanner").ok_or("the generic-cdc-scanner profile is missing")?;
-    let rp = profiles.get("impinj-r2000").ok_or("the impinj-r2000 profile is missing")?;
+    let sp = profiles
+        .get("generic-cdc-scanner")
+        .ok_or("the generic-cdc-scanner profile is missing")?;
+    let rp = profiles
+        .get("impinj-r2000")
+        .ok_or("the impinj-r2000 profile is missing")?;
     let framing = sp.framing().ok_or("generic-cdc-scanner has no framing")?;
-    let scanner = SimScanner::start(SimScannerWire::Plain { framing: framer_config(framing), aim: framing.aim }, None)
-        .map_err(|e| format!("cannot start the simulated scanner: {e}"))?;
+    let scanner = SimScanner::start(
+        SimScannerWire::Plain {
+            framing: framer_config(framing),
+            aim: framing.aim,
+        },
+        None,
+    )
+    .map_err(|e| format!("cannot start the simulated scanner: {e}"))?;
     let mut tags = crate::devices::sim::sgtin_population(units);
     // Two tags that are not items: an SGTIN of a GTIN the cache does not know, and a non-GS1 EPC.
     if let Ok(epc) = crate::domain::epc::encode_sgtin96("09506000134352", 7, 1, 77) {
-        tags.push(crate::devices::codec::TagReport { pc: 0x3000, epc, rssi_dbm: Some(-61), antenna: Some(1), tid: None });
+        tags.push(crate::devices::codec::TagReport {
+            pc: 0x3000,
+            epc,
+            rssi_dbm: Some(-61),
+            antenna: Some(1),
+            tid: None,
+        });
     }
     tags.push(crate::devices::codec::TagReport {
         epc: vec![0xE2, 0x00, 0x34, 0x12, 0x01, 0x2B, 0x3C, 0x4D, 0x5E, 0x6F, 0x70, 0x81],
@@ -280,12 +350,23 @@ pub fn start_simulated(profiles: &LoadedProfiles, units: &[(String, String)], si
     });
     let rfid = rp.rfid().ok_or("impinj-r2000 is not an RFID profile")?;
     let reader = SimReader::start(
-        SimReaderOptions { protocol: "r2000".into(), tags, rate: 120.0, baud: rfid.serial.baud, ..Default::default() },
+        SimReaderOptions {
+            protocol: "r2000".into(),
+            tags,
+            rate: 120.0,
+            baud: rfid.serial.baud,
+            ..Default::default()
+        },
         None,
     )?;
     let sport = scanner.path().display().to_string();
     let rport = reader.path().display().to_string();
     let scanner_driver = start(sp, Some(&sport), sink.clone(), false)?;
     let reader_driver = start(rp, Some(&rport), sink, false)?;
-    Ok(Simulated { scanner, reader, scanner_driver, reader_driver })
+    Ok(Simulated {
+        scanner,
+        reader,
+        scanner_driver,
+        reader_driver,
+    })
 }

@@ -16,7 +16,10 @@ pub fn event_json(ev: &DeviceEvent) -> Option<Value> {
             m.insert("data".into(), json!(String::from_utf8_lossy(&s.data)));
             m.insert("hex".into(), json!(hex(&s.data)));
             m.insert("device".into(), json!(s.device));
-            m.insert("at".into(), json!(s.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+            m.insert(
+                "at".into(),
+                json!(s.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            );
         }
         DeviceEvent::Tag(t) => {
             m.insert("event".into(), json!("tag"));
@@ -24,13 +27,18 @@ pub fn event_json(ev: &DeviceEvent) -> Option<Value> {
             m.insert("pc".into(), json!(format!("{:04X}", t.tag.pc)));
             m.insert("rssi_dbm".into(), json!(t.tag.rssi_dbm));
             m.insert("antenna".into(), json!(t.tag.antenna));
-            m.insert("at".into(), json!(t.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+            m.insert(
+                "at".into(),
+                json!(t.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            );
             if let Some(tid) = &t.tag.tid {
                 m.insert("tid".into(), json!(hex(tid)));
             }
             m.insert("device".into(), json!(t.device));
         }
-        DeviceEvent::State { device, state, detail, .. } => match state {
+        DeviceEvent::State {
+            device, state, detail, ..
+        } => match state {
             DeviceState::Absent => {
                 m.insert("event".into(), json!("error"));
                 m.insert("message".into(), json!(detail));
@@ -75,7 +83,13 @@ mod tests {
             r#"{"event":"scan","symbology":"]d2","data":"0109501101530003\u001d10AB","hex":"303130393530313130313533303030331D31304142","device":"d","at":"2026-11-29T08:00:00.000Z"}"#
         );
         let tag = DeviceEvent::Tag(TagEvent {
-            tag: TagReport { epc: vec![0x30, 0x74], pc: 0x0800, rssi_dbm: Some(-52), antenna: Some(1), tid: None },
+            tag: TagReport {
+                epc: vec![0x30, 0x74],
+                pc: 0x0800,
+                rssi_dbm: Some(-52),
+                antenna: Some(1),
+                tid: None,
+            },
             device: "r".into(),
             at,
         });
@@ -83,17 +97,31 @@ mod tests {
             event_json(&tag).unwrap().to_string(),
             r#"{"event":"tag","epc":"3074","pc":"0800","rssi_dbm":-52,"antenna":1,"at":"2026-11-29T08:00:00.000Z","device":"r"}"#
         );
-        let lost = DeviceEvent::State { device: "r".into(), kind: DeviceKind::Rfid, state: DeviceState::Lost, detail: "gone".into() };
+        let lost = DeviceEvent::State {
+            device: "r".into(),
+            kind: DeviceKind::Rfid,
+            state: DeviceState::Lost,
+            detail: "gone".into(),
+        };
         assert_eq!(event_json(&lost).unwrap()["state"], "lost");
-        let not_there =
-            DeviceEvent::State { device: "r".into(), kind: DeviceKind::Rfid, state: DeviceState::Absent, detail: "x does not exist".into() };
+        let not_there = DeviceEvent::State {
+            device: "r".into(),
+            kind: DeviceKind::Rfid,
+            state: DeviceState::Absent,
+            detail: "x does not exist".into(),
+        };
         assert_eq!(event_json(&not_there).unwrap()["event"], "error");
     }
 
     #[test]
     fn bytes_that_are_not_utf8_become_replacement_characters_in_data_but_stay_exact_in_hex() {
         let at = chrono::Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap();
-        let ev = DeviceEvent::Scan(ScanEvent { data: vec![b'A', 0xFF, b'B'], symbology: None, device: "d".into(), at });
+        let ev = DeviceEvent::Scan(ScanEvent {
+            data: vec![b'A', 0xFF, b'B'],
+            symbology: None,
+            device: "d".into(),
+            at,
+        });
         let v = event_json(&ev).unwrap();
         assert_eq!(v["data"], "A\u{FFFD}B");
         assert_eq!(v["hex"], "41FF42");

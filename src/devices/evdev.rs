@@ -48,7 +48,8 @@ pub fn find_node(target: &EvdevTarget) -> Result<PathBuf, String> {
         EvdevTarget::Usb { vendor, product } => {
             for (path, dev) in ::evdev::enumerate() {
                 let id = dev.input_id();
-                if id.vendor() == *vendor && product.is_none_or(|p| p == id.product()) && dev.supported_keys().is_some() {
+                if id.vendor() == *vendor && product.is_none_or(|p| p == id.product()) && dev.supported_keys().is_some()
+                {
                     return Ok(path);
                 }
             }
@@ -77,10 +78,14 @@ pub fn spawn(device: String, opts: EvdevOptions, sink: Sink) -> DriverHandle {
                 let path = find_node(&opts.target)?;
                 let mut dev = ::evdev::Device::open(&path).map_err(|e| open_error(&path, &e))?;
                 if opts.grab {
-                    dev.grab().map_err(|e| format!("cannot grab {}: {e} (another program grabbed it?)", path.display()))?;
+                    dev.grab()
+                        .map_err(|e| format!("cannot grab {}: {e} (another program grabbed it?)", path.display()))?;
                 }
                 let what = dev.name().unwrap_or("keyboard").to_owned();
-                Ok((dev, format!("{} ({what}, layout {})", path.display(), opts.layout.name())))
+                Ok((
+                    dev,
+                    format!("{} ({what}, layout {})", path.display(), opts.layout.name()),
+                ))
             };
             supervise(&device, DeviceKind::Scanner, &mut open, &sink, &rx, &mut session);
         })
@@ -90,7 +95,10 @@ pub fn spawn(device: String, opts: EvdevOptions, sink: Sink) -> DriverHandle {
 
 fn open_error(path: &Path, e: &std::io::Error) -> String {
     if e.kind() == std::io::ErrorKind::PermissionDenied {
-        format!("no permission to read {} (add the user to the input group; see assets/udev)", path.display())
+        format!(
+            "no permission to read {} (add the user to the input group; see assets/udev)",
+            path.display()
+        )
     } else {
         format!("cannot open {}: {e}", path.display())
     }
@@ -98,13 +106,21 @@ fn open_error(path: &Path, e: &std::io::Error) -> String {
 
 /// Waits up to `timeout` for the fd to be readable; `Err` when it hung up.
 pub(crate) fn wait_readable(fd: i32, timeout: Duration) -> Result<bool, String> {
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
     // SAFETY: one valid pollfd for the duration of the call.
     let r = unsafe { libc::poll(&mut pfd, 1, ms) };
     if r < 0 {
         let e = std::io::Error::last_os_error();
-        return if e.kind() == std::io::ErrorKind::Interrupted { Ok(false) } else { Err(e.to_string()) };
+        return if e.kind() == std::io::ErrorKind::Interrupted {
+            Ok(false)
+        } else {
+            Err(e.to_string())
+        };
     }
     if r == 0 {
         return Ok(false);
@@ -126,7 +142,11 @@ impl WedgeSession {
     fn emit(&self, out: WedgeOut) {
         match out {
             WedgeOut::Scan(bytes) => {
-                let (aim, data) = if self.aim { split_aim(&bytes) } else { (None, bytes.as_slice()) };
+                let (aim, data) = if self.aim {
+                    split_aim(&bytes)
+                } else {
+                    (None, bytes.as_slice())
+                };
                 (self.sink)(DeviceEvent::Scan(ScanEvent {
                     data: data.to_vec(),
                     symbology: aim.map(|a| a.as_str().to_owned()),

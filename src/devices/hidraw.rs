@@ -49,8 +49,10 @@ pub fn find_node(target: &HidrawTarget, sysfs: &Path) -> Result<PathBuf, String>
             }
         }
         HidrawTarget::Usb { vendors } => {
-            let mut entries: Vec<_> =
-                std::fs::read_dir(sysfs).map_err(|e| format!("{}: {e}", sysfs.display()))?.flatten().collect();
+            let mut entries: Vec<_> = std::fs::read_dir(sysfs)
+                .map_err(|e| format!("{}: {e}", sysfs.display()))?
+                .flatten()
+                .collect();
             entries.sort_by_key(|e| e.file_name());
             for e in entries {
                 let dir = e.path();
@@ -65,7 +67,10 @@ pub fn find_node(target: &HidrawTarget, sysfs: &Path) -> Result<PathBuf, String>
                 }
             }
             let ids: Vec<String> = vendors.iter().map(|v| format!("{v:04x}")).collect();
-            Err(format!("no HID POS scanner (usage page 0x8C) from USB vendor {} is attached", ids.join("/")))
+            Err(format!(
+                "no HID POS scanner (usage page 0x8C) from USB vendor {} is attached",
+                ids.join("/")
+            ))
         }
     }
 }
@@ -77,12 +82,19 @@ pub fn spawn(device: String, target: HidrawTarget, sink: Sink) -> DriverHandle {
     let thread = std::thread::Builder::new()
         .name(format!("hidpos {device}"))
         .spawn(move || {
-            let mut session = HidSession { device: device.clone(), assembler: HidPosAssembler::new(), sink: sink.clone() };
+            let mut session = HidSession {
+                device: device.clone(),
+                assembler: HidPosAssembler::new(),
+                sink: sink.clone(),
+            };
             let mut open = || -> Result<(File, String), String> {
                 let path = find_node(&target, Path::new("/sys/class/hidraw"))?;
                 let f = File::options().read(true).write(true).open(&path).map_err(|e| {
                     if e.kind() == std::io::ErrorKind::PermissionDenied {
-                        format!("no permission to open {} (see assets/udev/99-lotline.rules)", path.display())
+                        format!(
+                            "no permission to open {} (see assets/udev/99-lotline.rules)",
+                            path.display()
+                        )
                     } else {
                         format!("cannot open {}: {e}", path.display())
                     }
@@ -105,7 +117,11 @@ pub struct HidSession {
 
 impl HidSession {
     pub fn new(device: String, sink: Sink) -> Self {
-        HidSession { device, assembler: HidPosAssembler::new(), sink }
+        HidSession {
+            device,
+            assembler: HidPosAssembler::new(),
+            sink,
+        }
     }
 
     /// Takes one report; emits a scan when it completes one.
@@ -117,9 +133,10 @@ impl HidSession {
                 device: self.device.clone(),
                 at: chrono::Utc::now(),
             })),
-            Some(Err(e)) => {
-                (self.sink)(DeviceEvent::Error { device: self.device.clone(), message: format!("HID POS report {e}") })
-            }
+            Some(Err(e)) => (self.sink)(DeviceEvent::Error {
+                device: self.device.clone(),
+                message: format!("HID POS report {e}"),
+            }),
             None => {}
         }
     }

@@ -153,7 +153,12 @@ impl InventorySession {
         let slot = (now.saturating_duration_since(self.started).as_millis() / BUCKET.as_millis()) as u64;
         // The current bucket is partial; count the ten before it.
         let lo = slot.saturating_sub(BUCKETS as u64);
-        let n: u32 = self.buckets.iter().filter(|(s, _)| *s != u64::MAX && *s >= lo && *s < slot).map(|(_, c)| *c).sum();
+        let n: u32 = self
+            .buckets
+            .iter()
+            .filter(|(s, _)| *s != u64::MAX && *s >= lo && *s < slot)
+            .map(|(_, c)| *c)
+            .sum();
         let span = (slot - lo).max(1) as f64 * BUCKET.as_secs_f64();
         f64::from(n) / span
     }
@@ -196,7 +201,13 @@ mod tests {
     use super::*;
 
     fn tag(epc: u8, rssi: Option<i16>, ant: u8) -> TagReport {
-        TagReport { epc: vec![0x30, epc], pc: 0x0800, rssi_dbm: rssi, antenna: Some(ant), tid: None }
+        TagReport {
+            epc: vec![0x30, epc],
+            pc: 0x0800,
+            rssi_dbm: rssi,
+            antenna: Some(ant),
+            tid: None,
+        }
     }
 
     #[test]

@@ -89,10 +89,23 @@ pub enum DeviceEvent {
     Scan(ScanEvent),
     Tag(TagEvent),
     /// An RFID inventory round or pass ended.
-    Round { device: String, pass: u32, target: char, reads_per_s: Option<u32> },
-    State { device: String, kind: DeviceKind, state: DeviceState, detail: String },
+    Round {
+        device: String,
+        pass: u32,
+        target: char,
+        reads_per_s: Option<u32>,
+    },
+    State {
+        device: String,
+        kind: DeviceKind,
+        state: DeviceState,
+        detail: String,
+    },
     /// Something went wrong that the user or a technician should know (bad frames, no answer).
-    Error { device: String, message: String },
+    Error {
+        device: String,
+        message: String,
+    },
 }
 
 /// Scanner or RFID reader.
@@ -135,7 +148,12 @@ impl DriverHandle {
         tx: std::sync::mpsc::Sender<DriverCommand>,
         thread: std::thread::JoinHandle<()>,
     ) -> Self {
-        DriverHandle { device, kind, tx, thread: Some(thread) }
+        DriverHandle {
+            device,
+            kind,
+            tx,
+            thread: Some(thread),
+        }
     }
 
     pub fn send(&self, cmd: DriverCommand) {
@@ -166,6 +184,8 @@ pub enum DeviceError {
 /// True for the errors that mean "the device went away": unplug, hang-up, ENODEV.
 pub fn is_gone(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::*;
-    matches!(e.kind(), BrokenPipe | NotFound | ConnectionReset | ConnectionAborted | UnexpectedEof)
-        || matches!(e.raw_os_error(), Some(5) | Some(19) | Some(6)) // EIO, ENODEV, ENXIO
+    matches!(
+        e.kind(),
+        BrokenPipe | NotFound | ConnectionReset | ConnectionAborted | UnexpectedEof
+    ) || matches!(e.raw_os_error(), Some(5) | Some(19) | Some(6)) // EIO, ENODEV, ENXIO
 }

@@ -12,7 +12,9 @@ use serialport::TTYPort;
 
 use super::codec::{FrameError, InventoryConfig, InventoryMode, ReaderDecoder, ReaderMsg, ReaderProtocol, Target};
 use super::inventory::{InventorySession, TargetPlan};
-use super::serial::{PortSession, SerialSettings, SessionEnd, opener, pending_commands, read_some, supervise, write_all};
+use super::serial::{
+    PortSession, SerialSettings, SessionEnd, opener, pending_commands, read_some, supervise, write_all,
+};
 use super::{DeviceEvent, DeviceKind, DriverCommand, DriverHandle, Sink, TagEvent};
 
 /// How long a reader may take to answer the probe before the user is told.
@@ -77,7 +79,10 @@ impl Dropped {
         if self.garbage_bytes > 0 {
             parts.push(format!("{} byte(s) of noise", self.garbage_bytes));
         }
-        format!("dropped {} (a wrong baud rate or a bad cable shows up like this)", parts.join(", "))
+        format!(
+            "dropped {} (a wrong baud rate or a bad cable shows up like this)",
+            parts.join(", ")
+        )
     }
 }
 
@@ -123,7 +128,10 @@ impl RfidSession {
     }
 
     fn error(&self, message: String) {
-        (self.sink)(DeviceEvent::Error { device: self.device.clone(), message });
+        (self.sink)(DeviceEvent::Error {
+            device: self.device.clone(),
+            message,
+        });
     }
 
     fn target(&self) -> Target {
@@ -168,7 +176,13 @@ impl RfidSession {
         });
     }
 
-    fn handle(&mut self, port: &mut TTYPort, msg: Result<ReaderMsg, FrameError>, now: Instant, answered: &mut bool) -> Result<(), String> {
+    fn handle(
+        &mut self,
+        port: &mut TTYPort,
+        msg: Result<ReaderMsg, FrameError>,
+        now: Instant,
+        answered: &mut bool,
+    ) -> Result<(), String> {
         let per_round = self.proto.mode() == InventoryMode::PerRound;
         match msg {
             Ok(ReaderMsg::Tag(tag)) => {
@@ -181,7 +195,11 @@ impl RfidSession {
                         self.tid_queue.push(tag.epc.clone());
                     }
                 }
-                (self.sink)(DeviceEvent::Tag(TagEvent { tag, device: self.device.clone(), at: Utc::now() }));
+                (self.sink)(DeviceEvent::Tag(TagEvent {
+                    tag,
+                    device: self.device.clone(),
+                    at: Utc::now(),
+                }));
             }
             Ok(ReaderMsg::RoundEnd { read_rate, .. }) => {
                 *answered = true;
@@ -193,14 +211,19 @@ impl RfidSession {
                 *answered = true;
                 if is_no_tag(self.proto.name(), code) {
                     if let Some((epc, _)) = self.tid_pending.take() {
-                        self.error(format!("TID of {} could not be read: {message}", super::codec::gen2::hex(&epc)));
+                        self.error(format!(
+                            "TID of {} could not be read: {message}",
+                            super::codec::gen2::hex(&epc)
+                        ));
                         return self.after_tid(port, now);
                     }
                     if per_round && self.round_sent.is_some() {
                         return self.round_finished(port, now, None);
                     }
                 } else {
-                    self.error(format!("reader answered command {cmd:#04x} with {message} ({code:#06x})"));
+                    self.error(format!(
+                        "reader answered command {cmd:#04x} with {message} ({code:#06x})"
+                    ));
                     if self.tid_pending.take().is_some() {
                         return self.after_tid(port, now);
                     }
@@ -214,8 +237,18 @@ impl RfidSession {
                         inv.set_tid(&epc, data.clone());
                     }
                     let pc = super::codec::gen2::pc_for_len(epc.len());
-                    let tag = super::codec::TagReport { epc, pc, rssi_dbm: None, antenna: None, tid: Some(data) };
-                    (self.sink)(DeviceEvent::Tag(TagEvent { tag, device: self.device.clone(), at: Utc::now() }));
+                    let tag = super::codec::TagReport {
+                        epc,
+                        pc,
+                        rssi_dbm: None,
+                        antenna: None,
+                        tid: Some(data),
+                    };
+                    (self.sink)(DeviceEvent::Tag(TagEvent {
+                        tag,
+                        device: self.device.clone(),
+                        at: Utc::now(),
+                    }));
                     return self.after_tid(port, now);
                 }
             }
@@ -234,7 +267,10 @@ impl RfidSession {
     /// target flips, when alternating) once a round finds no new tag, or after `PASS_MAX`.
     fn round_finished(&mut self, port: &mut TTYPort, now: Instant, read_rate: Option<u32>) -> Result<(), String> {
         self.round_sent = None;
-        let too_long = self.inventory.as_ref().is_some_and(|i| i.pass_done(now, Duration::MAX, PASS_MAX));
+        let too_long = self
+            .inventory
+            .as_ref()
+            .is_some_and(|i| i.pass_done(now, Duration::MAX, PASS_MAX));
         if self.new_this_round == 0 || too_long {
             self.next_pass(now, read_rate);
         }
@@ -255,7 +291,11 @@ impl RfidSession {
     }
 
     fn after_tid(&mut self, port: &mut TTYPort, now: Instant) -> Result<(), String> {
-        if self.want_inventory { self.send_round(port, now) } else { Ok(()) }
+        if self.want_inventory {
+            self.send_round(port, now)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -340,14 +380,19 @@ impl PortSession<TTYPort> for RfidSession {
                 } else if self.want_inventory
                     && self.proto.mode() == InventoryMode::Continuous
                     && self.plan == TargetPlan::Alternate
-                    && self.inventory.as_ref().is_some_and(|i| i.pass_done(now, PASS_QUIET, PASS_MAX))
+                    && self
+                        .inventory
+                        .as_ref()
+                        .is_some_and(|i| i.pass_done(now, PASS_QUIET, PASS_MAX))
                 {
                     // Flip the target: stop, then start again on the other one.
                     self.stop(port)?;
                     self.next_pass(now, None);
                     self.start(port, now)?;
                 }
-                let Ok(cmds) = pending_commands(rx) else { return Ok(SessionEnd::Shutdown) };
+                let Ok(cmds) = pending_commands(rx) else {
+                    return Ok(SessionEnd::Shutdown);
+                };
                 for c in cmds {
                     match c {
                         DriverCommand::StartInventory | DriverCommand::Trigger(true) => {

@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serialport::{SerialPort, TTYPort};
 
+use super::codec::FrameError;
 use super::codec::aim::{Aim, aim_from_ssi_type, split_aim};
 use super::codec::framer::{Framer, FramerConfig};
 use super::codec::ssi::{self, DecodeAssembler, SsiDecoder};
-use super::codec::FrameError;
-use super::serial::{PortSession, SerialSettings, SessionEnd, opener, pending_commands, read_some, supervise, write_all};
+use super::serial::{
+    PortSession, SerialSettings, SessionEnd, opener, pending_commands, read_some, supervise, write_all,
+};
 use super::{DeviceEvent, DeviceKind, DriverCommand, DriverHandle, ScanEvent, Sink};
 
 /// The longest a read waits before the driver looks at its commands again.
@@ -35,12 +37,22 @@ pub fn spawn(device: String, settings: SerialSettings, wire: ScannerWire, sink: 
         .name(format!("scanner {device}"))
         .spawn(move || {
             let mut session: Box<dyn PortSession<TTYPort>> = match wire {
-                ScannerWire::Plain { framing, aim } => {
-                    Box::new(PlainSession { device: device.clone(), framer: Framer::new(framing), aim, sink: sink.clone() })
-                }
+                ScannerWire::Plain { framing, aim } => Box::new(PlainSession {
+                    device: device.clone(),
+                    framer: Framer::new(framing),
+                    aim,
+                    sink: sink.clone(),
+                }),
                 ScannerWire::Ssi => Box::new(SsiSession::new(device.clone(), sink.clone())),
             };
-            supervise(&device, DeviceKind::Scanner, &mut opener(&settings), &sink, &rx, session.as_mut());
+            supervise(
+                &device,
+                DeviceKind::Scanner,
+                &mut opener(&settings),
+                &sink,
+                &rx,
+                session.as_mut(),
+            );
         })
         .expect("spawn the scanner driver thread");
     DriverHandle::new(name, DeviceKind::Scanner, tx, thread)
@@ -49,11 +61,19 @@ pub fn spawn(device: String, settings: SerialSettings, wire: ScannerWire, sink: 
 /// Turns one framed payload into a scan event: the AIM identifier split off when expected.
 pub fn scan_event(device: &str, frame: &[u8], expect_aim: bool) -> ScanEvent {
     let (aim, data) = if expect_aim { split_aim(frame) } else { (None, frame) };
-    ScanEvent { data: data.to_vec(), symbology: aim.map(|a| a.as_str().to_owned()), device: device.to_owned(), at: Utc::now() }
+    ScanEvent {
+        data: data.to_vec(),
+        symbology: aim.map(|a| a.as_str().to_owned()),
+        device: device.to_owned(),
+        at: Utc::now(),
+    }
 }
 
 fn frame_error(sink: &Sink, device: &str, e: &FrameError) {
-    sink(DeviceEvent::Error { device: device.to_owned(), message: format!("scanner data {e}") });
+    sink(DeviceEvent::Error {
+        device: device.to_owned(),
+        message: format!("scanner data {e}"),
+    });
 }
 
 struct PlainSession {
@@ -82,7 +102,9 @@ impl PortSession<TTYPort> for PlainSession {
         let mut frames = Vec::new();
         loop {
             let wait = match self.framer.deadline() {
-                Some(d) => d.saturating_duration_since(Instant::now()).clamp(Duration::from_millis(1), POLL),
+                Some(d) => d
+                    .saturating_duration_since(Instant::now())
+                    .clamp(Duration::from_millis(1), POLL),
                 None => POLL,
             };
             if port.set_timeout(wait).is_err() {
@@ -116,7 +138,12 @@ struct SsiSession {
 
 impl SsiSession {
     fn new(device: String, sink: Sink) -> Self {
-        SsiSession { device, sink, decoder: SsiDecoder::new(), assembler: DecodeAssembler::new() }
+        SsiSession {
+            device,
+            sink,
+            decoder: SsiDecoder::new(),
+            assembler: DecodeAssembler::new(),
+        }
     }
 
     /// The parameters sent on every (re)connect: packeted decode data, software handshaking,
@@ -130,7 +157,11 @@ impl PortSession<TTYPort> for SsiSession {
     fn run(&mut self, port: &mut TTYPort, _reconnected: bool, rx: &Receiver<DriverCommand>) -> SessionEnd {
         self.decoder.reset();
         self.assembler.reset();
-        if let Err(why) = port.set_timeout(POLL).map_err(|e| e.to_string()).and_then(|_| write_all(port, &Self::setup())) {
+        if let Err(why) = port
+            .set_timeout(POLL)
+            .map_err(|e| e.to_string())
+            .and_then(|_| write_all(port, &Self::setup()))
+        {
             return SessionEnd::Gone(why);
         }
         let mut buf = [0u8; 1024];

@@ -49,7 +49,11 @@ impl SerialSettings {
                 "even" => Parity::Even,
                 _ => Parity::None,
             })
-            .stop_bits(if self.stop_bits == 2 { StopBits::Two } else { StopBits::One })
+            .stop_bits(if self.stop_bits == 2 {
+                StopBits::Two
+            } else {
+                StopBits::One
+            })
             .flow_control(match self.flow_control.as_str() {
                 "hardware" => FlowControl::Hardware,
                 "software" => FlowControl::Software,
@@ -66,7 +70,10 @@ pub fn open(s: &SerialSettings, timeout: Duration) -> Result<TTYPort, String> {
             serialport::ErrorKind::NoDevice => format!("{} is not there ({why})", s.path),
             serialport::ErrorKind::Io(std::io::ErrorKind::NotFound) => format!("{} does not exist", s.path),
             serialport::ErrorKind::Io(std::io::ErrorKind::PermissionDenied) => {
-                format!("no permission to open {} (is the user in the dialout group? see assets/udev)", s.path)
+                format!(
+                    "no permission to open {} (is the user in the dialout group? see assets/udev)",
+                    s.path
+                )
             }
             _ if why.contains("busy") || why.contains("EBUSY") => {
                 format!("{} is busy: another program has it open", s.path)
@@ -106,7 +113,12 @@ pub fn supervise<P>(
     session: &mut dyn PortSession<P>,
 ) {
     let state = |state: DeviceState, detail: String| {
-        sink(DeviceEvent::State { device: device.to_owned(), kind, state, detail });
+        sink(DeviceEvent::State {
+            device: device.to_owned(),
+            kind,
+            state,
+            detail,
+        });
     };
     let mut connected_before = false;
     let mut last_problem: Option<String> = None;
@@ -114,7 +126,14 @@ pub fn supervise<P>(
         match open() {
             Ok((mut port, detail)) => {
                 last_problem = None;
-                state(if connected_before { DeviceState::Reconnected } else { DeviceState::Connected }, detail);
+                state(
+                    if connected_before {
+                        DeviceState::Reconnected
+                    } else {
+                        DeviceState::Connected
+                    },
+                    detail,
+                );
                 let end = session.run(&mut port, connected_before, rx);
                 connected_before = true;
                 // Close the device at once, so a re-plugged one gets its old node name back.
@@ -129,7 +148,10 @@ pub fn supervise<P>(
                     if !connected_before && last_problem.is_none() {
                         state(DeviceState::Absent, why.clone());
                     } else {
-                        sink(DeviceEvent::Error { device: device.to_owned(), message: why.clone() });
+                        sink(DeviceEvent::Error {
+                            device: device.to_owned(),
+                            message: why.clone(),
+                        });
                     }
                     last_problem = Some(why);
                 }
@@ -145,7 +167,9 @@ pub fn supervise<P>(
 
 /// The opener for a serial device, for [`supervise`].
 pub fn opener(settings: &SerialSettings) -> impl FnMut() -> Result<(TTYPort, String), String> + '_ {
-    move || open(settings, Duration::from_millis(100)).map(|p| (p, format!("{} at {} baud", settings.path, settings.baud)))
+    move || {
+        open(settings, Duration::from_millis(100)).map(|p| (p, format!("{} at {} baud", settings.path, settings.baud)))
+    }
 }
 
 /// Takes the commands waiting for a running session; `Err(())` means shut down.
@@ -177,9 +201,15 @@ pub fn read_some(port: &mut TTYPort, buf: &mut [u8]) -> Result<usize, String> {
 /// Writes all of `bytes`; `Err` says the device is gone.
 pub fn write_all(port: &mut TTYPort, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
-    port.write_all(bytes).and_then(|_| port.flush()).map_err(|e| describe_gone(&e))
+    port.write_all(bytes)
+        .and_then(|_| port.flush())
+        .map_err(|e| describe_gone(&e))
 }
 
 fn describe_gone(e: &std::io::Error) -> String {
-    if super::is_gone(e) { format!("device disconnected ({e})") } else { format!("read/write failed: {e}") }
+    if super::is_gone(e) {
+        format!("device disconnected ({e})")
+    } else {
+        format!("read/write failed: {e}")
+    }
 }

@@ -29,10 +29,16 @@ impl Pty {
     /// Opens a new pair (and points `link` at its slave).
     pub fn open(link: Option<&Path>) -> std::io::Result<Pty> {
         let (master, slave) = TTYPort::pair().map_err(std::io::Error::other)?;
-        let slave_path = slave.name().ok_or_else(|| std::io::Error::other("pseudo-terminal without a name"))?;
+        let slave_path = slave
+            .name()
+            .ok_or_else(|| std::io::Error::other("pseudo-terminal without a name"))?;
         // The host opens the slave itself; the simulator only keeps the master.
         drop(slave);
-        let mut p = Pty { master: Some(master), slave_path, link: link.map(Path::to_path_buf) };
+        let mut p = Pty {
+            master: Some(master),
+            slave_path,
+            link: link.map(Path::to_path_buf),
+        };
         p.relink()?;
         Ok(p)
     }
@@ -123,7 +129,10 @@ struct Line {
 
 impl Line {
     fn new(baud: u32) -> Line {
-        Line { bytes_per_s: f64::from(baud) / 10.0, free_at: Instant::now() }
+        Line {
+            bytes_per_s: f64::from(baud) / 10.0,
+            free_at: Instant::now(),
+        }
     }
     /// Waits until `n` more bytes fit on the line.
     fn pace(&mut self, n: usize) {
@@ -172,8 +181,15 @@ impl SimScanner {
         let (tx, rx) = std::sync::mpsc::channel();
         let sent = Arc::new(AtomicU64::new(0));
         let s = sent.clone();
-        let thread = std::thread::Builder::new().name("sim scanner".into()).spawn(move || scanner_loop(pty, wire, rx, s))?;
-        Ok(SimScanner { tx, path, thread: Some(thread), sent })
+        let thread = std::thread::Builder::new()
+            .name("sim scanner".into())
+            .spawn(move || scanner_loop(pty, wire, rx, s))?;
+        Ok(SimScanner {
+            tx,
+            path,
+            thread: Some(thread),
+            sent,
+        })
     }
 
     /// The port the host opens.
@@ -220,13 +236,20 @@ impl Drop for SimScanner {
 /// variable-length values); 12 or 13 digits are a UPC-A/EAN-13 (`]E0`), 8 an EAN-8 (`]E4`);
 /// anything else Code 128 (`]C0`).
 pub fn as_scanned(text: &str) -> (Option<String>, Vec<u8>) {
-    let text = text.trim().replace("<GS>", "\u{1d}").replace("\\x1d", "\u{1d}").replace("\\x1D", "\u{1d}");
+    let text = text
+        .trim()
+        .replace("<GS>", "\u{1d}")
+        .replace("\\x1d", "\u{1d}")
+        .replace("\\x1D", "\u{1d}");
     let b = text.as_bytes();
     if b.len() >= 3 && b[0] == b']' && b[1].is_ascii_alphabetic() {
         return (Some(text[..3].to_owned()), b[3..].to_vec());
     }
     if let Some(ais) = crate::domain::gs1::split_bracketed(&text) {
-        return (Some("]d2".into()), crate::domain::gs1::element_string(&ais).into_bytes());
+        return (
+            Some("]d2".into()),
+            crate::domain::gs1::element_string(&ais).into_bytes(),
+        );
     }
     let digits = b.iter().all(u8::is_ascii_digit);
     let sym = match (digits, b.len()) {
@@ -278,7 +301,9 @@ fn scanner_loop(mut pty: Pty, wire: SimScannerWire, rx: Receiver<ScannerCmd>, se
         if !pty.is_plugged() {
             continue;
         }
-        let Some(n) = host_present(&mut pty, &mut buf, Duration::from_millis(1)) else { continue };
+        let Some(n) = host_present(&mut pty, &mut buf, Duration::from_millis(1)) else {
+            continue;
+        };
         if matches!(wire, SimScannerWire::Ssi) && n > 0 {
             // The engine ACKs every host command (parameters, sessions); host ACKs need nothing.
             ssi_decoder.push(&buf[..n], &mut packets);
@@ -363,9 +388,14 @@ pub struct SimReader {
 impl SimReader {
     pub fn start(opts: SimReaderOptions, link: Option<&Path>) -> Result<SimReader, String> {
         let emu = super::codec::emulation(&opts.protocol).ok_or_else(|| {
-            format!("unknown RFID protocol '{}' (r2000, m100, mercury, chafon18, chafon288)", opts.protocol)
+            format!(
+                "unknown RFID protocol '{}' (r2000, m100, mercury, chafon18, chafon288)",
+                opts.protocol
+            )
         })?;
-        let mode = super::codec::protocol(&opts.protocol).map(|p| p.mode()).unwrap_or(InventoryMode::PerRound);
+        let mode = super::codec::protocol(&opts.protocol)
+            .map(|p| p.mode())
+            .unwrap_or(InventoryMode::PerRound);
         let pty = Pty::open(link).map_err(|e| format!("cannot create a pseudo-terminal: {e}"))?;
         let path = pty.path();
         let stats = Arc::new(SimReaderStats::default());
@@ -375,7 +405,12 @@ impl SimReader {
             .name(format!("sim {}", opts.protocol))
             .spawn(move || ReaderSim::new(pty, emu, mode, opts, st).run(rx))
             .map_err(|e| e.to_string())?;
-        Ok(SimReader { tx, path, stats, thread: Some(thread) })
+        Ok(SimReader {
+            tx,
+            path,
+            stats,
+            thread: Some(thread),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -443,8 +478,22 @@ struct ReaderSim {
 }
 
 impl ReaderSim {
-    fn new(pty: Pty, emu: Box<dyn ReaderEmulation>, mode: InventoryMode, opts: SimReaderOptions, stats: Arc<SimReaderStats>) -> Self {
-        let tags = opts.tags.iter().map(|t| SimTag { report: t.clone(), flags: [Target::A; 4], s1_reset: None }).collect();
+    fn new(
+        pty: Pty,
+        emu: Box<dyn ReaderEmulation>,
+        mode: InventoryMode,
+        opts: SimReaderOptions,
+        stats: Arc<SimReaderStats>,
+    ) -> Self {
+        let tags = opts
+            .tags
+            .iter()
+            .map(|t| SimTag {
+                report: t.clone(),
+                flags: [Target::A; 4],
+                s1_reset: None,
+            })
+            .collect();
         ReaderSim {
             pty,
             emu,
@@ -504,7 +553,11 @@ impl ReaderSim {
     }
 
     fn tag_gap(&self) -> Duration {
-        if self.opts.rate > 0.0 { Duration::from_secs_f64(1.0 / self.opts.rate) } else { Duration::ZERO }
+        if self.opts.rate > 0.0 {
+            Duration::from_secs_f64(1.0 / self.opts.rate)
+        } else {
+            Duration::ZERO
+        }
     }
 
     /// One PerRound round: every tag that answers, paced, then the end of the round.
@@ -580,7 +633,11 @@ impl ReaderSim {
                 std::thread::sleep(Duration::from_millis(10));
                 continue;
             }
-            let wait = if self.streaming.is_some() { Duration::from_micros(500) } else { Duration::from_millis(5) };
+            let wait = if self.streaming.is_some() {
+                Duration::from_micros(500)
+            } else {
+                Duration::from_millis(5)
+            };
             let Some(n) = host_present(&mut self.pty, &mut buf, wait) else {
                 self.streaming = None;
                 continue;
@@ -634,7 +691,9 @@ impl ReaderSim {
 /// A TID for a simulated tag: Impinj Monza class id E2 801 1xx and a serial derived from the EPC.
 pub fn sim_tid(epc: &[u8]) -> Vec<u8> {
     let mut tid = vec![0xE2, 0x80, 0x11, 0x05, 0x20, 0x00];
-    let h = epc.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3));
+    let h = epc.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    });
     tid.extend_from_slice(&h.to_be_bytes()[..6]);
     tid
 }
@@ -663,7 +722,9 @@ pub fn sgtin_population(units: &[(String, String)]) -> Vec<TagReport> {
 /// `n` units of the demo items (GTINs of `store::demo`), serials counting up per item.
 pub fn demo_units(n: usize) -> Vec<(String, String)> {
     let items = crate::store::demo::demo_item_count();
-    (0..n).map(|i| (crate::store::demo::demo_gtin(i % items), (i / items + 1).to_string())).collect()
+    (0..n)
+        .map(|i| (crate::store::demo::demo_gtin(i % items), (i / items + 1).to_string()))
+        .collect()
 }
 
 /// A tag population whose EPCs count up (for soak tests: every read is checkable).
@@ -672,7 +733,13 @@ pub fn counting_population(n: usize) -> Vec<TagReport> {
         .map(|i| {
             let mut epc = vec![0xE2, 0x00, 0x00, 0x17, 0x00, 0x00];
             epc.extend_from_slice(&(i as u32 as u64).to_be_bytes()[2..]);
-            TagReport { epc, pc: 0x3000, rssi_dbm: Some(-50), antenna: Some(1), tid: None }
+            TagReport {
+                epc,
+                pc: 0x3000,
+                rssi_dbm: Some(-50),
+                antenna: Some(1),
+                tid: None,
+            }
         })
         .collect()
 }

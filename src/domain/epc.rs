@@ -1518,19 +1518,39 @@ fn time(r: &mut Reader, what: &str, parts: usize, at: usize) -> Result<String, E
 pub fn encode_sgtin96(gtin: &str, company_prefix_len: usize, filter: u8, serial: u64) -> Result<Vec<u8>, EpcError> {
     let g = gtin.as_bytes();
     if g.len() != 14 || !g.iter().all(u8::is_ascii_digit) || !check_ok(gtin) {
-        return Err(err(codes::BAD_VALUE, 0, format!("'{gtin}' is not a GTIN-14 with a valid check digit")));
+        return Err(err(
+            codes::BAD_VALUE,
+            0,
+            format!("'{gtin}' is not a GTIN-14 with a valid check digit"),
+        ));
     }
     let Some(p) = PT_SGTIN.iter().position(|row| row.1 == company_prefix_len) else {
-        return Err(err(codes::BAD_PARTITION, 0, format!("a company prefix of {company_prefix_len} digits has no SGTIN partition (6-12)")));
+        return Err(err(
+            codes::BAD_PARTITION,
+            0,
+            format!("a company prefix of {company_prefix_len} digits has no SGTIN partition (6-12)"),
+        ));
     };
     if filter > 7 || serial >= 1 << 38 {
-        return Err(err(codes::BAD_VALUE, 0, "filter is 0-7 and the SGTIN-96 serial below 2^38"));
+        return Err(err(
+            codes::BAD_VALUE,
+            0,
+            "filter is 0-7 and the SGTIN-96 serial below 2^38",
+        ));
     }
     let (m, _, n, _) = PT_SGTIN[p];
     let cp: u64 = gtin[1..1 + company_prefix_len].parse().unwrap_or(0);
-    let item: u64 = format!("{}{}", &gtin[..1], &gtin[1 + company_prefix_len..13]).parse().unwrap_or(0);
+    let item: u64 = format!("{}{}", &gtin[..1], &gtin[1 + company_prefix_len..13])
+        .parse()
+        .unwrap_or(0);
     let mut v: u128 = 0x30;
-    for (value, bits) in [(u128::from(filter), 3), (p as u128, 3), (u128::from(cp), m), (u128::from(item), n), (u128::from(serial), 38)] {
+    for (value, bits) in [
+        (u128::from(filter), 3),
+        (p as u128, 3),
+        (u128::from(cp), m),
+        (u128::from(item), n),
+        (u128::from(serial), 38),
+    ] {
         v = (v << bits) | value;
     }
     Ok(v.to_be_bytes()[4..].to_vec())
@@ -2105,7 +2125,11 @@ mod tests {
         let epc = encode_sgtin96("80614141123458", 7, 3, 6789).unwrap();
         let hex: String = epc.iter().map(|b| format!("{b:02X}")).collect();
         assert_eq!(hex, "3074257BF7194E4000001A85");
-        for (body, cpl, serial) in [("0690123450001", 8, 1u64), ("0690123450002", 9, 274_877_906_943), ("0001234567890", 6, 42)] {
+        for (body, cpl, serial) in [
+            ("0690123450001", 8, 1u64),
+            ("0690123450002", 9, 274_877_906_943),
+            ("0001234567890", 6, 42),
+        ] {
             let gtin = &with_check(body);
             let epc = encode_sgtin96(gtin, cpl, 1, serial).unwrap();
             let hex: String = epc.iter().map(|b| format!("{b:02X}")).collect();

@@ -177,7 +177,11 @@ impl HibcError {
 }
 
 fn err(code: &'static str, position: usize, message: impl Into<String>) -> HibcError {
-    HibcError { code, message: message.into(), position }
+    HibcError {
+        code,
+        message: message.into(),
+        position,
+    }
 }
 
 /// Parses HIBC data starting at `+`. See the module documentation for the grammar.
@@ -187,11 +191,18 @@ pub fn parse_hibc(data: &str, today: NaiveDate) -> Result<Hibc, HibcError> {
     }
     for (i, c) in data.chars().enumerate() {
         if code39_value(c).is_none() {
-            let hint = if c.is_ascii_lowercase() { "; HIBC uses upper-case letters only" } else { "" };
+            let hint = if c.is_ascii_lowercase() {
+                "; HIBC uses upper-case letters only"
+            } else {
+                ""
+            };
             return Err(err(
                 "bad_character",
                 i,
-                format!("'{}' is not a Code 39 character (0-9 A-Z - . space $ / + %){hint}", c.escape_default()),
+                format!(
+                    "'{}' is not a Code 39 character (0-9 A-Z - . space $ / + %){hint}",
+                    c.escape_default()
+                ),
             ));
         }
     }
@@ -213,12 +224,20 @@ pub fn parse_hibc(data: &str, today: NaiveDate) -> Result<Hibc, HibcError> {
 fn parse_symbol(data: &str, today: NaiveDate) -> Result<Hibc, HibcError> {
     let n = data.len();
     if n < 3 {
-        return Err(err("bad_format", n, "too short for HIBC: '+', data and a check character are needed"));
+        return Err(err(
+            "bad_format",
+            n,
+            "too short for HIBC: '+', data and a check character are needed",
+        ));
     }
     let (before, check) = data.split_at(n - 1);
     let want = check_char(before).ok_or_else(|| err("bad_character", 0, "not Code 39 data"))?;
     if !check.starts_with(want) {
-        return Err(err("bad_check", n - 1, format!("check character is '{check}', expected '{want}'")));
+        return Err(err(
+            "bad_check",
+            n - 1,
+            format!("check character is '{check}', expected '{want}'"),
+        ));
     }
     let body = &data[1..n - 1];
     let first = body.as_bytes()[0];
@@ -268,12 +287,18 @@ fn split_two_symbols(data: &str, today: NaiveDate) -> Option<Result<Hibc, HibcEr
         if b[i] != b'+' || !(next == b'$' || next.is_ascii_digit()) {
             continue;
         }
-        let Ok(primary) = parse_symbol(&data[..i], today) else { continue };
+        let Ok(primary) = parse_symbol(&data[..i], today) else {
+            continue;
+        };
         if primary.kind != HibcKind::Primary {
             continue;
         }
-        let secondary =
-            parse_symbol(&data[i..], today).map_err(|e| HibcError { position: e.position + i, ..e }).and_then(|s| {
+        let secondary = parse_symbol(&data[i..], today)
+            .map_err(|e| HibcError {
+                position: e.position + i,
+                ..e
+            })
+            .and_then(|s| {
                 if s.kind == HibcKind::Secondary {
                     Ok(s)
                 } else {
@@ -281,8 +306,10 @@ fn split_two_symbols(data: &str, today: NaiveDate) -> Option<Result<Hibc, HibcEr
                 }
             });
         return Some(secondary.and_then(|s| {
-            merge(&primary, &s)
-                .map_err(|e| HibcError { position: if e.code == "link_mismatch" { b.len() - 2 } else { i }, ..e })
+            merge(&primary, &s).map_err(|e| HibcError {
+                position: if e.code == "link_mismatch" { b.len() - 2 } else { i },
+                ..e
+            })
         }));
     }
     None
@@ -298,7 +325,11 @@ fn parse_primary(p: &str, off: usize, h: &mut Hibc) -> Result<(), HibcError> {
         ));
     }
     if b.len() > 23 {
-        return Err(err("bad_format", off + 22, "product number is longer than 18 characters"));
+        return Err(err(
+            "bad_format",
+            off + 22,
+            "product number is longer than 18 characters",
+        ));
     }
     if !b[0].is_ascii_uppercase() {
         return Err(err("bad_format", off, "the labeler code must start with a letter"));
@@ -308,7 +339,11 @@ fn parse_primary(p: &str, off: usize, h: &mut Hibc) -> Result<(), HibcError> {
     }
     let last = b.len() - 1;
     if let Some(i) = (4..last).find(|&i| !b[i].is_ascii_alphanumeric()) {
-        return Err(err("bad_format", off + i, "the product number is letters and digits only"));
+        return Err(err(
+            "bad_format",
+            off + i,
+            "the product number is letters and digits only",
+        ));
     }
     if !b[last].is_ascii_digit() {
         return Err(err("bad_format", off + last, "the unit of measure is one digit"));
@@ -357,13 +392,18 @@ impl<'a> Cur<'a> {
 }
 
 fn num(d: &str) -> u32 {
-    d.bytes().fold(0u32, |a, b| a.saturating_mul(10).saturating_add(u32::from(b - b'0')))
+    d.bytes()
+        .fold(0u32, |a, b| a.saturating_mul(10).saturating_add(u32::from(b - b'0')))
 }
 
 /// The `$$`/`$$+` date field selected by `flag` (`0`/`1` = MMYY, not consumed; `2`–`6` consumed; `7` none).
 fn date_field(c: &mut Cur, flag: u8, today: NaiveDate) -> Result<Option<NaiveDate>, HibcError> {
     if !(b'0'..=b'7').contains(&flag) {
-        return Err(err("bad_format", c.pos(), "expected a date format flag: 0/1 (MMYY), 2-6, or 7 (no date)"));
+        return Err(err(
+            "bad_format",
+            c.pos(),
+            "expected a date format flag: 0/1 (MMYY), 2-6, or 7 (no date)",
+        ));
     }
     if flag >= b'2' {
         c.i += 1; // the flag; MMYY has none (its first digit is the month's)
@@ -377,7 +417,9 @@ fn date_field(c: &mut Cur, flag: u8, today: NaiveDate) -> Result<Option<NaiveDat
             if !(1..=12).contains(&mm) {
                 return Err(bad(&format!("MMYY '{d}'")));
             }
-            last_day_of_month(resolve_two_digit_year(yy, today), mm).map(Some).ok_or_else(|| bad(d))
+            last_day_of_month(resolve_two_digit_year(yy, today), mm)
+                .map(Some)
+                .ok_or_else(|| bad(d))
         }
         b'2' => {
             let d = c.digits(6, "an MMDDYY expiry (flag 2)")?;
@@ -389,25 +431,39 @@ fn date_field(c: &mut Cur, flag: u8, today: NaiveDate) -> Result<Option<NaiveDat
             let long = flag == b'4';
             let d = c.digits(
                 if long { 8 } else { 6 },
-                if long { "a YYMMDDHH expiry (flag 4)" } else { "a YYMMDD expiry (flag 3)" },
+                if long {
+                    "a YYMMDDHH expiry (flag 4)"
+                } else {
+                    "a YYMMDD expiry (flag 3)"
+                },
             )?;
             if long && num(&d[6..]) > 23 {
                 return Err(bad(&format!("YYMMDDHH '{d}' (hour)")));
             }
-            ymd(resolve_two_digit_year(num(&d[..2]), today), num(&d[2..4]), num(&d[4..6]))
-                .ok_or_else(|| bad(&format!("YYMMDD '{d}'")))
-                .map(Some)
+            ymd(
+                resolve_two_digit_year(num(&d[..2]), today),
+                num(&d[2..4]),
+                num(&d[4..6]),
+            )
+            .ok_or_else(|| bad(&format!("YYMMDD '{d}'")))
+            .map(Some)
         }
         b'5' | b'6' => {
             let long = flag == b'6';
             let d = c.digits(
                 if long { 7 } else { 5 },
-                if long { "a YYJJJHH expiry (flag 6)" } else { "a YYJJJ expiry (flag 5)" },
+                if long {
+                    "a YYJJJHH expiry (flag 6)"
+                } else {
+                    "a YYJJJ expiry (flag 5)"
+                },
             )?;
             if long && num(&d[5..]) > 23 {
                 return Err(bad(&format!("YYJJJHH '{d}' (hour)")));
             }
-            julian(&d[..5], today).ok_or_else(|| bad(&format!("YYJJJ '{d}'"))).map(Some)
+            julian(&d[..5], today)
+                .ok_or_else(|| bad(&format!("YYJJJ '{d}'")))
+                .map(Some)
         }
         _ => Ok(None), // 7: no date
     }
@@ -434,11 +490,22 @@ fn ident(s: &str, pos: usize, what: &str) -> Result<String, HibcError> {
     if s.is_empty() {
         return Err(err("bad_format", pos, format!("the {what} is empty")));
     }
-    if let Some(i) = s.bytes().position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.')) {
-        return Err(err("bad_format", pos + i, format!("the {what} is letters and digits only")));
+    if let Some(i) = s
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
+    {
+        return Err(err(
+            "bad_format",
+            pos + i,
+            format!("the {what} is letters and digits only"),
+        ));
     }
     if s.len() > 18 {
-        return Err(err("bad_format", pos + 18, format!("the {what} is longer than 18 characters")));
+        return Err(err(
+            "bad_format",
+            pos + 18,
+            format!("the {what} is longer than 18 characters"),
+        ));
     }
     Ok(s.to_owned())
 }
@@ -457,7 +524,11 @@ fn parse_secondary(s: &str, off: usize, today: NaiveDate, h: &mut Hibc) -> Resul
                 c.i += 1;
                 let d = c.digits(
                     if q == b'8' { 2 } else { 5 },
-                    if q == b'8' { "a quantity (flag 8)" } else { "a quantity (flag 9)" },
+                    if q == b'8' {
+                        "a quantity (flag 8)"
+                    } else {
+                        "a quantity (flag 9)"
+                    },
                 )?;
                 h.quantity = Some(num(d));
                 match c.peek() {
@@ -465,7 +536,11 @@ fn parse_secondary(s: &str, off: usize, today: NaiveDate, h: &mut Hibc) -> Resul
                     Some(f @ b'0'..=b'7') => h.expiry = date_field(&mut c, f, today)?,
                     Some(b'A'..=b'Z') => {}
                     Some(_) => {
-                        return Err(err("bad_format", c.pos(), "after the quantity comes a date flag 0-7 or the lot"));
+                        return Err(err(
+                            "bad_format",
+                            c.pos(),
+                            "after the quantity comes a date flag 0-7 or the lot",
+                        ));
                     }
                 }
             }
@@ -492,7 +567,11 @@ fn parse_secondary(s: &str, off: usize, today: NaiveDate, h: &mut Hibc) -> Resul
             h.lot = Some(ident(rest, c.pos(), "lot number")?);
         }
     } else {
-        return Err(err("bad_format", off, "secondary data starts with '$', '$$', '$+' or a 5-digit YYJJJ date"));
+        return Err(err(
+            "bad_format",
+            off,
+            "secondary data starts with '$', '$$', '$+' or a 5-digit YYJJJ date",
+        ));
     }
 
     let Some(k) = supplementary else { return Ok(()) };
@@ -500,7 +579,11 @@ fn parse_secondary(s: &str, off: usize, today: NaiveDate, h: &mut Hibc) -> Resul
     for seg in s[k + 1..].split('/') {
         let mut c = Cur { s: seg, i: 0, off: at };
         if c.eat("14D") || c.eat("16D") {
-            let what = if seg.starts_with("14D") { "expiry date (14D)" } else { "date of manufacture (16D)" };
+            let what = if seg.starts_with("14D") {
+                "expiry date (14D)"
+            } else {
+                "date of manufacture (16D)"
+            };
             let dpos = c.pos();
             let d = c.digits(8, what)?;
             if !c.rest().is_empty() {
@@ -508,7 +591,11 @@ fn parse_secondary(s: &str, off: usize, today: NaiveDate, h: &mut Hibc) -> Resul
             }
             let date = ymd(num(&d[..4]) as i32, num(&d[4..6]), num(&d[6..]))
                 .ok_or_else(|| err("bad_date", dpos, format!("{what} '{d}' is not a valid date")))?;
-            let slot = if seg.starts_with("14D") { &mut h.expiry } else { &mut h.manufacture_date };
+            let slot = if seg.starts_with("14D") {
+                &mut h.expiry
+            } else {
+                &mut h.manufacture_date
+            };
             set(slot, date, what, at)?;
         } else if c.eat("S") {
             let v = ident(c.rest(), c.pos(), "serial number")?;
@@ -535,13 +622,22 @@ fn parse_secondary(s: &str, off: usize, today: NaiveDate, h: &mut Hibc) -> Resul
 /// be the primary's check character. The result has kind [`HibcKind::Concatenated`] and keeps the link.
 pub fn merge(primary: &Hibc, secondary: &Hibc) -> Result<Hibc, HibcError> {
     if primary.kind != HibcKind::Primary {
-        return Err(err("wrong_kind", 0, format!("the first code is a {}, not a primary", primary.kind.as_str())));
+        return Err(err(
+            "wrong_kind",
+            0,
+            format!("the first code is a {}, not a primary", primary.kind.as_str()),
+        ));
     }
     if secondary.kind != HibcKind::Secondary {
-        return Err(err("wrong_kind", 0, format!("the second code is a {}, not a secondary", secondary.kind.as_str())));
+        return Err(err(
+            "wrong_kind",
+            0,
+            format!("the second code is a {}, not a secondary", secondary.kind.as_str()),
+        ));
     }
-    let want =
-        primary.primary_check().ok_or_else(|| err("wrong_kind", 0, "the primary has no labeler/product data"))?;
+    let want = primary
+        .primary_check()
+        .ok_or_else(|| err("wrong_kind", 0, "the primary has no labeler/product data"))?;
     match secondary.link {
         Some(l) if l == want => {}
         Some(l) => {
@@ -643,9 +739,37 @@ mod tests {
     fn shared_vectors() {
         let valid: &[(&str, Want<'static>)] = &[
             // hibc-01 primary only
-            ("+A123BJC5D6E71G", (Some("A123"), Some("BJC5D6E7"), Some(1), None, None, None, None, None, None, P)),
+            (
+                "+A123BJC5D6E71G",
+                (
+                    Some("A123"),
+                    Some("BJC5D6E7"),
+                    Some(1),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    P,
+                ),
+            ),
             // hibc-02 secondary $$5 YYJJJ, link G
-            ("+$$52001510X3GD", (None, None, None, Some("10X3"), None, Some(d(2020, 1, 15)), None, None, Some('G'), S)),
+            (
+                "+$$52001510X3GD",
+                (
+                    None,
+                    None,
+                    None,
+                    Some("10X3"),
+                    None,
+                    Some(d(2020, 1, 15)),
+                    None,
+                    None,
+                    Some('G'),
+                    S,
+                ),
+            ),
             // hibc-03
             (
                 "+A99912345/$$52025010X3/16D20111212/S77DEFG458",
@@ -697,7 +821,18 @@ mod tests {
             // hibc-06 $$9 quantity only
             (
                 "+EHWD3551419/$$900100F",
-                (Some("EHWD"), Some("355141"), Some(9), None, None, None, None, Some(100), None, C),
+                (
+                    Some("EHWD"),
+                    Some("355141"),
+                    Some(9),
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(100),
+                    None,
+                    C,
+                ),
             ),
             // hibc-07 MMYY
             (
@@ -780,7 +915,21 @@ mod tests {
                 ),
             ),
             // hibc-13
-            ("+BLUEUNICORN7N", (Some("BLUE"), Some("UNICORN"), Some(7), None, None, None, None, None, None, P)),
+            (
+                "+BLUEUNICORN7N",
+                (
+                    Some("BLUE"),
+                    Some("UNICORN"),
+                    Some(7),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    P,
+                ),
+            ),
             // hibc-14 stand-alone secondary with supplementary data, link X
             (
                 "+$$20928053C001/S0001/16D20000101XQ",
@@ -810,7 +959,13 @@ mod tests {
     #[test]
     fn every_date_form() {
         // (secondary data without '+'/link/check, expiry, lot, serial, quantity)
-        type Case = (&'static str, Option<NaiveDate>, Option<&'static str>, Option<&'static str>, Option<u32>);
+        type Case = (
+            &'static str,
+            Option<NaiveDate>,
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<u32>,
+        );
         let cases: &[Case] = &[
             ("$$0226LOT1", Some(d(2026, 2, 28)), Some("LOT1"), None, None),
             ("$$0228LOT1", Some(d(2028, 2, 29)), Some("LOT1"), None, None),
@@ -825,7 +980,13 @@ mod tests {
             ("$$8053261130LOT1", Some(d(2026, 11, 30)), Some("LOT1"), None, Some(5)),
             ("$$8057LOT1", None, Some("LOT1"), None, Some(5)),
             ("$$805LOT1", None, Some("LOT1"), None, Some(5)),
-            ("$$912345526026LOT1", Some(d(2026, 1, 26)), Some("LOT1"), None, Some(12345)),
+            (
+                "$$912345526026LOT1",
+                Some(d(2026, 1, 26)),
+                Some("LOT1"),
+                None,
+                Some(12345),
+            ),
             ("$$+0226SN1", Some(d(2026, 2, 28)), None, Some("SN1"), None),
             ("$$+3261130SN1", Some(d(2026, 11, 30)), None, Some("SN1"), None),
             ("$$+7SN1", None, None, Some("SN1"), None),
@@ -839,14 +1000,24 @@ mod tests {
             let input = with_check(&format!("+{sec}L"));
             let h = parse_hibc(&input, today()).unwrap_or_else(|e| panic!("{input}: {e:?}"));
             assert_eq!(
-                (h.expiry, h.lot.as_deref(), h.serial.as_deref(), h.quantity, h.kind, h.link),
+                (
+                    h.expiry,
+                    h.lot.as_deref(),
+                    h.serial.as_deref(),
+                    h.quantity,
+                    h.kind,
+                    h.link
+                ),
                 (*exp, *lot, *serial, *qty, S, Some('L')),
                 "{input}"
             );
         }
         // $$8 QQ then MMYY: quantity 05, expiry 12/05 -> 2005-12-31.
         let h = parse_hibc(&with_check("+$$8051205LOT1L"), today()).expect("qty mmyy");
-        assert_eq!((h.quantity, h.expiry, h.lot.as_deref()), (Some(5), Some(d(2005, 12, 31)), Some("LOT1")));
+        assert_eq!(
+            (h.quantity, h.expiry, h.lot.as_deref()),
+            (Some(5), Some(d(2005, 12, 31)), Some("LOT1"))
+        );
     }
 
     #[test]
@@ -919,11 +1090,17 @@ mod tests {
         ];
         let mut wrong = vec![];
         for (input, add_check, code, pos) in cases {
-            let data = if *add_check { with_check(input) } else { (*input).to_owned() };
+            let data = if *add_check {
+                with_check(input)
+            } else {
+                (*input).to_owned()
+            };
             match parse_hibc(&data, today()) {
                 Ok(h) => wrong.push(format!("{data:?}: accepted as {h:?}")),
-                Err(e) if (e.code, e.position) != (*code, *pos) => wrong
-                    .push(format!("{data:?}: want {code} at {pos}, got {} at {}: {}", e.code, e.position, e.message)),
+                Err(e) if (e.code, e.position) != (*code, *pos) => wrong.push(format!(
+                    "{data:?}: want {code} at {pos}, got {} at {}: {}",
+                    e.code, e.position, e.message
+                )),
                 Err(e) => assert!(HibcError::CODES.contains(&e.code) && !e.message.is_empty()),
             }
         }
@@ -959,7 +1136,10 @@ mod tests {
         let s = parse_hibc("+$$52001510X3GD", today()).expect("secondary");
         let m = merge(&p, &s).expect("merge");
         assert_eq!(m.di().as_deref(), Some("A123BJC5D6E71"));
-        assert_eq!((m.lot.as_deref(), m.expiry, m.link, m.kind), (Some("10X3"), Some(d(2020, 1, 15)), Some('G'), C));
+        assert_eq!(
+            (m.lot.as_deref(), m.expiry, m.link, m.kind),
+            (Some("10X3"), Some(d(2020, 1, 15)), Some('G'), C)
+        );
         // The same two symbols read into one string.
         assert_eq!(parse_hibc("+A123BJC5D6E71G+$$52001510X3GD", today()), Ok(m.clone()));
         // The concatenated single symbol gives the same fields, without a link.
@@ -1039,12 +1219,16 @@ mod tests {
             "+$$20928053C001/S0001/16D20000101XQ",
             "+A123BJC5D6E71G+$$52001510X3GD",
         ];
-        let alphabet: Vec<char> = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%$$$+++///a\u{1d}é".chars().collect();
+        let alphabet: Vec<char> = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. $/+%$$$+++///a\u{1d}é"
+            .chars()
+            .collect();
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let mut ok = 0;
         for round in 0..30_000 {
             let mut s: Vec<char> = if round % 3 == 0 {
-                (0..rng.below(40)).map(|_| alphabet[rng.below(alphabet.len())]).collect()
+                (0..rng.below(40))
+                    .map(|_| alphabet[rng.below(alphabet.len())])
+                    .collect()
             } else {
                 seeds[rng.below(seeds.len())].chars().collect()
             };

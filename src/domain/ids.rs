@@ -49,7 +49,10 @@ impl Gtin {
             return Err(err("GTIN", format!("'{s}' must be digits only")));
         }
         if !matches!(s.len(), 8 | 12 | 13 | 14) {
-            return Err(err("GTIN", format!("'{s}' has {} digits; a GTIN has 8, 12, 13 or 14", s.len())));
+            return Err(err(
+                "GTIN",
+                format!("'{s}' has {} digits; a GTIN has 8, 12, 13 or 14", s.len()),
+            ));
         }
         if !gs1_check_digit_ok(s) {
             let b = s.as_bytes();
@@ -109,10 +112,20 @@ fn cset82_text(field: &'static str, s: &str, max: usize) -> Result<String, IdErr
         return Err(err(field, "is empty"));
     }
     if s.len() > max {
-        return Err(err(field, format!("'{s}' is {} characters; at most {max} allowed", s.len())));
+        return Err(err(
+            field,
+            format!("'{s}' is {} characters; at most {max} allowed", s.len()),
+        ));
     }
     if let Some((i, c)) = s.char_indices().find(|(_, c)| !c.is_ascii() || !is_cset82(*c as u8)) {
-        return Err(err(field, format!("'{s}' has '{}' at position {}, outside GS1 character set 82", c.escape_default(), i + 1)));
+        return Err(err(
+            field,
+            format!(
+                "'{s}' has '{}' at position {}, outside GS1 character set 82",
+                c.escape_default(),
+                i + 1
+            ),
+        ));
     }
     Ok(s.to_owned())
 }
@@ -166,8 +179,14 @@ impl LocationCode {
         if s.is_empty() || s.len() > 32 {
             return Err(err("location", format!("'{s}' must be 1 to 32 characters")));
         }
-        if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))) {
-            return Err(err("location", format!("'{s}' has '{}'; use letters, digits, - _ . /", c.escape_default())));
+        if let Some(c) = s
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')))
+        {
+            return Err(err(
+                "location",
+                format!("'{s}' has '{}'; use letters, digits, - _ . /", c.escape_default()),
+            ));
         }
         Ok(LocationCode(s.to_ascii_uppercase()))
     }
@@ -270,7 +289,12 @@ mod tests {
     fn lot_and_serial_charset() {
         assert!(LotNo::new("L2311-A/7").is_ok());
         assert!(LotNo::new("ABCDEFGHIJ0123456789").is_ok());
-        assert!(LotNo::new("ABCDEFGHIJ01234567890").unwrap_err().why.contains("at most 20"));
+        assert!(
+            LotNo::new("ABCDEFGHIJ01234567890")
+                .unwrap_err()
+                .why
+                .contains("at most 20")
+        );
         assert!(LotNo::new("L 1").unwrap_err().why.contains("position 2"));
         assert!(LotNo::new("批次").is_err());
         assert!(LotNo::new("").is_err());

@@ -22,8 +22,13 @@ pub enum LotStatus {
 }
 
 impl LotStatus {
-    pub const ALL: [LotStatus; 5] =
-        [LotStatus::Released, LotStatus::Quarantine, LotStatus::OnHold, LotStatus::Recalled, LotStatus::Rejected];
+    pub const ALL: [LotStatus; 5] = [
+        LotStatus::Released,
+        LotStatus::Quarantine,
+        LotStatus::OnHold,
+        LotStatus::Recalled,
+        LotStatus::Rejected,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -68,13 +68,22 @@ impl Evaluation {
     /// The verdict for input the scan grammar could not read.
     pub fn invalid_barcode(raw: &str, detail: &str) -> Evaluation {
         Evaluation {
-            verdict: Verdict::Reject(vec![Reason::InvalidBarcode { raw: raw.to_owned(), detail: detail.to_owned() }]),
+            verdict: Verdict::Reject(vec![Reason::InvalidBarcode {
+                raw: raw.to_owned(),
+                detail: detail.to_owned(),
+            }]),
             notes: vec![],
         }
     }
     /// The verdict for a readable barcode that does not name an item (a pallet or location label).
     pub fn not_an_item(raw: &str, what: &str) -> Evaluation {
-        Evaluation { verdict: Verdict::Reject(vec![Reason::NotAnItem { raw: raw.to_owned(), what: what.to_owned() }]), notes: vec![] }
+        Evaluation {
+            verdict: Verdict::Reject(vec![Reason::NotAnItem {
+                raw: raw.to_owned(),
+                what: what.to_owned(),
+            }]),
+            notes: vec![],
+        }
     }
 }
 
@@ -120,7 +129,10 @@ impl Tally {
         } else {
             Verdict::Accept
         };
-        Evaluation { verdict, notes: self.notes }
+        Evaluation {
+            verdict,
+            notes: self.notes,
+        }
     }
 }
 
@@ -132,12 +144,22 @@ fn item_label(item: &Item) -> String {
 pub fn evaluate(gate: Gate, facts: &Facts<'_>, today: NaiveDate) -> Evaluation {
     let mut t = Tally::default();
     let Some(item) = facts.item else {
-        t.reject.push(Reason::UnknownItem { code: facts.scanned.code.clone() });
+        t.reject.push(Reason::UnknownItem {
+            code: facts.scanned.code.clone(),
+        });
         return t.finish();
     };
     if !facts.expected_items.is_empty() && !facts.expected_items.iter().any(|e| e.id == item.id) {
-        let expected = facts.expected_items.iter().map(item_label).collect::<Vec<_>>().join(" / ");
-        t.reject.push(Reason::WrongItem { scanned: item_label(item), expected });
+        let expected = facts
+            .expected_items
+            .iter()
+            .map(item_label)
+            .collect::<Vec<_>>()
+            .join(" / ");
+        t.reject.push(Reason::WrongItem {
+            scanned: item_label(item),
+            expected,
+        });
         return t.finish();
     }
     let Some(lot_no) = facts.scanned.lot.as_ref().or(facts.lot.map(|l| &l.lot)) else {
@@ -150,7 +172,11 @@ pub fn evaluate(gate: Gate, facts: &Facts<'_>, today: NaiveDate) -> Evaluation {
     // and disagree, the earlier one (and a warning).
     let expiry = match (facts.lot.and_then(|l| l.expiry), facts.scanned.expiry) {
         (Some(rec), Some(scan)) if rec != scan => {
-            t.warn.push(Reason::ExpiryMismatch { lot: lot_name.clone(), scanned: scan, recorded: rec });
+            t.warn.push(Reason::ExpiryMismatch {
+                lot: lot_name.clone(),
+                scanned: scan,
+                recorded: rec,
+            });
             Some(rec.min(scan))
         }
         (Some(rec), _) => Some(rec),
@@ -160,16 +186,25 @@ pub fn evaluate(gate: Gate, facts: &Facts<'_>, today: NaiveDate) -> Evaluation {
     match facts.lot {
         None => match gate {
             Gate::Receive => {
-                t.notes.push(Reason::NewLot { lot: lot_name.clone(), to_quarantine: item.requires_qc });
+                t.notes.push(Reason::NewLot {
+                    lot: lot_name.clone(),
+                    to_quarantine: item.requires_qc,
+                });
                 if expiry.is_none() && item.shelf_life_days.is_some() {
                     t.warn.push(Reason::MissingExpiry { lot: lot_name.clone() });
                 }
             }
             Gate::Pick => {
-                t.reject.push(Reason::UnknownLot { lot: lot_name, item: item_label(item) });
+                t.reject.push(Reason::UnknownLot {
+                    lot: lot_name,
+                    item: item_label(item),
+                });
                 return t.finish();
             }
-            Gate::Count => t.warn.push(Reason::UnknownLot { lot: lot_name.clone(), item: item_label(item) }),
+            Gate::Count => t.warn.push(Reason::UnknownLot {
+                lot: lot_name.clone(),
+                item: item_label(item),
+            }),
         },
         Some(lot) => status_rules(gate, lot.status, &lot_name, &mut t),
     }
@@ -177,7 +212,11 @@ pub fn evaluate(gate: Gate, facts: &Facts<'_>, today: NaiveDate) -> Evaluation {
     if let Some(expiry) = expiry {
         let days_left = (expiry - today).num_days();
         if days_left < 0 {
-            t.reject.push(Reason::Expired { lot: lot_name.clone(), expiry, days_ago: -days_left });
+            t.reject.push(Reason::Expired {
+                lot: lot_name.clone(),
+                expiry,
+                days_ago: -days_left,
+            });
         } else {
             let below_min = match gate {
                 Gate::Receive => receipt_minimum(item, facts.lot, facts.scanned, expiry, days_left, &lot_name),
@@ -188,7 +227,12 @@ pub fn evaluate(gate: Gate, facts: &Facts<'_>, today: NaiveDate) -> Evaluation {
                 Some(r) => t.reject.push(r),
                 None => {
                     if let Some(tier) = near_expiry_tier(&item.near_expiry_days, days_left) {
-                        t.warn.push(Reason::NearExpiry { lot: lot_name.clone(), expiry, days_left, tier });
+                        t.warn.push(Reason::NearExpiry {
+                            lot: lot_name.clone(),
+                            expiry,
+                            days_left,
+                            tier,
+                        });
                     }
                 }
             }
@@ -305,7 +349,14 @@ mod tests {
         }
     }
     fn lot(no: &str, expiry: &str, status: LotStatus) -> Lot {
-        Lot { item_id: "I1".into(), lot: LotNo::new(no).unwrap(), expiry: Some(d(expiry)), production_date: None, qc_date: None, status }
+        Lot {
+            item_id: "I1".into(),
+            lot: LotNo::new(no).unwrap(),
+            expiry: Some(d(expiry)),
+            production_date: None,
+            qc_date: None,
+            status,
+        }
     }
     fn scanned(no: Option<&str>, expiry: Option<&str>) -> Scanned {
         Scanned {
@@ -342,7 +393,13 @@ mod tests {
             (Pick, Recalled, "2027-11-21", "reject", &["recalled"]),
             (Pick, Rejected, "2027-11-21", "reject", &["rejected_lot"]),
             (Pick, Recalled, "2026-11-01", "reject", &["recalled", "expired"]),
-            (Pick, Quarantine, "2026-12-01", "reject", &["quarantined", "near_expiry"]),
+            (
+                Pick,
+                Quarantine,
+                "2026-12-01",
+                "reject",
+                &["quarantined", "near_expiry"],
+            ),
             (Receive, Quarantine, "2027-11-21", "accept", &[]),
             (Receive, OnHold, "2027-11-21", "warn", &["on_hold"]),
             (Receive, Recalled, "2027-11-21", "reject", &["recalled"]),
@@ -356,7 +413,14 @@ mod tests {
         for (gate, status, expiry, verdict, want) in cases {
             let l = lot("L2311", expiry, *status);
             let s = scanned(Some("L2311"), None);
-            let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: None };
+            let facts = Facts {
+                scanned: &s,
+                item: Some(&it),
+                lot: Some(&l),
+                expected_items: &[],
+                customer: None,
+                fefo: None,
+            };
             let e = evaluate(*gate, &facts, d(TODAY));
             assert_eq!(e.verdict.as_str(), *verdict, "{gate:?} {status:?} {expiry}: {e:?}");
             assert_eq!(codes(&e), *want, "{gate:?} {status:?} {expiry}");
@@ -368,16 +432,37 @@ mod tests {
         let it = item("I1");
         let l = lot("L2311", "2026-11-18", LotStatus::Released);
         let s = scanned(Some("L2311"), None);
-        let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: None };
+        let facts = Facts {
+            scanned: &s,
+            item: Some(&it),
+            lot: Some(&l),
+            expected_items: &[],
+            customer: None,
+            fefo: None,
+        };
         let e = evaluate(Gate::Pick, &facts, d(TODAY));
-        assert_eq!(e.verdict.reasons()[0].message_en(), "Lot L2311 expired 3 days ago (2026-11-18)");
-        assert_eq!(e.verdict.reasons()[0].message_zh(), "批次 L2311 已过期 3 天(2026-11-18)");
+        assert_eq!(
+            e.verdict.reasons()[0].message_en(),
+            "Lot L2311 expired 3 days ago (2026-11-18)"
+        );
+        assert_eq!(
+            e.verdict.reasons()[0].message_zh(),
+            "批次 L2311 已过期 3 天(2026-11-18)"
+        );
     }
 
     #[test]
     fn near_expiry_tiers() {
         let tiers = [60, 30, 7];
-        let cases = [(0, Some(7)), (7, Some(7)), (8, Some(30)), (30, Some(30)), (31, Some(60)), (60, Some(60)), (61, None)];
+        let cases = [
+            (0, Some(7)),
+            (7, Some(7)),
+            (8, Some(30)),
+            (30, Some(30)),
+            (31, Some(60)),
+            (60, Some(60)),
+            (61, None),
+        ];
         for (days, want) in cases {
             assert_eq!(near_expiry_tier(&tiers, days), want, "{days}");
         }
@@ -391,23 +476,64 @@ mod tests {
         it.near_expiry_days = vec![120, 90];
         let l = lot("L1", "2027-02-01", LotStatus::Released); // 72 days
         let s = scanned(Some("L1"), None);
-        let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: None };
+        let facts = Facts {
+            scanned: &s,
+            item: Some(&it),
+            lot: Some(&l),
+            expected_items: &[],
+            customer: None,
+            fefo: None,
+        };
         let e = evaluate(Gate::Pick, &facts, d(TODAY));
-        assert!(matches!(&e.verdict.reasons()[0], Reason::NearExpiry { tier: 90, days_left: 72, .. }), "{e:?}");
+        assert!(
+            matches!(
+                &e.verdict.reasons()[0],
+                Reason::NearExpiry {
+                    tier: 90,
+                    days_left: 72,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn receipt_minimum_in_days_and_percent() {
         // (min rule, production date, expiry, verdict, codes)
         let cases: &[(MinRemaining, Option<&str>, &str, &str, &[&str])] = &[
-            (MinRemaining::Days(90), None, "2027-03-01", "accept", &[]),          // 100 days
-            (MinRemaining::Days(90), None, "2027-02-15", "reject", &["below_min_shelf_life"]), // 86 days
-            (MinRemaining::Days(90), None, "2027-02-19", "accept", &[]),          // exactly 90
+            (MinRemaining::Days(90), None, "2027-03-01", "accept", &[]), // 100 days
+            (
+                MinRemaining::Days(90),
+                None,
+                "2027-02-15",
+                "reject",
+                &["below_min_shelf_life"],
+            ), // 86 days
+            (MinRemaining::Days(90), None, "2027-02-19", "accept", &[]), // exactly 90
             // 365-day life from production: 2/3 needs >= 243.33 days → 67% left passes, 66% fails.
-            (MinRemaining::Percent(67), Some("2026-06-01"), "2027-06-01", "reject", &["below_min_shelf_life"]),
-            (MinRemaining::Percent(50), Some("2026-06-01"), "2027-06-01", "accept", &[]),
+            (
+                MinRemaining::Percent(67),
+                Some("2026-06-01"),
+                "2027-06-01",
+                "reject",
+                &["below_min_shelf_life"],
+            ),
+            (
+                MinRemaining::Percent(50),
+                Some("2026-06-01"),
+                "2027-06-01",
+                "accept",
+                &[],
+            ),
             // No production date: the item's nominal 365 days.
-            (MinRemaining::Percent(50), None, "2027-03-01", "reject", &["below_min_shelf_life"]),
+            (
+                MinRemaining::Percent(50),
+                None,
+                "2027-03-01",
+                "reject",
+                &["below_min_shelf_life"],
+            ),
         ];
         for (rule, prod, expiry, verdict, want) in cases {
             let mut it = item("I1");
@@ -415,7 +541,14 @@ mod tests {
             let mut l = lot("L9", expiry, LotStatus::Released);
             l.production_date = prod.map(d);
             let s = scanned(Some("L9"), None);
-            let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: None };
+            let facts = Facts {
+                scanned: &s,
+                item: Some(&it),
+                lot: Some(&l),
+                expected_items: &[],
+                customer: None,
+                fefo: None,
+            };
             let e = evaluate(Gate::Receive, &facts, d(TODAY));
             assert_eq!(e.verdict.as_str(), *verdict, "{rule:?} {expiry}: {e:?}");
             assert_eq!(codes(&e), *want, "{rule:?} {expiry}");
@@ -429,9 +562,19 @@ mod tests {
         let mut l = lot("L9", "2027-06-01", LotStatus::Released);
         l.production_date = Some(d("2026-06-01"));
         let s = scanned(Some("L9"), None);
-        let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: None };
+        let facts = Facts {
+            scanned: &s,
+            item: Some(&it),
+            lot: Some(&l),
+            expected_items: &[],
+            customer: None,
+            fefo: None,
+        };
         let e = evaluate(Gate::Receive, &facts, d(TODAY));
-        assert_eq!(e.verdict.reasons()[0].message_en(), "Lot L9 has 52% of its shelf life left (192 days); receipt needs at least 67%");
+        assert_eq!(
+            e.verdict.reasons()[0].message_en(),
+            "Lot L9 has 52% of its shelf life left (192 days); receipt needs at least 67%"
+        );
     }
 
     #[test]
@@ -439,16 +582,35 @@ mod tests {
         let it = item("I1");
         let l = lot("L5", "2027-03-01", LotStatus::Released); // 100 days
         let s = scanned(Some("L5"), None);
-        let strict = Customer { id: "C1".into(), name: "Huamei".into(), min_remaining_days: Some(120) };
-        let easy = Customer { id: "C2".into(), name: "Easy".into(), min_remaining_days: Some(30) };
-        let none = Customer { id: "C3".into(), name: "Any".into(), min_remaining_days: None };
+        let strict = Customer {
+            id: "C1".into(),
+            name: "Huamei".into(),
+            min_remaining_days: Some(120),
+        };
+        let easy = Customer {
+            id: "C2".into(),
+            name: "Easy".into(),
+            min_remaining_days: Some(30),
+        };
+        let none = Customer {
+            id: "C3".into(),
+            name: "Any".into(),
+            min_remaining_days: None,
+        };
         for (c, gate, want) in [
             (&strict, Gate::Pick, "reject"),
             (&easy, Gate::Pick, "accept"),
             (&none, Gate::Pick, "accept"),
             (&strict, Gate::Count, "accept"),
         ] {
-            let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: Some(c), fefo: None };
+            let facts = Facts {
+                scanned: &s,
+                item: Some(&it),
+                lot: Some(&l),
+                expected_items: &[],
+                customer: Some(c),
+                fefo: None,
+            };
             let e = evaluate(gate, &facts, d(TODAY));
             assert_eq!(e.verdict.as_str(), want, "{} {gate:?}", c.id);
         }
@@ -459,9 +621,21 @@ mod tests {
         let it = item("I1");
         let l = lot("LATE", "2027-11-21", LotStatus::Released);
         let s = scanned(Some("LATE"), None);
-        let earlier = FefoCandidate { lot: LotNo::new("EARLY").unwrap(), expiry: d("2027-06-01"), location: "WH1-A-01".into() };
-        let same = FefoCandidate { lot: LotNo::new("LATE").unwrap(), expiry: d("2027-11-21"), location: "WH1-A-02".into() };
-        let same_day = FefoCandidate { lot: LotNo::new("TWIN").unwrap(), expiry: d("2027-11-21"), location: "WH1-A-03".into() };
+        let earlier = FefoCandidate {
+            lot: LotNo::new("EARLY").unwrap(),
+            expiry: d("2027-06-01"),
+            location: "WH1-A-01".into(),
+        };
+        let same = FefoCandidate {
+            lot: LotNo::new("LATE").unwrap(),
+            expiry: d("2027-11-21"),
+            location: "WH1-A-02".into(),
+        };
+        let same_day = FefoCandidate {
+            lot: LotNo::new("TWIN").unwrap(),
+            expiry: d("2027-11-21"),
+            location: "WH1-A-03".into(),
+        };
         for (cand, gate, want) in [
             (&earlier, Gate::Pick, vec!["fefo_violation"]),
             (&same, Gate::Pick, vec![]),
@@ -469,7 +643,14 @@ mod tests {
             (&earlier, Gate::Receive, vec![]),
             (&earlier, Gate::Count, vec![]),
         ] {
-            let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: Some(cand) };
+            let facts = Facts {
+                scanned: &s,
+                item: Some(&it),
+                lot: Some(&l),
+                expected_items: &[],
+                customer: None,
+                fefo: Some(cand),
+            };
             let e = evaluate(gate, &facts, d(TODAY));
             assert_eq!(codes(&e), want, "{} {gate:?}", cand.lot);
         }
@@ -496,18 +677,106 @@ mod tests {
             notes: &'a [&'a str],
         }
         let cases = [
-            Case { gate: Gate::Receive, s: &s, item: None, lot: None, expected: &[], verdict: "reject", codes: &["unknown_item"], notes: &[] },
-            Case { gate: Gate::Pick, s: &s, item: None, lot: None, expected: &[], verdict: "reject", codes: &["unknown_item"], notes: &[] },
-            Case { gate: Gate::Receive, s: &s, item: Some(&it), lot: None, expected: &[], verdict: "accept", codes: &[], notes: &["new_lot"] },
-            Case { gate: Gate::Pick, s: &s, item: Some(&it), lot: None, expected: &[], verdict: "reject", codes: &["unknown_lot"], notes: &[] },
-            Case { gate: Gate::Count, s: &s, item: Some(&it), lot: None, expected: &[], verdict: "warn", codes: &["unknown_lot"], notes: &[] },
-            Case { gate: Gate::Pick, s: &s, item: Some(&it), lot: Some(&l), expected: &both_other, verdict: "reject", codes: &["wrong_item"], notes: &[] },
-            Case { gate: Gate::Pick, s: &s, item: Some(&it), lot: Some(&l), expected: &both, verdict: "accept", codes: &[], notes: &[] },
-            Case { gate: Gate::Pick, s: &no_lot, item: Some(&it), lot: None, expected: &[], verdict: "reject", codes: &["missing_lot"], notes: &[] },
-            Case { gate: Gate::Receive, s: &new_no_expiry, item: Some(&it), lot: None, expected: &[], verdict: "warn", codes: &["missing_expiry"], notes: &["new_lot"] },
+            Case {
+                gate: Gate::Receive,
+                s: &s,
+                item: None,
+                lot: None,
+                expected: &[],
+                verdict: "reject",
+                codes: &["unknown_item"],
+                notes: &[],
+            },
+            Case {
+                gate: Gate::Pick,
+                s: &s,
+                item: None,
+                lot: None,
+                expected: &[],
+                verdict: "reject",
+                codes: &["unknown_item"],
+                notes: &[],
+            },
+            Case {
+                gate: Gate::Receive,
+                s: &s,
+                item: Some(&it),
+                lot: None,
+                expected: &[],
+                verdict: "accept",
+                codes: &[],
+                notes: &["new_lot"],
+            },
+            Case {
+                gate: Gate::Pick,
+                s: &s,
+                item: Some(&it),
+                lot: None,
+                expected: &[],
+                verdict: "reject",
+                codes: &["unknown_lot"],
+                notes: &[],
+            },
+            Case {
+                gate: Gate::Count,
+                s: &s,
+                item: Some(&it),
+                lot: None,
+                expected: &[],
+                verdict: "warn",
+                codes: &["unknown_lot"],
+                notes: &[],
+            },
+            Case {
+                gate: Gate::Pick,
+                s: &s,
+                item: Some(&it),
+                lot: Some(&l),
+                expected: &both_other,
+                verdict: "reject",
+                codes: &["wrong_item"],
+                notes: &[],
+            },
+            Case {
+                gate: Gate::Pick,
+                s: &s,
+                item: Some(&it),
+                lot: Some(&l),
+                expected: &both,
+                verdict: "accept",
+                codes: &[],
+                notes: &[],
+            },
+            Case {
+                gate: Gate::Pick,
+                s: &no_lot,
+                item: Some(&it),
+                lot: None,
+                expected: &[],
+                verdict: "reject",
+                codes: &["missing_lot"],
+                notes: &[],
+            },
+            Case {
+                gate: Gate::Receive,
+                s: &new_no_expiry,
+                item: Some(&it),
+                lot: None,
+                expected: &[],
+                verdict: "warn",
+                codes: &["missing_expiry"],
+                notes: &["new_lot"],
+            },
         ];
         for (i, c) in cases.iter().enumerate() {
-            let facts = Facts { scanned: c.s, item: c.item, lot: c.lot, expected_items: c.expected, customer: None, fefo: None };
+            let facts = Facts {
+                scanned: c.s,
+                item: c.item,
+                lot: c.lot,
+                expected_items: c.expected,
+                customer: None,
+                fefo: None,
+            };
             let e = evaluate(c.gate, &facts, d(TODAY));
             assert_eq!(e.verdict.as_str(), c.verdict, "case {i}: {e:?}");
             assert_eq!(codes(&e), c.codes, "case {i}");
@@ -520,10 +789,23 @@ mod tests {
         let mut it = item("I1");
         it.requires_qc = true;
         let s = scanned(Some("N1"), Some("2026-11-10"));
-        let facts = Facts { scanned: &s, item: Some(&it), lot: None, expected_items: &[], customer: None, fefo: None };
+        let facts = Facts {
+            scanned: &s,
+            item: Some(&it),
+            lot: None,
+            expected_items: &[],
+            customer: None,
+            fefo: None,
+        };
         let e = evaluate(Gate::Receive, &facts, d(TODAY));
         assert_eq!(codes(&e), ["expired"]);
-        assert_eq!(e.notes, [Reason::NewLot { lot: "N1".into(), to_quarantine: true }]);
+        assert_eq!(
+            e.notes,
+            [Reason::NewLot {
+                lot: "N1".into(),
+                to_quarantine: true
+            }]
+        );
     }
 
     #[test]
@@ -531,7 +813,14 @@ mod tests {
         let it = item("I1");
         let l = lot("L1", "2027-11-21", LotStatus::Released);
         let s = scanned(Some("L1"), Some("2026-12-01"));
-        let facts = Facts { scanned: &s, item: Some(&it), lot: Some(&l), expected_items: &[], customer: None, fefo: None };
+        let facts = Facts {
+            scanned: &s,
+            item: Some(&it),
+            lot: Some(&l),
+            expected_items: &[],
+            customer: None,
+            fefo: None,
+        };
         let e = evaluate(Gate::Pick, &facts, d(TODAY));
         assert_eq!(codes(&e), ["expiry_mismatch", "near_expiry"]);
     }

@@ -8,34 +8,98 @@ use chrono::NaiveDate;
 /// Why a scan was warned about or rejected, or an informational note on an accepted scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
-    Expired { lot: String, expiry: NaiveDate, days_ago: i64 },
-    NearExpiry { lot: String, expiry: NaiveDate, days_left: i64, tier: u32 },
-    BelowMinShelfLifeReceipt { lot: String, days_left: i64, min_days: i64, min_percent: Option<u8>, percent_left: Option<u8> },
-    BelowMinShelfLifeCustomer { lot: String, days_left: i64, min_days: u32, customer: String },
-    Quarantined { lot: String },
-    OnHold { lot: String },
-    Recalled { lot: String },
-    RejectedLot { lot: String },
-    WrongItem { scanned: String, expected: String },
-    UnknownItem { code: String },
-    UnknownLot { lot: String, item: String },
-    FefoViolation { lot: String, earlier_lot: String, earlier_expiry: NaiveDate, location: String },
-    InvalidBarcode { raw: String, detail: String },
-    MissingLot { item: String },
-    MissingExpiry { lot: String },
-    ExpiryMismatch { lot: String, scanned: NaiveDate, recorded: NaiveDate },
-    NotAnItem { raw: String, what: String },
+    Expired {
+        lot: String,
+        expiry: NaiveDate,
+        days_ago: i64,
+    },
+    NearExpiry {
+        lot: String,
+        expiry: NaiveDate,
+        days_left: i64,
+        tier: u32,
+    },
+    BelowMinShelfLifeReceipt {
+        lot: String,
+        days_left: i64,
+        min_days: i64,
+        min_percent: Option<u8>,
+        percent_left: Option<u8>,
+    },
+    BelowMinShelfLifeCustomer {
+        lot: String,
+        days_left: i64,
+        min_days: u32,
+        customer: String,
+    },
+    Quarantined {
+        lot: String,
+    },
+    OnHold {
+        lot: String,
+    },
+    Recalled {
+        lot: String,
+    },
+    RejectedLot {
+        lot: String,
+    },
+    WrongItem {
+        scanned: String,
+        expected: String,
+    },
+    UnknownItem {
+        code: String,
+    },
+    UnknownLot {
+        lot: String,
+        item: String,
+    },
+    FefoViolation {
+        lot: String,
+        earlier_lot: String,
+        earlier_expiry: NaiveDate,
+        location: String,
+    },
+    InvalidBarcode {
+        raw: String,
+        detail: String,
+    },
+    MissingLot {
+        item: String,
+    },
+    MissingExpiry {
+        lot: String,
+    },
+    ExpiryMismatch {
+        lot: String,
+        scanned: NaiveDate,
+        recorded: NaiveDate,
+    },
+    NotAnItem {
+        raw: String,
+        what: String,
+    },
     /// Info: a lot not yet in the cache will be created by this receipt.
-    NewLot { lot: String, to_quarantine: bool },
+    NewLot {
+        lot: String,
+        to_quarantine: bool,
+    },
     /// Info: the received stock goes to quarantine until QC releases the lot.
-    ToQuarantine { lot: String },
+    ToQuarantine {
+        lot: String,
+    },
 }
 
 /// Why an operator picks against FEFO: (code, English, Chinese). Stored by code.
 pub const FEFO_OVERRIDE_REASONS: [(&str, &str, &str); 4] = [
     ("customer_request", "Customer asked for this lot", "客户指定此批次"),
     ("earlier_lot_damaged", "Earlier lot damaged", "较早批次破损"),
-    ("earlier_lot_unreachable", "Earlier lot cannot be reached", "较早批次无法取用"),
+    (
+        "earlier_lot_unreachable",
+        "Earlier lot cannot be reached",
+        "较早批次无法取用",
+    ),
     ("supervisor", "Supervisor's instruction", "主管指示"),
 ];
 
@@ -47,7 +111,11 @@ impl Reason {
 }
 
 fn days_en(n: i64) -> String {
-    if n == 1 { "1 day".to_owned() } else { format!("{n} days") }
+    if n == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{n} days")
+    }
 }
 
 impl Reason {
@@ -56,7 +124,9 @@ impl Reason {
         match self {
             Reason::Expired { .. } => "expired",
             Reason::NearExpiry { .. } => "near_expiry",
-            Reason::BelowMinShelfLifeReceipt { .. } | Reason::BelowMinShelfLifeCustomer { .. } => "below_min_shelf_life",
+            Reason::BelowMinShelfLifeReceipt { .. } | Reason::BelowMinShelfLifeCustomer { .. } => {
+                "below_min_shelf_life"
+            }
             Reason::Quarantined { .. } => "quarantined",
             Reason::OnHold { .. } => "on_hold",
             Reason::Recalled { .. } => "recalled",
@@ -77,9 +147,24 @@ impl Reason {
 
     /// Every code this build can emit, for documentation and tests.
     pub const CODES: [&'static str; 18] = [
-        "expired", "near_expiry", "below_min_shelf_life", "quarantined", "on_hold", "recalled", "rejected_lot",
-        "wrong_item", "unknown_item", "unknown_lot", "fefo_violation", "invalid_barcode", "missing_lot",
-        "missing_expiry", "expiry_mismatch", "not_an_item", "new_lot", "to_quarantine",
+        "expired",
+        "near_expiry",
+        "below_min_shelf_life",
+        "quarantined",
+        "on_hold",
+        "recalled",
+        "rejected_lot",
+        "wrong_item",
+        "unknown_item",
+        "unknown_lot",
+        "fefo_violation",
+        "invalid_barcode",
+        "missing_lot",
+        "missing_expiry",
+        "expiry_mismatch",
+        "not_an_item",
+        "new_lot",
+        "to_quarantine",
     ];
 
     pub fn message_en(&self) -> String {
@@ -91,18 +176,38 @@ impl Reason {
                     format!("Lot {lot} expired {} ago ({expiry})", days_en(*days_ago))
                 }
             }
-            Reason::NearExpiry { lot, expiry, days_left, tier } => match days_left {
+            Reason::NearExpiry {
+                lot,
+                expiry,
+                days_left,
+                tier,
+            } => match days_left {
                 0 => format!("Lot {lot} expires today ({expiry}), {tier}-day warning"),
                 n => format!("Lot {lot} expires in {} ({expiry}), {tier}-day warning", days_en(*n)),
             },
-            Reason::BelowMinShelfLifeReceipt { lot, days_left, min_days, min_percent, percent_left } => match (min_percent, percent_left) {
+            Reason::BelowMinShelfLifeReceipt {
+                lot,
+                days_left,
+                min_days,
+                min_percent,
+                percent_left,
+            } => match (min_percent, percent_left) {
                 (Some(p), Some(left)) => format!(
                     "Lot {lot} has {left}% of its shelf life left ({}); receipt needs at least {p}%",
                     days_en(*days_left)
                 ),
-                _ => format!("Lot {lot} has {} of shelf life left; receipt needs at least {}", days_en(*days_left), days_en(*min_days)),
+                _ => format!(
+                    "Lot {lot} has {} of shelf life left; receipt needs at least {}",
+                    days_en(*days_left),
+                    days_en(*min_days)
+                ),
             },
-            Reason::BelowMinShelfLifeCustomer { lot, days_left, min_days, customer } => format!(
+            Reason::BelowMinShelfLifeCustomer {
+                lot,
+                days_left,
+                min_days,
+                customer,
+            } => format!(
                 "Lot {lot} has {} left; customer {customer} needs at least {}",
                 days_en(*days_left),
                 days_en(i64::from(*min_days))
@@ -111,10 +216,17 @@ impl Reason {
             Reason::OnHold { lot } => format!("Lot {lot} is on hold"),
             Reason::Recalled { lot } => format!("Lot {lot} is recalled: do not ship, move it to the recall area"),
             Reason::RejectedLot { lot } => format!("Lot {lot} was rejected by QC"),
-            Reason::WrongItem { scanned, expected } => format!("Wrong item: scanned {scanned}, this task needs {expected}"),
+            Reason::WrongItem { scanned, expected } => {
+                format!("Wrong item: scanned {scanned}, this task needs {expected}")
+            }
             Reason::UnknownItem { code } => format!("Unknown item: {code} is not in the local catalogue"),
             Reason::UnknownLot { lot, item } => format!("Lot {lot} of {item} is not known here"),
-            Reason::FefoViolation { lot, earlier_lot, earlier_expiry, location } => format!(
+            Reason::FefoViolation {
+                lot,
+                earlier_lot,
+                earlier_expiry,
+                location,
+            } => format!(
                 "FEFO: lot {earlier_lot} expires earlier ({earlier_expiry}) at {location}; give a reason to pick {lot}"
             ),
             Reason::InvalidBarcode { raw, detail } => format!("Unreadable barcode: {detail}. Scanned: {raw}"),
@@ -124,8 +236,14 @@ impl Reason {
                 format!("Lot {lot}: label says expiry {scanned}, records say {recorded}")
             }
             Reason::NotAnItem { raw, what } => format!("{what} scanned ({raw}): scan the item label"),
-            Reason::NewLot { lot, to_quarantine: true } => format!("New lot {lot}: goes to quarantine until QC release"),
-            Reason::NewLot { lot, to_quarantine: false } => format!("New lot {lot} will be created"),
+            Reason::NewLot {
+                lot,
+                to_quarantine: true,
+            } => format!("New lot {lot}: goes to quarantine until QC release"),
+            Reason::NewLot {
+                lot,
+                to_quarantine: false,
+            } => format!("New lot {lot} will be created"),
             Reason::ToQuarantine { lot } => format!("Lot {lot} awaits QC: received stock goes to quarantine"),
         }
     }
@@ -139,17 +257,33 @@ impl Reason {
                     format!("批次 {lot} 已过期 {days_ago} 天({expiry})")
                 }
             }
-            Reason::NearExpiry { lot, expiry, days_left, tier } => match days_left {
+            Reason::NearExpiry {
+                lot,
+                expiry,
+                days_left,
+                tier,
+            } => match days_left {
                 0 => format!("批次 {lot} 今天到期({expiry}),{tier} 天临期预警"),
                 n => format!("批次 {lot} 还有 {n} 天到期({expiry}),{tier} 天临期预警"),
             },
-            Reason::BelowMinShelfLifeReceipt { lot, days_left, min_days, min_percent, percent_left } => match (min_percent, percent_left) {
+            Reason::BelowMinShelfLifeReceipt {
+                lot,
+                days_left,
+                min_days,
+                min_percent,
+                percent_left,
+            } => match (min_percent, percent_left) {
                 (Some(p), Some(left)) => {
                     format!("批次 {lot} 剩余保质期 {left}%({days_left} 天),收货要求至少 {p}%")
                 }
                 _ => format!("批次 {lot} 剩余保质期 {days_left} 天,收货要求至少 {min_days} 天"),
             },
-            Reason::BelowMinShelfLifeCustomer { lot, days_left, min_days, customer } => {
+            Reason::BelowMinShelfLifeCustomer {
+                lot,
+                days_left,
+                min_days,
+                customer,
+            } => {
                 format!("批次 {lot} 剩余 {days_left} 天,客户 {customer} 要求至少 {min_days} 天")
             }
             Reason::Quarantined { lot } => format!("批次 {lot} 处于待检隔离,尚未质检放行"),
@@ -159,9 +293,14 @@ impl Reason {
             Reason::WrongItem { scanned, expected } => format!("商品错误:扫描的是 {scanned},本任务需要 {expected}"),
             Reason::UnknownItem { code } => format!("未知商品:{code} 不在本地商品库中"),
             Reason::UnknownLot { lot, item } => format!("{item} 的批次 {lot} 在本地不存在"),
-            Reason::FefoViolation { lot, earlier_lot, earlier_expiry, location } => format!(
-                "先到期先出:批次 {earlier_lot} 更早到期({earlier_expiry}),在 {location};拣选 {lot} 需填写原因"
-            ),
+            Reason::FefoViolation {
+                lot,
+                earlier_lot,
+                earlier_expiry,
+                location,
+            } => {
+                format!("先到期先出:批次 {earlier_lot} 更早到期({earlier_expiry}),在 {location};拣选 {lot} 需填写原因")
+            }
             Reason::InvalidBarcode { raw, detail } => format!("无法识别的条码:{detail}。扫描内容:{raw}"),
             Reason::MissingLot { item } => format!("{item} 的扫描中没有批号:请扫描带批号的标签"),
             Reason::MissingExpiry { lot } => format!("新批次 {lot} 的扫描中没有有效期:请核对标签"),
@@ -169,8 +308,14 @@ impl Reason {
                 format!("批次 {lot}:标签有效期 {scanned},系统记录 {recorded}")
             }
             Reason::NotAnItem { raw, what } => format!("扫描的是{}({raw}):请扫描商品标签", what_zh(what)),
-            Reason::NewLot { lot, to_quarantine: true } => format!("新批次 {lot}:待质检放行前进入隔离区"),
-            Reason::NewLot { lot, to_quarantine: false } => format!("将新建批次 {lot}"),
+            Reason::NewLot {
+                lot,
+                to_quarantine: true,
+            } => format!("新批次 {lot}:待质检放行前进入隔离区"),
+            Reason::NewLot {
+                lot,
+                to_quarantine: false,
+            } => format!("将新建批次 {lot}"),
             Reason::ToQuarantine { lot } => format!("批次 {lot} 待检:收货库存进入隔离区"),
         }
     }
@@ -196,25 +341,43 @@ mod tests {
     fn messages_in_both_languages() {
         let cases: Vec<(Reason, &str, &str, &str)> = vec![
             (
-                Reason::Expired { lot: "L2311".into(), expiry: d("2026-11-18"), days_ago: 3 },
+                Reason::Expired {
+                    lot: "L2311".into(),
+                    expiry: d("2026-11-18"),
+                    days_ago: 3,
+                },
                 "expired",
                 "Lot L2311 expired 3 days ago (2026-11-18)",
                 "批次 L2311 已过期 3 天(2026-11-18)",
             ),
             (
-                Reason::Expired { lot: "L1".into(), expiry: d("2026-11-20"), days_ago: 1 },
+                Reason::Expired {
+                    lot: "L1".into(),
+                    expiry: d("2026-11-20"),
+                    days_ago: 1,
+                },
                 "expired",
                 "Lot L1 expired 1 day ago (2026-11-20)",
                 "批次 L1 已过期 1 天(2026-11-20)",
             ),
             (
-                Reason::NearExpiry { lot: "A7".into(), expiry: d("2026-11-26"), days_left: 5, tier: 7 },
+                Reason::NearExpiry {
+                    lot: "A7".into(),
+                    expiry: d("2026-11-26"),
+                    days_left: 5,
+                    tier: 7,
+                },
                 "near_expiry",
                 "Lot A7 expires in 5 days (2026-11-26), 7-day warning",
                 "批次 A7 还有 5 天到期(2026-11-26),7 天临期预警",
             ),
             (
-                Reason::BelowMinShelfLifeCustomer { lot: "B2".into(), days_left: 40, min_days: 90, customer: "Huamei".into() },
+                Reason::BelowMinShelfLifeCustomer {
+                    lot: "B2".into(),
+                    days_left: 40,
+                    min_days: 90,
+                    customer: "Huamei".into(),
+                },
                 "below_min_shelf_life",
                 "Lot B2 has 40 days left; customer Huamei needs at least 90 days",
                 "批次 B2 剩余 40 天,客户 Huamei 要求至少 90 天",
@@ -241,7 +404,10 @@ mod tests {
             Reason::RejectedLot { lot: "x".into() },
             Reason::UnknownItem { code: "x".into() },
             Reason::MissingExpiry { lot: "x".into() },
-            Reason::NewLot { lot: "x".into(), to_quarantine: true },
+            Reason::NewLot {
+                lot: "x".into(),
+                to_quarantine: true,
+            },
         ];
         for r in samples {
             assert!(Reason::CODES.contains(&r.code()), "{}", r.code());

@@ -47,8 +47,8 @@ use chrono::NaiveDate;
 use crate::domain::gs1::digital_link::{DlSettings, parse_digital_link};
 use crate::domain::gs1::{self, GS};
 use crate::domain::hibc::{Hibc, parse_hibc};
-use crate::domain::udi::{Agency, Udi, parse_udi};
 use crate::domain::ids::{Gtin, LotNo, SerialNo, Sscc, gs1_check_digit, gs1_check_digit_ok, parse_gs1_date};
+use crate::domain::udi::{Agency, Udi, parse_udi};
 
 /// What kind of data a scan carried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,7 +95,10 @@ impl ScanKind {
 
     /// True for the kinds whose data maps to GS1 AIs.
     pub fn is_gs1(&self) -> bool {
-        matches!(self, ScanKind::Gs1 | ScanKind::DigitalLink | ScanKind::Gtin | ScanKind::Sscc)
+        matches!(
+            self,
+            ScanKind::Gs1 | ScanKind::DigitalLink | ScanKind::Gtin | ScanKind::Sscc
+        )
     }
 }
 
@@ -189,7 +192,10 @@ impl Scan {
     /// The AIs in bracketed form, `(01)09501101530003(17)261130(10)ABC`; a `(` inside a value
     /// is written `\(`. Empty when there are no AIs.
     pub fn bracketed(&self) -> String {
-        self.ais.iter().map(|(ai, v)| format!("({ai}){}", v.replace('(', "\\("))).collect()
+        self.ais
+            .iter()
+            .map(|(ai, v)| format!("({ai}){}", v.replace('(', "\\(")))
+            .collect()
     }
 }
 
@@ -204,7 +210,11 @@ pub struct ScanError {
 }
 
 fn scan_err(code: &'static str, position: usize, message: impl Into<String>) -> ScanError {
-    ScanError { code, message: message.into(), position }
+    ScanError {
+        code,
+        message: message.into(),
+        position,
+    }
 }
 
 /// Symbology identifiers after which a raw GS1 element string follows.
@@ -212,9 +222,18 @@ const GS1_SYMBOLOGIES: [&str; 5] = ["]C1", "]d2", "]Q3", "]e0", "]J1"];
 
 /// Parses one scan. `hint` is a symbology identifier the device reported beside the data (a
 /// `]xx` prefix in the data itself wins); `today` resolves two-digit years; no clock is read here.
-pub fn parse_scan(input: &[u8], hint: Option<&str>, settings: &ScanSettings, today: NaiveDate) -> Result<Scan, ScanError> {
+pub fn parse_scan(
+    input: &[u8],
+    hint: Option<&str>,
+    settings: &ScanSettings,
+    today: NaiveDate,
+) -> Result<Scan, ScanError> {
     let text = std::str::from_utf8(input).map_err(|e| {
-        scan_err("not_utf8", e.valid_up_to(), format!("The scan is not valid text (bad byte at {})", e.valid_up_to()))
+        scan_err(
+            "not_utf8",
+            e.valid_up_to(),
+            format!("The scan is not valid text (bad byte at {})", e.valid_up_to()),
+        )
     })?;
     let text = text.trim_matches(|c: char| c.is_whitespace() && c != GS);
     if text.is_empty() {
@@ -233,13 +252,21 @@ pub fn parse_scan(input: &[u8], hint: Option<&str>, settings: &ScanSettings, tod
     };
     if data.is_empty() {
         let sym = symbology.unwrap_or("");
-        return Err(scan_err("empty", offset, format!("There is no data after the symbology identifier {sym}")));
+        return Err(scan_err(
+            "empty",
+            offset,
+            format!("There is no data after the symbology identifier {sym}"),
+        ));
     }
 
     let mut hibc = None;
     let mut udi = None;
     let (kind, ais, code) = if symbology.is_some_and(|s| GS1_SYMBOLOGIES.contains(&s)) {
-        (ScanKind::Gs1, gs1::parse_element_string(data, today).map_err(shift)?, None)
+        (
+            ScanKind::Gs1,
+            gs1::parse_element_string(data, today).map_err(shift)?,
+            None,
+        )
     } else if let Some(sym @ ("]E0" | "]E4")) = symbology {
         ean(sym, data, today).map_err(shift)?
     } else if has_uri_scheme(data) {
@@ -283,9 +310,20 @@ pub fn parse_scan(input: &[u8], hint: Option<&str>, settings: &ScanSettings, tod
         gs1::validate_ais(&ais, today).map_err(|e| scan_err(e.code, offset, e.message))?;
     }
 
-    let mut fields = ScanFields { code, hibc, udi, ..fields_from(&ais, today) };
+    let mut fields = ScanFields {
+        code,
+        hibc,
+        udi,
+        ..fields_from(&ais, today)
+    };
     fill_from_identifiers(&mut fields);
-    Ok(Scan { raw, symbology: symbology.map(str::to_owned), kind, ais, fields })
+    Ok(Scan {
+        raw,
+        symbology: symbology.map(str::to_owned),
+        kind,
+        ais,
+        fields,
+    })
 }
 
 fn is_symbology_id(s: &str) -> bool {
@@ -296,7 +334,9 @@ fn is_symbology_id(s: &str) -> bool {
 /// `http://` or `https://`, all lower or all upper case, as the GS1 Syntax Engine tells a Digital
 /// Link attempt from plain data; `HtTps://…` is plain data.
 fn has_uri_scheme(data: &str) -> bool {
-    ["http://", "https://", "HTTP://", "HTTPS://"].iter().any(|p| data.starts_with(p))
+    ["http://", "https://", "HTTP://", "HTTPS://"]
+        .iter()
+        .any(|p| data.starts_with(p))
 }
 
 /// The non-GS1 UDI kinds told apart by their leading characters.
@@ -317,14 +357,23 @@ fn is_china_drug_trace(data: &str) -> bool {
 /// The HIBC device identifier: labeler code + product + unit of measure, as printed.
 fn hibc_di(h: &Hibc) -> Option<String> {
     let (lic, product) = (h.lic.as_ref()?, h.product.as_ref()?);
-    Some(format!("+{lic}{product}{}", h.unit_of_measure.map(|u| u.to_string()).unwrap_or_default()))
+    Some(format!(
+        "+{lic}{product}{}",
+        h.unit_of_measure.map(|u| u.to_string()).unwrap_or_default()
+    ))
 }
 
 /// Lot, serial, expiry and quantity from an HIBC or non-GS1 UDI into the common fields.
 fn fill_from_identifiers(f: &mut ScanFields) {
     if let Some(h) = &f.hibc {
-        f.lot = f.lot.take().or_else(|| h.lot.as_deref().and_then(|l| LotNo::new(l).ok()));
-        f.serial = f.serial.take().or_else(|| h.serial.as_deref().and_then(|s| SerialNo::new(s).ok()));
+        f.lot = f
+            .lot
+            .take()
+            .or_else(|| h.lot.as_deref().and_then(|l| LotNo::new(l).ok()));
+        f.serial = f
+            .serial
+            .take()
+            .or_else(|| h.serial.as_deref().and_then(|s| SerialNo::new(s).ok()));
         f.expiry = f.expiry.or(h.expiry);
         f.production_date = f.production_date.or(h.manufacture_date);
         f.quantity = f.quantity.or(h.quantity.map(u64::from));
@@ -332,7 +381,10 @@ fn fill_from_identifiers(f: &mut ScanFields) {
     if let Some(u) = &f.udi {
         let pi = |name: &str| u.pi.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         f.lot = f.lot.take().or_else(|| pi("lot").and_then(|l| LotNo::new(l).ok()));
-        f.serial = f.serial.take().or_else(|| pi("serial").and_then(|s| SerialNo::new(s).ok()));
+        f.serial = f
+            .serial
+            .take()
+            .or_else(|| pi("serial").and_then(|s| SerialNo::new(s).ok()));
         let date = |v: &str| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
         f.expiry = f.expiry.or_else(|| pi("expiry").and_then(date));
         f.production_date = f.production_date.or_else(|| pi("manufacture_date").and_then(date));
@@ -370,7 +422,11 @@ fn split_symbology(text: &str) -> Result<Option<(&str, &str)>, ScanError> {
     if b.len() >= 3 && b[1].is_ascii_alphabetic() && b[2].is_ascii_digit() {
         return Ok(Some((&text[..3], &text[3..])));
     }
-    Err(scan_err("unreadable", 0, "The scan starts with ']' but has no valid symbology identifier"))
+    Err(scan_err(
+        "unreadable",
+        0,
+        "The scan starts with ']' but has no valid symbology identifier",
+    ))
 }
 
 /// What a classifier found: the kind, the AIs, and the text of a plain code.
@@ -388,7 +444,11 @@ fn ean(sym: &str, data: &str, today: NaiveDate) -> Result<Classified, ScanError>
         return Err(scan_err(
             "bad_charset",
             at,
-            format!("{name} must be digits only; found '{}' at character {}", c.escape_default(), at + 1),
+            format!(
+                "{name} must be digits only; found '{}' at character {}",
+                c.escape_default(),
+                at + 1
+            ),
         ));
     }
     if primary.len() != len {
@@ -400,7 +460,11 @@ fn ean(sym: &str, data: &str, today: NaiveDate) -> Result<Classified, ScanError>
     }
     let gtin = Gtin::new(primary).map_err(|_| {
         let want = gs1_check_digit(&primary.as_bytes()[..len - 1]);
-        scan_err("bad_check_digit", len - 1, format!("{name} '{primary}' has a wrong check digit (expected {want})"))
+        scan_err(
+            "bad_check_digit",
+            len - 1,
+            format!("{name} '{primary}' has a wrong check digit (expected {want})"),
+        )
     })?;
     let mut ais = vec![("01".to_owned(), gtin.as_str().to_owned())];
     let Some((at, cc)) = composite else {
@@ -440,11 +504,18 @@ fn printable(data: &str) -> Result<(), ScanError> {
     match data.chars().enumerate().find(|(_, c)| !matches!(c, ' '..='~')) {
         None => Ok(()),
         Some((i, c)) => {
-            let shown = if c == GS { "<GS>".to_owned() } else { c.escape_default().to_string() };
+            let shown = if c == GS {
+                "<GS>".to_owned()
+            } else {
+                c.escape_default().to_string()
+            };
             Err(scan_err(
                 "unreadable",
                 i,
-                format!("The scan is not a barcode this app can read: unexpected '{shown}' at character {}", i + 1),
+                format!(
+                    "The scan is not a barcode this app can read: unexpected '{shown}' at character {}",
+                    i + 1
+                ),
             ))
         }
     }
@@ -492,7 +563,10 @@ fn classify_unmarked(data: &str, today: NaiveDate) -> Result<Classified, ScanErr
 fn looks_like_element_string(data: &str, ais: &[(String, String)]) -> bool {
     data.contains(GS)
         || ais.len() >= 2
-        || ais.first().and_then(|(ai, _)| gs1::ai_def(ai)).is_some_and(|d| d.fixed_length)
+        || ais
+            .first()
+            .and_then(|(ai, _)| gs1::ai_def(ai))
+            .is_some_and(|d| d.fixed_length)
 }
 
 /// Decodes the AIs the app uses. Values were validated while parsing; anything that still
@@ -512,13 +586,20 @@ fn fields_from(ais: &[(String, String)], today: NaiveDate) -> ScanFields {
         sell_by: date("16"),
         pack_date: date("13"),
         production_date: date("11"),
-        quantity: ais.iter().find(|(a, _)| a == "30" || a == "37").and_then(|(_, v)| v.parse().ok()),
+        quantity: ais
+            .iter()
+            .find(|(a, _)| a == "30" || a == "37")
+            .and_then(|(_, v)| v.parse().ok()),
         net_weight_kg: measures.iter().find(|m| m.ai.starts_with("310")).map(|m| m.value),
         measures,
         sscc: get("00").and_then(|v| Sscc::new(v).ok()),
         ship_to_gln: get("410").map(str::to_owned),
         location_gln: get("414").map(str::to_owned),
-        nhrn: ais.iter().filter(|(a, _)| ("710"..="717").contains(&a.as_str()) && a.len() == 3).cloned().collect(),
+        nhrn: ais
+            .iter()
+            .filter(|(a, _)| ("710"..="717").contains(&a.as_str()) && a.len() == 3)
+            .cloned()
+            .collect(),
         by_title: ais
             .iter()
             .map(|(ai, v)| {
@@ -547,7 +628,12 @@ fn measure(ai: &str, v: &str) -> Option<Measure> {
         Some((_, rest)) => rest.rsplit_once(')').map_or(rest, |(u, _)| u).to_owned(),
         None => String::new(),
     };
-    Some(Measure { ai: ai.to_owned(), title: title.to_owned(), value: raw as f64 / 10f64.powi(decimals), unit })
+    Some(Measure {
+        ai: ai.to_owned(),
+        title: title.to_owned(),
+        value: raw as f64 / 10f64.powi(decimals),
+        unit,
+    })
 }
 
 #[cfg(test)]
@@ -567,7 +653,10 @@ mod tests {
     }
 
     /// (input, Ok((kind, symbology, bracketed)) | Err((code, position)))
-    type Case = (&'static str, Result<(ScanKind, Option<&'static str>, &'static str), (&'static str, usize)>);
+    type Case = (
+        &'static str,
+        Result<(ScanKind, Option<&'static str>, &'static str), (&'static str, usize)>,
+    );
 
     #[test]
     fn scan_table() {
@@ -588,9 +677,16 @@ mod tests {
             ),
             (
                 "]e0011231231231233310ABC123\u{1d}1199122598TESTING\u{1d}97XYZ",
-                Ok((Gs1, Some("]e0"), "(01)12312312312333(10)ABC123(11)991225(98)TESTING(97)XYZ")),
+                Ok((
+                    Gs1,
+                    Some("]e0"),
+                    "(01)12312312312333(10)ABC123(11)991225(98)TESTING(97)XYZ",
+                )),
             ),
-            ("]J10112312312312333235XYZ\u{1d}10ABC", Ok((Gs1, Some("]J1"), "(01)12312312312333(235)XYZ(10)ABC"))),
+            (
+                "]J10112312312312333235XYZ\u{1d}10ABC",
+                Ok((Gs1, Some("]J1"), "(01)12312312312333(235)XYZ(10)ABC")),
+            ),
             ("]E02112345678900", Ok((Gtin, Some("]E0"), "(01)02112345678900"))),
             ("]E02112345678901", Err(("bad_check_digit", 15))),
             ("]d2", Err(("empty", 3))),
@@ -610,8 +706,14 @@ mod tests {
             ("]C0WH1-A-01-02", Ok((Code, Some("]C0"), ""))),
             ("]Q1TESTING", Ok((Code, Some("]Q1"), ""))),
             ("]Q1^TESTING", Ok((Code, Some("]Q1"), ""))),
-            ("]d1https://example.com/01/12312312312333?99=TEST", Ok((DigitalLink, Some("]d1"), "(01)12312312312333(99)TEST"))),
-            ("https://id.gs1.org/01/09501101530003/10/AB-1?17=261130", Ok((DigitalLink, None, "(01)09501101530003(10)AB-1(17)261130"))),
+            (
+                "]d1https://example.com/01/12312312312333?99=TEST",
+                Ok((DigitalLink, Some("]d1"), "(01)12312312312333(99)TEST")),
+            ),
+            (
+                "https://id.gs1.org/01/09501101530003/10/AB-1?17=261130",
+                Ok((DigitalLink, None, "(01)09501101530003(10)AB-1(17)261130")),
+            ),
             ("+A123BJC5D6E71G", Ok((Hibc, None, ""))),
             ("MA.156.M0.100001.0012345.L240601.E261231", Ok((NmpaMa, None, ""))),
             ("81234560000000012345", Ok((ChinaDrugTrace, None, ""))),
@@ -629,11 +731,23 @@ mod tests {
             ("106141411234567897", Ok((Sscc, None, "(00)106141411234567897"))),
             ("9501101530004", Ok((Code, None, ""))),
             // No symbology: bracketed, unbracketed, raw.
-            ("(01)09501101530003(17)261130(10)ABC", Ok((Gs1, None, "(01)09501101530003(17)261130(10)ABC"))),
-            ("(01)09501101530003(10)AB\\(C", Ok((Gs1, None, "(01)09501101530003(10)AB\\(C"))),
+            (
+                "(01)09501101530003(17)261130(10)ABC",
+                Ok((Gs1, None, "(01)09501101530003(17)261130(10)ABC")),
+            ),
+            (
+                "(01)09501101530003(10)AB\\(C",
+                Ok((Gs1, None, "(01)09501101530003(10)AB\\(C")),
+            ),
             ("^0109501101530003^10ABC", Ok((Gs1, None, "(01)09501101530003(10)ABC"))),
-            ("010703206980498815210526100329", Ok((Gs1, None, "(01)07032069804988(15)210526(10)0329"))),
-            ("0107032069804988100329\u{1d}15210526", Ok((Gs1, None, "(01)07032069804988(10)0329(15)210526"))),
+            (
+                "010703206980498815210526100329",
+                Ok((Gs1, None, "(01)07032069804988(15)210526(10)0329")),
+            ),
+            (
+                "0107032069804988100329\u{1d}15210526",
+                Ok((Gs1, None, "(01)07032069804988(10)0329(15)210526")),
+            ),
             (
                 "(02)12345678901231(37)123(00)123456789012345675",
                 Ok((Gs1, None, "(02)12345678901231(37)123(00)123456789012345675")),
@@ -648,12 +762,30 @@ mod tests {
             ("ABC", Ok((Code, None, ""))),
             ("0112345678901234", Err(("bad_check_digit", 15))),
             // Escapes: every textual form of GS, and trimming.
-            ("]d20109501101530003\\x1d10ABC", Ok((Gs1, Some("]d2"), "(01)09501101530003(10)ABC"))),
-            ("10ABC\\u001d0109501101530003", Ok((Gs1, None, "(10)ABC(01)09501101530003"))),
-            ("10ABC<GS>0109501101530003", Ok((Gs1, None, "(10)ABC(01)09501101530003"))),
-            ("10ABC{gs}0109501101530003", Ok((Gs1, None, "(10)ABC(01)09501101530003"))),
-            ("10ABC\u{1d}0109501101530003\r\n", Ok((Gs1, None, "(10)ABC(01)09501101530003"))),
-            ("  ]C10109501101530003\\X1D10ABC\n", Ok((Gs1, Some("]C1"), "(01)09501101530003(10)ABC"))),
+            (
+                "]d20109501101530003\\x1d10ABC",
+                Ok((Gs1, Some("]d2"), "(01)09501101530003(10)ABC")),
+            ),
+            (
+                "10ABC\\u001d0109501101530003",
+                Ok((Gs1, None, "(10)ABC(01)09501101530003")),
+            ),
+            (
+                "10ABC<GS>0109501101530003",
+                Ok((Gs1, None, "(10)ABC(01)09501101530003")),
+            ),
+            (
+                "10ABC{gs}0109501101530003",
+                Ok((Gs1, None, "(10)ABC(01)09501101530003")),
+            ),
+            (
+                "10ABC\u{1d}0109501101530003\r\n",
+                Ok((Gs1, None, "(10)ABC(01)09501101530003")),
+            ),
+            (
+                "  ]C10109501101530003\\X1D10ABC\n",
+                Ok((Gs1, Some("]C1"), "(01)09501101530003(10)ABC")),
+            ),
             // Empty, garbage.
             ("", Err(("empty", 0))),
             (" \r\n\t", Err(("empty", 0))),
@@ -681,7 +813,11 @@ mod tests {
         assert_eq!(s.code, "unknown_ai");
         let s = scan("]d2010950110153000317261100\u{1d}10L2311-A\u{1d}21SN-0001").expect("valid");
         assert_eq!(s.fields.gtin.as_ref().map(Gtin::as_str), Some("09501101530003"));
-        assert_eq!(s.fields.expiry, Some(d(2026, 11, 30)), "day 00 is the last day of the month");
+        assert_eq!(
+            s.fields.expiry,
+            Some(d(2026, 11, 30)),
+            "day 00 is the last day of the month"
+        );
         assert_eq!(s.fields.lot.as_ref().map(LotNo::as_str), Some("L2311-A"));
         assert_eq!(s.fields.serial.as_ref().map(SerialNo::as_str), Some("SN-0001"));
         assert_eq!(s.raw, "]d2010950110153000317261100<GS>10L2311-A<GS>21SN-0001");
@@ -689,7 +825,10 @@ mod tests {
 
         let s = scan("(00)106141411234567897(02)09501101530003(37)24(15)270300(11)260115(10)B1").expect("valid");
         assert_eq!(s.fields.sscc.as_ref().map(Sscc::as_str), Some("106141411234567897"));
-        assert_eq!(s.fields.gtin, None, "(02) is the content GTIN, not the GTIN of the labelled unit");
+        assert_eq!(
+            s.fields.gtin, None,
+            "(02) is the content GTIN, not the GTIN of the labelled unit"
+        );
         assert_eq!(s.fields.quantity, Some(24));
         assert_eq!(s.fields.best_before, Some(d(2027, 3, 31)));
         assert_eq!(s.fields.production_date, Some(d(2026, 1, 15)));
@@ -699,7 +838,10 @@ mod tests {
         assert_eq!(s.fields.quantity, Some(1500));
 
         let s = scan("96385074").expect("valid");
-        assert_eq!((s.kind.as_str(), s.ais.clone()), ("gtin", vec![("01".to_owned(), "00000096385074".to_owned())]));
+        assert_eq!(
+            (s.kind.as_str(), s.ais.clone()),
+            ("gtin", vec![("01".to_owned(), "00000096385074".to_owned())])
+        );
         assert_eq!(s.fields.gtin.as_ref().map(Gtin::as_str), Some("00000096385074"));
 
         let s = scan("106141411234567897").expect("valid");
@@ -724,14 +866,24 @@ mod tests {
         assert_eq!((f.cpv.as_deref(), f.variant.as_deref()), (Some("CPV-1"), Some("07")));
         assert_eq!((f.pack_date, f.sell_by), (Some(d(2026, 1, 31)), Some(d(2026, 12, 15))));
         assert_eq!(f.net_weight_kg, Some(1.25));
-        let m: Vec<(&str, f64, &str)> = f.measures.iter().map(|m| (m.ai.as_str(), m.value, m.unit.as_str())).collect();
+        let m: Vec<(&str, f64, &str)> = f
+            .measures
+            .iter()
+            .map(|m| (m.ai.as_str(), m.value, m.unit.as_str()))
+            .collect();
         assert_eq!(m, vec![("3103", 1.25, "kg"), ("3302", 123.45, "kg")]);
         assert_eq!(f.measures[1].title, "GROSS WEIGHT (kg)");
         assert_eq!(
             (f.ship_to_gln.as_deref(), f.location_gln.as_deref()),
             (Some("9501101530010"), Some("9501101530027"))
         );
-        assert_eq!(f.nhrn, vec![("712".to_owned(), "CN1".to_owned()), ("716".to_owned(), "AIC9".to_owned())]);
+        assert_eq!(
+            f.nhrn,
+            vec![
+                ("712".to_owned(), "CN1".to_owned()),
+                ("716".to_owned(), "AIC9".to_owned())
+            ]
+        );
         assert_eq!(f.by_title.len(), s.ais.len());
         assert_eq!(f.by_title[0], ("GTIN".to_owned(), "09501101530003".to_owned()));
         assert_eq!(f.by_title.last(), Some(&("PRICE".to_owned(), "1299".to_owned())));
@@ -780,7 +932,10 @@ mod tests {
     fn error_messages_read_well() {
         let e = scan("]d20109501101530003\u{1d}17261131").unwrap_err();
         assert_eq!(e.message, "AI (17) expiry date '261131' is not a calendar date");
-        assert_eq!(e.to_string(), "AI (17) expiry date '261131' is not a calendar date (at 22)");
+        assert_eq!(
+            e.to_string(),
+            "AI (17) expiry date '261131' is not a calendar date (at 22)"
+        );
         let e = scan("]E02112345678901").unwrap_err();
         assert_eq!(e.message, "EAN-13 '2112345678901' has a wrong check digit (expected 0)");
         let e = scan("").unwrap_err();

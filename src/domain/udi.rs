@@ -110,12 +110,20 @@ pub struct UdiError {
 
 impl From<HibcError> for UdiError {
     fn from(e: HibcError) -> Self {
-        UdiError { code: e.code, message: e.message, position: e.position }
+        UdiError {
+            code: e.code,
+            message: e.message,
+            position: e.position,
+        }
     }
 }
 
 fn err(code: &'static str, position: usize, message: impl Into<String>) -> UdiError {
-    UdiError { code, message: message.into(), position }
+    UdiError {
+        code,
+        message: message.into(),
+        position,
+    }
 }
 
 const GS: char = '\u{1d}';
@@ -123,13 +131,16 @@ const RS: char = '\u{1e}';
 const EOT: char = '\u{4}';
 
 /// Digital Link primary keys (GS1 Digital Link standard, path `/{key}/{value}`).
-const DL_KEYS: &[&str] =
-    &["00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006", "8010", "8013", "8017", "8018"];
+const DL_KEYS: &[&str] = &[
+    "00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006", "8010", "8013", "8017", "8018",
+];
 
 /// Which agency's format `data` carries. Cheap: looks at the start and the shape, parses nothing fully.
 pub fn recognise(data: &str) -> Agency {
     let b = data.as_bytes();
-    let Some(&first) = b.first() else { return Agency::Unknown };
+    let Some(&first) = b.first() else {
+        return Agency::Unknown;
+    };
     if first == b'+' {
         return Agency::Hibcc;
     }
@@ -164,7 +175,11 @@ pub fn recognise(data: &str) -> Agency {
     }
     let lower = data.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
     if lower.starts_with("http://") || lower.starts_with("https://") {
-        return if is_digital_link(data) { Agency::Gs1 } else { Agency::Unknown };
+        return if is_digital_link(data) {
+            Agency::Gs1
+        } else {
+            Agency::Unknown
+        };
     }
     if !first.is_ascii_digit() {
         return Agency::Unknown;
@@ -197,7 +212,9 @@ fn gs1_keyed(data: &str) -> bool {
 }
 
 fn is_digital_link(url: &str) -> bool {
-    let Some(after) = url.split_once("://").map(|(_, a)| a) else { return false };
+    let Some(after) = url.split_once("://").map(|(_, a)| a) else {
+        return false;
+    };
     let path = after.split(['?', '#']).next().unwrap_or("");
     let segs: Vec<&str> = path.split('/').skip(1).collect();
     segs.windows(2)
@@ -211,7 +228,12 @@ pub fn parse_udi(data: &str, today: NaiveDate) -> Result<Udi, UdiError> {
         return Err(err("empty", 0, "no data"));
     }
     let agency = recognise(data);
-    let mut udi = Udi { agency, di: None, pi: Vec::new(), raw: data.to_owned() };
+    let mut udi = Udi {
+        agency,
+        di: None,
+        pi: Vec::new(),
+        raw: data.to_owned(),
+    };
     match agency {
         Agency::Gs1 => {}
         Agency::Unknown => {
@@ -266,8 +288,16 @@ fn iso(d: NaiveDate) -> String {
 
 /// Printable ASCII plus the `allowed` control characters; afterwards byte offsets are character offsets.
 fn ascii_only(data: &str, allowed: &[char]) -> Result<(), UdiError> {
-    match data.chars().enumerate().find(|(_, c)| !(c.is_ascii_graphic() || *c == ' ' || allowed.contains(c))) {
-        Some((i, c)) => Err(err("bad_character", i, format!("'{}' is not allowed here", c.escape_default()))),
+    match data
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !(c.is_ascii_graphic() || *c == ' ' || allowed.contains(c)))
+    {
+        Some((i, c)) => Err(err(
+            "bad_character",
+            i,
+            format!("'{}' is not allowed here", c.escape_default()),
+        )),
         None => Ok(()),
     }
 }
@@ -286,13 +316,23 @@ fn parse_isbt(data: &str, udi: &mut Udi) -> Result<(), UdiError> {
     let (start, end) = if let Some(k) = data.find("=/") {
         let end = content_end(k + 2);
         if end == k + 2 {
-            return Err(err("bad_format", k + 2, "the processor product identification code (=/) is empty"));
+            return Err(err(
+                "bad_format",
+                k + 2,
+                "the processor product identification code (=/) is empty",
+            ));
         }
         (k, end)
     } else if let Some(k) = data.find("=<") {
-        let code = data.get(k + 2..k + 10).filter(|c| c.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let code = data
+            .get(k + 2..k + 10)
+            .filter(|c| c.bytes().all(|b| b.is_ascii_alphanumeric()));
         if code.is_none() {
-            return Err(err("bad_format", k + 2, "the product code (=<) is 8 letters and digits"));
+            return Err(err(
+                "bad_format",
+                k + 2,
+                "the product code (=<) is 8 letters and digits",
+            ));
         }
         (k, k + 10)
     } else {
@@ -338,7 +378,13 @@ fn parse_ifa(data: &str, today: NaiveDate, udi: &mut Udi) -> Result<(), UdiError
         let di_len = field.bytes().take_while(u8::is_ascii_digit).count() + 1;
         let (di, value) = match (field.get(..di_len), field.get(di_len..)) {
             (Some(di), Some(v)) if di.bytes().last().is_some_and(|b| b.is_ascii_uppercase()) => (di, v),
-            _ => return Err(err("bad_format", at, format!("'{field}' does not start with a data identifier"))),
+            _ => {
+                return Err(err(
+                    "bad_format",
+                    at,
+                    format!("'{field}' does not start with a data identifier"),
+                ));
+            }
         };
         let vpos = at + di_len;
         if value.is_empty() {
@@ -362,7 +408,11 @@ fn parse_ifa(data: &str, today: NaiveDate, udi: &mut Udi) -> Result<(), UdiError
                     ));
                 }
                 if value.starts_with("11") && n == 12 && !pzn_ok(&value[2..10]) {
-                    return Err(err("bad_check", vpos + 9, format!("PZN {} has a wrong check digit", &value[2..10])));
+                    return Err(err(
+                        "bad_check",
+                        vpos + 9,
+                        format!("PZN {} has a wrong check digit", &value[2..10]),
+                    ));
                 }
                 udi.di = Some(value.to_owned());
             }
@@ -412,15 +462,27 @@ fn parse_ma(data: &str, today: NaiveDate, udi: &mut Udi) -> Result<(), UdiError>
         ));
     }
     let ok = |i: usize, good: bool, what: &str| {
-        if good { Ok(()) } else { Err(err("bad_format", starts[i], what.to_owned())) }
+        if good {
+            Ok(())
+        } else {
+            Err(err("bad_format", starts[i], what.to_owned()))
+        }
     };
-    ok(1, parts[1].len() == 3 && parts[1].bytes().all(|b| b.is_ascii_digit()), "the country code is 3 digits")?;
+    ok(
+        1,
+        parts[1].len() == 3 && parts[1].bytes().all(|b| b.is_ascii_digit()),
+        "the country code is 3 digits",
+    )?;
     ok(
         2,
         parts[2].len() == 2 && parts[2].bytes().all(|b| b.is_ascii_alphanumeric()),
         "the industry code is 2 characters",
     )?;
-    ok(3, !parts[3].is_empty() && parts[3].bytes().all(|b| b.is_ascii_digit()), "the registrant code is digits")?;
+    ok(
+        3,
+        !parts[3].is_empty() && parts[3].bytes().all(|b| b.is_ascii_digit()),
+        "the registrant code is digits",
+    )?;
     ok(
         4,
         !parts[4].is_empty() && parts[4].bytes().all(|b| b.is_ascii_alphanumeric()),
@@ -433,14 +495,27 @@ fn parse_ma(data: &str, today: NaiveDate, udi: &mut Udi) -> Result<(), UdiError>
         let key = chars.next().filter(char::is_ascii_alphabetic);
         let value = chars.as_str();
         let Some(key) = key else {
-            return Err(err("bad_format", pos, "each production identifier starts with a letter"));
+            return Err(err(
+                "bad_format",
+                pos,
+                "each production identifier starts with a letter",
+            ));
         };
         if value.is_empty() {
-            return Err(err("bad_format", pos + 1, format!("production identifier '{key}' is empty")));
+            return Err(err(
+                "bad_format",
+                pos + 1,
+                format!("production identifier '{key}' is empty"),
+            ));
         }
         let date = |what: &str| -> Result<String, UdiError> {
-            let d = if value.len() == 8 { yyyymmdd(value) } else { parse_gs1_date(value, today, false).ok() };
-            d.map(iso).ok_or_else(|| err("bad_date", pos + 1, format!("{what} '{value}' is not a YYMMDD date")))
+            let d = if value.len() == 8 {
+                yyyymmdd(value)
+            } else {
+                parse_gs1_date(value, today, false).ok()
+            };
+            d.map(iso)
+                .ok_or_else(|| err("bad_date", pos + 1, format!("{what} '{value}' is not a YYMMDD date")))
         };
         match key {
             'L' => push_unique(&mut udi.pi, "lot", value.to_owned(), pos)?,
@@ -490,7 +565,10 @@ mod tests {
             (format!("{gs}0109501101530003"), Agency::Gs1),
             ("^0109501101530003".into(), Agency::Gs1),
             ("]d20109501101530003".into(), Agency::Gs1),
-            ("https://id.gs1.org/01/09506000134352/10/ABC?17=261130".into(), Agency::Gs1),
+            (
+                "https://id.gs1.org/01/09506000134352/10/ABC?17=261130".into(),
+                Agency::Gs1,
+            ),
             ("HTTPS://example.com/shop/01/09506000134352".into(), Agency::Gs1),
             ("https://example.com/01/".into(), Agency::Unknown),
             ("https://example.com/products/42".into(), Agency::Unknown),
@@ -500,12 +578,18 @@ mod tests {
             ("&>0261301159".into(), Agency::Iccbba),
             ("=".into(), Agency::Unknown),
             ("= x".into(), Agency::Unknown),
-            (ifa(&["9N110375286414", "1T12345ABCD", "D150600", "S12345ABCDEF98765"]), Agency::IfaPpn),
+            (
+                ifa(&["9N110375286414", "1T12345ABCD", "D150600", "S12345ABCDEF98765"]),
+                Agency::IfaPpn,
+            ),
             (format!("[)>06{gs}9N110375286414"), Agency::IfaPpn),
             (format!("[)>{RS}06{gs}25PXYZ"), Agency::Unknown),
             (format!("[)>{RS}05{gs}0109501101530003"), Agency::Gs1),
             ("[)>".into(), Agency::Unknown),
-            ("MA.156.M0.100761.21234561.Sx00008.M220117.L20220117.E220130.C3".into(), Agency::NmpaMa),
+            (
+                "MA.156.M0.100761.21234561.Sx00008.M220117.L20220117.E220130.C3".into(),
+                Agency::NmpaMa,
+            ),
             ("81234567890123456789".into(), Agency::ChinaDrugTrace),
             ("31234567890123456789".into(), Agency::ChinaDrugTrace),
             ("8123456789012345678".into(), Agency::Unknown),
@@ -539,19 +623,32 @@ mod tests {
                 ]),
             ),
             ("+A123BJC5D6E71G".into(), Agency::Hibcc, Some("A123BJC5D6E71"), vec![]),
-            ("+$$52001510X3GD".into(), Agency::Hibcc, None, pi(&[("lot", "10X3"), ("expiry", "2020-01-15")])),
+            (
+                "+$$52001510X3GD".into(),
+                Agency::Hibcc,
+                None,
+                pi(&[("lot", "10X3"), ("expiry", "2020-01-15")]),
+            ),
             ("(01)09501101530003".into(), Agency::Gs1, None, vec![]),
             (
                 ifa(&["9N110375286414", "1T12345ABCD", "D150600", "S12345ABCDEF98765"]),
                 Agency::IfaPpn,
                 Some("110375286414"),
-                pi(&[("lot", "12345ABCD"), ("expiry", "2015-06-30"), ("serial", "12345ABCDEF98765")]),
+                pi(&[
+                    ("lot", "12345ABCD"),
+                    ("expiry", "2015-06-30"),
+                    ("serial", "12345ABCDEF98765"),
+                ]),
             ),
             (
                 ifa(&["9N110375286414", "16D20240131", "8P04150123456782", "D261115"]),
                 Agency::IfaPpn,
                 Some("110375286414"),
-                pi(&[("manufacture_date", "2024-01-31"), ("8P", "04150123456782"), ("expiry", "2026-11-15")]),
+                pi(&[
+                    ("manufacture_date", "2024-01-31"),
+                    ("8P", "04150123456782"),
+                    ("expiry", "2026-11-15"),
+                ]),
             ),
             (
                 "MA.156.M0.100761.21234561.Sx00008.M220117.L20220117.D20220118.E220130.V220117.C3".into(),
@@ -577,14 +674,24 @@ mod tests {
                     ("expiry", "2019-12-01"),
                 ]),
             ),
-            ("MA.156.M0.100204.13351764".into(), Agency::NmpaMa, Some("MA.156.M0.100204.13351764"), vec![]),
+            (
+                "MA.156.M0.100204.13351764".into(),
+                Agency::NmpaMa,
+                Some("MA.156.M0.100204.13351764"),
+                vec![],
+            ),
             (
                 "81234567890123456789".into(),
                 Agency::ChinaDrugTrace,
                 Some("8123456"),
                 pi(&[("serial", "7890123456789")]),
             ),
-            ("=/A9999XYZ100T0474".into(), Agency::Iccbba, Some("A9999XYZ100T0474"), vec![]),
+            (
+                "=/A9999XYZ100T0474".into(),
+                Agency::Iccbba,
+                Some("A9999XYZ100T0474"),
+                vec![],
+            ),
             ("=<E0224V00".into(), Agency::Iccbba, Some("E0224V00"), vec![]),
             (
                 "=+06000=/A9999XYZ100T0474=A99971712345600&,1000000000000XXXX".into(),
@@ -592,7 +699,12 @@ mod tests {
                 Some("A9999XYZ100T0474"),
                 pi(&[("raw", "=+06000=A99971712345600&,1000000000000XXXX")]),
             ),
-            ("=A99971712345600".into(), Agency::Iccbba, None, pi(&[("raw", "=A99971712345600")])),
+            (
+                "=A99971712345600".into(),
+                Agency::Iccbba,
+                None,
+                pi(&[("raw", "=A99971712345600")]),
+            ),
         ];
         for (input, agency, di, want_pi) in cases {
             let u = parse_udi(&input, today()).unwrap_or_else(|e| panic!("{input:?}: {e:?}"));
@@ -642,8 +754,10 @@ mod tests {
         for (input, code, pos) in cases {
             match parse_udi(&input, today()) {
                 Ok(u) => wrong.push(format!("{input:?}: accepted as {u:?}")),
-                Err(e) if (e.code, e.position) != (code, pos) => wrong
-                    .push(format!("{input:?}: want {code} at {pos}, got {} at {}: {}", e.code, e.position, e.message)),
+                Err(e) if (e.code, e.position) != (code, pos) => wrong.push(format!(
+                    "{input:?}: want {code} at {pos}, got {} at {}: {}",
+                    e.code, e.position, e.message
+                )),
                 Err(e) => assert!(!e.message.is_empty()),
             }
         }
@@ -660,7 +774,9 @@ mod tests {
             "(01)09501101530003",
             "[)>\u{1e}06\u{1d}9N110375286414\u{1d}1T12345ABCD\u{1d}D150600\u{1e}\u{4}",
         ];
-        let alphabet: Vec<char> = "0123456789ABCDEFMNSLT.=&<>/+$[)]\u{1d}\u{1e}\u{4}(é中".chars().collect();
+        let alphabet: Vec<char> = "0123456789ABCDEFMNSLT.=&<>/+$[)]\u{1d}\u{1e}\u{4}(é中"
+            .chars()
+            .collect();
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
         let mut next = |n: usize| {
             x ^= x << 13;

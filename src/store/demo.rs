@@ -14,39 +14,368 @@ use crate::domain::ids::gs1_check_digit;
 use crate::domain::lot::LotStatus;
 
 /// (id, name_en, name_zh, category, shelf life days, min receipt days, min receipt %, qc, serialized, regulated, storage)
-type ItemSpec = (&'static str, &'static str, &'static str, &'static str, u32, Option<u32>, Option<u8>, bool, bool, bool, &'static str);
+type ItemSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    u32,
+    Option<u32>,
+    Option<u8>,
+    bool,
+    bool,
+    bool,
+    &'static str,
+);
 
 const ITEMS: &[ItemSpec] = &[
-    ("F001", "Whole milk powder 900 g", "全脂奶粉 900克", "food", 540, None, Some(67), false, false, false, "ambient"),
-    ("F002", "UHT milk 250 ml x 24", "纯牛奶 250毫升×24盒", "food", 180, Some(60), None, false, false, false, "ambient"),
-    ("F003", "Frozen pork dumplings 1 kg", "速冻猪肉水饺 1千克", "frozen_food", 365, Some(120), None, false, false, false, "frozen"),
-    ("F004", "Fresh yoghurt 200 g", "鲜酸奶 200克", "fresh_dairy", 21, Some(10), None, false, false, false, "chilled"),
-    ("F005", "Instant noodles 5-pack", "方便面 五连包", "food", 180, Some(45), None, false, false, false, "ambient"),
-    ("F006", "Infant formula stage 1 800 g", "婴儿配方奶粉 1段 800克", "food", 720, None, Some(67), true, false, true, "ambient"),
-    ("F007", "Peanut oil 5 L", "压榨花生油 5升", "food", 540, Some(90), None, false, false, false, "ambient"),
-    ("F008", "Jasmine rice 10 kg", "茉莉香米 10千克", "food", 365, Some(90), None, false, false, false, "ambient"),
-    ("F009", "Canned yellow peaches 425 g", "黄桃罐头 425克", "food", 730, Some(180), None, false, false, false, "ambient"),
-    ("F010", "Green tea 250 g", "西湖龙井绿茶 250克", "food", 540, Some(120), None, false, false, false, "ambient"),
-    ("P001", "Amoxicillin capsules 0.25 g x 24", "阿莫西林胶囊 0.25克×24粒", "pharma", 730, Some(180), None, true, false, true, "ambient"),
-    ("P002", "Ibuprofen tablets 0.2 g x 20", "布洛芬片 0.2克×20片", "pharma", 1095, Some(180), None, true, false, true, "ambient"),
-    ("P003", "Insulin glargine pen 3 ml", "甘精胰岛素注射液 3毫升", "pharma", 730, Some(180), None, true, true, true, "chilled"),
-    ("P004", "Paracetamol tablets 0.5 g x 20", "对乙酰氨基酚片 0.5克×20片", "pharma", 1095, Some(180), None, true, false, true, "ambient"),
-    ("P005", "Vitamin C tablets 100 mg x 100", "维生素C片 100毫克×100片", "pharma", 730, Some(120), None, true, false, false, "ambient"),
-    ("P006", "Azithromycin tablets 0.25 g x 6", "阿奇霉素片 0.25克×6片", "pharma", 1095, Some(180), None, true, false, true, "ambient"),
-    ("P007", "Compound licorice tablets x 100", "复方甘草片×100片", "pharma", 1095, Some(180), None, true, false, true, "ambient"),
-    ("P008", "Sodium chloride infusion 0.9% 500 ml", "氯化钠注射液 0.9% 500毫升", "pharma", 1095, Some(180), None, true, false, true, "ambient"),
-    ("M001", "Sterile syringe 5 ml", "一次性使用无菌注射器 5毫升", "device", 1095, Some(180), None, false, false, true, "ambient"),
-    ("M002", "Surgical masks, box of 50", "医用外科口罩 50只装", "device", 730, Some(180), None, false, false, true, "ambient"),
-    ("M003", "Nitrile exam gloves M, 100", "丁腈检查手套 M号 100只", "device", 1825, Some(365), None, false, false, false, "ambient"),
-    ("M004", "IV infusion set", "一次性使用输液器", "device", 1095, Some(180), None, false, false, true, "ambient"),
-    ("M005", "Blood glucose test strips, 50", "血糖试纸 50片", "device", 540, Some(120), None, true, false, true, "ambient"),
-    ("M006", "Sterile gauze 10 x 10 cm", "无菌纱布块 10×10厘米", "device", 1095, Some(180), None, false, false, false, "ambient"),
-    ("M007", "Digital thermometer", "电子体温计", "device", 1825, None, None, false, true, true, "ambient"),
-    ("M008", "Coronary stent 3.0 x 18 mm", "冠脉支架 3.0×18毫米", "device", 1095, Some(365), None, true, true, true, "ambient"),
+    (
+        "F001",
+        "Whole milk powder 900 g",
+        "全脂奶粉 900克",
+        "food",
+        540,
+        None,
+        Some(67),
+        false,
+        false,
+        false,
+        "ambient",
+    ),
+    (
+        "F002",
+        "UHT milk 250 ml x 24",
+        "纯牛奶 250毫升×24盒",
+        "food",
+        180,
+        Some(60),
+        None,
+        false,
+        false,
+        false,
+        "ambient",
+    ),
+    (
+        "F003",
+        "Frozen pork dumplings 1 kg",
+        "速冻猪肉水饺 1千克",
+        "frozen_food",
+        365,
+        Some(120),
+        None,
+        false,
+        false,
+        false,
+        "frozen",
+    ),
+    (
+        "F004",
+        "Fresh yoghurt 200 g",
+        "鲜酸奶 200克",
+        "fresh_dairy",
+        21,
+        Some(10),
+        None,
+        false,
+        false,
+        false,
+        "chilled",
+    ),
+    (
+        "F005",
+        "Instant noodles 5-pack",
+        "方便面 五连包",
+        "food",
+        180,
+        Some(45),
+        None,
+        false,
+        false,
+        false,
+        "ambient",
+    ),
+    (
+        "F006",
+        "Infant formula stage 1 800 g",
+        "婴儿配方奶粉 1段 800克",
+        "food",
+        720,
+        None,
+        Some(67),
+        true,
+        false,
+        true,
+        "ambient",
+    ),
+    (
+        "F007",
+        "Peanut oil 5 L",
+        "压榨花生油 5升",
+        "food",
+        540,
+        Some(90),
+        None,
+        false,
+        false,
+        false,
+        "ambient",
+    ),
+    (
+        "F008",
+        "Jasmine rice 10 kg",
+        "茉莉香米 10千克",
+        "food",
+        365,
+        Some(90),
+        None,
+        false,
+        false,
+        false,
+        "ambient",
+    ),
+    (
+        "F009",
+        "Canned yellow peaches 425 g",
+        "黄桃罐头 425克",
+        "food",
+        730,
+        Some(180),
+        None,
+        false,
+        false,
+        false,
+        "ambient",
+    ),
+    (
+        "F010",
+        "Green tea 250 g",
+        "西湖龙井绿茶 250克",
+        "food",
+        540,
+        Some(120),
+        None,
+        false,
+        false,
+        false,
+        "ambient",
+    ),
+    (
+        "P001",
+        "Amoxicillin capsules 0.25 g x 24",
+        "阿莫西林胶囊 0.25克×24粒",
+        "pharma",
+        730,
+        Some(180),
+        None,
+        true,
+        false,
+        true,
+        "ambient",
+    ),
+    (
+        "P002",
+        "Ibuprofen tablets 0.2 g x 20",
+        "布洛芬片 0.2克×20片",
+        "pharma",
+        1095,
+        Some(180),
+        None,
+        true,
+        false,
+        true,
+        "ambient",
+    ),
+    (
+        "P003",
+        "Insulin glargine pen 3 ml",
+        "甘精胰岛素注射液 3毫升",
+        "pharma",
+        730,
+        Some(180),
+        None,
+        true,
+        true,
+        true,
+        "chilled",
+    ),
+    (
+        "P004",
+        "Paracetamol tablets 0.5 g x 20",
+        "对乙酰氨基酚片 0.5克×20片",
+        "pharma",
+        1095,
+        Some(180),
+        None,
+        true,
+        false,
+        true,
+        "ambient",
+    ),
+    (
+        "P005",
+        "Vitamin C tablets 100 mg x 100",
+        "维生素C片 100毫克×100片",
+        "pharma",
+        730,
+        Some(120),
+        None,
+        true,
+        false,
+        false,
+        "ambient",
+    ),
+    (
+        "P006",
+        "Azithromycin tablets 0.25 g x 6",
+        "阿奇霉素片 0.25克×6片",
+        "pharma",
+        1095,
+        Some(180),
+        None,
+        true,
+        false,
+        true,
+        "ambient",
+    ),
+    (
+        "P007",
+        "Compound licorice tablets x 100",
+        "复方甘草片×100片",
+        "pharma",
+        1095,
+        Some(180),
+        None,
+        true,
+        false,
+        true,
+        "ambient",
+    ),
+    (
+        "P008",
+        "Sodium chloride infusion 0.9% 500 ml",
+        "氯化钠注射液 0.9% 500毫升",
+        "pharma",
+        1095,
+        Some(180),
+        None,
+        true,
+        false,
+        true,
+        "ambient",
+    ),
+    (
+        "M001",
+        "Sterile syringe 5 ml",
+        "一次性使用无菌注射器 5毫升",
+        "device",
+        1095,
+        Some(180),
+        None,
+        false,
+        false,
+        true,
+        "ambient",
+    ),
+    (
+        "M002",
+        "Surgical masks, box of 50",
+        "医用外科口罩 50只装",
+        "device",
+        730,
+        Some(180),
+        None,
+        false,
+        false,
+        true,
+        "ambient",
+    ),
+    (
+        "M003",
+        "Nitrile exam gloves M, 100",
+        "丁腈检查手套 M号 100只",
+        "device",
+        1825,
+        Some(365),
+        None,
+        false,
+        false,
+        false,
+        "ambient",
+    ),
+    (
+        "M004",
+        "IV infusion set",
+        "一次性使用输液器",
+        "device",
+        1095,
+        Some(180),
+        None,
+        false,
+        false,
+        true,
+        "ambient",
+    ),
+    (
+        "M005",
+        "Blood glucose test strips, 50",
+        "血糖试纸 50片",
+        "device",
+        540,
+        Some(120),
+        None,
+        true,
+        false,
+        true,
+        "ambient",
+    ),
+    (
+        "M006",
+        "Sterile gauze 10 x 10 cm",
+        "无菌纱布块 10×10厘米",
+        "device",
+        1095,
+        Some(180),
+        None,
+        false,
+        false,
+        false,
+        "ambient",
+    ),
+    (
+        "M007",
+        "Digital thermometer",
+        "电子体温计",
+        "device",
+        1825,
+        None,
+        None,
+        false,
+        true,
+        true,
+        "ambient",
+    ),
+    (
+        "M008",
+        "Coronary stent 3.0 x 18 mm",
+        "冠脉支架 3.0×18毫米",
+        "device",
+        1095,
+        Some(365),
+        None,
+        true,
+        true,
+        true,
+        "ambient",
+    ),
 ];
 
-const CATEGORIES: &[(&str, &str)] =
-    &[("food", "60,30,7"), ("frozen_food", "90,30"), ("fresh_dairy", "7,3,1"), ("pharma", "180,90,30"), ("device", "180,90,30")];
+const CATEGORIES: &[(&str, &str)] = &[
+    ("food", "60,30,7"),
+    ("frozen_food", "90,30"),
+    ("fresh_dairy", "7,3,1"),
+    ("pharma", "180,90,30"),
+    ("device", "180,90,30"),
+];
 
 const CUSTOMERS: &[(&str, &str, Option<u32>)] = &[
     ("C001", "Huamei Pharmacy Chain 华美连锁药房", Some(180)),
@@ -102,15 +431,78 @@ struct Showcase {
 
 /// Named lots whose verdicts are predictable on the day the demo data is generated.
 const SHOWCASE: &[Showcase] = &[
-    Showcase { item: "F001", lot: "L2311", expiry_offset: -3, status: LotStatus::Released, location: "WH1-A-01-01", qty: 40 },
-    Showcase { item: "F001", lot: "L2402", expiry_offset: 25, status: LotStatus::Released, location: "WH1-A-01-02", qty: 120 },
-    Showcase { item: "F001", lot: "L2405", expiry_offset: 400, status: LotStatus::Released, location: "WH1-A-01-03", qty: 300 },
-    Showcase { item: "P001", lot: "A2501", expiry_offset: 500, status: LotStatus::Quarantine, location: "WH1-Q-01-01", qty: 200 },
-    Showcase { item: "P001", lot: "A2502", expiry_offset: 420, status: LotStatus::Recalled, location: "WH1-Q-01-02", qty: 60 },
-    Showcase { item: "P001", lot: "A2503", expiry_offset: 600, status: LotStatus::Released, location: "WH1-A-02-01", qty: 480 },
-    Showcase { item: "M001", lot: "S240601", expiry_offset: 700, status: LotStatus::Released, location: "WH1-A-03-01", qty: 1000 },
-    Showcase { item: "M001", lot: "S240115", expiry_offset: 650, status: LotStatus::OnHold, location: "WH1-B-01-01", qty: 500 },
-    Showcase { item: "F004", lot: "Y1120", expiry_offset: 5, status: LotStatus::Released, location: "WH1-C-01-01", qty: 48 },
+    Showcase {
+        item: "F001",
+        lot: "L2311",
+        expiry_offset: -3,
+        status: LotStatus::Released,
+        location: "WH1-A-01-01",
+        qty: 40,
+    },
+    Showcase {
+        item: "F001",
+        lot: "L2402",
+        expiry_offset: 25,
+        status: LotStatus::Released,
+        location: "WH1-A-01-02",
+        qty: 120,
+    },
+    Showcase {
+        item: "F001",
+        lot: "L2405",
+        expiry_offset: 400,
+        status: LotStatus::Released,
+        location: "WH1-A-01-03",
+        qty: 300,
+    },
+    Showcase {
+        item: "P001",
+        lot: "A2501",
+        expiry_offset: 500,
+        status: LotStatus::Quarantine,
+        location: "WH1-Q-01-01",
+        qty: 200,
+    },
+    Showcase {
+        item: "P001",
+        lot: "A2502",
+        expiry_offset: 420,
+        status: LotStatus::Recalled,
+        location: "WH1-Q-01-02",
+        qty: 60,
+    },
+    Showcase {
+        item: "P001",
+        lot: "A2503",
+        expiry_offset: 600,
+        status: LotStatus::Released,
+        location: "WH1-A-02-01",
+        qty: 480,
+    },
+    Showcase {
+        item: "M001",
+        lot: "S240601",
+        expiry_offset: 700,
+        status: LotStatus::Released,
+        location: "WH1-A-03-01",
+        qty: 1000,
+    },
+    Showcase {
+        item: "M001",
+        lot: "S240115",
+        expiry_offset: 650,
+        status: LotStatus::OnHold,
+        location: "WH1-B-01-01",
+        qty: 500,
+    },
+    Showcase {
+        item: "F004",
+        lot: "Y1120",
+        expiry_offset: 5,
+        status: LotStatus::Released,
+        location: "WH1-C-01-01",
+        qty: 48,
+    },
 ];
 
 fn yymmdd(d: NaiveDate) -> String {
@@ -118,13 +510,21 @@ fn yymmdd(d: NaiveDate) -> String {
 }
 
 fn add_days(d: NaiveDate, n: i64) -> NaiveDate {
-    if n >= 0 { d + Days::new(n as u64) } else { d - Days::new(n.unsigned_abs()) }
+    if n >= 0 {
+        d + Days::new(n as u64)
+    } else {
+        d - Days::new(n.unsigned_abs())
+    }
 }
 
 fn locations() -> Vec<(String, &'static str, &'static str, &'static str)> {
     let mut v = Vec::new();
     for wh in ["WH1", "WH2"] {
-        let name = if wh == "WH1" { "Shanghai DC 上海配送中心" } else { "Suzhou DC 苏州配送中心" };
+        let name = if wh == "WH1" {
+            "Shanghai DC 上海配送中心"
+        } else {
+            "Suzhou DC 苏州配送中心"
+        };
         for (zone, kind, aisles, bays) in [
             ("A", "pick", 12, 10),
             ("B", "reserve", 8, 10),
@@ -149,7 +549,10 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
     let mut rng = SmallRng::seed_from_u64(seed);
     let locs = locations();
     let by_zone = |zone: &str, wh: &str| -> Vec<String> {
-        locs.iter().filter(|l| l.2 == zone && l.0.starts_with(wh)).map(|l| l.0.clone()).collect()
+        locs.iter()
+            .filter(|l| l.2 == zone && l.0.starts_with(wh))
+            .map(|l| l.0.clone())
+            .collect()
     };
     let zones: Vec<(&str, Vec<String>)> = ["A", "B", "C", "F", "Q"]
         .iter()
@@ -159,8 +562,11 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
 
     let tx = store.conn_mut().transaction()?;
     for (id, tiers) in CATEGORIES {
-        tx.execute("INSERT OR REPLACE INTO categories(id, near_expiry_days) VALUES (?1, ?2)", params![id, tiers])
-            .map_err(write_err)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO categories(id, near_expiry_days) VALUES (?1, ?2)",
+            params![id, tiers],
+        )
+        .map_err(write_err)?;
     }
     for (i, it) in ITEMS.iter().enumerate() {
         tx.execute(
@@ -170,10 +576,16 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
             params![it.0, it.1, it.2, it.3, it.4, it.5, it.6, it.7, it.8, it.9, it.10],
         )
         .map_err(write_err)?;
-        tx.execute("INSERT OR REPLACE INTO barcodes(code, kind, item_id) VALUES (?1, 'gtin', ?2)", params![demo_gtin(i), it.0])
-            .map_err(write_err)?;
-        tx.execute("INSERT OR REPLACE INTO barcodes(code, kind, item_id) VALUES (?1, 'alias', ?2)", params![format!("SKU-{}", it.0), it.0])
-            .map_err(write_err)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO barcodes(code, kind, item_id) VALUES (?1, 'gtin', ?2)",
+            params![demo_gtin(i), it.0],
+        )
+        .map_err(write_err)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO barcodes(code, kind, item_id) VALUES (?1, 'alias', ?2)",
+            params![format!("SKU-{}", it.0), it.0],
+        )
+        .map_err(write_err)?;
     }
     for (code, wh, zone, kind) in &locs {
         tx.execute(
@@ -183,8 +595,11 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
         .map_err(write_err)?;
     }
     for (id, name, min) in CUSTOMERS {
-        tx.execute("INSERT OR REPLACE INTO customers(id, name, min_remaining_days) VALUES (?1, ?2, ?3)", params![id, name, min])
-            .map_err(write_err)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO customers(id, name, min_remaining_days) VALUES (?1, ?2, ?3)",
+            params![id, name, min],
+        )
+        .map_err(write_err)?;
     }
 
     let mut stock_rows = 0usize;
@@ -208,18 +623,33 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
             let prod = add_days(expiry, -i64::from(spec.4));
             let qc = (s.status != LotStatus::Quarantine).then(|| add_days(prod, 7).to_string());
             let id: i64 = ins_lot
-                .query_row(params![s.item, s.lot, expiry.to_string(), prod.to_string(), qc, s.status.as_str()], |r| r.get(0))
+                .query_row(
+                    params![
+                        s.item,
+                        s.lot,
+                        expiry.to_string(),
+                        prod.to_string(),
+                        qc,
+                        s.status.as_str()
+                    ],
+                    |r| r.get(0),
+                )
                 .map_err(write_err)?;
             ins_stock.execute(params![id, s.location, s.qty]).map_err(write_err)?;
             stock_rows += 1;
             // Serial-numbered units of the showcase lots, as RFID tags (SGTIN) carry them.
             for j in 1..=SERIALS_PER_SHOWCASE_LOT {
-                ins_serial.execute(params![s.item, (100 * (k + 1) + j).to_string(), id]).map_err(write_err)?;
+                ins_serial
+                    .execute(params![s.item, (100 * (k + 1) + j).to_string(), id])
+                    .map_err(write_err)?;
             }
         }
         // Random lots skip the showcase items so their verdicts stay predictable.
-        let random_items: Vec<(usize, &ItemSpec)> =
-            ITEMS.iter().enumerate().filter(|(_, it)| !SHOWCASE.iter().any(|s| s.item == it.0)).collect();
+        let random_items: Vec<(usize, &ItemSpec)> = ITEMS
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| !SHOWCASE.iter().any(|s| s.item == it.0))
+            .collect();
         for n in 0..lots {
             let (idx, it) = random_items[rng.random_range(0..random_items.len())];
             let r: f64 = rng.random();
@@ -247,7 +677,10 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
             let qc = (status != LotStatus::Quarantine).then(|| add_days(prod, 7).to_string());
             let lot = format!("{}{:02}{:07}", &it.0[..1], idx + 1, n);
             let id: i64 = ins_lot
-                .query_row(params![it.0, lot, expiry.to_string(), prod.to_string(), qc, status.as_str()], |r| r.get(0))
+                .query_row(
+                    params![it.0, lot, expiry.to_string(), prod.to_string(), qc, status.as_str()],
+                    |r| r.get(0),
+                )
                 .map_err(write_err)?;
             let home_zone = match (status, it.10) {
                 (LotStatus::Released, "chilled") => "C",
@@ -262,11 +695,15 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
                 _ => "Q",
             };
             let z = zone(home_zone);
-            ins_stock.execute(params![id, z[rng.random_range(0..z.len())], rng.random_range(1..=500)]).map_err(write_err)?;
+            ins_stock
+                .execute(params![id, z[rng.random_range(0..z.len())], rng.random_range(1..=500)])
+                .map_err(write_err)?;
             stock_rows += 1;
             if status == LotStatus::Released && rng.random_bool(0.3) {
                 let b = zone("B");
-                ins_stock.execute(params![id, b[rng.random_range(0..b.len())], rng.random_range(1..=2000)]).map_err(write_err)?;
+                ins_stock
+                    .execute(params![id, b[rng.random_range(0..b.len())], rng.random_range(1..=2000)])
+                    .map_err(write_err)?;
                 stock_rows += 1;
             }
         }
@@ -274,11 +711,53 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
 
     // Tasks: a receipt, two picks and a count.
     let created = format!("{today}T08:00:00Z");
-    let tasks: &[(&str, &str, Option<&str>, &str, &[(&str, Option<&str>, Option<&str>, i64)])] = &[
-        ("RC-0001", "receipt", None, "ASN-88213", &[("F001", None, Some("WH1-R-01-01"), 240), ("P001", None, Some("WH1-R-01-02"), 96)]),
-        ("PK-0001", "pick", Some("C001"), "SO-100231", &[("P001", None, Some("WH1-A-02-01"), 24), ("M001", None, Some("WH1-A-03-01"), 100)]),
-        ("PK-0002", "pick", Some("C002"), "SO-100232", &[("F001", None, Some("WH1-A-01-02"), 12), ("F004", None, Some("WH1-C-01-01"), 24)]),
-        ("CC-0001", "count", None, "CYCLE-W47", &[("F001", Some("L2402"), Some("WH1-A-01-02"), 120), ("M001", Some("S240601"), Some("WH1-A-03-01"), 1000)]),
+    let tasks: &[(
+        &str,
+        &str,
+        Option<&str>,
+        &str,
+        &[(&str, Option<&str>, Option<&str>, i64)],
+    )] = &[
+        (
+            "RC-0001",
+            "receipt",
+            None,
+            "ASN-88213",
+            &[
+                ("F001", None, Some("WH1-R-01-01"), 240),
+                ("P001", None, Some("WH1-R-01-02"), 96),
+            ],
+        ),
+        (
+            "PK-0001",
+            "pick",
+            Some("C001"),
+            "SO-100231",
+            &[
+                ("P001", None, Some("WH1-A-02-01"), 24),
+                ("M001", None, Some("WH1-A-03-01"), 100),
+            ],
+        ),
+        (
+            "PK-0002",
+            "pick",
+            Some("C002"),
+            "SO-100232",
+            &[
+                ("F001", None, Some("WH1-A-01-02"), 12),
+                ("F004", None, Some("WH1-C-01-01"), 24),
+            ],
+        ),
+        (
+            "CC-0001",
+            "count",
+            None,
+            "CYCLE-W47",
+            &[
+                ("F001", Some("L2402"), Some("WH1-A-01-02"), 120),
+                ("M001", Some("S240601"), Some("WH1-A-03-01"), 1000),
+            ],
+        ),
     ];
     for (id, kind, cust, reference, lines) in tasks {
         tx.execute(
@@ -306,16 +785,66 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
         format!("(01){}{last}(10)S240601", &g[..13])
     };
     let scans = vec![
-        DemoScan { label_en: "OK to pick".into(), label_zh: "可拣选".into(), gate: "pick".into(), scan: scan_of("M001", "S240601", 700) },
-        DemoScan { label_en: "Expired".into(), label_zh: "已过期".into(), gate: "pick".into(), scan: scan_of("F001", "L2311", -3) },
-        DemoScan { label_en: "Near expiry".into(), label_zh: "临期".into(), gate: "pick".into(), scan: scan_of("F004", "Y1120", 5) },
-        DemoScan { label_en: "FEFO".into(), label_zh: "先到期先出".into(), gate: "pick".into(), scan: scan_of("F001", "L2405", 400) },
-        DemoScan { label_en: "Quarantined".into(), label_zh: "待检".into(), gate: "pick".into(), scan: scan_of("P001", "A2501", 500) },
-        DemoScan { label_en: "Recalled".into(), label_zh: "已召回".into(), gate: "pick".into(), scan: scan_of("P001", "A2502", 420) },
-        DemoScan { label_en: "On hold".into(), label_zh: "冻结".into(), gate: "pick".into(), scan: scan_of("M001", "S240115", 650) },
-        DemoScan { label_en: "New lot".into(), label_zh: "新批次".into(), gate: "receive".into(), scan: scan_of("P001", "A2601", 720) },
-        DemoScan { label_en: "Unknown item".into(), label_zh: "未知商品".into(), gate: "pick".into(), scan: "(01)09506000134352(17)271231(10)X1".into() },
-        DemoScan { label_en: "Damaged label".into(), label_zh: "标签损坏".into(), gate: "pick".into(), scan: damaged },
+        DemoScan {
+            label_en: "OK to pick".into(),
+            label_zh: "可拣选".into(),
+            gate: "pick".into(),
+            scan: scan_of("M001", "S240601", 700),
+        },
+        DemoScan {
+            label_en: "Expired".into(),
+            label_zh: "已过期".into(),
+            gate: "pick".into(),
+            scan: scan_of("F001", "L2311", -3),
+        },
+        DemoScan {
+            label_en: "Near expiry".into(),
+            label_zh: "临期".into(),
+            gate: "pick".into(),
+            scan: scan_of("F004", "Y1120", 5),
+        },
+        DemoScan {
+            label_en: "FEFO".into(),
+            label_zh: "先到期先出".into(),
+            gate: "pick".into(),
+            scan: scan_of("F001", "L2405", 400),
+        },
+        DemoScan {
+            label_en: "Quarantined".into(),
+            label_zh: "待检".into(),
+            gate: "pick".into(),
+            scan: scan_of("P001", "A2501", 500),
+        },
+        DemoScan {
+            label_en: "Recalled".into(),
+            label_zh: "已召回".into(),
+            gate: "pick".into(),
+            scan: scan_of("P001", "A2502", 420),
+        },
+        DemoScan {
+            label_en: "On hold".into(),
+            label_zh: "冻结".into(),
+            gate: "pick".into(),
+            scan: scan_of("M001", "S240115", 650),
+        },
+        DemoScan {
+            label_en: "New lot".into(),
+            label_zh: "新批次".into(),
+            gate: "receive".into(),
+            scan: scan_of("P001", "A2601", 720),
+        },
+        DemoScan {
+            label_en: "Unknown item".into(),
+            label_zh: "未知商品".into(),
+            gate: "pick".into(),
+            scan: "(01)09506000134352(17)271231(10)X1".into(),
+        },
+        DemoScan {
+            label_en: "Damaged label".into(),
+            label_zh: "标签损坏".into(),
+            gate: "pick".into(),
+            scan: damaged,
+        },
     ];
     let scans_json = serde_json::to_string(&scans).map_err(|e| StoreError::Data(e.to_string()))?;
     tx.execute(
@@ -323,7 +852,11 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
         [&scans_json],
     )
     .map_err(write_err)?;
-    tx.execute("INSERT OR IGNORE INTO settings(key, value) VALUES ('operator', 'demo')", []).map_err(write_err)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO settings(key, value) VALUES ('operator', 'demo')",
+        [],
+    )
+    .map_err(write_err)?;
     tx.commit().map_err(write_err)?;
     Ok(DemoSummary {
         items: ITEMS.len(),

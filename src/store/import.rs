@@ -163,7 +163,16 @@ struct TaskLineIn {
     qty: u32,
 }
 
-const SECTIONS: [&str; 8] = ["categories", "items", "lots", "locations", "stock", "customers", "serials", "tasks"];
+const SECTIONS: [&str; 8] = [
+    "categories",
+    "items",
+    "lots",
+    "locations",
+    "stock",
+    "customers",
+    "serials",
+    "tasks",
+];
 
 struct Ctx {
     errors: Vec<RowError>,
@@ -189,7 +198,12 @@ fn serde_row_error(ctx: &mut Ctx, record: &str, key: Option<&str>, e: serde_json
     ctx.push(record, key, field.as_deref(), msg);
 }
 
-fn parse_section<T: for<'de> Deserialize<'de>>(ctx: &mut Ctx, root: &Value, name: &str, key_field: &str) -> Vec<(String, Option<String>, T)> {
+fn parse_section<T: for<'de> Deserialize<'de>>(
+    ctx: &mut Ctx,
+    root: &Value,
+    name: &str,
+    key_field: &str,
+) -> Vec<(String, Option<String>, T)> {
     let mut out = Vec::new();
     let Some(v) = root.get(name) else { return out };
     let Some(arr) = v.as_array() else {
@@ -232,12 +246,19 @@ fn date_field(ctx: &mut Ctx, record: &str, key: Option<&str>, field: &str, v: &O
 pub fn import_json(store: &mut Store, json: &str) -> Result<ImportSummary, ImportError> {
     let root: Value = serde_json::from_str(json).map_err(|e| ImportError::Json(e.to_string()))?;
     let Some(obj) = root.as_object() else {
-        return Err(ImportError::Json("the top level must be an object with items, lots, locations, stock, customers".into()));
+        return Err(ImportError::Json(
+            "the top level must be an object with items, lots, locations, stock, customers".into(),
+        ));
     };
     let mut ctx = Ctx { errors: vec![] };
     for k in obj.keys() {
         if !SECTIONS.contains(&k.as_str()) {
-            ctx.push(k, None, None, format!("unknown section; expected one of {}", SECTIONS.join(", ")));
+            ctx.push(
+                k,
+                None,
+                None,
+                format!("unknown section; expected one of {}", SECTIONS.join(", ")),
+            );
         }
     }
     let categories: Vec<(String, Option<String>, CategoryIn)> = parse_section(&mut ctx, &root, "categories", "id");
@@ -251,7 +272,9 @@ pub fn import_json(store: &mut Store, json: &str) -> Result<ImportSummary, Impor
 
     let mut sum = ImportSummary::default();
     let tx = store.conn_mut().transaction().map_err(StoreError::Sql)?;
-    write_all(&tx, &mut ctx, &mut sum, categories, items, lots, locations, stock, customers, serials, tasks)?;
+    write_all(
+        &tx, &mut ctx, &mut sum, categories, items, lots, locations, stock, customers, serials, tasks,
+    )?;
     if !ctx.errors.is_empty() {
         // Dropping the transaction rolls it back.
         return Err(ImportError::Rows(ctx.errors));
@@ -276,7 +299,12 @@ fn write_all(
 ) -> Result<(), StoreError> {
     for (rec, key, c) in categories {
         if c.near_expiry_days.is_empty() {
-            ctx.push(&rec, key.as_deref(), Some("near_expiry_days"), "needs at least one tier");
+            ctx.push(
+                &rec,
+                key.as_deref(),
+                Some("near_expiry_days"),
+                "needs at least one tier",
+            );
             continue;
         }
         let mut t = c.near_expiry_days.clone();
@@ -309,7 +337,12 @@ fn write_all(
             ok = false;
         }
         if it.min_remaining_days_receipt.is_some() && it.min_remaining_pct_receipt.is_some() {
-            ctx.push(&rec, k, Some("min_remaining_pct_receipt"), "give min_remaining_days_receipt or min_remaining_pct_receipt, not both");
+            ctx.push(
+                &rec,
+                k,
+                Some("min_remaining_pct_receipt"),
+                "give min_remaining_days_receipt or min_remaining_pct_receipt, not both",
+            );
             ok = false;
         }
         if it.min_remaining_pct_receipt.is_some_and(|p| p > 100) {
@@ -341,7 +374,12 @@ fn write_all(
         for code in gtins.iter().chain(it.aliases.iter()) {
             if let Some(other) = seen_codes.insert(code.clone(), it.id.clone()) {
                 if other != it.id {
-                    ctx.push(&rec, k, Some("gtins"), format!("barcode {code} is already used by item {other}"));
+                    ctx.push(
+                        &rec,
+                        k,
+                        Some("gtins"),
+                        format!("barcode {code} is already used by item {other}"),
+                    );
                     ok = false;
                 }
             }
@@ -365,8 +403,18 @@ fn write_all(
                 near_expiry_days = excluded.near_expiry_days, requires_qc = excluded.requires_qc,
                 serialized = excluded.serialized, regulated = excluded.regulated, storage = excluded.storage",
             params![
-                it.id, it.name_en, it.name_zh, it.category, it.shelf_life_days, it.min_remaining_days_receipt,
-                it.min_remaining_pct_receipt, tiers, it.requires_qc, it.serialized, it.regulated, storage.as_str()
+                it.id,
+                it.name_en,
+                it.name_zh,
+                it.category,
+                it.shelf_life_days,
+                it.min_remaining_days_receipt,
+                it.min_remaining_pct_receipt,
+                tiers,
+                it.requires_qc,
+                it.serialized,
+                it.regulated,
+                storage.as_str()
             ],
         );
         if let Err(e) = res {
@@ -374,7 +422,11 @@ fn write_all(
             continue;
         }
         sum.items += 1;
-        for (code, kind) in gtins.iter().map(|g| (g, "gtin")).chain(it.aliases.iter().map(|a| (a, "alias"))) {
+        for (code, kind) in gtins
+            .iter()
+            .map(|g| (g, "gtin"))
+            .chain(it.aliases.iter().map(|a| (a, "alias")))
+        {
             let res = tx.execute(
                 "INSERT INTO barcodes(code, kind, item_id) VALUES (?1, ?2, ?3)
                  ON CONFLICT(code) DO UPDATE SET kind = excluded.kind, item_id = excluded.item_id",
@@ -397,7 +449,9 @@ fn write_all(
         let expiry = date_field(ctx, &rec, k, "expiry", &l.expiry);
         let prod = date_field(ctx, &rec, k, "production_date", &l.production_date);
         let qc = date_field(ctx, &rec, k, "qc_date", &l.qc_date);
-        ok &= expiry.is_some() == l.expiry.is_some() && prod.is_some() == l.production_date.is_some() && qc.is_some() == l.qc_date.is_some();
+        ok &= expiry.is_some() == l.expiry.is_some()
+            && prod.is_some() == l.production_date.is_some()
+            && qc.is_some() == l.qc_date.is_some();
         let status = match l.status.as_deref().unwrap_or("released").parse::<LotStatus>() {
             Ok(s) => s,
             Err(e) => {
@@ -413,7 +467,12 @@ fn write_all(
             }
         }
         if !item_exists(tx, &l.item)? {
-            ctx.push(&rec, k, Some("item"), format!("item '{}' is not defined (add it under items)", l.item));
+            ctx.push(
+                &rec,
+                k,
+                Some("item"),
+                format!("item '{}' is not defined (add it under items)", l.item),
+            );
             ok = false;
         }
         if !ok {
@@ -442,7 +501,12 @@ fn write_all(
         };
         let kind = loc.kind.as_deref().unwrap_or("pick");
         if !["pick", "reserve", "receiving", "quarantine", "shipping"].contains(&kind) {
-            ctx.push(&rec, k, Some("kind"), format!("'{kind}' is not one of pick, reserve, receiving, quarantine, shipping"));
+            ctx.push(
+                &rec,
+                k,
+                Some("kind"),
+                format!("'{kind}' is not one of pick, reserve, receiving, quarantine, shipping"),
+            );
             continue;
         }
         let res = tx.execute(
@@ -463,12 +527,27 @@ fn write_all(
             continue;
         }
         let Some(lot_id) = lot_id(tx, &s.item, &s.lot)? else {
-            ctx.push(&rec, k, Some("lot"), format!("lot '{}' of item '{}' is not defined (add it under lots)", s.lot, s.item));
+            ctx.push(
+                &rec,
+                k,
+                Some("lot"),
+                format!(
+                    "lot '{}' of item '{}' is not defined (add it under lots)",
+                    s.lot, s.item
+                ),
+            );
             continue;
         };
-        let loc = LocationCode::new(&s.location).map(|c| c.as_str().to_owned()).unwrap_or(s.location.clone());
+        let loc = LocationCode::new(&s.location)
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or(s.location.clone());
         if !exists(tx, "SELECT 1 FROM locations WHERE code = ?1", &loc)? {
-            ctx.push(&rec, k, Some("location"), format!("location '{}' is not defined (add it under locations)", s.location));
+            ctx.push(
+                &rec,
+                k,
+                Some("location"),
+                format!("location '{}' is not defined (add it under locations)", s.location),
+            );
             continue;
         }
         let res = tx.execute(
@@ -513,7 +592,12 @@ fn write_all(
             Some(l) => match lot_id(tx, &s.item, l)? {
                 Some(id) => Some(id),
                 None => {
-                    ctx.push(&rec, k, Some("lot"), format!("lot '{l}' of item '{}' is not defined", s.item));
+                    ctx.push(
+                        &rec,
+                        k,
+                        Some("lot"),
+                        format!("lot '{l}' of item '{}' is not defined", s.item),
+                    );
                     continue;
                 }
             },
@@ -533,7 +617,12 @@ fn write_all(
     for (rec, key, t) in tasks {
         let k = key.as_deref();
         if !["receipt", "pick", "count"].contains(&t.kind.as_str()) {
-            ctx.push(&rec, k, Some("kind"), format!("'{}' is not one of receipt, pick, count", t.kind));
+            ctx.push(
+                &rec,
+                k,
+                Some("kind"),
+                format!("'{}' is not one of receipt, pick, count", t.kind),
+            );
             continue;
         }
         if let Some(c) = &t.customer {
@@ -551,14 +640,19 @@ fn write_all(
             sql_row_error(ctx, &rec, k, e)?;
             continue;
         }
-        tx.execute("DELETE FROM task_lines WHERE task_id = ?1", [&t.id]).map_err(write_err)?;
+        tx.execute("DELETE FROM task_lines WHERE task_id = ?1", [&t.id])
+            .map_err(write_err)?;
         for (n, line) in t.lines.iter().enumerate() {
             let lrec = format!("{rec}.lines[{n}]");
             if !item_exists(tx, &line.item)? {
                 ctx.push(&lrec, k, Some("item"), format!("item '{}' is not defined", line.item));
                 continue;
             }
-            let loc = line.location.as_deref().map(|l| LocationCode::new(l).map(|c| c.as_str().to_owned()).unwrap_or(l.to_owned()));
+            let loc = line.location.as_deref().map(|l| {
+                LocationCode::new(l)
+                    .map(|c| c.as_str().to_owned())
+                    .unwrap_or(l.to_owned())
+            });
             if let Some(l) = &loc {
                 if !exists(tx, "SELECT 1 FROM locations WHERE code = ?1", l)? {
                     ctx.push(&lrec, k, Some("location"), format!("location '{l}' is not defined"));
@@ -588,5 +682,11 @@ fn item_exists(tx: &Transaction<'_>, id: &str) -> Result<bool, StoreError> {
 
 fn lot_id(tx: &Transaction<'_>, item: &str, lot: &str) -> Result<Option<i64>, StoreError> {
     use rusqlite::OptionalExtension;
-    Ok(tx.query_row("SELECT id FROM lots WHERE item_id = ?1 AND lot = ?2", params![item, lot], |r| r.get(0)).optional()?)
+    Ok(tx
+        .query_row(
+            "SELECT id FROM lots WHERE item_id = ?1 AND lot = ?2",
+            params![item, lot],
+            |r| r.get(0),
+        )
+        .optional()?)
 }

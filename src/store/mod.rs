@@ -13,18 +13,26 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::domain::ids::{Gtin, LotNo};
-use crate::domain::lot::{Customer, DEFAULT_NEAR_EXPIRY_TIERS, FefoCandidate, Item, Lot, LotStatus, MinRemaining, Storage};
+use crate::domain::lot::{
+    Customer, DEFAULT_NEAR_EXPIRY_TIERS, FefoCandidate, Item, Lot, LotStatus, MinRemaining, Storage,
+};
 
 pub use migrations::MIGRATIONS;
 
 /// Failures of the store, each naming the file and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database file {path} does not exist; create it with `lotline demo-data --db {path}` or `lotline import --db {path} FILE.json`")]
+    #[error(
+        "database file {path} does not exist; create it with `lotline demo-data --db {path}` or `lotline import --db {path} FILE.json`"
+    )]
     Missing { path: PathBuf },
-    #[error("{path} is not a lotline database or is damaged ({detail}); move it aside and recreate it with `lotline demo-data` or `lotline import`")]
+    #[error(
+        "{path} is not a lotline database or is damaged ({detail}); move it aside and recreate it with `lotline demo-data` or `lotline import`"
+    )]
     Corrupt { path: PathBuf, detail: String },
-    #[error("{path} was written by a newer lotline (schema version {found}, this build knows up to {known}); update lotline")]
+    #[error(
+        "{path} was written by a newer lotline (schema version {found}, this build knows up to {known}); update lotline"
+    )]
     TooNew { path: PathBuf, found: i64, known: i64 },
     #[error("cannot open database {path}: {source}")]
     Open { path: PathBuf, source: rusqlite::Error },
@@ -39,9 +47,15 @@ pub enum StoreError {
 fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode::*;
     match e.sqlite_error_code() {
-        Some(NotADatabase | DatabaseCorrupt) => StoreError::Corrupt { path: path.to_owned(), detail: e.to_string() },
+        Some(NotADatabase | DatabaseCorrupt) => StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        },
         Some(DiskFull) => StoreError::Full(e.to_string()),
-        _ => StoreError::Open { path: path.to_owned(), source: e },
+        _ => StoreError::Open {
+            path: path.to_owned(),
+            source: e,
+        },
     }
 }
 
@@ -118,7 +132,10 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::Missing { path: path.to_owned() });
         }
-        Self::open_with(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        Self::open_with(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
     }
 
     /// Opens the cache, creating the file (and its folder) if needed.
@@ -138,7 +155,10 @@ impl Store {
     /// A private in-memory cache, for tests and the headless screenshot of an empty state.
     pub fn in_memory() -> Result<Store, StoreError> {
         let conn = Connection::open_in_memory()?;
-        let mut s = Store { conn, path: PathBuf::from(":memory:") };
+        let mut s = Store {
+            conn,
+            path: PathBuf::from(":memory:"),
+        };
         s.configure()?;
         s.migrate()?;
         Ok(s)
@@ -146,7 +166,10 @@ impl Store {
 
     fn open_with(path: &Path, flags: OpenFlags) -> Result<Store, StoreError> {
         let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
-        let mut s = Store { conn, path: path.to_owned() };
+        let mut s = Store {
+            conn,
+            path: path.to_owned(),
+        };
         s.configure().map_err(|e| match e {
             StoreError::Sql(e) => classify(path, e),
             other => other,
@@ -168,10 +191,17 @@ impl Store {
 
     /// Applies pending migrations; refuses a file from a newer build.
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let found: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| classify(&self.path, e))?;
+        let found: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| classify(&self.path, e))?;
         let known = MIGRATIONS.len() as i64;
         if found > known {
-            return Err(StoreError::TooNew { path: self.path.clone(), found, known });
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found,
+                known,
+            });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
             let tx = self.conn.transaction()?;
@@ -185,7 +215,9 @@ impl Store {
     /// Caps the database at `pages` pages (`PRAGMA max_page_count`) for this connection; writes
     /// beyond it fail as a full disk would. For drills and tests of the full-disk path.
     pub fn cap_size(&self, pages: u64) -> Result<(), StoreError> {
-        let _: i64 = self.conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?;
+        let _: i64 = self
+            .conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?;
         Ok(())
     }
 
@@ -240,7 +272,9 @@ impl Store {
         let mut st = self.conn.prepare_cached(
             "SELECT item_id, lot, expiry, production_date, qc_date, status FROM lots WHERE item_id = ?1 AND lot = ?2",
         )?;
-        st.query_row(params![item_id, lot], lot_from_row).optional()?.transpose()
+        st.query_row(params![item_id, lot], lot_from_row)
+            .optional()?
+            .transpose()
     }
 
     /// The lot a serial-numbered unit belongs to, if the cache knows the serial.
@@ -249,7 +283,9 @@ impl Store {
             "SELECT l.item_id, l.lot, l.expiry, l.production_date, l.qc_date, l.status
              FROM serials s JOIN lots l ON l.id = s.lot_id WHERE s.item_id = ?1 AND s.serial = ?2",
         )?;
-        st.query_row(params![item_id, serial], lot_from_row).optional()?.transpose()
+        st.query_row(params![item_id, serial], lot_from_row)
+            .optional()?
+            .transpose()
     }
 
     /// Up to `limit` serial-numbered units as (GTIN, serial), in item and serial order: what RFID
@@ -290,15 +326,31 @@ impl Store {
     }
 
     pub fn customer(&self, id: &str) -> Result<Option<Customer>, StoreError> {
-        let mut st = self.conn.prepare_cached("SELECT id, name, min_remaining_days FROM customers WHERE id = ?1")?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, name, min_remaining_days FROM customers WHERE id = ?1")?;
         Ok(st
-            .query_row([id], |r| Ok(Customer { id: r.get(0)?, name: r.get(1)?, min_remaining_days: r.get(2)? }))
+            .query_row([id], |r| {
+                Ok(Customer {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    min_remaining_days: r.get(2)?,
+                })
+            })
             .optional()?)
     }
 
     pub fn customers(&self) -> Result<Vec<Customer>, StoreError> {
-        let mut st = self.conn.prepare_cached("SELECT id, name, min_remaining_days FROM customers ORDER BY id")?;
-        let rows = st.query_map([], |r| Ok(Customer { id: r.get(0)?, name: r.get(1)?, min_remaining_days: r.get(2)? }))?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, name, min_remaining_days FROM customers ORDER BY id")?;
+        let rows = st.query_map([], |r| {
+            Ok(Customer {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                min_remaining_days: r.get(2)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -310,7 +362,13 @@ impl Store {
              WHERE l.item_id = ?1 AND l.lot = ?2 AND s.qty > 0 ORDER BY s.qty DESC, s.location",
         )?;
         let rows = st.query_map(params![item_id, lot], |r| {
-            Ok(StockRow { location: r.get(0)?, warehouse: r.get(1)?, zone: r.get(2)?, kind: r.get(3)?, qty: r.get(4)? })
+            Ok(StockRow {
+                location: r.get(0)?,
+                warehouse: r.get(1)?,
+                zone: r.get(2)?,
+                kind: r.get(3)?,
+                qty: r.get(4)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -346,7 +404,9 @@ impl Store {
 
     /// A task and its lines.
     pub fn task(&self, id: &str) -> Result<Option<Task>, StoreError> {
-        let Some(summary) = self.tasks(None)?.into_iter().find(|t| t.id == id) else { return Ok(None) };
+        let Some(summary) = self.tasks(None)?.into_iter().find(|t| t.id == id) else {
+            return Ok(None);
+        };
         let mut st = self.conn.prepare_cached(
             "SELECT line_no, item_id, lot, location, qty_expected, qty_done FROM task_lines WHERE task_id = ?1 ORDER BY line_no",
         )?;
@@ -368,22 +428,42 @@ impl Store {
     /// Counts rows of a table; for reports and tests.
     pub fn count(&self, table: &str) -> Result<i64, StoreError> {
         const TABLES: [&str; 13] = [
-            "categories", "items", "barcodes", "lots", "serials", "locations", "stock", "customers", "tasks",
-            "task_lines", "outbox", "audit_log", "sync_state",
+            "categories",
+            "items",
+            "barcodes",
+            "lots",
+            "serials",
+            "locations",
+            "stock",
+            "customers",
+            "tasks",
+            "task_lines",
+            "outbox",
+            "audit_log",
+            "sync_state",
         ];
         if !TABLES.contains(&table) {
             return Err(StoreError::Data(format!("no table {table}")));
         }
-        Ok(self.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
     }
 
     /// Commands not yet acknowledged by the hub.
     pub fn outbox_pending(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight')", [], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight')",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
@@ -410,7 +490,17 @@ impl Store {
         tx.execute(
             "INSERT INTO audit_log(at, operator, gate, scan, verdict, reasons, item_id, lot, task_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![rec.at, rec.operator, rec.gate, rec.scan, rec.verdict, reasons, rec.item_id, rec.lot, rec.task_id],
+            params![
+                rec.at,
+                rec.operator,
+                rec.gate,
+                rec.scan,
+                rec.verdict,
+                reasons,
+                rec.item_id,
+                rec.lot,
+                rec.task_id
+            ],
         )
         .map_err(write_err)?;
         tx.execute(
@@ -424,7 +514,12 @@ impl Store {
 
     /// Records that the operator went ahead with a warned scan and why, in the audit log and as
     /// an outbox command that refers to the scan's command.
-    pub fn record_override(&mut self, scan_command_id: &str, rec: &ScanRecord, reason: &str) -> Result<String, StoreError> {
+    pub fn record_override(
+        &mut self,
+        scan_command_id: &str,
+        rec: &ScanRecord,
+        reason: &str,
+    ) -> Result<String, StoreError> {
         let command_id = uuid::Uuid::new_v4().to_string();
         let reasons = serde_json::to_string(&rec.reason_codes).map_err(|e| StoreError::Data(e.to_string()))?;
         let payload = serde_json::json!({
@@ -437,7 +532,17 @@ impl Store {
         tx.execute(
             "INSERT INTO audit_log(at, operator, gate, scan, verdict, reasons, item_id, lot, task_id, override_reason)
              VALUES (?1, ?2, ?3, ?4, 'warn', ?5, ?6, ?7, ?8, ?9)",
-            params![rec.at, rec.operator, rec.gate, rec.scan, reasons, rec.item_id, rec.lot, rec.task_id, reason],
+            params![
+                rec.at,
+                rec.operator,
+                rec.gate,
+                rec.scan,
+                reasons,
+                rec.item_id,
+                rec.lot,
+                rec.task_id,
+                reason
+            ],
         )
         .map_err(write_err)?;
         tx.execute(
@@ -451,10 +556,12 @@ impl Store {
 
     /// Audit rows, newest first: (at, gate, scan, verdict, reasons JSON).
     pub fn recent_audit(&self, limit: usize) -> Result<Vec<(String, String, String, String, String)>, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT at, gate, scan, verdict, reasons FROM audit_log ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = st.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT at, gate, scan, verdict, reasons FROM audit_log ORDER BY id DESC LIMIT ?1")?;
+        let rows = st.query_map([limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
@@ -512,7 +619,11 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> RowResult<Item> {
             serialized: r.get(9)?,
             regulated: r.get(10)?,
             storage: storage.parse::<Storage>().map_err(StoreError::Data)?,
-            gtin: gtin.as_deref().map(Gtin::new).transpose().map_err(|e| StoreError::Data(e.to_string()))?,
+            gtin: gtin
+                .as_deref()
+                .map(Gtin::new)
+                .transpose()
+                .map_err(|e| StoreError::Data(e.to_string()))?,
             id: id.clone(),
         })
     };

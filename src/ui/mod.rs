@@ -156,11 +156,25 @@ const TAG_ROWS_MAX: usize = 300;
 /// What the cache says about a tag's EPC (looked up once per EPC).
 #[derive(Clone)]
 enum TagFacts {
-    Unit { item: Item, serial: String, lot: Option<Lot> },
-    UnknownItem { gtin: String, serial: Option<String> },
-    OtherGs1 { scheme: &'static str, text: String },
-    NotGs1 { reason: String },
-    Unreadable { message: String },
+    Unit {
+        item: Item,
+        serial: String,
+        lot: Option<Lot>,
+    },
+    UnknownItem {
+        gtin: String,
+        serial: Option<String>,
+    },
+    OtherGs1 {
+        scheme: &'static str,
+        text: String,
+    },
+    NotGs1 {
+        reason: String,
+    },
+    Unreadable {
+        message: String,
+    },
 }
 
 #[derive(Default)]
@@ -213,9 +227,19 @@ impl Controller {
                     gate: self.gate.as_str().to_owned(),
                     scan: outcome.input.clone(),
                     verdict: outcome.verdict().to_owned(),
-                    reason_codes: outcome.evaluation.verdict.reasons().iter().map(|r| r.code().to_owned()).collect(),
+                    reason_codes: outcome
+                        .evaluation
+                        .verdict
+                        .reasons()
+                        .iter()
+                        .map(|r| r.code().to_owned())
+                        .collect(),
                     item_id: outcome.item.as_ref().map(|i| i.id.clone()),
-                    lot: outcome.scan.as_ref().and_then(|s| s.fields.lot.as_ref()).map(|l| l.as_str().to_owned()),
+                    lot: outcome
+                        .scan
+                        .as_ref()
+                        .and_then(|s| s.fields.lot.as_ref())
+                        .map(|l| l.as_str().to_owned()),
                     task_id: ctx.task_id.clone(),
                     customer_id: ctx.customer.as_ref().map(|c| c.id.clone()),
                 };
@@ -236,7 +260,10 @@ impl Controller {
                         self.unsaved.push(rec);
                     }
                 }
-                self.recent.push_front(Recent { outcome: outcome.clone(), time: now.format("%H:%M:%S").to_string() });
+                self.recent.push_front(Recent {
+                    outcome: outcome.clone(),
+                    time: now.format("%H:%M:%S").to_string(),
+                });
                 self.recent.truncate(RECENT_MAX);
                 self.last = Some(outcome);
             }
@@ -274,7 +301,9 @@ impl Controller {
         if !self.needs_override() {
             return;
         }
-        let Some((code, _, _)) = FEFO_OVERRIDE_REASONS.get(index) else { return };
+        let Some((code, _, _)) = FEFO_OVERRIDE_REASONS.get(index) else {
+            return;
+        };
         let Some(o) = &self.last else { return };
         if self.record {
             let Some((cmd, _)) = &self.last_command else { return };
@@ -286,9 +315,19 @@ impl Controller {
                 gate: self.gate.as_str().to_owned(),
                 scan: o.input.clone(),
                 verdict: "warn".to_owned(),
-                reason_codes: o.evaluation.verdict.reasons().iter().map(|r| r.code().to_owned()).collect(),
+                reason_codes: o
+                    .evaluation
+                    .verdict
+                    .reasons()
+                    .iter()
+                    .map(|r| r.code().to_owned())
+                    .collect(),
                 item_id: o.item.as_ref().map(|i| i.id.clone()),
-                lot: o.scan.as_ref().and_then(|s| s.fields.lot.as_ref()).map(|l| l.as_str().to_owned()),
+                lot: o
+                    .scan
+                    .as_ref()
+                    .and_then(|s| s.fields.lot.as_ref())
+                    .map(|l| l.as_str().to_owned()),
                 task_id,
                 customer_id: None,
             };
@@ -327,7 +366,10 @@ impl Controller {
         let today = self.today();
         self.lookup = match self.lookup_inner(raw, today) {
             Ok(s) => s,
-            Err(e) => LookupState::Message { en: e.to_string(), zh: e.to_string() },
+            Err(e) => LookupState::Message {
+                en: e.to_string(),
+                zh: e.to_string(),
+            },
         };
     }
 
@@ -434,7 +476,10 @@ impl Controller {
                     return None;
                 }
                 let now = Instant::now();
-                let session = self.rfid.session.get_or_insert_with(|| InventorySession::new(TargetPlan::A, now));
+                let session = self
+                    .rfid
+                    .session
+                    .get_or_insert_with(|| InventorySession::new(TargetPlan::A, now));
                 session.observe(&t.tag, now);
                 if let Some(tid) = t.tag.tid {
                     session.set_tid(&t.tag.epc, tid);
@@ -449,12 +494,21 @@ impl Controller {
                 self.rfid.pass = Some((pass + 1, if target == 'A' { 'B' } else { 'A' }));
                 self.rfid.dirty = true;
             }
-            DeviceEvent::State { device, kind, state, detail } => {
+            DeviceEvent::State {
+                device,
+                kind,
+                state,
+                detail,
+            } => {
                 let slot = match kind {
                     DeviceKind::Scanner => &mut self.devices.scanner,
                     DeviceKind::Rfid => &mut self.devices.rfid,
                 };
-                *slot = Some(DeviceStatus { name: device.clone(), state, detail: detail.clone() });
+                *slot = Some(DeviceStatus {
+                    name: device.clone(),
+                    state,
+                    detail: detail.clone(),
+                });
                 match state {
                     DeviceState::Lost => self.note_device(match self.lang {
                         Lang::En => format!("{device}: disconnected ({detail}). Waiting for it to come back."),
@@ -493,7 +547,10 @@ impl Controller {
                         }
                         None => TagFacts::UnknownItem { gtin, serial },
                     },
-                    _ => TagFacts::OtherGs1 { scheme: e.scheme, text: e.bracketed() },
+                    _ => TagFacts::OtherGs1 {
+                        scheme: e.scheme,
+                        text: e.bracketed(),
+                    },
                 }
             }
             Ok(EpcDecoded::Raw { reason, .. }) => TagFacts::NotGs1 { reason },
@@ -520,14 +577,19 @@ impl Controller {
     }
 
     pub fn rfid_clear(&mut self) {
-        self.rfid.session = self.rfid.running.then(|| InventorySession::new(TargetPlan::A, Instant::now()));
+        self.rfid.session = self
+            .rfid
+            .running
+            .then(|| InventorySession::new(TargetPlan::A, Instant::now()));
         self.rfid.pass = None;
         self.rfid.dirty = true;
     }
 
     /// Whether every attached device has reported itself connected.
     pub fn devices_up(&self) -> bool {
-        [&self.devices.scanner, &self.devices.rfid].iter().all(|d| d.as_ref().is_none_or(|d| d.state.is_up()))
+        [&self.devices.scanner, &self.devices.rfid]
+            .iter()
+            .all(|d| d.as_ref().is_none_or(|d| d.state.is_up()))
     }
 
     /// Unique tags in the current RFID session.
@@ -541,12 +603,19 @@ impl Controller {
     }
 
     fn select_lot(&mut self, index: usize) {
-        let LookupState::Lots { item, lots } = &self.lookup else { return };
+        let LookupState::Lots { item, lots } = &self.lookup else {
+            return;
+        };
         let Some(lot) = lots.get(index).cloned() else { return };
         let item = item.clone();
         match self.store.stock_of_lot(&item.id, lot.lot.as_str()) {
             Ok(stock) => self.lookup = LookupState::Card { item, lot, stock },
-            Err(e) => self.lookup = LookupState::Message { en: e.to_string(), zh: e.to_string() },
+            Err(e) => {
+                self.lookup = LookupState::Message {
+                    en: e.to_string(),
+                    zh: e.to_string(),
+                }
+            }
         }
     }
 }
@@ -576,8 +645,16 @@ fn item_name(item: &Item, lang: Lang) -> &str {
 
 /// The line under the banner's headline: what was scanned.
 pub fn map_subject(o: &CheckOutcome, lang: Lang) -> String {
-    let lot = o.scan.as_ref().and_then(|s| s.fields.lot.as_ref()).map(|l| l.as_str().to_owned());
-    let expiry = o.lot.as_ref().and_then(|l| l.expiry).or(o.scan.as_ref().and_then(|s| s.fields.expiry));
+    let lot = o
+        .scan
+        .as_ref()
+        .and_then(|s| s.fields.lot.as_ref())
+        .map(|l| l.as_str().to_owned());
+    let expiry = o
+        .lot
+        .as_ref()
+        .and_then(|l| l.expiry)
+        .or(o.scan.as_ref().and_then(|s| s.fields.expiry));
     let mut parts = Vec::new();
     match &o.item {
         Some(item) => parts.push(item_name(item, lang).to_owned()),
@@ -637,7 +714,13 @@ fn status_label(s: LotStatus, lang: Lang) -> &'static str {
 /// "in 25 days" / "expired 3 days ago" and the severity (0 good, 1 caution, 2 blocked).
 pub fn map_days_left(expiry: Option<NaiveDate>, today: NaiveDate, tiers: &[u32], lang: Lang) -> (String, i32) {
     let Some(e) = expiry else {
-        return (match lang { Lang::En => "no expiry".into(), Lang::Zh => "无有效期".into() }, 0);
+        return (
+            match lang {
+                Lang::En => "no expiry".into(),
+                Lang::Zh => "无有效期".into(),
+            },
+            0,
+        );
     };
     let n = (e - today).num_days();
     let text = match (lang, n) {
@@ -708,7 +791,11 @@ fn render_tasks(app: &AppWindow, c: &Controller) {
         .filter(|t| t.status == "open" || t.status == "in_progress")
         .filter_map(|t| c.store.task(&t.id).ok().flatten())
         .map(|t| {
-            let customer = t.summary.customer_id.as_deref().and_then(|id| c.customers.iter().find(|(cid, _)| cid == id));
+            let customer = t
+                .summary
+                .customer_id
+                .as_deref()
+                .and_then(|id| c.customers.iter().find(|(cid, _)| cid == id));
             let lines = t.lines.len();
             let detail = match (lang, customer) {
                 (Lang::En, Some((_, name))) => format!("{name} · {lines} line(s)"),
@@ -716,7 +803,11 @@ fn render_tasks(app: &AppWindow, c: &Controller) {
                 (Lang::Zh, Some((_, name))) => format!("{name} · {lines} 行"),
                 (Lang::Zh, None) => format!("{lines} 行"),
             };
-            TaskRow { id: shared(&t.summary.id), title: shared(task_title(&t, lang)), detail: shared(detail) }
+            TaskRow {
+                id: shared(&t.summary.id),
+                title: shared(task_title(&t, lang)),
+                detail: shared(detail),
+            }
         })
         .collect();
     app.global::<AppState>().set_tasks(model(rows));
@@ -738,7 +829,13 @@ fn render_scan(app: &AppWindow, c: &Controller) {
                 .lines
                 .iter()
                 .map(|l| {
-                    let name = t.ctx.expected_items.iter().find(|i| i.id == l.item_id).map(|i| item_name(i, lang)).unwrap_or(&l.item_id);
+                    let name = t
+                        .ctx
+                        .expected_items
+                        .iter()
+                        .find(|i| i.id == l.item_id)
+                        .map(|i| item_name(i, lang))
+                        .unwrap_or(&l.item_id);
                     let mut s = format!("{}. {name} × {}", l.line_no, l.qty_expected);
                     if let Some(lot) = &l.lot {
                         s.push_str(&format!(" · {lot}"));
@@ -760,7 +857,14 @@ fn render_scan(app: &AppWindow, c: &Controller) {
         Some(o) => {
             sa.set_verdict(verdict_kind(&o.evaluation.verdict));
             sa.set_subject(shared(map_subject(o, lang)));
-            sa.set_reasons(model(o.evaluation.verdict.reasons().iter().map(|r| reason_text(r, lang)).collect()));
+            sa.set_reasons(model(
+                o.evaluation
+                    .verdict
+                    .reasons()
+                    .iter()
+                    .map(|r| reason_text(r, lang))
+                    .collect(),
+            ));
             sa.set_notes(model(o.evaluation.notes.iter().map(|r| reason_text(r, lang)).collect()));
         }
         None => {
@@ -772,7 +876,10 @@ fn render_scan(app: &AppWindow, c: &Controller) {
     }
     sa.set_recent(model(c.recent.iter().map(|r| map_recent(r, lang)).collect()));
     let choices = if c.needs_override() {
-        FEFO_OVERRIDE_REASONS.iter().map(|(_, en, zh)| shared(if lang == Lang::Zh { zh } else { en })).collect()
+        FEFO_OVERRIDE_REASONS
+            .iter()
+            .map(|(_, en, zh)| shared(if lang == Lang::Zh { zh } else { en }))
+            .collect()
     } else {
         vec![]
     };
@@ -788,10 +895,17 @@ fn render_scan(app: &AppWindow, c: &Controller) {
         .demo
         .iter()
         .filter(|d| d.gate == c.gate.as_str() || (c.gate == Gate::Count && d.gate == "pick"))
-        .map(|d| DemoChip { label: shared(if lang == Lang::Zh { &d.label_zh } else { &d.label_en }), scan: shared(&d.scan) })
+        .map(|d| DemoChip {
+            label: shared(if lang == Lang::Zh { &d.label_zh } else { &d.label_en }),
+            scan: shared(&d.scan),
+        })
         .collect();
     sa.set_demo_scans(model(demo));
-    let none = if lang == Lang::Zh { "不指定客户" } else { "No customer" };
+    let none = if lang == Lang::Zh {
+        "不指定客户"
+    } else {
+        "No customer"
+    };
     let mut names = vec![shared(none)];
     names.extend(c.customers.iter().map(|(_, n)| shared(n)));
     sa.set_customers(model(names));
@@ -802,8 +916,14 @@ fn render_scan(app: &AppWindow, c: &Controller) {
             Lang::Zh => format!("未保存:{e}"),
         }),
         (e, n) if n > 0 => shared(match lang {
-            Lang::En => format!("{n} scan(s) kept on screen, not yet saved; retried with the next scan. {}", e.as_deref().unwrap_or("")),
-            Lang::Zh => format!("{n} 条扫描暂未保存,已保留,下次扫描时重试。{}", e.as_deref().unwrap_or("")),
+            Lang::En => format!(
+                "{n} scan(s) kept on screen, not yet saved; retried with the next scan. {}",
+                e.as_deref().unwrap_or("")
+            ),
+            Lang::Zh => format!(
+                "{n} 条扫描暂未保存,已保留,下次扫描时重试。{}",
+                e.as_deref().unwrap_or("")
+            ),
         }),
         _ => SharedString::new(),
     });
@@ -835,11 +955,19 @@ fn render_lookup(app: &AppWindow, c: &Controller) {
             la.set_days_left(shared(days));
             la.set_status(shared(status_label(lot.status, lang)));
             la.set_severity(sev.max(status_severity(lot.status)));
-            la.set_storage(shared(if lang == Lang::Zh { item.storage.label_zh() } else { item.storage.label_en() }));
+            la.set_storage(shared(if lang == Lang::Zh {
+                item.storage.label_zh()
+            } else {
+                item.storage.label_en()
+            }));
             la.set_stock(model(
                 stock
                     .iter()
-                    .map(|s| StockLine { location: shared(&s.location), warehouse: shared(&s.warehouse), qty: shared(s.qty.to_string()) })
+                    .map(|s| StockLine {
+                        location: shared(&s.location),
+                        warehouse: shared(&s.warehouse),
+                        qty: shared(s.qty.to_string()),
+                    })
                     .collect(),
             ));
             let total: i64 = stock.iter().map(|s| s.qty).sum();
@@ -850,7 +978,11 @@ fn render_lookup(app: &AppWindow, c: &Controller) {
         }
         LookupState::Lots { item, lots } => {
             la.set_message(shared(match lang {
-                Lang::En => format!("{}: {} lot(s). Tap one, or scan a label with the lot.", item.name_en, lots.len()),
+                Lang::En => format!(
+                    "{}: {} lot(s). Tap one, or scan a label with the lot.",
+                    item.name_en,
+                    lots.len()
+                ),
                 Lang::Zh => format!("{}:{} 个批次。点选一个,或扫描带批号的标签。", item.name_zh, lots.len()),
             }));
             la.set_lots(model(
@@ -889,9 +1021,19 @@ fn render_devices(app: &AppWindow, c: &Controller) {
     let st = app.global::<AppState>();
     let lang = c.lang;
     let d = &c.devices;
-    st.set_scanner_state(shared(d.scanner.as_ref().map(|x| device_line(x, "Scanner", "扫描枪", lang)).unwrap_or_default()));
+    st.set_scanner_state(shared(
+        d.scanner
+            .as_ref()
+            .map(|x| device_line(x, "Scanner", "扫描枪", lang))
+            .unwrap_or_default(),
+    ));
     st.set_scanner_up(d.scanner.as_ref().is_some_and(|x| x.state.is_up()));
-    st.set_rfid_state(shared(d.rfid.as_ref().map(|x| device_line(x, "RFID", "RFID ", lang)).unwrap_or_default()));
+    st.set_rfid_state(shared(
+        d.rfid
+            .as_ref()
+            .map(|x| device_line(x, "RFID", "RFID ", lang))
+            .unwrap_or_default(),
+    ));
     st.set_rfid_up(d.rfid.as_ref().is_some_and(|x| x.state.is_up()));
     let now = (c.clock)();
     st.set_device_message(match &d.message {
@@ -930,8 +1072,16 @@ fn map_tag(f: &TagFacts, today: NaiveDate, lang: Lang) -> (String, String, i32) 
         TagFacts::UnknownItem { gtin, serial } => {
             let sn = serial.as_deref().unwrap_or("—");
             match lang {
-                Lang::En => (format!("Unknown item {gtin}"), format!("SN {sn}: GTIN not in the local catalogue"), 2),
-                Lang::Zh => (format!("未知商品 {gtin}"), format!("序列号 {sn}:GTIN 不在本地商品库中"), 2),
+                Lang::En => (
+                    format!("Unknown item {gtin}"),
+                    format!("SN {sn}: GTIN not in the local catalogue"),
+                    2,
+                ),
+                Lang::Zh => (
+                    format!("未知商品 {gtin}"),
+                    format!("序列号 {sn}:GTIN 不在本地商品库中"),
+                    2,
+                ),
             }
         }
         TagFacts::OtherGs1 { scheme, text } => (scheme.to_uppercase(), text.clone(), 0),
@@ -953,7 +1103,11 @@ fn render_rfid(app: &AppWindow, c: &Controller) {
     ra.set_reader(shared(match &c.devices.rfid {
         Some(d) => {
             let line = device_line(d, "Reader", "读写器", lang);
-            if d.state.is_up() || d.detail.is_empty() { format!("{} · {line}", d.name) } else { format!("{} · {line}: {}", d.name, d.detail) }
+            if d.state.is_up() || d.detail.is_empty() {
+                format!("{} · {line}", d.name)
+            } else {
+                format!("{} · {line}: {}", d.name, d.detail)
+            }
         }
         None => match lang {
             Lang::En => "No RFID reader is set up (see hw-profiles and `lotline --device`)".to_owned(),
@@ -1081,8 +1235,17 @@ fn select_language(lang: Lang) {
 /// Builds the main window over `store` and connects every callback.
 pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Controller>>), slint::PlatformError> {
     let app = AppWindow::new()?;
-    let customers = store.customers().unwrap_or_default().into_iter().map(|c| (c.id, c.name)).collect();
-    let operator = store.setting("operator").ok().flatten().unwrap_or_else(|| "demo".into());
+    let customers = store
+        .customers()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    let operator = store
+        .setting("operator")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "demo".into());
     let demo = stored_scans(&store).unwrap_or_default();
     let ctl = Rc::new(RefCell::new(Controller {
         store,
@@ -1190,7 +1353,8 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
     let c = ctl.clone();
     app.global::<ScanAdapter>().on_give_reason(move |i| {
         let Some(app) = weak.upgrade() else { return };
-        c.borrow_mut().give_override_reason(usize::try_from(i).unwrap_or(usize::MAX));
+        c.borrow_mut()
+            .give_override_reason(usize::try_from(i).unwrap_or(usize::MAX));
         let c = c.borrow();
         render_status(&app, &c);
         render_scan(&app, &c);
@@ -1249,15 +1413,19 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
             render_rfid(&app, &c.borrow());
         }
     };
-    app.global::<RfidAdapter>().on_start(rfid_action(Controller::rfid_start));
+    app.global::<RfidAdapter>()
+        .on_start(rfid_action(Controller::rfid_start));
     app.global::<RfidAdapter>().on_stop(rfid_action(Controller::rfid_stop));
-    app.global::<RfidAdapter>().on_clear(rfid_action(Controller::rfid_clear));
+    app.global::<RfidAdapter>()
+        .on_clear(rfid_action(Controller::rfid_clear));
 
     let weak = app.as_weak();
     let c = ctl.clone();
     app.global::<AppState>().on_hardware_key(move |text| {
         let Some(app) = weak.upgrade() else { return false };
-        let Some(action) = c.borrow().key_action(&text) else { return false };
+        let Some(action) = c.borrow().key_action(&text) else {
+            return false;
+        };
         let st = app.global::<AppState>();
         match action {
             Action::Receive => st.invoke_open_gate("receive".into()),
@@ -1269,7 +1437,11 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
             Action::Trigger => {
                 let mut ctl = c.borrow_mut();
                 if st.get_screen() == Screen::Rfid {
-                    if ctl.rfid.running { ctl.rfid_stop() } else { ctl.rfid_start() }
+                    if ctl.rfid.running {
+                        ctl.rfid_stop()
+                    } else {
+                        ctl.rfid_start()
+                    }
                     render_rfid(&app, &ctl);
                 } else if let Some(d) = &ctl.devices.attached.scanner {
                     d.send(DriverCommand::Trigger(true));
@@ -1284,11 +1456,15 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
     // Tag lists and fading messages are refreshed a few times a second, not per read.
     let weak = app.as_weak();
     let c = Rc::downgrade(&ctl);
-    ctl.borrow().refresh_timer.start(slint::TimerMode::Repeated, std::time::Duration::from_millis(250), move || {
-        if let (Some(app), Some(c)) = (weak.upgrade(), c.upgrade()) {
-            refresh(&app, &c);
-        }
-    });
+    ctl.borrow().refresh_timer.start(
+        slint::TimerMode::Repeated,
+        std::time::Duration::from_millis(250),
+        move || {
+            if let (Some(app), Some(c)) = (weak.upgrade(), c.upgrade()) {
+                refresh(&app, &c);
+            }
+        },
+    );
 
     Ok((app, ctl))
 }

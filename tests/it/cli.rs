@@ -12,11 +12,19 @@ fn check(db: &std::path::Path, gate: &str, extra: &[&str], scans: &[&str]) -> Ve
     args.extend_from_slice(scans);
     let o = lotline(&args);
     assert!(o.status.success(), "check failed: {}", stderr(&o));
-    stdout(&o).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect()
+    stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
 }
 
 fn codes(v: &Value) -> Vec<String> {
-    v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap().to_owned()).collect()
+    v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -51,7 +59,10 @@ fn demo_scans_get_their_verdicts() {
     ];
     assert_eq!(scans.len(), want.len());
     for (label, verdict, reason_codes) in want {
-        let s = scans.iter().find(|s| s.label_en == *label).unwrap_or_else(|| panic!("no demo scan {label}"));
+        let s = scans
+            .iter()
+            .find(|s| s.label_en == *label)
+            .unwrap_or_else(|| panic!("no demo scan {label}"));
         let out = check(&db, &s.gate, &[], &[&s.scan]);
         assert_eq!(out.len(), 1);
         let v = &out[0];
@@ -65,7 +76,10 @@ fn demo_scans_get_their_verdicts() {
     // The expired lot explains itself exactly.
     let expired = scans.iter().find(|s| s.label_en == "Expired").unwrap();
     let v = &check(&db, "pick", &[], &[&expired.scan])[0];
-    assert_eq!(v["reasons"][0]["message_en"], "Lot L2311 expired 3 days ago (2026-11-18)");
+    assert_eq!(
+        v["reasons"][0]["message_en"],
+        "Lot L2311 expired 3 days ago (2026-11-18)"
+    );
     assert_eq!(v["reasons"][0]["message_zh"], "批次 L2311 已过期 3 天(2026-11-18)");
     assert_eq!(v["item"]["id"], "F001");
     assert_eq!(v["lot"]["status"], "released");
@@ -88,7 +102,12 @@ fn scan_forms_raw_bracketed_symbology_and_gs() {
     let raw_gs_text = format!("]d201{gtin}10S240601\\x1d21SN001");
     let raw_gs_byte = format!("]C101{gtin}10S240601\u{1d}21SN001");
     let raw_lot_last = format!("]d201{gtin}10S240601");
-    let out = check(&db, "pick", &[], &[&bracketed, &raw_gs_text, &raw_gs_byte, &raw_lot_last]);
+    let out = check(
+        &db,
+        "pick",
+        &[],
+        &[&bracketed, &raw_gs_text, &raw_gs_byte, &raw_lot_last],
+    );
     assert_eq!(out.len(), 4);
     for v in &out {
         assert_eq!(v["verdict"], "accept", "{v}");
@@ -102,7 +121,14 @@ fn scan_forms_raw_bracketed_symbology_and_gs() {
 fn bad_scans_are_rejected_with_the_raw_input_shown_never_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path(), 100, TODAY);
-    let inputs = ["(01)09501101530004(10)A", "(17)261131(10)A", "]d2", "(99", "\u{1}\u{2}\u{3}", "(01)123"];
+    let inputs = [
+        "(01)09501101530004(10)A",
+        "(17)261131(10)A",
+        "]d2",
+        "(99",
+        "\u{1}\u{2}\u{3}",
+        "(01)123",
+    ];
     let out = check(&db, "pick", &[], &inputs);
     assert_eq!(out.len(), inputs.len());
     for (v, input) in out.iter().zip(inputs) {
@@ -110,7 +136,13 @@ fn bad_scans_are_rejected_with_the_raw_input_shown_never_a_panic() {
         let c = codes(v);
         assert!(c == ["invalid_barcode"] || c == ["unknown_item"], "{input}: {v}");
         if c == ["invalid_barcode"] {
-            assert!(v["reasons"][0]["message_en"].as_str().unwrap().contains(v["scan"].as_str().unwrap()), "{v}");
+            assert!(
+                v["reasons"][0]["message_en"]
+                    .as_str()
+                    .unwrap()
+                    .contains(v["scan"].as_str().unwrap()),
+                "{v}"
+            );
         }
     }
 }
@@ -121,12 +153,24 @@ fn customer_minimum_shelf_life_at_pick() {
     let db = demo_db(dir.path(), 100, TODAY);
     let gtin = lotline::store::demo::demo_gtin(10); // P001, lot A2503 expires in 600 days
     let scan = format!("(01){gtin}(10)A2503");
-    assert_eq!(check(&db, "pick", &["--customer", "C003"], &[&scan])[0]["verdict"], "accept"); // needs 365
+    assert_eq!(
+        check(&db, "pick", &["--customer", "C003"], &[&scan])[0]["verdict"],
+        "accept"
+    ); // needs 365
     let gtin = lotline::store::demo::demo_gtin(0); // F001 L2402 expires in 25 days
     let scan = format!("(01){gtin}(10)L2402");
     let v = &check(&db, "pick", &["--customer", "C002"], &[&scan])[0]; // needs 30
     assert_eq!(codes(v), ["below_min_shelf_life"], "{v}");
-    let o = lotline(&["check", "--db", db.to_str().unwrap(), "--gate", "pick", "--customer", "NOPE", &scan]);
+    let o = lotline(&[
+        "check",
+        "--db",
+        db.to_str().unwrap(),
+        "--gate",
+        "pick",
+        "--customer",
+        "NOPE",
+        &scan,
+    ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("customer 'NOPE'"), "{}", stderr(&o));
 }
@@ -142,8 +186,20 @@ fn a_task_limits_the_items_and_brings_its_customer() {
     assert_eq!(out[1]["verdict"], "accept");
     // PK-0002 is for Fresh Mart (30 days): lot L2402 has 25 left.
     let l2402 = format!("(01){}(10)L2402", lotline::store::demo::demo_gtin(0));
-    assert_eq!(codes(&check(&db, "pick", &["--task", "PK-0002"], &[&l2402])[0]), ["below_min_shelf_life"]);
-    let o = lotline(&["check", "--db", db.to_str().unwrap(), "--gate", "pick", "--task", "NOPE", &milk]);
+    assert_eq!(
+        codes(&check(&db, "pick", &["--task", "PK-0002"], &[&l2402])[0]),
+        ["below_min_shelf_life"]
+    );
+    let o = lotline(&[
+        "check",
+        "--db",
+        db.to_str().unwrap(),
+        "--gate",
+        "pick",
+        "--task",
+        "NOPE",
+        &milk,
+    ]);
     assert!(stderr(&o).contains("task 'NOPE'"), "{}", stderr(&o));
 }
 
@@ -153,7 +209,18 @@ fn check_reads_stdin_when_no_scan_is_given() {
     let db = demo_db(dir.path(), 100, TODAY);
     let gtin = lotline::store::demo::demo_gtin(18);
     let input = format!("(01){gtin}(10)S240601\r\n\n(01){gtin}(10)S240115\n");
-    let o = lotline_in(&["check", "--db", db.to_str().unwrap(), "--gate", "pick", "--today", TODAY], Some(&input));
+    let o = lotline_in(
+        &[
+            "check",
+            "--db",
+            db.to_str().unwrap(),
+            "--gate",
+            "pick",
+            "--today",
+            TODAY,
+        ],
+        Some(&input),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
@@ -165,10 +232,20 @@ fn check_reads_stdin_when_no_scan_is_given() {
 fn missing_database_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("missing.db");
-    let o = lotline(&["check", "--db", db.to_str().unwrap(), "--gate", "pick", "(01)09501101530003(10)A"]);
+    let o = lotline(&[
+        "check",
+        "--db",
+        db.to_str().unwrap(),
+        "--gate",
+        "pick",
+        "(01)09501101530003(10)A",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains("missing.db") && e.contains("does not exist") && e.contains("demo-data"), "{e}");
+    assert!(
+        e.contains("missing.db") && e.contains("does not exist") && e.contains("demo-data"),
+        "{e}"
+    );
     assert!(!db.exists());
     let o = lotline(&["check", "--gate", "pick", "x"]);
     assert!(stderr(&o).contains("--db"), "{}", stderr(&o));
@@ -244,7 +321,21 @@ fn screenshots_render_chinese_with_the_embedded_font_and_a_red_banner() {
     let db = demo_db(dir.path(), 100, TODAY);
     let shot = |lang: &str, screen: &str, scan: Option<&str>, size: &str| {
         let out = dir.path().join(format!("{screen}-{lang}-{size}.png"));
-        let mut args = vec!["screenshot", "--db", db.to_str().unwrap(), "--screen", screen, "--lang", lang, "--size", size, "--today", TODAY, "--out", out.to_str().unwrap()];
+        let mut args = vec![
+            "screenshot",
+            "--db",
+            db.to_str().unwrap(),
+            "--screen",
+            screen,
+            "--lang",
+            lang,
+            "--size",
+            size,
+            "--today",
+            TODAY,
+            "--out",
+            out.to_str().unwrap(),
+        ];
         if let Some(s) = scan {
             args.extend_from_slice(&["--scan", s]);
         }
@@ -258,7 +349,10 @@ fn screenshots_render_chinese_with_the_embedded_font_and_a_red_banner() {
     // The gate tiles' titles sit in the upper half; with system fonts hidden, Chinese glyphs only
     // appear if the embedded CJK font is used. Both languages must put real ink there.
     let (zh_ink, en_ink) = (ink(&zh, 0, 250, 720, 700), ink(&en, 0, 250, 720, 700));
-    assert!(zh_ink > 1000, "Chinese home screen has almost no text ({zh_ink} dark pixels): is the CJK font embedded?");
+    assert!(
+        zh_ink > 1000,
+        "Chinese home screen has almost no text ({zh_ink} dark pixels): is the CJK font embedded?"
+    );
     assert!(en_ink > 1000, "English home screen has almost no text ({en_ink})");
     assert_ne!(zh.2, en.2, "switching language must change the pixels");
 
@@ -322,14 +416,23 @@ fn decode_prints_one_object_per_scan_in_the_documented_shape() {
     assert_eq!(lines.len(), scans.len());
     assert!(stdout(&o).starts_with("{\"input\":"), "input comes first");
     let kinds: Vec<&str> = lines.iter().map(|v| v["kind"].as_str().unwrap_or("-")).collect();
-    assert_eq!(kinds, ["gs1", "gs1", "gs1", "digital_link", "hibc", "gtin", "sscc", "code", "-"]);
+    assert_eq!(
+        kinds,
+        ["gs1", "gs1", "gs1", "digital_link", "hibc", "gtin", "sscc", "code", "-"]
+    );
     let v = &lines[0];
     assert_eq!(v["fields"]["expiry"], "2026-11-30", "day 00 is the month's last day");
     assert_eq!(v["fields"]["net_weight_kg"], 1.25);
     assert_eq!(v["bracketed"], "(01)09501101530003(17)261100(10)AB-1(3103)001250");
     assert_eq!(lines[1]["symbology"], "]d2");
-    assert_eq!(lines[1]["ais"], serde_json::json!([["01", "09501101530003"], ["17", "261130"], ["10", "AB"], ["21", "SN1"]]));
-    assert_eq!(lines[2]["ais"], lines[1]["ais"], "a literal GS and the escapes mean the same");
+    assert_eq!(
+        lines[1]["ais"],
+        serde_json::json!([["01", "09501101530003"], ["17", "261130"], ["10", "AB"], ["21", "SN1"]])
+    );
+    assert_eq!(
+        lines[2]["ais"], lines[1]["ais"],
+        "a literal GS and the escapes mean the same"
+    );
     assert_eq!(lines[3]["bracketed"], "(01)09501101530003(10)AB1(17)261130");
     assert_eq!(lines[4]["fields"]["hibc"]["lic"], "A123");
     assert!(lines[4].get("ais").is_none(), "HIBC does not map to GS1 AIs");
@@ -361,7 +464,13 @@ fn decode_digital_link_strict_and_lenient() {
 
 #[test]
 fn epc_prints_uris_and_the_element_string() {
-    let o = lotline(&["epc", "3074257BF7194E4000001A85", "3074257bf7194e4000001a8", "zz", "E2801160600002054E5C2A1B"]);
+    let o = lotline(&[
+        "epc",
+        "3074257BF7194E4000001A85",
+        "3074257bf7194e4000001a8",
+        "zz",
+        "E2801160600002054E5C2A1B",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 4);

@@ -66,7 +66,17 @@ pub fn stderr(o: &Output) -> String {
 /// A demo database generated once per test process for a pinned date.
 pub fn demo_db(dir: &Path, lots: usize, today: &str) -> PathBuf {
     let db = dir.join("demo.db");
-    let o = lotline(&["demo-data", "--db", db.to_str().unwrap(), "--lots", &lots.to_string(), "--seed", "3", "--today", today]);
+    let o = lotline(&[
+        "demo-data",
+        "--db",
+        db.to_str().unwrap(),
+        "--lots",
+        &lots.to_string(),
+        "--seed",
+        "3",
+        "--today",
+        today,
+    ]);
     assert!(o.status.success(), "demo-data failed: {}", stderr(&o));
     db
 }

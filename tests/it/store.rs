@@ -35,12 +35,28 @@ fn migrations_run_from_an_empty_file_and_are_idempotent() {
     std::fs::File::create(&path).unwrap(); // an empty file is a valid, empty SQLite database
     let s = Store::open(&path).unwrap();
     assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
-    let mode: String = rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
     drop(s);
     let s = Store::open(&path).unwrap();
     assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
-    for t in ["items", "barcodes", "lots", "serials", "locations", "stock", "customers", "tasks", "task_lines", "outbox", "audit_log", "sync_state"] {
+    for t in [
+        "items",
+        "barcodes",
+        "lots",
+        "serials",
+        "locations",
+        "stock",
+        "customers",
+        "tasks",
+        "task_lines",
+        "outbox",
+        "audit_log",
+        "sync_state",
+    ] {
         assert_eq!(s.count(t).unwrap(), 0, "{t}");
     }
 }
@@ -60,7 +76,11 @@ fn a_missing_file_says_how_to_create_it() {
 fn a_corrupt_file_is_named_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.db");
-    std::fs::write(&path, b"this is not a database, just some text that fills a page ".repeat(100)).unwrap();
+    std::fs::write(
+        &path,
+        b"this is not a database, just some text that fills a page ".repeat(100),
+    )
+    .unwrap();
     let err = Store::open(&path).err().unwrap();
     let msg = err.to_string();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
@@ -72,7 +92,10 @@ fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.db");
     drop(Store::create(&path).unwrap());
-    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 999).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 999)
+        .unwrap();
     let err = Store::open(&path).err().unwrap();
     assert!(matches!(err, StoreError::TooNew { found: 999, .. }), "{err:?}");
 }
@@ -81,7 +104,17 @@ fn a_newer_schema_is_refused() {
 fn import_round_trips_through_the_scan_path_queries() {
     let mut s = Store::in_memory().unwrap();
     let sum = import_json(&mut s, SAMPLE).unwrap();
-    assert_eq!((sum.items, sum.lots, sum.locations, sum.stock, sum.customers, sum.barcodes), (2, 2, 2, 2, 1, 3));
+    assert_eq!(
+        (
+            sum.items,
+            sum.lots,
+            sum.locations,
+            sum.stock,
+            sum.customers,
+            sum.barcodes
+        ),
+        (2, 2, 2, 2, 1, 3)
+    );
 
     let milk = s.item_by_code("09501101530003").unwrap().unwrap();
     assert_eq!(milk.id, "MILK");
@@ -104,12 +137,22 @@ fn import_round_trips_through_the_scan_path_queries() {
 
     let stock = s.stock_of_lot("MILK", "M1").unwrap();
     assert_eq!(stock.len(), 1);
-    assert_eq!((stock[0].location.as_str(), stock[0].qty), ("WH1-A-01", 12), "location codes are upper-cased");
+    assert_eq!(
+        (stock[0].location.as_str(), stock[0].qty),
+        ("WH1-A-01", 12),
+        "location codes are upper-cased"
+    );
 
     let fefo = s.fefo_candidate("MILK", d("2026-11-21")).unwrap().unwrap();
     assert_eq!(fefo.lot.as_str(), "M1");
-    assert!(s.fefo_candidate("MILK", d("2026-11-26")).unwrap().is_none(), "expired lots are not FEFO candidates");
-    assert!(s.fefo_candidate("AMOX", d("2026-11-21")).unwrap().is_none(), "quarantined stock is not");
+    assert!(
+        s.fefo_candidate("MILK", d("2026-11-26")).unwrap().is_none(),
+        "expired lots are not FEFO candidates"
+    );
+    assert!(
+        s.fefo_candidate("AMOX", d("2026-11-21")).unwrap().is_none(),
+        "quarantined stock is not"
+    );
 
     // Importing again updates in place.
     import_json(&mut s, &SAMPLE.replace("\"qty\": 12", "\"qty\": 7")).unwrap();
@@ -130,14 +173,18 @@ fn import_is_all_or_nothing_with_row_level_errors() {
     let text = err.to_string();
     assert!(text.contains("nothing was imported"), "{text}");
     let has = |rec: &str, field: &str, why: &str| {
-        rows.iter().any(|r| r.record == rec && r.field.as_deref() == Some(field) && r.why.contains(why))
+        rows.iter()
+            .any(|r| r.record == rec && r.field.as_deref() == Some(field) && r.why.contains(why))
     };
     assert!(has("items[0]", "gtins[0]", "check digit"), "{rows:#?}");
     assert!(has("lots[1]", "expiry", "2027-13-01"), "{rows:#?}");
     assert!(has("lots[1]", "status", "frozen"), "{rows:#?}");
     assert!(has("stock[0]", "lot", "M9"), "{rows:#?}");
     assert!(has("lots[0]", "item", "MILK"), "lot of a rejected item: {rows:#?}");
-    assert_eq!(rows[0].to_string().split(':').next().unwrap(), "items[0] (MILK) field 'gtins[0]'");
+    assert_eq!(
+        rows[0].to_string().split(':').next().unwrap(),
+        "items[0] (MILK) field 'gtins[0]'"
+    );
     for t in ["items", "lots", "locations", "stock", "customers", "barcodes"] {
         assert_eq!(s.count(t).unwrap(), 0, "{t} must be empty after a failed import");
     }
@@ -146,14 +193,26 @@ fn import_is_all_or_nothing_with_row_level_errors() {
 #[test]
 fn import_reports_unknown_fields_and_bad_json() {
     let mut s = Store::in_memory().unwrap();
-    let err = import_json(&mut s, r#"{"items": [{"id": "X", "name_en": "x", "name_zh": "x", "category": "c", "shelf_life": 3}]}"#)
-        .err()
-        .unwrap();
+    let err = import_json(
+        &mut s,
+        r#"{"items": [{"id": "X", "name_en": "x", "name_zh": "x", "category": "c", "shelf_life": 3}]}"#,
+    )
+    .err()
+    .unwrap();
     let ImportError::Rows(rows) = err else { panic!() };
     assert_eq!(rows[0].record, "items[0]");
     assert_eq!(rows[0].field.as_deref(), Some("shelf_life"));
-    assert!(matches!(import_json(&mut s, "{not json").err().unwrap(), ImportError::Json(_)));
-    assert!(import_json(&mut s, r#"{"itemz": []}"#).err().unwrap().to_string().contains("unknown section"));
+    assert!(matches!(
+        import_json(&mut s, "{not json").err().unwrap(),
+        ImportError::Json(_)
+    ));
+    assert!(
+        import_json(&mut s, r#"{"itemz": []}"#)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("unknown section")
+    );
 }
 
 #[test]
@@ -167,11 +226,24 @@ fn demo_data_spreads_lots_over_every_status_and_expiry_band() {
     let raw = rusqlite::Connection::open(&path).unwrap();
     let q = |sql: &str| -> i64 { raw.query_row(sql, [], |r| r.get(0)).unwrap() };
     for st in ["released", "quarantine", "on_hold", "recalled", "rejected"] {
-        assert!(q(&format!("SELECT COUNT(*) FROM lots WHERE status = '{st}'")) > 0, "{st}");
+        assert!(
+            q(&format!("SELECT COUNT(*) FROM lots WHERE status = '{st}'")) > 0,
+            "{st}"
+        );
     }
-    assert!(q("SELECT COUNT(*) FROM lots WHERE expiry < '2026-11-21'") > 0, "expired");
-    assert!(q("SELECT COUNT(*) FROM lots WHERE expiry BETWEEN '2026-11-21' AND '2027-01-20'") > 0, "near expiry");
-    assert_eq!(q("SELECT COUNT(DISTINCT substr(code, 1, 3)) FROM locations"), 2, "two warehouses");
+    assert!(
+        q("SELECT COUNT(*) FROM lots WHERE expiry < '2026-11-21'") > 0,
+        "expired"
+    );
+    assert!(
+        q("SELECT COUNT(*) FROM lots WHERE expiry BETWEEN '2026-11-21' AND '2027-01-20'") > 0,
+        "near expiry"
+    );
+    assert_eq!(
+        q("SELECT COUNT(DISTINCT substr(code, 1, 3)) FROM locations"),
+        2,
+        "two warehouses"
+    );
     assert!(q("SELECT COUNT(*) FROM tasks WHERE kind = 'pick'") >= 1);
     assert!(q("SELECT COUNT(*) FROM tasks WHERE kind = 'count'") >= 1);
     assert!(q("SELECT COUNT(*) FROM customers") >= 3);
@@ -193,7 +265,11 @@ fn demo_data_spreads_lots_over_every_status_and_expiry_band() {
     let sig = |p: &std::path::Path| -> String {
         rusqlite::Connection::open(p)
             .unwrap()
-            .query_row("SELECT group_concat(lot || expiry || status, ',') FROM (SELECT * FROM lots ORDER BY id LIMIT 50)", [], |r| r.get(0))
+            .query_row(
+                "SELECT group_concat(lot || expiry || status, ',') FROM (SELECT * FROM lots ORDER BY id LIMIT 50)",
+                [],
+                |r| r.get(0),
+            )
             .unwrap()
     };
     assert_eq!(sig(&path), sig(&path2));
@@ -220,7 +296,10 @@ fn recording_a_scan_writes_audit_and_outbox_atomically() {
     assert_eq!(s.count("audit_log").unwrap(), 2);
     assert_eq!(s.outbox_pending().unwrap(), 2);
     let (_, gate, scan, verdict, reasons) = s.recent_audit(1).unwrap().remove(0);
-    assert_eq!((gate.as_str(), scan.as_str(), verdict.as_str(), reasons.as_str()), ("pick", "(01)09501101530003(10)M1", "reject", "[\"expired\"]"));
+    assert_eq!(
+        (gate.as_str(), scan.as_str(), verdict.as_str(), reasons.as_str()),
+        ("pick", "(01)09501101530003(10)M1", "reject", "[\"expired\"]")
+    );
 }
 
 #[test]
@@ -250,9 +329,16 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
     }
     let err = failed.expect("the capped database must fill up");
     assert!(matches!(err, StoreError::Full(_)), "{err:?}");
-    assert!(err.to_string().contains("out of space") && err.to_string().contains("nothing was lost"), "{err}");
+    assert!(
+        err.to_string().contains("out of space") && err.to_string().contains("nothing was lost"),
+        "{err}"
+    );
     let kept = s.count("audit_log").unwrap();
-    assert_eq!(s.count("outbox").unwrap(), kept, "audit and outbox stay in step: the failed write left no half");
+    assert_eq!(
+        s.count("outbox").unwrap(),
+        kept,
+        "audit and outbox stay in step: the failed write left no half"
+    );
     s.cap_size(1_000_000).unwrap();
     s.record_scan(&rec).unwrap();
     assert_eq!(s.count("audit_log").unwrap(), kept + 1);

@@ -20,14 +20,31 @@ fn domain_is_pure() {
     rust_files(&root, &mut files);
     assert!(files.len() >= 6, "domain files not found");
     let forbidden = [
-        "rusqlite::", "slint::", "serialport::", "reqwest::", "tokio::", "std::fs", "std::net", "std::process",
-        "SystemTime", "Local::now", "Utc::now", "Instant::now", "crate::store", "crate::ui", "crate::app",
+        "rusqlite::",
+        "slint::",
+        "serialport::",
+        "reqwest::",
+        "tokio::",
+        "std::fs",
+        "std::net",
+        "std::process",
+        "SystemTime",
+        "Local::now",
+        "Utc::now",
+        "Instant::now",
+        "crate::store",
+        "crate::ui",
+        "crate::app",
         "crate::cli",
     ];
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         for word in forbidden {
-            assert!(!text.contains(word), "{} uses {word}: the domain must stay free of I/O and the clock", f.display());
+            assert!(
+                !text.contains(word),
+                "{} uses {word}: the domain must stay free of I/O and the clock",
+                f.display()
+            );
         }
     }
 }
@@ -36,7 +53,10 @@ fn domain_is_pure() {
 fn every_reason_code_is_documented_in_readme() {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     for code in lotline::domain::reason::Reason::CODES {
-        assert!(readme.contains(&format!("`{code}`")), "README does not document reason code `{code}`");
+        assert!(
+            readme.contains(&format!("`{code}`")),
+            "README does not document reason code `{code}`"
+        );
     }
 }
 
@@ -73,15 +93,22 @@ fn every_ui_string_has_a_chinese_translation() {
 #[test]
 fn readme_import_example_imports() {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let section = &readme[readme.find("## Import format").expect("README has an Import format section")..];
+    let section = &readme[readme
+        .find("## Import format")
+        .expect("README has an Import format section")..];
     let start = section.find("```json\n").unwrap() + "```json\n".len();
     let json = &section[start..start + section[start..].find("```").unwrap()];
     let mut store = lotline::store::Store::in_memory().unwrap();
     let sum = lotline::store::import::import_json(&mut store, json).unwrap_or_else(|e| panic!("README example: {e}"));
-    assert_eq!((sum.items, sum.lots, sum.stock, sum.customers, sum.tasks), (1, 1, 1, 1, 1));
+    assert_eq!(
+        (sum.items, sum.lots, sum.stock, sum.customers, sum.tasks),
+        (1, 1, 1, 1, 1)
+    );
     // The error example quotes a real message.
     let bad = json.replace("06901234500110", "0950110153001");
-    let err = lotline::store::import::import_json(&mut lotline::store::Store::in_memory().unwrap(), &bad).unwrap_err().to_string();
+    let err = lotline::store::import::import_json(&mut lotline::store::Store::in_memory().unwrap(), &bad)
+        .unwrap_err()
+        .to_string();
     let quoted = "field 'gtins[0]': '0950110153001' has a wrong check digit (expected 7)";
     assert!(err.contains(quoted) && readme.contains(quoted), "{err}");
 }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use chrono::{DateTime, FixedOffset};
 use i_slint_backend_testing::ElementHandle;
 use lotline::store::{Store, demo};
-use lotline::ui::{self, AppState, AppWindow, Lang, LookupAdapter, Screen, ScanAdapter, UiOptions, VerdictKind};
+use lotline::ui::{self, AppState, AppWindow, Lang, LookupAdapter, ScanAdapter, Screen, UiOptions, VerdictKind};
 use slint::ComponentHandle;
 use slint::platform::{Key, WindowEvent};
 
@@ -21,7 +21,15 @@ fn build(dir: &std::path::Path) -> (AppWindow, Ctl, std::path::PathBuf) {
     let path = dir.join("ui.db");
     let mut store = Store::create(&path).unwrap();
     demo::generate(&mut store, 300, 5, now().date_naive()).unwrap();
-    let (app, ctl) = ui::build(store, UiOptions { clock: Rc::new(now), lang: Lang::En, record: true }).unwrap();
+    let (app, ctl) = ui::build(
+        store,
+        UiOptions {
+            clock: Rc::new(now),
+            lang: Lang::En,
+            record: true,
+        },
+    )
+    .unwrap();
     app.show().unwrap();
     (app, ctl, path)
 }
@@ -47,11 +55,16 @@ fn click(app: &AppWindow, label: &str) {
 /// Types `text` the way a keyboard-wedge scanner does: one key event per character, then Enter.
 fn wedge(app: &AppWindow, text: &str) {
     for ch in text.chars() {
-        app.window().dispatch_event(WindowEvent::KeyPressed { text: ch.to_string().into() });
-        app.window().dispatch_event(WindowEvent::KeyReleased { text: ch.to_string().into() });
+        app.window().dispatch_event(WindowEvent::KeyPressed {
+            text: ch.to_string().into(),
+        });
+        app.window().dispatch_event(WindowEvent::KeyReleased {
+            text: ch.to_string().into(),
+        });
     }
     let enter: slint::SharedString = Key::Return.into();
-    app.window().dispatch_event(WindowEvent::KeyPressed { text: enter.clone() });
+    app.window()
+        .dispatch_event(WindowEvent::KeyPressed { text: enter.clone() });
     app.window().dispatch_event(WindowEvent::KeyReleased { text: enter });
 }
 
@@ -96,30 +109,50 @@ fn ui_flows() {
     // A scanner that sends the GS separator as the control character 0x1D (or as Ctrl+]):
     // the field shows it as <GS> and the serial after it is not glued onto the lot.
     wedge(&app, &format!("]d201{}10S240601\u{1d}21SN77", gtin(18)));
-    assert_eq!(scan.get_verdict(), VerdictKind::Accept, "{:?}", slint::Model::iter(&scan.get_reasons()).collect::<Vec<_>>());
+    assert_eq!(
+        scan.get_verdict(),
+        VerdictKind::Accept,
+        "{:?}",
+        slint::Model::iter(&scan.get_reasons()).collect::<Vec<_>>()
+    );
     assert!(scan.get_subject().contains("Lot S240601"), "{}", scan.get_subject());
     let enter_ctrl_bracket = || {
         use slint::platform::Key;
         let ctrl: slint::SharedString = Key::Control.into();
-        app.window().dispatch_event(WindowEvent::KeyPressed { text: ctrl.clone() });
-        app.window().dispatch_event(WindowEvent::KeyPressed { text: "]".into() });
-        app.window().dispatch_event(WindowEvent::KeyReleased { text: "]".into() });
+        app.window()
+            .dispatch_event(WindowEvent::KeyPressed { text: ctrl.clone() });
+        app.window()
+            .dispatch_event(WindowEvent::KeyPressed { text: "]".into() });
+        app.window()
+            .dispatch_event(WindowEvent::KeyReleased { text: "]".into() });
         app.window().dispatch_event(WindowEvent::KeyReleased { text: ctrl });
     };
     for ch in format!("]d201{}10S240601", gtin(18)).chars() {
-        app.window().dispatch_event(WindowEvent::KeyPressed { text: ch.to_string().into() });
-        app.window().dispatch_event(WindowEvent::KeyReleased { text: ch.to_string().into() });
+        app.window().dispatch_event(WindowEvent::KeyPressed {
+            text: ch.to_string().into(),
+        });
+        app.window().dispatch_event(WindowEvent::KeyReleased {
+            text: ch.to_string().into(),
+        });
     }
     enter_ctrl_bracket();
     wedge(&app, "21SN78");
-    assert!(scan.get_subject().contains("Lot S240601"), "Ctrl+] as GS: {}", scan.get_subject());
+    assert!(
+        scan.get_subject().contains("Lot S240601"),
+        "Ctrl+] as GS: {}",
+        scan.get_subject()
+    );
     let recent: Vec<_> = slint::Model::iter(&scan.get_recent()).collect();
     assert_eq!(recent[0].verdict, VerdictKind::Accept);
 
     // FEFO: a later lot while an earlier one sits in the pick zone is a warning.
     wedge(&app, &format!("(01){}(10)L2405", gtin(0)));
     assert_eq!(scan.get_verdict(), VerdictKind::Warn);
-    assert!(value(&app, "reason").contains("FEFO: lot L2402"), "{}", value(&app, "reason"));
+    assert!(
+        value(&app, "reason").contains("FEFO: lot L2402"),
+        "{}",
+        value(&app, "reason")
+    );
     // ... that needs a reason: the picker chooses one and it is recorded.
     assert_eq!(slint::Model::row_count(&scan.get_override_choices()), 4);
     click(&app, "Earlier lot damaged");
@@ -129,11 +162,19 @@ fn ui_flows() {
     // Garbage is a clear reject, not a crash.
     wedge(&app, "(01)12345");
     assert_eq!(scan.get_verdict(), VerdictKind::Reject);
-    assert!(value(&app, "reason").starts_with("• Unreadable barcode"), "{}", value(&app, "reason"));
+    assert!(
+        value(&app, "reason").starts_with("• Unreadable barcode"),
+        "{}",
+        value(&app, "reason")
+    );
 
     // Demo chips scan too.
     click(&app, "Recalled");
-    assert!(value(&app, "reason").contains("is recalled"), "{}", value(&app, "reason"));
+    assert!(
+        value(&app, "reason").contains("is recalled"),
+        "{}",
+        value(&app, "reason")
+    );
 
     // Switching language changes the static and the dynamic texts at once.
     click(&app, "中文");
@@ -171,10 +212,18 @@ fn ui_flows() {
     click(&app, "‹ Home");
     click(&app, "PK-0001");
     assert_eq!(state.get_screen(), Screen::Scan);
-    assert!(value(&app, "task").starts_with("PK-0001 · Pick · SO-100231 · Huamei"), "{}", value(&app, "task"));
+    assert!(
+        value(&app, "task").starts_with("PK-0001 · Pick · SO-100231 · Huamei"),
+        "{}",
+        value(&app, "task")
+    );
     wedge(&app, &format!("(01){}(10)L2405", gtin(0)));
     assert_eq!(scan.get_verdict(), VerdictKind::Reject);
-    assert!(value(&app, "reason").starts_with("• Wrong item: scanned Whole milk powder 900 g (F001)"), "{}", value(&app, "reason"));
+    assert!(
+        value(&app, "reason").starts_with("• Wrong item: scanned Whole milk powder 900 g (F001)"),
+        "{}",
+        value(&app, "reason")
+    );
     wedge(&app, &format!("(01){}(10)S240601", gtin(18)));
     assert_eq!(scan.get_verdict(), VerdictKind::Accept);
     click(&app, "Leave task");
@@ -196,13 +245,25 @@ fn ui_flows() {
         }
     }
     assert_eq!(kept, 2, "the capped database never filled");
-    assert!(value(&app, "save message").starts_with("2 scan(s) kept on screen, not yet saved"), "{}", value(&app, "save message"));
-    assert!(value(&app, "save message").contains("out of space"), "{}", value(&app, "save message"));
+    assert!(
+        value(&app, "save message").starts_with("2 scan(s) kept on screen, not yet saved"),
+        "{}",
+        value(&app, "save message")
+    );
+    assert!(
+        value(&app, "save message").contains("out of space"),
+        "{}",
+        value(&app, "save message")
+    );
     let saved_before = ctl.borrow().store().count("audit_log").unwrap();
     ctl.borrow().store().cap_size(1_000_000).unwrap();
     wedge(&app, &ok_scan);
     assert_eq!(scan.get_message(), "");
-    assert_eq!(ctl.borrow().store().count("audit_log").unwrap(), saved_before + 3, "both kept scans and the new one are written");
+    assert_eq!(
+        ctl.borrow().store().count("audit_log").unwrap(),
+        saved_before + 3,
+        "both kept scans and the new one are written"
+    );
     let full_disk_scans = saved_before + 3 - 10;
 
     // Every scan went to the audit log and the outbox, the task's with its id.
@@ -212,12 +273,24 @@ fn ui_flows() {
     assert_eq!(store.count("audit_log").unwrap(), 10 + full_disk_scans);
     assert_eq!(store.outbox_pending().unwrap(), 10 + full_disk_scans);
     let raw = rusqlite::Connection::open(&db).unwrap();
-    let n: i64 = raw.query_row("SELECT COUNT(*) FROM audit_log WHERE task_id = 'PK-0001'", [], |r| r.get(0)).unwrap();
+    let n: i64 = raw
+        .query_row("SELECT COUNT(*) FROM audit_log WHERE task_id = 'PK-0001'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
     assert_eq!(n, 2);
     let why: String = raw
-        .query_row("SELECT override_reason FROM audit_log WHERE override_reason IS NOT NULL", [], |r| r.get(0))
+        .query_row(
+            "SELECT override_reason FROM audit_log WHERE override_reason IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(why, "earlier_lot_damaged");
-    let payload: String = raw.query_row("SELECT payload FROM outbox WHERE kind = 'warning_override'", [], |r| r.get(0)).unwrap();
+    let payload: String = raw
+        .query_row("SELECT payload FROM outbox WHERE kind = 'warning_override'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
     assert!(payload.contains("\"reason\":\"earlier_lot_damaged\""), "{payload}");
 }

@@ -74,7 +74,12 @@ mod tests {
 
     #[test]
     fn pc_word_fields() {
-        for (pc, len, umi) in [(0x3000u16, 12usize, false), (0x3400, 12, true), (0x4000, 16, false), (0x0800, 2, false)] {
+        for (pc, len, umi) in [
+            (0x3000u16, 12usize, false),
+            (0x3400, 12, true),
+            (0x4000, 16, false),
+            (0x0800, 2, false),
+        ] {
             assert_eq!(epc_len_from_pc(pc), len, "{pc:#06x}");
             assert_eq!(pc_umi(pc), umi, "{pc:#06x}");
         }

@@ -37,7 +37,10 @@ pub enum ReaderMsg {
     /// A tag was read (its EPC CRC-16 checked where the protocol carries it).
     Tag(TagReport),
     /// An inventory round ended; the reader's own counters when it reports them.
-    RoundEnd { read_rate: Option<u32>, total_reads: Option<u32> },
+    RoundEnd {
+        read_rate: Option<u32>,
+        total_reads: Option<u32>,
+    },
     /// A command succeeded (the command code it answers).
     Ok { cmd: u8 },
     /// A command was answered with a non-success status, or a round found no tag.
@@ -122,7 +125,13 @@ pub struct InventoryConfig {
 
 impl Default for InventoryConfig {
     fn default() -> Self {
-        InventoryConfig { power_dbm: 26.0, region: Region::China920, session: 2, q: 4, antenna: 1 }
+        InventoryConfig {
+            power_dbm: 26.0,
+            region: Region::China920,
+            session: 2,
+            q: 4,
+            antenna: 1,
+        }
     }
 }
 
@@ -174,14 +183,24 @@ pub enum HostCommand {
     /// Firmware/version query.
     Version,
     /// A configuration command (power, region, session, Q...): the command code, answered with success.
-    Configure { cmd: u8 },
+    Configure {
+        cmd: u8,
+    },
     /// Start an inventory (or run one round, for PerRound protocols) on this session and target.
-    StartInventory { session: Option<u8>, target: Option<Target> },
+    StartInventory {
+        session: Option<u8>,
+        target: Option<Target>,
+    },
     StopInventory,
     /// Select/read the TID of the tag with this EPC.
-    ReadTid { epc: Vec<u8>, words: u8 },
+    ReadTid {
+        epc: Vec<u8>,
+        words: u8,
+    },
     /// A well-framed command the simulator does not implement (answered with an error status).
-    Unknown { cmd: u8 },
+    Unknown {
+        cmd: u8,
+    },
 }
 
 /// The device side of a protocol, for the simulators: decodes host commands and encodes the

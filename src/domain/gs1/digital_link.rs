@@ -88,13 +88,21 @@ const ALPHAS: [(&str, &str); 22] = [
 ];
 
 fn err(code: &'static str, position: usize, message: impl Into<String>) -> ScanError {
-    ScanError { code, message: message.into(), position }
+    ScanError {
+        code,
+        message: message.into(),
+        position,
+    }
 }
 
 /// `AI (01) GTIN` for messages.
 fn named(def: &AiDef) -> String {
     let label = def.label();
-    if label.is_empty() { format!("AI ({})", def.ai) } else { format!("AI ({}) {label}", def.ai) }
+    if label.is_empty() {
+        format!("AI ({})", def.ai)
+    } else {
+        format!("AI ({}) {label}", def.ai)
+    }
 }
 
 fn is_uri_char(b: u8) -> bool {
@@ -112,7 +120,10 @@ fn all_digits(s: &str) -> bool {
 
 /// Length of the scheme (`https://` or `http://`, all lower or all upper case), if there is one.
 fn scheme_len(s: &str) -> Option<usize> {
-    ["https://", "HTTPS://", "http://", "HTTP://"].iter().find(|p| s.starts_with(*p)).map(|p| p.len())
+    ["https://", "HTTPS://", "http://", "HTTP://"]
+        .iter()
+        .find(|p| s.starts_with(*p))
+        .map(|p| p.len())
 }
 
 /// The AI a path segment names: its code, or a convenience alpha when enabled.
@@ -152,7 +163,10 @@ fn qualifier_ranks(key: &AiDef, quals: &[&str], any_order: bool) -> Option<Vec<u
         return Some(Vec::new());
     }
     alternatives(key).into_iter().find_map(|alt| {
-        let ranks: Vec<usize> = quals.iter().map(|q| alt.iter().position(|a| a == q)).collect::<Option<_>>()?;
+        let ranks: Vec<usize> = quals
+            .iter()
+            .map(|q| alt.iter().position(|a| a == q))
+            .collect::<Option<_>>()?;
         let ok = if any_order {
             let mut sorted = ranks.clone();
             sorted.sort_unstable();
@@ -171,7 +185,11 @@ fn qualifiers_text(key: &AiDef) -> String {
         return format!("{} takes no key qualifiers", named(key));
     }
     let list: Vec<String> = alts.iter().map(|a| a.join(", ")).collect();
-    format!("{} takes the key qualifiers {} in this order", named(key), list.join(" or "))
+    format!(
+        "{} takes the key qualifiers {} in this order",
+        named(key),
+        list.join(" or ")
+    )
 }
 
 /// Decodes `%XX` escapes in `s`; `+` becomes a space when `query`. Malformed escapes are kept
@@ -260,7 +278,10 @@ fn gtin_rule(value: String, settings: &DlSettings, code: &'static str, at: usize
         return Err(err(
             code,
             at,
-            format!("AI (01) GTIN '{value}' has {} digits; a Digital Link needs all 14 (zero-padded)", value.len()),
+            format!(
+                "AI (01) GTIN '{value}' has {} digits; a Digital Link needs all 14 (zero-padded)",
+                value.len()
+            ),
         ));
     }
     Ok(value)
@@ -288,7 +309,8 @@ pub fn is_digital_link(s: &str) -> bool {
     let path = &rest[slash..];
     let path = path.split(['?', '#']).next().unwrap_or_default();
     let segs: Vec<&str> = path.split('/').skip(1).collect();
-    segs.windows(2).any(|w| !w[1].is_empty() && all_digits(w[0]) && ai_def(w[0]).is_some_and(is_primary_key))
+    segs.windows(2)
+        .any(|w| !w[1].is_empty() && all_digits(w[0]) && ai_def(w[0]).is_some_and(is_primary_key))
 }
 
 /// Parses a GS1 Digital Link URI into AIs (see the module docs for the rules).
@@ -300,8 +322,16 @@ pub fn parse_digital_link(uri: &str, settings: &DlSettings) -> Result<DigitalLin
             "A GS1 Digital Link starts with http:// or https:// (all lower or all upper case)",
         ));
     };
-    if let Some((i, c)) = uri.chars().enumerate().find(|(_, c)| !c.is_ascii() || !is_uri_char(*c as u8)) {
-        return Err(err("bad_uri", i, format!("'{}' is not allowed in a URI", c.escape_default())));
+    if let Some((i, c)) = uri
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !c.is_ascii() || !is_uri_char(*c as u8))
+    {
+        return Err(err(
+            "bad_uri",
+            i,
+            format!("'{}' is not allowed in a URI", c.escape_default()),
+        ));
     }
     // From here on the URI is ASCII: byte offsets are character offsets.
     let b = uri.as_bytes();
@@ -316,7 +346,11 @@ pub fn parse_digital_link(uri: &str, settings: &DlSettings) -> Result<DigitalLin
     }
     if let Some(i) = b[start..slash].iter().position(|&c| is_bad_domain_char(c)) {
         let at = start + i;
-        return Err(err("bad_uri", at, format!("'{}' is not allowed in a domain", char::from(b[at]))));
+        return Err(err(
+            "bad_uri",
+            at,
+            format!("'{}' is not allowed in a domain", char::from(b[at])),
+        ));
     }
     let domain = &uri[start..slash];
     let frag = uri[slash..].find('#').map_or(uri.len(), |i| slash + i);
@@ -337,7 +371,11 @@ pub fn parse_digital_link(uri: &str, settings: &DlSettings) -> Result<DigitalLin
     check_attributes(&path, &attrs, settings)?;
 
     let ais = path.into_iter().chain(attrs).map(|f| (f.code, f.value)).collect();
-    Ok(DigitalLink { domain: domain.to_owned(), ais, other_query })
+    Ok(DigitalLink {
+        domain: domain.to_owned(),
+        ais,
+        other_query,
+    })
 }
 
 /// Finds the primary key in `uri[slash..end]` (a path starting with `/`) and returns it with
@@ -382,13 +420,22 @@ fn parse_path(uri: &str, slash: usize, end: usize, settings: &DlSettings) -> Res
             return Err(err("bad_path", ai_at, format!("'{ai_seg}' is not an AI")));
         };
         if val_seg.is_empty() {
-            return Err(err("bad_path", val_at, format!("{} has an empty value in the path", named(def))));
+            return Err(err(
+                "bad_path",
+                val_at,
+                format!("{} has an empty value in the path", named(def)),
+            ));
         }
         let mut value = decode(val_seg, false, val_at)?;
         if def.ai == "01" {
             value = gtin_rule(value, settings, "bad_path", val_at)?;
         }
-        found.push(Found { code: def.ai.to_owned(), def: Some(def), value, at: ai_at });
+        found.push(Found {
+            code: def.ai.to_owned(),
+            def: Some(def),
+            value,
+            at: ai_at,
+        });
         j += 2;
     }
 
@@ -402,7 +449,11 @@ fn parse_path(uri: &str, slash: usize, end: usize, settings: &DlSettings) -> Res
             .find(|&m| qualifier_ranks(key_def, &quals[..m], settings.any_qualifier_order).is_none())
             .unwrap_or(quals.len());
         let f = &found[bad.max(1).min(found.len() - 1)];
-        let msg = format!("AI ({}) is out of place in the path: {}", f.code, qualifiers_text(key_def));
+        let msg = format!(
+            "AI ({}) is out of place in the path: {}",
+            f.code,
+            qualifiers_text(key_def)
+        );
         return Err(err("bad_key_order", f.at, msg));
     };
     if settings.any_qualifier_order {
@@ -422,8 +473,9 @@ fn no_key_error(
     settings: &DlSettings,
 ) -> ScanError {
     let stop = stop.unwrap_or(0);
-    let key_before =
-        segs[..segs.len().saturating_sub(1)].iter().any(|(_, s)| path_ai(s, settings).is_some_and(is_primary_key));
+    let key_before = segs[..segs.len().saturating_sub(1)]
+        .iter()
+        .any(|(_, s)| path_ai(s, settings).is_some_and(is_primary_key));
     if !key_before {
         return err(
             "not_digital_link",
@@ -441,7 +493,11 @@ fn no_key_error(
     if all_digits(seg) {
         return err("unknown_ai", at, format!("'{seg}' in the path is not a known AI"));
     }
-    err("bad_path", at, format!("'{seg}' in the path is not an AI; after the primary key come AI/value pairs"))
+    err(
+        "bad_path",
+        at,
+        format!("'{seg}' in the path is not an AI; after the primary key come AI/value pairs"),
+    )
 }
 
 type QueryParts = (Vec<Found>, Vec<(String, String)>);
@@ -468,28 +524,47 @@ fn parse_query(uri: &str, q: usize, end: usize, settings: &DlSettings) -> Result
         }
         let def = ai_def(key);
         if def.is_none() && !(settings.unknown_ai_attributes && plausible_unknown_ai(key)) {
-            return Err(err("unknown_ai", p_at, format!("'{key}' in the query is not a known AI")));
+            return Err(err(
+                "unknown_ai",
+                p_at,
+                format!("'{key}' in the query is not a known AI"),
+            ));
         }
         let val_at = p_at + eq + 1;
         if raw.is_empty() {
-            return Err(err("bad_attribute", val_at, format!("AI ({key}) has an empty value in the query")));
+            return Err(err(
+                "bad_attribute",
+                val_at,
+                format!("AI ({key}) has an empty value in the query"),
+            ));
         }
         let mut value = decode(raw, true, val_at)?;
         if key == "01" {
             value = gtin_rule(value, settings, "bad_attribute", val_at)?;
         }
-        attrs.push(Found { code: key.to_owned(), def, value, at: p_at });
+        attrs.push(Found {
+            code: key.to_owned(),
+            def,
+            value,
+            at: p_at,
+        });
     }
     Ok((attrs, other))
 }
 
 /// Query attributes: no AI twice, only AIs with the `?` flag, none that belongs in the path.
 fn check_attributes(path: &[Found], attrs: &[Found], settings: &DlSettings) -> Result<(), ScanError> {
-    let Some(key_def) = path.first().and_then(|f| f.def) else { return Ok(()) };
+    let Some(key_def) = path.first().and_then(|f| f.def) else {
+        return Ok(());
+    };
     let quals: Vec<&str> = path[1..].iter().map(|f| f.code.as_str()).collect();
     for (i, a) in attrs.iter().enumerate() {
         if path.iter().chain(&attrs[..i]).any(|f| f.code == a.code) {
-            return Err(err("duplicate_ai", a.at, format!("AI ({}) appears more than once", a.code)));
+            return Err(err(
+                "duplicate_ai",
+                a.at,
+                format!("AI ({}) appears more than once", a.code),
+            ));
         }
         if let Some(def) = a.def
             && !def.dl_attribute
@@ -501,7 +576,11 @@ fn check_attributes(path: &[Found], attrs: &[Found], settings: &DlSettings) -> R
             let mut trial = quals.clone();
             trial.insert(j, a.code.as_str());
             if qualifier_ranks(key_def, &trial, settings.any_qualifier_order).is_some() {
-                let msg = format!("AI ({}) is a key qualifier of {} and belongs in the path", a.code, named(key_def));
+                let msg = format!(
+                    "AI ({}) is a key qualifier of {} and belongs in the path",
+                    a.code,
+                    named(key_def)
+                );
                 return Err(err("bad_attribute", a.at, msg));
             }
         }
@@ -548,7 +627,11 @@ pub fn to_digital_link_with(
         }
     }
     let Some(key) = items.iter().find_map(|(_, _, d, _)| d.filter(|d| is_primary_key(d))) else {
-        return Err(err("not_digital_link", 0, "There is no AI that can be a Digital Link primary key"));
+        return Err(err(
+            "not_digital_link",
+            0,
+            "There is no AI that can be a Digital Link primary key",
+        ));
     };
     let path_codes = best_path(key, &items.iter().map(|(_, c, _, _)| *c).collect::<Vec<_>>());
 
@@ -564,7 +647,10 @@ pub fn to_digital_link_with(
     let attrs: Vec<_> = items.iter().filter(|(_, c, _, _)| !path_codes.contains(c)).collect();
     let mut query = Vec::new();
     for fixed in [true, false] {
-        for (i, code, def, value) in attrs.iter().filter(|(_, _, d, _)| d.is_some_and(|d| d.fixed_length) == fixed) {
+        for (i, code, def, value) in attrs
+            .iter()
+            .filter(|(_, _, d, _)| d.is_some_and(|d| d.fixed_length) == fixed)
+        {
             if let Some(def) = def
                 && !def.dl_attribute
             {
@@ -592,7 +678,12 @@ fn best_path(key: &'static AiDef, present: &[&str]) -> Vec<&'static str> {
             seqs.push((0..n).filter(|b| mask & (1 << b) != 0).map(|b| alt[b]).collect());
         }
     }
-    let text = |s: &[&str]| std::iter::once(key.ai).chain(s.iter().copied()).collect::<Vec<_>>().join(" ");
+    let text = |s: &[&str]| {
+        std::iter::once(key.ai)
+            .chain(s.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     seqs.sort_by_key(|s| text(s));
     let mut best: (usize, &[&str]) = (0, &[]);
     for s in &seqs {
@@ -601,7 +692,9 @@ fn best_path(key: &'static AiDef, present: &[&str]) -> Vec<&'static str> {
             best = (n, s);
         }
     }
-    std::iter::once(key.ai).chain(best.1.iter().copied().filter(|q| present.contains(q))).collect()
+    std::iter::once(key.ai)
+        .chain(best.1.iter().copied().filter(|q| present.contains(q)))
+        .collect()
 }
 
 /// The URI stem for generation, without a trailing slash.
@@ -609,12 +702,22 @@ fn stem(domain: &str) -> Result<String, ScanError> {
     if domain.is_empty() {
         return Ok(CANONICAL_STEM.to_owned());
     }
-    if let Some((i, c)) =
-        domain.chars().enumerate().find(|(_, c)| !c.is_ascii() || !is_uri_char(*c as u8) || "?#".contains(*c))
+    if let Some((i, c)) = domain
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !c.is_ascii() || !is_uri_char(*c as u8) || "?#".contains(*c))
     {
-        return Err(err("bad_uri", i, format!("'{}' is not allowed in a Digital Link stem", c.escape_default())));
+        return Err(err(
+            "bad_uri",
+            i,
+            format!("'{}' is not allowed in a Digital Link stem", c.escape_default()),
+        ));
     }
-    let mut s = if scheme_len(domain).is_some() { domain.to_owned() } else { format!("https://{domain}") };
+    let mut s = if scheme_len(domain).is_some() {
+        domain.to_owned()
+    } else {
+        format!("https://{domain}")
+    };
     if s.ends_with('/') {
         s.pop();
     }
@@ -635,15 +738,24 @@ mod tests {
     }
 
     fn lenient() -> DlSettings {
-        DlSettings { lenient_gtin: true, ..DlSettings::default() }
+        DlSettings {
+            lenient_gtin: true,
+            ..DlSettings::default()
+        }
     }
 
     fn alphas() -> DlSettings {
-        DlSettings { convenience_alphas: true, ..DlSettings::default() }
+        DlSettings {
+            convenience_alphas: true,
+            ..DlSettings::default()
+        }
     }
 
     fn unknown_attrs() -> DlSettings {
-        DlSettings { unknown_ai_attributes: true, ..DlSettings::default() }
+        DlSettings {
+            unknown_ai_attributes: true,
+            ..DlSettings::default()
+        }
     }
 
     fn dl11() -> DlSettings {
@@ -673,31 +785,91 @@ mod tests {
         ("https://a/00/006141411234567890", strict, "(00)006141411234567890"),
         ("HTTPS://a/00/006141411234567890", strict, "(00)006141411234567890"),
         ("https://a/01/12312312312333", strict, "(01)12312312312333"),
-        ("https://xn--fsq.xn--0zwm56d/01/12312312312333", strict, "(01)12312312312333"),
+        (
+            "https://xn--fsq.xn--0zwm56d/01/12312312312333",
+            strict,
+            "(01)12312312312333",
+        ),
         ("https://a./01/12312312312333", strict, "(01)12312312312333"),
         ("https://a:65535/01/12312312312333", strict, "(01)12312312312333"),
-        ("https://0xC0.0xA8.0x01.0x01/01/12312312312333", strict, "(01)12312312312333"),
+        (
+            "https://0xC0.0xA8.0x01.0x01/01/12312312312333",
+            strict,
+            "(01)12312312312333",
+        ),
         ("https://[2001:db8::1]/01/12312312312333", strict, "(01)12312312312333"),
         ("https://a/stem/00/006141411234567890", strict, "(00)006141411234567890"),
-        ("https://a/more/stem/00/006141411234567890", strict, "(00)006141411234567890"),
-        ("https://a/00/faux/00/006141411234567890", strict, "(00)006141411234567890"),
+        (
+            "https://a/more/stem/00/006141411234567890",
+            strict,
+            "(00)006141411234567890",
+        ),
+        (
+            "https://a/00/faux/00/006141411234567890",
+            strict,
+            "(00)006141411234567890",
+        ),
         ("https://a/gtin/12312312312333", alphas, "(01)12312312312333"),
-        ("https://a/gtin/12312312312333/ser/ABC123", alphas, "(01)12312312312333(21)ABC123"),
+        (
+            "https://a/gtin/12312312312333/ser/ABC123",
+            alphas,
+            "(01)12312312312333(21)ABC123",
+        ),
         ("https://a/sscc/006141411234567890", alphas, "(00)006141411234567890"),
         ("https://a/01/2112345678900", lenient, "(01)02112345678900"),
         ("https://a/01/416000336108", lenient, "(01)00416000336108"),
         ("https://a/01/02345673", lenient, "(01)00000002345673"),
-        ("https://a/8004/9520614141234567?01=2112345678900", lenient, "(8004)9520614141234567(01)02112345678900"),
-        ("https://a/8004/9520614141234567?01=09521234543213", strict, "(8004)9520614141234567(01)09521234543213"),
-        ("https://a/01/12312312312333/22/TEST/10/ABC/21/XYZ", strict, "(01)12312312312333(22)TEST(10)ABC(21)XYZ"),
-        ("https://a/01/12312312312333/235/TEST", strict, "(01)12312312312333(235)TEST"),
-        ("https://a/253/1231231231232TEST5678901234567", strict, "(253)1231231231232TEST5678901234567"),
-        ("https://a/8018/123456789012345675/8019/123", strict, "(8018)123456789012345675(8019)123"),
-        ("https://a/stem/00/006141411234567890?", strict, "(00)006141411234567890"),
+        (
+            "https://a/8004/9520614141234567?01=2112345678900",
+            lenient,
+            "(8004)9520614141234567(01)02112345678900",
+        ),
+        (
+            "https://a/8004/9520614141234567?01=09521234543213",
+            strict,
+            "(8004)9520614141234567(01)09521234543213",
+        ),
+        (
+            "https://a/01/12312312312333/22/TEST/10/ABC/21/XYZ",
+            strict,
+            "(01)12312312312333(22)TEST(10)ABC(21)XYZ",
+        ),
+        (
+            "https://a/01/12312312312333/235/TEST",
+            strict,
+            "(01)12312312312333(235)TEST",
+        ),
+        (
+            "https://a/253/1231231231232TEST5678901234567",
+            strict,
+            "(253)1231231231232TEST5678901234567",
+        ),
+        (
+            "https://a/8018/123456789012345675/8019/123",
+            strict,
+            "(8018)123456789012345675(8019)123",
+        ),
+        (
+            "https://a/stem/00/006141411234567890?",
+            strict,
+            "(00)006141411234567890",
+        ),
         ("https://a/stem/401/12345678?99=ABC", strict, "(401)12345678(99)ABC"),
-        ("https://a/01/12312312312333?&&&99=ABC&&&&&&98=XYZ&&&", strict, "(01)12312312312333(99)ABC(98)XYZ"),
-        ("https://a/01/12312312312333?unknown=666&99=ABC&98=XYZ", strict, "(01)12312312312333(99)ABC(98)XYZ"),
-        ("https://a/01/12312312312333?singleton&99=ABC&98=XYZ", strict, "(01)12312312312333(99)ABC(98)XYZ"),
+        (
+            "https://a/01/12312312312333?&&&99=ABC&&&&&&98=XYZ&&&",
+            strict,
+            "(01)12312312312333(99)ABC(98)XYZ",
+        ),
+        (
+            "https://a/01/12312312312333?unknown=666&99=ABC&98=XYZ",
+            strict,
+            "(01)12312312312333(99)ABC(98)XYZ",
+        ),
+        (
+            "https://a/01/12312312312333?singleton&99=ABC&98=XYZ",
+            strict,
+            "(01)12312312312333(99)ABC(98)XYZ",
+        ),
         (
             "https://a/01/12312312312333/22/ABC%2d123?99=ABC&98=XYZ%2f987",
             strict,
@@ -709,11 +881,31 @@ mod tests {
             "(01)12312312312333(22)ABC+123(99)ABC(98)XYZ/987",
         ),
         // '+' in a query value is a space; validation refuses it later (dl-05).
-        ("https://a/01/12312312312333?98=XYZ+987", strict, "(01)12312312312333(98)XYZ 987"),
-        ("https://a/01/12312312312333/22/test/10/abc/21/xyz#", strict, "(01)12312312312333(22)test(10)abc(21)xyz"),
-        ("https://a/01/12312312312333/10/abc#fragment?99=X", strict, "(01)12312312312333(10)abc"),
-        ("https://a/stem/00/006141411234567890?99=ABC#fragment", strict, "(00)006141411234567890(99)ABC"),
-        ("https://brand.example.com/some-extra/pathinfo/01/9520123456788", lenient, "(01)09520123456788"),
+        (
+            "https://a/01/12312312312333?98=XYZ+987",
+            strict,
+            "(01)12312312312333(98)XYZ 987",
+        ),
+        (
+            "https://a/01/12312312312333/22/test/10/abc/21/xyz#",
+            strict,
+            "(01)12312312312333(22)test(10)abc(21)xyz",
+        ),
+        (
+            "https://a/01/12312312312333/10/abc#fragment?99=X",
+            strict,
+            "(01)12312312312333(10)abc",
+        ),
+        (
+            "https://a/stem/00/006141411234567890?99=ABC#fragment",
+            strict,
+            "(00)006141411234567890(99)ABC",
+        ),
+        (
+            "https://brand.example.com/some-extra/pathinfo/01/9520123456788",
+            lenient,
+            "(01)09520123456788",
+        ),
         (
             "https://id.gs1.org/01/09520123456788/10/ABC1/21/12345?17=180426",
             strict,
@@ -729,8 +921,16 @@ mod tests {
             strict,
             "(00)952012345678912345(02)09520123456788(37)25(10)ABC123",
         ),
-        ("https://id.gs1.org/414/9520123456788/254/32a%2Fb", strict, "(414)9520123456788(254)32a/b"),
-        ("https://id.gs1.org/01/09520123456788/235/XYZ?10=ABC123", strict, "(01)09520123456788(235)XYZ(10)ABC123"),
+        (
+            "https://id.gs1.org/414/9520123456788/254/32a%2Fb",
+            strict,
+            "(414)9520123456788(254)32a/b",
+        ),
+        (
+            "https://id.gs1.org/01/09520123456788/235/XYZ?10=ABC123",
+            strict,
+            "(01)09520123456788(235)XYZ(10)ABC123",
+        ),
         (
             "https://example.com/01/09520123456788?99=XYZ&89=ABC123",
             unknown_attrs,
@@ -738,7 +938,11 @@ mod tests {
         ),
         // Digital Link 1.1 leniency: trailing slash, any qualifier order, GTIN-8.
         ("https://example.com/01/01234565/", dl11, "(01)00000001234565"),
-        ("https://example.com/01/01234565/21/12345/10/4512", dl11, "(01)00000001234565(10)4512(21)12345"),
+        (
+            "https://example.com/01/01234565/21/12345/10/4512",
+            dl11,
+            "(01)00000001234565(10)4512(21)12345",
+        ),
         ("https://example.com/gln/0123456789128", dl11, "(414)0123456789128"),
     ];
 
@@ -769,27 +973,82 @@ mod tests {
         ("https://a/01/2112345678900", strict, "bad_path", 13),
         ("https://a/01/416000336108", strict, "bad_path", 13),
         ("https://a/01/02345673", strict, "bad_path", 13),
-        ("https://a/8004/9520614141234567?01=2112345678900", strict, "bad_attribute", 35),
-        ("https://a/8004/9520614141234567?01=02345673", strict, "bad_attribute", 35),
+        (
+            "https://a/8004/9520614141234567?01=2112345678900",
+            strict,
+            "bad_attribute",
+            35,
+        ),
+        (
+            "https://a/8004/9520614141234567?01=02345673",
+            strict,
+            "bad_attribute",
+            35,
+        ),
         ("https://a/stem/00/006141411234567890/", strict, "bad_path", 36),
         ("https://a/01/12312312312333?99=", strict, "bad_attribute", 31),
         ("https://a/01/12312312312333?99=ABC&999=faux", strict, "unknown_ai", 35),
-        ("https://example.com/01/09520123456788?10=ABC123", strict, "bad_attribute", 38),
-        ("https://id.gs1.org/01/09520123456788/10/ABC123?99=XYZ789&01=09520123456788", strict, "duplicate_ai", 57),
-        ("https://id.gs1.org/01/09520123456788/10/ABC123?99=XYZ789&10=ABC123", strict, "duplicate_ai", 57),
-        ("https://id.gs1.org/01/09520123456788/10/ABC123?99=XYZ789&99=XYZ789", strict, "duplicate_ai", 57),
-        ("https://example.com/01/09520123456788/89/ABC123?99=XYZ", strict, "unknown_ai", 38),
-        ("https://example.com/01/09520123456788?99=XYZ&89=ABC123", strict, "unknown_ai", 45),
+        (
+            "https://example.com/01/09520123456788?10=ABC123",
+            strict,
+            "bad_attribute",
+            38,
+        ),
+        (
+            "https://id.gs1.org/01/09520123456788/10/ABC123?99=XYZ789&01=09520123456788",
+            strict,
+            "duplicate_ai",
+            57,
+        ),
+        (
+            "https://id.gs1.org/01/09520123456788/10/ABC123?99=XYZ789&10=ABC123",
+            strict,
+            "duplicate_ai",
+            57,
+        ),
+        (
+            "https://id.gs1.org/01/09520123456788/10/ABC123?99=XYZ789&99=XYZ789",
+            strict,
+            "duplicate_ai",
+            57,
+        ),
+        (
+            "https://example.com/01/09520123456788/89/ABC123?99=XYZ",
+            strict,
+            "unknown_ai",
+            38,
+        ),
+        (
+            "https://example.com/01/09520123456788?99=XYZ&89=ABC123",
+            strict,
+            "unknown_ai",
+            45,
+        ),
         ("https://a/01//12312312312333", strict, "bad_path", 13),
         ("https://a/01/1231231231233%003", strict, "bad_escape", 26),
         ("https://a/01/12312312312333?99=ABC%00DEF", strict, "bad_escape", 34),
         ("https://a/01/12312312312333/10/", strict, "bad_path", 31),
         ("https://a/01/12312312312333/99/ABC", strict, "bad_key_order", 28),
-        ("https://example.com/01/01234565/21/12345/10/4512", lenient, "bad_key_order", 41),
-        ("https://example.com/00/123456789123456789/10/4512", strict, "bad_key_order", 42),
+        (
+            "https://example.com/01/01234565/21/12345/10/4512",
+            lenient,
+            "bad_key_order",
+            41,
+        ),
+        (
+            "https://example.com/00/123456789123456789/10/4512",
+            strict,
+            "bad_key_order",
+            42,
+        ),
         ("https://a/01/12312312312333/235/X/10/Y", strict, "bad_key_order", 34),
         ("https://a/01/12312312312333/foo/bar", strict, "bad_path", 28),
-        ("https://a/01/12312312312333?8200=http%3A%2F%2Fx", strict, "bad_attribute", 28),
+        (
+            "https://a/01/12312312312333?8200=http%3A%2F%2Fx",
+            strict,
+            "bad_attribute",
+            28,
+        ),
         ("https://a/01/12312312312333?21=X", strict, "bad_attribute", 28),
         ("https://a/8004/9520614141234567?7040=1ABC", strict, "bad_attribute", 32),
         ("https://dlnkd.tn.gg/ARHKVAdpQg", dl11, "not_digital_link", 30),
@@ -824,29 +1083,46 @@ mod tests {
         let link = parse_digital_link(uri, &strict()).unwrap();
         assert_eq!(link.domain, "a:8080");
         assert_eq!(link.ais, pairs(&[("01", "12312312312333"), ("99", "ABC")]));
-        assert_eq!(link.other_query, pairs(&[("linkType", "gs1%3Apip"), ("singleton", ""), ("lang", "en")]));
+        assert_eq!(
+            link.other_query,
+            pairs(&[("linkType", "gs1%3Apip"), ("singleton", ""), ("lang", "en")])
+        );
     }
 
     #[test]
     fn settings_change_only_what_they_name() {
         let uri = "https://example.com/01/09520123456788/21/12345/10/4512/";
         assert_eq!(parse_digital_link(uri, &strict()).unwrap_err().code, "bad_path");
-        let slash = DlSettings { allow_trailing_slash: true, ..DlSettings::default() };
+        let slash = DlSettings {
+            allow_trailing_slash: true,
+            ..DlSettings::default()
+        };
         assert_eq!(parse_digital_link(uri, &slash).unwrap_err().code, "bad_key_order");
-        let any = DlSettings { any_qualifier_order: true, ..slash };
+        let any = DlSettings {
+            any_qualifier_order: true,
+            ..slash
+        };
         let link = parse_digital_link(uri, &any).unwrap();
         assert_eq!(bracketed(&link.ais), "(01)09520123456788(10)4512(21)12345");
         // Any order still allows each qualifier once, from one alternative.
         for bad in ["/01/09520123456788/10/A/10/B", "/01/09520123456788/10/A/235/B"] {
             let uri = format!("https://e.com{bad}");
-            assert_eq!(parse_digital_link(&uri, &any).unwrap_err().code, "bad_key_order", "{uri}");
+            assert_eq!(
+                parse_digital_link(&uri, &any).unwrap_err().code,
+                "bad_key_order",
+                "{uri}"
+            );
         }
         // With any order, a qualifier in the query still belongs in the path.
         let uri = "https://e.com/01/09520123456788/21/A?10=B";
         assert_eq!(parse_digital_link(uri, &any).unwrap_err().code, "bad_attribute");
         // Unknown AIs only as attributes and only plausible codes.
         let unk = unknown_attrs();
-        for (q, code) in [("?89=X", None), ("?0199=X", Some("unknown_ai")), ("?12345=X", Some("unknown_ai"))] {
+        for (q, code) in [
+            ("?89=X", None),
+            ("?0199=X", Some("unknown_ai")),
+            ("?12345=X", Some("unknown_ai")),
+        ] {
             let uri = format!("https://e.com/01/09520123456788{q}");
             assert_eq!(parse_digital_link(&uri, &unk).err().map(|e| e.code), code, "{uri}");
         }
@@ -915,10 +1191,20 @@ mod tests {
     fn generates_uris() {
         // (stem, element string as pairs, expected URI) from the GS1 engine's generate tests.
         let cases: &[(&str, Pairs, &str)] = &[
-            ("", &[("01", "12312312312326"), ("21", "abc123")], "https://id.gs1.org/01/12312312312326/21/abc123"),
+            (
+                "",
+                &[("01", "12312312312326"), ("21", "abc123")],
+                "https://id.gs1.org/01/12312312312326/21/abc123",
+            ),
             (
                 "https://example.com",
-                &[("01", "12312312312326"), ("22", "ABC"), ("10", "DEF"), ("21", "GHI"), ("95", "INT")],
+                &[
+                    ("01", "12312312312326"),
+                    ("22", "ABC"),
+                    ("10", "DEF"),
+                    ("21", "GHI"),
+                    ("95", "INT"),
+                ],
                 "https://example.com/01/12312312312326/22/ABC/10/DEF/21/GHI?95=INT",
             ),
             (
@@ -933,12 +1219,23 @@ mod tests {
             ),
             (
                 "https://example.com",
-                &[("253", "9526064000028000001"), ("99", "000001"), ("01", "12312312312326"), ("10", "DEF")],
+                &[
+                    ("253", "9526064000028000001"),
+                    ("99", "000001"),
+                    ("01", "12312312312326"),
+                    ("10", "DEF"),
+                ],
                 "https://example.com/253/9526064000028000001?01=12312312312326&99=000001&10=DEF",
             ),
             (
                 "https://example.com",
-                &[("01", "12312312312326"), ("01", "12312312312326"), ("10", "A"), ("99", "X"), ("99", "X")],
+                &[
+                    ("01", "12312312312326"),
+                    ("01", "12312312312326"),
+                    ("10", "A"),
+                    ("99", "X"),
+                    ("99", "X"),
+                ],
                 "https://example.com/01/12312312312326/10/A?99=X",
             ),
             (
@@ -953,7 +1250,11 @@ mod tests {
                 ],
                 "https://example.com/8010/0200?3133=333333&3300=000000&01=04065093955756&99=57&10=0",
             ),
-            ("https://example.com/", &[("01", "12312312312326")], "https://example.com/01/12312312312326"),
+            (
+                "https://example.com/",
+                &[("01", "12312312312326")],
+                "https://example.com/01/12312312312326",
+            ),
             (
                 "example.com/dl",
                 &[("01", "12312312312326"), ("99", "A B")],
@@ -969,7 +1270,10 @@ mod tests {
             assert_eq!(to_digital_link(&pairs(ais), stem).as_deref(), Ok(*want), "{ais:?}");
         }
         let unknown = pairs(&[("01", "12312312312326"), ("99", "000001"), ("89", "XXX"), ("95", "INT")]);
-        assert_eq!(to_digital_link(&unknown, "https://e.com").unwrap_err().code, "unknown_ai");
+        assert_eq!(
+            to_digital_link(&unknown, "https://e.com").unwrap_err().code,
+            "unknown_ai"
+        );
         assert_eq!(
             to_digital_link_with(&unknown, "https://e.com", &unknown_attrs()).as_deref(),
             Ok("https://e.com/01/12312312312326?99=000001&89=XXX&95=INT")
@@ -980,10 +1284,32 @@ mod tests {
     fn generation_errors() {
         let cases: &[(Pairs, &str, usize)] = &[
             (&[("99", "XYZ789")], "not_digital_link", 0),
-            (&[("01", "12312312312326"), ("99", "1"), ("8200", "http://example.com")], "bad_attribute", 2),
-            (&[("01", "12312312312326"), ("235", "TPX"), ("99", "1"), ("22", "ABC")], "bad_attribute", 1),
-            (&[("01", "12312312312326"), ("22", "A"), ("10", "D"), ("99", "1"), ("235", "T")], "bad_attribute", 4),
-            (&[("01", "12312312312326"), ("235", "ABC"), ("10", "DEF")], "bad_attribute", 1),
+            (
+                &[("01", "12312312312326"), ("99", "1"), ("8200", "http://example.com")],
+                "bad_attribute",
+                2,
+            ),
+            (
+                &[("01", "12312312312326"), ("235", "TPX"), ("99", "1"), ("22", "ABC")],
+                "bad_attribute",
+                1,
+            ),
+            (
+                &[
+                    ("01", "12312312312326"),
+                    ("22", "A"),
+                    ("10", "D"),
+                    ("99", "1"),
+                    ("235", "T"),
+                ],
+                "bad_attribute",
+                4,
+            ),
+            (
+                &[("01", "12312312312326"), ("235", "ABC"), ("10", "DEF")],
+                "bad_attribute",
+                1,
+            ),
             (&[("01", "12312312312326"), ("10", "A"), ("10", "B")], "duplicate_ai", 2),
             (&[("01", "12312312312326"), ("10", "")], "bad_attribute", 1),
         ];
@@ -992,7 +1318,9 @@ mod tests {
             assert_eq!((e.code, e.position), (*code, *pos), "{ais:?}: {}", e.message);
         }
         assert_eq!(
-            to_digital_link(&pairs(&[("01", "12312312312326")]), "https://e.com/x y").unwrap_err().code,
+            to_digital_link(&pairs(&[("01", "12312312312326")]), "https://e.com/x y")
+                .unwrap_err()
+                .code,
             "bad_uri"
         );
     }
@@ -1113,6 +1441,9 @@ mod tests {
                 .collect();
             let _ = to_digital_link_with(&ais, &uri, &settings);
         }
-        assert!(accepted > 100, "only {accepted} random URIs parsed; the generator is too weak");
+        assert!(
+            accepted > 100,
+            "only {accepted} random URIs parsed; the generator is too weak"
+        );
     }
 }

@@ -635,8 +635,12 @@ pub fn csum(data: &[u8]) -> LintResult {
     }
     digits_only(data, 0)?;
     let last = data.len() - 1;
-    let sum: u32 =
-        data[..last].iter().rev().enumerate().map(|(i, &d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 }).sum();
+    let sum: u32 = data[..last]
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
     if (10 - sum % 10) % 10 != u32::from(data[last] - b'0') {
         return fail(LintCode::IncorrectCheckDigit, last, 1);
     }
@@ -847,7 +851,9 @@ pub fn pieceoftotal(data: &[u8]) -> LintResult {
 /// `posinseqslash`: `N/M`, both without leading zeros, `N` ≤ `M`.
 pub fn posinseqslash(data: &[u8]) -> LintResult {
     let malformed = || fail(LintCode::PositionInSequenceMalformed, 0, data.len());
-    let Some(slash) = data.iter().position(|&b| b == b'/') else { return malformed() };
+    let Some(slash) = data.iter().position(|&b| b == b'/') else {
+        return malformed();
+    };
     let (pos, total) = (&data[..slash], &data[slash + 1..]);
     let is_num = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
     if !is_num(pos) || !is_num(total) {
@@ -945,7 +951,10 @@ pub fn iban(data: &[u8]) -> LintResult {
     if data.len() > 34 {
         return fail(LintCode::IbanTooLong, 0, data.len());
     }
-    if let Some(i) = data.iter().position(|&b| !(b.is_ascii_digit() || b.is_ascii_uppercase())) {
+    if let Some(i) = data
+        .iter()
+        .position(|&b| !(b.is_ascii_digit() || b.is_ascii_uppercase()))
+    {
         return fail(LintCode::InvalidIbanCharacter, i, 1);
     }
     if !in_list(&data[..2], &ISO3166_ALPHA2) {
@@ -1095,7 +1104,12 @@ pub fn ss(data: &[u8]) -> LintResult {
 
 /// `hhmi`: a time `HHMM`.
 pub fn hhmi(data: &[u8]) -> LintResult {
-    fixed_len(data, 4, LintCode::HourWithMinuteTooShort, LintCode::HourWithMinuteTooLong)?;
+    fixed_len(
+        data,
+        4,
+        LintCode::HourWithMinuteTooShort,
+        LintCode::HourWithMinuteTooLong,
+    )?;
     hour_at(data, 0)?;
     minute_at(data, 2)
 }
@@ -1131,19 +1145,43 @@ fn coordinate(data: &[u8], base: usize, max: &[u8; 10], len_code: LintCode, rang
 
 /// `latitude`: 10 digits, `0000000000`–`1800000000` (degrees + 90, seven decimals).
 pub fn latitude(data: &[u8]) -> LintResult {
-    coordinate(data, 0, b"1800000000", LintCode::LatitudeInvalidLength, LintCode::InvalidLatitude)
+    coordinate(
+        data,
+        0,
+        b"1800000000",
+        LintCode::LatitudeInvalidLength,
+        LintCode::InvalidLatitude,
+    )
 }
 
 /// `longitude`: 10 digits, `0000000000`–`3600000000` (degrees + 180, seven decimals).
 pub fn longitude(data: &[u8]) -> LintResult {
-    coordinate(data, 0, b"3600000000", LintCode::LongitudeInvalidLength, LintCode::InvalidLongitude)
+    coordinate(
+        data,
+        0,
+        b"3600000000",
+        LintCode::LongitudeInvalidLength,
+        LintCode::InvalidLongitude,
+    )
 }
 
 /// `latlong`: a latitude followed by a longitude, 20 digits.
 pub fn latlong(data: &[u8]) -> LintResult {
     let (lat, long) = data.split_at(data.len().min(10));
-    coordinate(lat, 0, b"1800000000", LintCode::LatitudeInvalidLength, LintCode::InvalidLatitude)?;
-    coordinate(long, 10, b"3600000000", LintCode::LongitudeInvalidLength, LintCode::InvalidLongitude)
+    coordinate(
+        lat,
+        0,
+        b"1800000000",
+        LintCode::LatitudeInvalidLength,
+        LintCode::InvalidLatitude,
+    )?;
+    coordinate(
+        long,
+        10,
+        b"3600000000",
+        LintCode::LongitudeInvalidLength,
+        LintCode::InvalidLongitude,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1174,12 +1212,18 @@ impl Coupon<'_> {
     }
 
     fn truncated(&self, code: LintCode) -> LintError {
-        if self.at_end() { err(code, 0, self.data.len()) } else { err(code, self.p, self.rest()) }
+        if self.at_end() {
+            err(code, 0, self.data.len())
+        } else {
+            err(code, self.p, self.rest())
+        }
     }
 
     /// A one-digit field that must be present, checked by `ok`.
     fn digit(&mut self, missing: LintCode, invalid: LintCode, ok: impl Fn(u8) -> bool) -> Result<u8, LintError> {
-        let Some(d) = self.peek() else { return Err(err(missing, 0, self.data.len())) };
+        let Some(d) = self.peek() else {
+            return Err(err(missing, 0, self.data.len()));
+        };
         if !ok(d) {
             return Err(err(invalid, self.p, 1));
         }
@@ -1217,30 +1261,45 @@ pub fn couponcode(data: &[u8], today: NaiveDate) -> LintResult {
     let vli = c.digit(CouponMissingGcpVli, CouponInvalidGcpLength, |d| d <= b'6')?;
     c.gcp(usize::from(vli) + 6, CouponTruncatedGcp)?;
     c.take(6, CouponTruncatedOfferCode)?;
-    let vli = c.digit(CouponMissingSaveValueVli, CouponInvalidSaveValueLength, |d| (b'1'..=b'5').contains(&d))?;
-    c.take(usize::from(vli), CouponTruncatedSaveValue)?;
-    let vli = c.digit(CouponMissing1stPurchaseRequirementVli, CouponInvalid1stPurchaseRequirementLength, |d| {
+    let vli = c.digit(CouponMissingSaveValueVli, CouponInvalidSaveValueLength, |d| {
         (b'1'..=b'5').contains(&d)
     })?;
+    c.take(usize::from(vli), CouponTruncatedSaveValue)?;
+    let vli = c.digit(
+        CouponMissing1stPurchaseRequirementVli,
+        CouponInvalid1stPurchaseRequirementLength,
+        |d| (b'1'..=b'5').contains(&d),
+    )?;
     c.take(usize::from(vli), CouponTruncated1stPurchaseRequirement)?;
-    c.digit(CouponMissing1stPurchaseRequirementCode, CouponInvalid1stPurchaseRequirementCode, |d| {
-        d <= b'4' || d == b'9'
-    })?;
+    c.digit(
+        CouponMissing1stPurchaseRequirementCode,
+        CouponInvalid1stPurchaseRequirementCode,
+        |d| d <= b'4' || d == b'9',
+    )?;
     c.take(3, CouponTruncated1stPurchaseFamilyCode)?;
     // Optional field 1: additional rules and second purchase.
     if c.peek() == Some(b'1') {
         c.p += 1;
-        c.digit(CouponMissingAdditionalPurchaseRulesCode, CouponInvalidAdditionalPurchaseRulesCode, |d| d <= b'3')?;
-        let vli = c.digit(CouponMissing2ndPurchaseRequirementVli, CouponInvalid2ndPurchaseRequirementLength, |d| {
-            (b'1'..=b'5').contains(&d)
-        })?;
+        c.digit(
+            CouponMissingAdditionalPurchaseRulesCode,
+            CouponInvalidAdditionalPurchaseRulesCode,
+            |d| d <= b'3',
+        )?;
+        let vli = c.digit(
+            CouponMissing2ndPurchaseRequirementVli,
+            CouponInvalid2ndPurchaseRequirementLength,
+            |d| (b'1'..=b'5').contains(&d),
+        )?;
         c.take(usize::from(vli), CouponTruncated2ndPurchaseRequirement)?;
-        c.digit(CouponMissing2ndPurchaseRequirementCode, CouponInvalid2ndPurchaseRequirementCode, |d| {
-            d <= b'4' || d == b'9'
-        })?;
+        c.digit(
+            CouponMissing2ndPurchaseRequirementCode,
+            CouponInvalid2ndPurchaseRequirementCode,
+            |d| d <= b'4' || d == b'9',
+        )?;
         c.take(3, CouponTruncated2ndPurchaseFamilyCode)?;
-        let vli =
-            c.digit(CouponMissing2ndPurchaseGcpVli, CouponInvalid2ndPurchaseGcpLength, |d| d <= b'6' || d == b'9')?;
+        let vli = c.digit(CouponMissing2ndPurchaseGcpVli, CouponInvalid2ndPurchaseGcpLength, |d| {
+            d <= b'6' || d == b'9'
+        })?;
         if vli != 9 {
             c.gcp(usize::from(vli) + 6, CouponTruncated2ndPurchaseGcp)?;
         }
@@ -1248,16 +1307,21 @@ pub fn couponcode(data: &[u8], today: NaiveDate) -> LintResult {
     // Optional field 2: third purchase.
     if c.peek() == Some(b'2') {
         c.p += 1;
-        let vli = c.digit(CouponMissing3rdPurchaseRequirementVli, CouponInvalid3rdPurchaseRequirementLength, |d| {
-            (b'1'..=b'5').contains(&d)
-        })?;
+        let vli = c.digit(
+            CouponMissing3rdPurchaseRequirementVli,
+            CouponInvalid3rdPurchaseRequirementLength,
+            |d| (b'1'..=b'5').contains(&d),
+        )?;
         c.take(usize::from(vli), CouponTruncated3rdPurchaseRequirement)?;
-        c.digit(CouponMissing3rdPurchaseRequirementCode, CouponInvalid3rdPurchaseRequirementCode, |d| {
-            d <= b'4' || d == b'9'
-        })?;
+        c.digit(
+            CouponMissing3rdPurchaseRequirementCode,
+            CouponInvalid3rdPurchaseRequirementCode,
+            |d| d <= b'4' || d == b'9',
+        )?;
         c.take(3, CouponTruncated3rdPurchaseFamilyCode)?;
-        let vli =
-            c.digit(CouponMissing3rdPurchaseGcpVli, CouponInvalid3rdPurchaseGcpLength, |d| d <= b'6' || d == b'9')?;
+        let vli = c.digit(CouponMissing3rdPurchaseGcpVli, CouponInvalid3rdPurchaseGcpLength, |d| {
+            d <= b'6' || d == b'9'
+        })?;
         if vli != 9 {
             c.gcp(usize::from(vli) + 6, CouponTruncated3rdPurchaseGcp)?;
         }
@@ -1284,16 +1348,20 @@ pub fn couponcode(data: &[u8], today: NaiveDate) -> LintResult {
     // Optional field 5: serial number (VLI 0-9 gives 6-15 digits).
     if c.peek() == Some(b'5') {
         c.p += 1;
-        let Some(d) = c.peek() else { return c.missing(CouponMissingSerialNumberVli) };
+        let Some(d) = c.peek() else {
+            return c.missing(CouponMissingSerialNumberVli);
+        };
         c.p += 1;
         c.take(usize::from(d - b'0') + 6, CouponTruncatedSerialNumber)?;
     }
     // Optional field 6: retailer company prefix or GLN (VLI 1-7 gives 7-13 digits).
     if c.peek() == Some(b'6') {
         c.p += 1;
-        let vli = c.digit(CouponMissingRetailerGcpOrGlnVli, CouponInvalidRetailerGcpOrGlnLength, |d| {
-            (b'1'..=b'7').contains(&d)
-        })?;
+        let vli = c.digit(
+            CouponMissingRetailerGcpOrGlnVli,
+            CouponInvalidRetailerGcpOrGlnLength,
+            |d| (b'1'..=b'7').contains(&d),
+        )?;
         c.gcp(usize::from(vli) + 6, CouponTruncatedRetailerGcpOrGln)?;
     }
     // Optional field 9: miscellaneous.
@@ -1302,9 +1370,15 @@ pub fn couponcode(data: &[u8], today: NaiveDate) -> LintResult {
         c.digit(CouponMissingSaveValueCode, CouponInvalidSaveValueCode, |d| {
             matches!(d, b'0' | b'1' | b'2' | b'5' | b'6')
         })?;
-        c.digit(CouponMissingSaveValueAppliesToItem, CouponInvalidSaveValueAppliesToItem, |d| d <= b'2')?;
+        c.digit(
+            CouponMissingSaveValueAppliesToItem,
+            CouponInvalidSaveValueAppliesToItem,
+            |d| d <= b'2',
+        )?;
         c.digit(CouponMissingStoreCouponFlag, CouponMissingStoreCouponFlag, |_| true)?;
-        c.digit(CouponMissingDontMultiplyFlag, CouponInvalidDontMultiplyFlag, |d| d <= b'1')?;
+        c.digit(CouponMissingDontMultiplyFlag, CouponInvalidDontMultiplyFlag, |d| {
+            d <= b'1'
+        })?;
     }
     if !c.at_end() {
         return fail(CouponExcessData, c.p, c.rest());
@@ -1326,7 +1400,9 @@ pub fn couponposoffer(data: &[u8]) -> LintResult {
     let vli = c.digit(CouponMissingFunderVli, CouponInvalidFunderLength, |d| d <= b'6')?;
     c.gcp(usize::from(vli) + 6, CouponTruncatedFunder)?;
     c.take(6, CouponTruncatedOfferCode)?;
-    let Some(d) = c.peek() else { return c.missing(CouponMissingSerialNumberVli) };
+    let Some(d) = c.peek() else {
+        return c.missing(CouponMissingSerialNumberVli);
+    };
     c.p += 1;
     c.take(usize::from(d - b'0') + 6, CouponTruncatedSerialNumber)?;
     if !c.at_end() {
@@ -1448,10 +1524,18 @@ mod tests {
             assert!(linter(n).is_some(), "{n}");
         }
         assert!(linter("nosuchlinter").is_none());
-        for list in [&ISO3166_NUMERIC[..], &ISO3166_ALPHA2[..], &ISO4217_NUMERIC[..], &PACKAGE_TYPES[..]] {
+        for list in [
+            &ISO3166_NUMERIC[..],
+            &ISO3166_ALPHA2[..],
+            &ISO4217_NUMERIC[..],
+            &PACKAGE_TYPES[..],
+        ] {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "code list not sorted");
         }
-        assert_eq!((ISO3166_NUMERIC.len(), ISO3166_ALPHA2.len(), ISO4217_NUMERIC.len()), (249, 249, 179));
+        assert_eq!(
+            (ISO3166_NUMERIC.len(), ISO3166_ALPHA2.len(), ISO4217_NUMERIC.len()),
+            (249, 249, 179)
+        );
     }
 
     #[test]
@@ -1493,15 +1577,31 @@ mod tests {
             ("csumalpha", b"22", None),
             ("csumalpha", b"2", Some((TooShortForCheckPair, 0, 1))),
             ("csumalpha", b"33", Some((IncorrectCheckPair, 0, 2))),
-            ("csumalpha", b"1987654Ad4X4bL5ttr2310cXK", Some((IncorrectCheckPair, 23, 2))),
-            ("csumalpha", b"123456789 1234567890123NT", Some((InvalidCset82Character, 9, 1))),
+            (
+                "csumalpha",
+                b"1987654Ad4X4bL5ttr2310cXK",
+                Some((IncorrectCheckPair, 23, 2)),
+            ),
+            (
+                "csumalpha",
+                b"123456789 1234567890123NT",
+                Some((InvalidCset82Character, 9, 1)),
+            ),
             ("iban", b"GB98MIDL07009312345678", None),
             ("iban", b"MT90MALT011000012345MTLCAST001SABC", None),
             ("iban", b"BE71096123456760", Some((IncorrectIbanChecksum, 2, 2))),
             ("iban", b"BE71", Some((IbanTooShort, 0, 4))),
             ("iban", b"XX361234567890", Some((IllegalIbanCountryCode, 0, 2))),
-            ("iban", b"LC14BOSLxx3456789012345678901230", Some((InvalidIbanCharacter, 8, 1))),
-            ("iban", b"MTXXMALT011000012345MTLCAST001SABCD", Some((IbanTooLong, 0, 35))),
+            (
+                "iban",
+                b"LC14BOSLxx3456789012345678901230",
+                Some((InvalidIbanCharacter, 8, 1)),
+            ),
+            (
+                "iban",
+                b"MTXXMALT011000012345MTLCAST001SABCD",
+                Some((IbanTooLong, 0, 35)),
+            ),
         ]);
     }
 
@@ -1653,20 +1753,44 @@ mod tests {
             ("couponcode", b"012345612345611110123", None),
             ("couponcode", b"012345612345611110123101101230123456", None),
             ("couponcode", b"0123456123456111101233200229", None),
-            ("couponcode", b"0123456123456111101239", Some((CouponMissingSaveValueCode, 0, 22))),
+            (
+                "couponcode",
+                b"0123456123456111101239",
+                Some((CouponMissingSaveValueCode, 0, 22)),
+            ),
             ("couponcode", b"01", Some((CouponTruncatedGcp, 1, 1))),
             ("couponcode", b"0123456", Some((CouponTruncatedOfferCode, 0, 7))),
             ("couponcode", b"71234567890123", Some((CouponInvalidGcpLength, 0, 1))),
             ("couponcode", b"a12345612345611110123", Some((NonDigitCharacter, 0, 1))),
-            ("couponcode", b"0123456123456111101233201131", Some((CouponInvalidExpirationDate, 22, 6))),
-            ("couponcode", b"01234561234561111012332611304261201", Some((CouponExpirationBeforeStart, 21, 14))),
+            (
+                "couponcode",
+                b"0123456123456111101233201131",
+                Some((CouponInvalidExpirationDate, 22, 6)),
+            ),
+            (
+                "couponcode",
+                b"01234561234561111012332611304261201",
+                Some((CouponExpirationBeforeStart, 21, 14)),
+            ),
             ("couponcode", b"0123456123456111101237", Some((CouponExcessData, 21, 1))),
             ("couponposoffer", b"001234561234560123456", None),
             ("couponposoffer", b"", Some((CouponMissingFormatCode, 0, 0))),
-            ("couponposoffer", b"201234561234560123456", Some((CouponInvalidFormatCode, 0, 1))),
+            (
+                "couponposoffer",
+                b"201234561234560123456",
+                Some((CouponInvalidFormatCode, 0, 1)),
+            ),
             ("couponposoffer", b"001", Some((CouponTruncatedFunder, 2, 1))),
-            ("couponposoffer", b"00123456123456", Some((CouponMissingSerialNumberVli, 0, 14))),
-            ("couponposoffer", b"0012345612345601234567", Some((CouponExcessData, 21, 1))),
+            (
+                "couponposoffer",
+                b"00123456123456",
+                Some((CouponMissingSerialNumberVli, 0, 14)),
+            ),
+            (
+                "couponposoffer",
+                b"0012345612345601234567",
+                Some((CouponExcessData, 21, 1)),
+            ),
         ]);
     }
 
@@ -1685,7 +1809,10 @@ mod tests {
             }
             for name in LINTER_NAMES {
                 if let Some(Err(e)) = linter(name).map(|l| l.check(&input, today())) {
-                    assert!(e.position + e.len <= input.len().max(e.position), "{name} {input:?} {e:?}");
+                    assert!(
+                        e.position + e.len <= input.len().max(e.position),
+                        "{name} {input:?} {e:?}"
+                    );
                 }
             }
         }

@@ -97,7 +97,11 @@ pub struct AiDef {
 impl AiDef {
     /// Shortest valid value length (sum of the mandatory components' minimums).
     pub fn min_len(&self) -> usize {
-        self.components.iter().filter(|c| !c.optional).map(|c| usize::from(c.min)).sum()
+        self.components
+            .iter()
+            .filter(|c| !c.optional)
+            .map(|c| usize::from(c.min))
+            .sum()
     }
 
     /// Longest valid value length.
@@ -126,12 +130,20 @@ impl AiDef {
 
     /// "digits" for all-numeric AIs, else "characters", for length messages.
     fn unit(&self) -> &'static str {
-        if self.components.iter().all(|c| c.cset == CharSet::N) { "digits" } else { "characters" }
+        if self.components.iter().all(|c| c.cset == CharSet::N) {
+            "digits"
+        } else {
+            "characters"
+        }
     }
 
     fn named(&self) -> String {
         let label = self.label();
-        if label.is_empty() { format!("AI ({})", self.ai) } else { format!("AI ({}) {label}", self.ai) }
+        if label.is_empty() {
+            format!("AI ({})", self.ai)
+        } else {
+            format!("AI ({}) {label}", self.ai)
+        }
     }
 }
 
@@ -144,7 +156,9 @@ pub fn ai_def(code: &str) -> Option<&'static AiDef> {
 /// another, so at most one of the 2-, 3- and 4-digit prefixes matches.
 pub fn lookup_ai(data: &str) -> Option<&'static AiDef> {
     let b = data.as_bytes();
-    (2..=4).take_while(|&n| n <= b.len() && b[..n].iter().all(u8::is_ascii_digit)).find_map(|n| ai_def(&data[..n]))
+    (2..=4)
+        .take_while(|&n| n <= b.len() && b[..n].iter().all(u8::is_ascii_digit))
+        .find_map(|n| ai_def(&data[..n]))
 }
 
 /// Internal fault: byte offset in the text being parsed, stable code, message.
@@ -155,13 +169,21 @@ struct Fault {
 }
 
 fn fault(at: usize, code: &'static str, message: impl Into<String>) -> Fault {
-    Fault { at, code, message: message.into() }
+    Fault {
+        at,
+        code,
+        message: message.into(),
+    }
 }
 
 impl Fault {
     /// Converts to the public error with the byte offset turned into a character offset in `text`.
     fn into_error(self, text: &str) -> ScanError {
-        ScanError { code: self.code, message: self.message, position: char_offset(text, self.at) }
+        ScanError {
+            code: self.code,
+            message: self.message,
+            position: char_offset(text, self.at),
+        }
     }
 }
 
@@ -256,7 +278,11 @@ fn validate_value(def: &AiDef, v: &[u8], today: NaiveDate) -> Result<(), Fault> 
             // '=' is padding: only at the end, at most two, to a length that is a multiple of three.
             if let Err(e) = linters::cset64(part) {
                 let at = off + e.position;
-                return Err(fault(at, "bad_charset", format!("{name} has a misplaced '=' at character {}", at + 1)));
+                return Err(fault(
+                    at,
+                    "bad_charset",
+                    format!("{name} has a misplaced '=' at character {}", at + 1),
+                ));
             }
         }
         for linter in comp.linters {
@@ -300,9 +326,17 @@ fn lint_fault(def: &AiDef, name: &str, linter: &str, part: &[u8], off: usize, e:
             fault(off, "bad_date", msg)
         }
         _ => {
-            let whole = if def.components.len() > 1 { format!(" (part '{text}')") } else { String::new() };
+            let whole = if def.components.len() > 1 {
+                format!(" (part '{text}')")
+            } else {
+                String::new()
+            };
             let shown = if whole.is_empty() { format!(" '{text}'") } else { whole };
-            fault(off + e.position, "bad_value", format!("{name}{shown} is not valid: {}", e.code.meaning()))
+            fault(
+                off + e.position,
+                "bad_value",
+                format!("{name}{shown} is not valid: {}", e.code.meaning()),
+            )
         }
     }
 }
@@ -324,7 +358,10 @@ impl Collector {
             return Err(fault(
                 at,
                 "duplicate_ai",
-                format!("{} appears twice with different values: '{prev}' and '{value}'", def.named()),
+                format!(
+                    "{} appears twice with different values: '{prev}' and '{value}'",
+                    def.named()
+                ),
             ));
         }
         self.pairs.push((def.ai.to_owned(), value));
@@ -381,14 +418,23 @@ fn parse_raw_bytes(data: &[u8], today: NaiveDate) -> Result<Vec<(String, String)
                 return Err(fault(
                     start + g,
                     "bad_length",
-                    format!("{} must be {need} {} long but a separator comes after {g}", def.named(), def.unit()),
+                    format!(
+                        "{} must be {need} {} long but a separator comes after {g}",
+                        def.named(),
+                        def.unit()
+                    ),
                 ));
             }
             if avail.len() < need {
                 return Err(fault(
                     data.len(),
                     "truncated",
-                    format!("Data ends inside {}: {need} {} needed, {} present", def.named(), def.unit(), avail.len()),
+                    format!(
+                        "Data ends inside {}: {need} {} needed, {} present",
+                        def.named(),
+                        def.unit(),
+                        avail.len()
+                    ),
                 ));
             }
             value = avail;
@@ -399,10 +445,17 @@ fn parse_raw_bytes(data: &[u8], today: NaiveDate) -> Result<Vec<(String, String)
                 pos += 1;
             }
         } else {
-            let end = data[start..].iter().position(|&b| b == GS_B).map_or(data.len(), |g| start + g);
+            let end = data[start..]
+                .iter()
+                .position(|&b| b == GS_B)
+                .map_or(data.len(), |g| start + g);
             value = &data[start..end];
             if value.is_empty() && end == data.len() {
-                return Err(fault(end, "truncated", format!("Data ends right after {}", def.named())));
+                return Err(fault(
+                    end,
+                    "truncated",
+                    format!("Data ends right after {}", def.named()),
+                ));
             }
             validate_value(def, value, today).map_err(|f| fault(start + f.at, f.code, f.message))?;
             pos = if end < data.len() { end + 1 } else { end };
@@ -476,7 +529,11 @@ pub fn split_bracketed(data: &str) -> Option<Vec<(String, String)>> {
 pub fn parse_unbracketed(data: &str, today: NaiveDate) -> Result<Vec<(String, String)>, ScanError> {
     if !data.starts_with('^') {
         let code = if data.is_empty() { "empty" } else { "unreadable" };
-        return Err(ScanError { code, message: "Unbracketed GS1 data must start with '^' (FNC1)".into(), position: 0 });
+        return Err(ScanError {
+            code,
+            message: "Unbracketed GS1 data must start with '^' (FNC1)".into(),
+            position: 0,
+        });
     }
     // `^` and GS are both single bytes, so offsets are unchanged by the swap.
     let bytes: Vec<u8> = data.bytes().map(|b| if b == b'^' { GS_B } else { b }).collect();
@@ -507,15 +564,21 @@ fn parse_bracketed_bytes(data: &[u8], today: NaiveDate) -> Result<Vec<(String, S
         let code = &data[pos + 1..code_end.min(pos + 6)];
         let code_ok = (2..=4).contains(&(code_end - pos - 1)) && code.iter().all(u8::is_ascii_digit);
         let Some(close) = close else {
-            return Err(if code_ok || code.iter().all(u8::is_ascii_digit) && code_end - pos - 1 < 4 {
-                fault(data.len(), "truncated", "Data ends inside an AI in brackets")
-            } else {
-                fault(pos + 1, "unknown_ai", "An AI in brackets is missing its ')'")
-            });
+            return Err(
+                if code_ok || code.iter().all(u8::is_ascii_digit) && code_end - pos - 1 < 4 {
+                    fault(data.len(), "truncated", "Data ends inside an AI in brackets")
+                } else {
+                    fault(pos + 1, "unknown_ai", "An AI in brackets is missing its ')'")
+                },
+            );
         };
         let code_str = std::str::from_utf8(&data[pos + 1..close]).unwrap_or("");
         let def = code_ok.then(|| ai_def(code_str)).flatten().ok_or_else(|| {
-            fault(pos + 1, "unknown_ai", format!("'({})' is not a known AI", show(&data[pos + 1..close])))
+            fault(
+                pos + 1,
+                "unknown_ai",
+                format!("'({})' is not a known AI", show(&data[pos + 1..close])),
+            )
         })?;
         // Value: up to the next unescaped '(' or the end; "\(" stands for '('.
         let start = close + 1;
@@ -580,7 +643,11 @@ pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: Valid
         let head = &v.as_bytes()[..byte_at.min(v.len())];
         starts[i] + ai.chars().count() + 2 + char_offset(v, byte_at) + head.iter().filter(|&&b| b == b'(').count()
     };
-    let error = |code: &'static str, position: usize, message: String| ScanError { code, message, position };
+    let error = |code: &'static str, position: usize, message: String| ScanError {
+        code,
+        message,
+        position,
+    };
 
     // Values, and which AIs are known.
     let mut defs: Vec<Option<&'static AiDef>> = Vec::with_capacity(ais.len());
@@ -591,7 +658,13 @@ pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: Valid
                 validate_value(def, v.as_bytes(), today).map_err(|f| error(f.code, value_pos(i, f.at), f.message))?
             }
             None if opts.permit_unknown_ais && is_ai_code(ai) => {}
-            None => return Err(error("unknown_ai", starts[i] + 1, format!("'({ai})' is not a known AI"))),
+            None => {
+                return Err(error(
+                    "unknown_ai",
+                    starts[i] + 1,
+                    format!("'({ai})' is not a known AI"),
+                ));
+            }
         }
         defs.push(def);
     }
@@ -612,7 +685,10 @@ pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: Valid
     for (i, (ai, _)) in ais.iter().enumerate() {
         let Some(def) = defs[i] else { continue };
         for pattern in def.ex.iter().flat_map(|ex| ex.split(',')) {
-            if let Some(j) = ais.iter().position(|(other, _)| other != ai && ai_matches(pattern, other)) {
+            if let Some(j) = ais
+                .iter()
+                .position(|(other, _)| other != ai && ai_matches(pattern, other))
+            {
                 let (first, second) = if j < i { (j, i) } else { (i, j) };
                 return Err(error(
                     "invalid_pair",
@@ -631,10 +707,23 @@ pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: Valid
             if !req.split(',').any(|alt| alt.split('+').all(present)) {
                 let alts: Vec<String> = req
                     .split(',')
-                    .map(|alt| alt.split('+').map(|p| format!("({p})")).collect::<Vec<_>>().join(" with "))
+                    .map(|alt| {
+                        alt.split('+')
+                            .map(|p| format!("({p})"))
+                            .collect::<Vec<_>>()
+                            .join(" with ")
+                    })
                     .collect();
-                let need = if alts.len() == 1 { alts.concat() } else { format!("one of {}", alts.join(", ")) };
-                return Err(error("missing_ai", starts[i], format!("{} needs {need} in the same message", named(i))));
+                let need = if alts.len() == 1 {
+                    alts.concat()
+                } else {
+                    format!("one of {}", alts.join(", "))
+                };
+                return Err(error(
+                    "missing_ai",
+                    starts[i],
+                    format!("{} needs {need} in the same message", named(i)),
+                ));
             }
         }
     }
@@ -647,7 +736,10 @@ pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: Valid
                 return Err(error(
                     "invalid_pair",
                     starts[i],
-                    format!("{} must carry its serial component when a digital signature (8030) is present", named(i)),
+                    format!(
+                        "{} must carry its serial component when a digital signature (8030) is present",
+                        named(i)
+                    ),
                 ));
             }
         }
@@ -663,7 +755,10 @@ fn is_ai_code(ai: &str) -> bool {
 /// Whether `ai` matches a dictionary pattern such as `310n` or `35nn` (`n` is any digit).
 fn ai_matches(pattern: &str, ai: &str) -> bool {
     pattern.len() == ai.len()
-        && pattern.bytes().zip(ai.bytes()).all(|(p, a)| p == a || (p == b'n' && a.is_ascii_digit()))
+        && pattern
+            .bytes()
+            .zip(ai.bytes())
+            .all(|(p, a)| p == a || (p == b'n' && a.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -687,7 +782,11 @@ mod tests {
             assert!(!w[1].ai.starts_with(w[0].ai), "{} is a prefix of {}", w[0].ai, w[1].ai);
         }
         for d in AI_TABLE.iter() {
-            assert!((2..=4).contains(&d.ai.len()) && d.ai.bytes().all(|b| b.is_ascii_digit()), "{}", d.ai);
+            assert!(
+                (2..=4).contains(&d.ai.len()) && d.ai.bytes().all(|b| b.is_ascii_digit()),
+                "{}",
+                d.ai
+            );
             assert!(!d.components.is_empty(), "{}", d.ai);
             if d.fixed_length {
                 assert_eq!(d.min_len(), d.max_len(), "{}", d.ai);
@@ -701,7 +800,13 @@ mod tests {
         assert!(d01.fixed_length && d01.dl_attribute);
         assert_eq!(
             d01.components,
-            &[Component { cset: CharSet::N, min: 14, max: 14, optional: false, linters: &["csum", "gcppos2"] }]
+            &[Component {
+                cset: CharSet::N,
+                min: 14,
+                max: 14,
+                optional: false,
+                linters: &["csum", "gcppos2"]
+            }]
         );
         assert_eq!(d01.ex, &["255,37"]);
         assert_eq!(d01.dlpkey, Some("22,10,21|235"));
@@ -713,7 +818,10 @@ mod tests {
         let d21 = ai_def("21").expect("21");
         assert!(!d21.dl_attribute);
         let d3103 = ai_def("3103").expect("3103 from range 3100-3105");
-        assert_eq!((d3103.fixed_length, d3103.max_len(), d3103.ex), (true, 6, &["310n"][..]));
+        assert_eq!(
+            (d3103.fixed_length, d3103.max_len(), d3103.ex),
+            (true, 6, &["310n"][..])
+        );
         assert!(ai_def("3106").is_none());
         assert_eq!(ai_def("91").map(|d| d.max_len()), Some(90));
         assert_eq!(ai_def("99").map(|d| d.title), Some("INTERNAL"));
@@ -748,7 +856,10 @@ mod tests {
     }
 
     /// (input, Ok(pairs) | Err((code, position)))
-    type Case = (&'static str, Result<&'static [(&'static str, &'static str)], (&'static str, usize)>);
+    type Case = (
+        &'static str,
+        Result<&'static [(&'static str, &'static str)], (&'static str, usize)>,
+    );
 
     #[test]
     fn raw_element_strings() {
@@ -760,22 +871,49 @@ mod tests {
             ),
             (
                 "011231231231233310ABC123\u{1d}1199122598TESTING\u{1d}97XYZ",
-                Ok(&[("01", "12312312312333"), ("10", "ABC123"), ("11", "991225"), ("98", "TESTING"), ("97", "XYZ")]),
+                Ok(&[
+                    ("01", "12312312312333"),
+                    ("10", "ABC123"),
+                    ("11", "991225"),
+                    ("98", "TESTING"),
+                    ("97", "XYZ"),
+                ]),
             ),
-            ("0112312312312333235XYZ\u{1d}10ABC", Ok(&[("01", "12312312312333"), ("235", "XYZ"), ("10", "ABC")])),
-            ("010703206980498815210526100329", Ok(&[("01", "07032069804988"), ("15", "210526"), ("10", "0329")])),
-            ("010703206980498810032915210526", Ok(&[("01", "07032069804988"), ("10", "032915210526")])),
-            ("0107032069804988100329\u{1d}15210526", Ok(&[("01", "07032069804988"), ("10", "0329"), ("15", "210526")])),
+            (
+                "0112312312312333235XYZ\u{1d}10ABC",
+                Ok(&[("01", "12312312312333"), ("235", "XYZ"), ("10", "ABC")]),
+            ),
+            (
+                "010703206980498815210526100329",
+                Ok(&[("01", "07032069804988"), ("15", "210526"), ("10", "0329")]),
+            ),
+            (
+                "010703206980498810032915210526",
+                Ok(&[("01", "07032069804988"), ("10", "032915210526")]),
+            ),
+            (
+                "0107032069804988100329\u{1d}15210526",
+                Ok(&[("01", "07032069804988"), ("10", "0329"), ("15", "210526")]),
+            ),
             ("0112345678901234", Err(("bad_check_digit", 15))),
             // GS tolerated after a predefined-length AI, and a leading GS (FNC1).
-            ("0109501101530003\u{1d}17261130", Ok(&[("01", "09501101530003"), ("17", "261130")])),
+            (
+                "0109501101530003\u{1d}17261130",
+                Ok(&[("01", "09501101530003"), ("17", "261130")]),
+            ),
             ("\u{1d}0109501101530003", Ok(&[("01", "09501101530003")])),
             // Variable-length AI at the end and with a trailing GS.
             ("0109501101530003172611001 0L2311", Err(("unknown_ai", 24))),
-            ("010950110153000317261100" /* day 00 */, Ok(&[("01", "09501101530003"), ("17", "261100")])),
+            (
+                "010950110153000317261100", /* day 00 */
+                Ok(&[("01", "09501101530003"), ("17", "261100")]),
+            ),
             ("10L2311\u{1d}", Ok(&[("10", "L2311")])),
             ("3103000500", Ok(&[("3103", "000500")])),
-            ("3700000024\u{1d}0209501101530003", Ok(&[("37", "00000024"), ("02", "09501101530003")])),
+            (
+                "3700000024\u{1d}0209501101530003",
+                Ok(&[("37", "00000024"), ("02", "09501101530003")]),
+            ),
             ("00106141411234567897", Ok(&[("00", "106141411234567897")])),
             // Faults.
             ("01095011015300", Err(("truncated", 14))),
@@ -803,12 +941,21 @@ mod tests {
     #[test]
     fn bracketed_and_unbracketed_forms() {
         let cases: &[Case] = &[
-            ("(01)09501101530003(17)261130(10)ABC", Ok(&[("01", "09501101530003"), ("17", "261130"), ("10", "ABC")])),
-            ("(01)12345678901231(10)12345", Ok(&[("01", "12345678901231"), ("10", "12345")])),
+            (
+                "(01)09501101530003(17)261130(10)ABC",
+                Ok(&[("01", "09501101530003"), ("17", "261130"), ("10", "ABC")]),
+            ),
+            (
+                "(01)12345678901231(10)12345",
+                Ok(&[("01", "12345678901231"), ("10", "12345")]),
+            ),
             ("(3100)123456(10)12345", Ok(&[("3100", "123456"), ("10", "12345")])),
             ("(10)12345\\(11)991225", Ok(&[("10", "12345(11)991225")])),
             ("(10)12345\\(", Ok(&[("10", "12345(")])),
-            ("(235)ABCDEFGHIJKLMNOPQRSTUVWXYZ12", Ok(&[("235", "ABCDEFGHIJKLMNOPQRSTUVWXYZ12")])),
+            (
+                "(235)ABCDEFGHIJKLMNOPQRSTUVWXYZ12",
+                Ok(&[("235", "ABCDEFGHIJKLMNOPQRSTUVWXYZ12")]),
+            ),
             ("(235)ABCDEFGHIJKLMNOPQRSTUVWXYZ123", Err(("bad_length", 33))),
             ("(10)(11)98765", Err(("bad_length", 4))),
             ("(10)12345(11)", Err(("truncated", 13))),
@@ -830,7 +977,10 @@ mod tests {
         let cases: &[Case] = &[
             ("^0112345678901231", Ok(&[("01", "12345678901231")])),
             ("^0112345678901231^", Ok(&[("01", "12345678901231")])),
-            ("^0112345678901231991234", Ok(&[("01", "12345678901231"), ("99", "1234")])),
+            (
+                "^0112345678901231991234",
+                Ok(&[("01", "12345678901231"), ("99", "1234")]),
+            ),
             ("^242123456^10ABC123", Ok(&[("242", "123456"), ("10", "ABC123")])),
             ("^2421234567", Err(("bad_length", 10))),
             ("^800112341234512398", Ok(&[("8001", "12341234512398")])),
@@ -856,7 +1006,10 @@ mod tests {
     fn charsets_y_and_z() {
         let t = today();
         assert!(parse_bracketed("(8010)0614141ABC#-/123(8011)1", t).is_ok());
-        assert_eq!(parse_bracketed("(8010)ABC#-/123", t).map_err(|e| (e.code, e.position)), Err(("bad_value", 6)));
+        assert_eq!(
+            parse_bracketed("(8010)ABC#-/123", t).map_err(|e| (e.code, e.position)),
+            Err(("bad_value", 6))
+        );
         assert_eq!(parse_bracketed("(8010)abc", t).map_err(|e| e.code), Err("bad_charset"));
         assert!(parse_bracketed("(8030)AbC-_09==", t).is_ok());
         assert_eq!(parse_bracketed("(8030)Ab=C", t).map_err(|e| e.code), Err("bad_charset"));
@@ -868,9 +1021,15 @@ mod tests {
         let e = parse_bracketed("(17)261131", today()).unwrap_err();
         assert_eq!(e.message, "AI (17) expiry date '261131' is not a calendar date");
         let e = parse_bracketed("(01)09501101530004", today()).unwrap_err();
-        assert_eq!(e.message, "AI (01) GTIN '09501101530004' has a wrong check digit (expected 3)");
+        assert_eq!(
+            e.message,
+            "AI (01) GTIN '09501101530004' has a wrong check digit (expected 3)"
+        );
         let e = parse_element_string("10ABCDEFGHIJKLMNOPQRSTU", today()).unwrap_err();
-        assert_eq!(e.message, "AI (10) lot must be 1 to 20 characters long; 'ABCDEFGHIJKLMNOPQRSTU' has 21");
+        assert_eq!(
+            e.message,
+            "AI (10) lot must be 1 to 20 characters long; 'ABCDEFGHIJKLMNOPQRSTU' has 21"
+        );
     }
 
     #[test]
@@ -896,9 +1055,15 @@ mod tests {
             ("(7040)1ABx", Ok(&[("7040", "1ABx")])),
             ("(7041)PX", Ok(&[("7041", "PX")])),
             ("(7041)QQQ", Err(("bad_value", 6))),
-            ("(8007)GB98MIDL07009312345678", Ok(&[("8007", "GB98MIDL07009312345678")])),
+            (
+                "(8007)GB98MIDL07009312345678",
+                Ok(&[("8007", "GB98MIDL07009312345678")]),
+            ),
             ("(8007)GB99MIDL07009312345678", Err(("bad_value", 8))),
-            ("(8013)1987654Ad4X4bL5ttr2310c2K", Ok(&[("8013", "1987654Ad4X4bL5ttr2310c2K")])),
+            (
+                "(8013)1987654Ad4X4bL5ttr2310c2K",
+                Ok(&[("8013", "1987654Ad4X4bL5ttr2310c2K")]),
+            ),
             ("(8013)1987654Ad4X4bL5ttr2310cXK", Err(("bad_value", 29))),
             ("(8014)1234567890128", Err(("bad_value", 17))),
             ("(7258)1/3", Ok(&[("7258", "1/3")])),
@@ -917,7 +1082,10 @@ mod tests {
         ];
         run(cases, |s| parse_bracketed(s, today()));
         let e = parse_bracketed("(422)000", today()).unwrap_err();
-        assert_eq!(e.message, "AI (422) ORIGIN '000' is not valid: it is not an ISO 3166 three-digit country code");
+        assert_eq!(
+            e.message,
+            "AI (422) ORIGIN '000' is not valid: it is not an ISO 3166 three-digit country code"
+        );
     }
 
     #[test]
@@ -959,18 +1127,32 @@ mod tests {
             assert_eq!(got, want.map_err(|(c, n)| (c, n)), "{input}");
         }
         let ais = pairs(&[("10", "A(B"), ("01", "12345678901231"), ("10", "A(C")]);
-        assert_eq!(validate_ais(&ais, today()).map_err(|e| (e.code, e.position)), Err(("duplicate_ai", 26)));
+        assert_eq!(
+            validate_ais(&ais, today()).map_err(|e| (e.code, e.position)),
+            Err(("duplicate_ai", 26))
+        );
         // Values are checked too, with positions in the bracketed rendering.
         let ais = pairs(&[("01", "12345678901231"), ("10", "A(B"), ("17", "261131")]);
-        assert_eq!(validate_ais(&ais, today()).map_err(|e| (e.code, e.position)), Err(("bad_date", 30)));
+        assert_eq!(
+            validate_ais(&ais, today()).map_err(|e| (e.code, e.position)),
+            Err(("bad_date", 30))
+        );
         let ais = pairs(&[("01", "12345678901231"), ("89", "X")]);
-        assert_eq!(validate_ais(&ais, today()).map_err(|e| (e.code, e.position)), Err(("unknown_ai", 19)));
-        let opts = ValidateOptions { permit_unknown_ais: true };
+        assert_eq!(
+            validate_ais(&ais, today()).map_err(|e| (e.code, e.position)),
+            Err(("unknown_ai", 19))
+        );
+        let opts = ValidateOptions {
+            permit_unknown_ais: true,
+        };
         assert_eq!(validate_ais_with(&ais, today(), opts), Ok(()));
         let e = validate_ais(&p("(02)12345678901231"), today()).unwrap_err();
         assert_eq!(e.message, "AI (02) contained GTIN needs (37) in the same message");
         let e = validate_ais(&p("(10)ABC"), today()).unwrap_err();
-        assert_eq!(e.message, "AI (10) lot needs one of (01), (02), (03), (8006), (8026) in the same message");
+        assert_eq!(
+            e.message,
+            "AI (10) lot needs one of (01), (02), (03), (8006), (8026) in the same message"
+        );
     }
 
     fn run(cases: &[Case], f: impl Fn(&str) -> Result<Vec<(String, String)>, ScanError>) {
@@ -989,7 +1171,10 @@ mod tests {
     fn element_string_puts_gs_after_variable_length_values_only() {
         let ais = split_bracketed("(01)09501101530003(10)AB\\(1(17)261130(21)X").unwrap();
         assert_eq!(ais[1], ("10".to_owned(), "AB(1".to_owned()));
-        assert_eq!(element_string(&ais), "0109501101530003" .to_owned() + "10AB(1\u{1d}17261130" + "21X");
+        assert_eq!(
+            element_string(&ais),
+            "0109501101530003".to_owned() + "10AB(1\u{1d}17261130" + "21X"
+        );
         assert_eq!(split_bracketed("0109501101530003"), None);
         assert_eq!(split_bracketed("(ab)1"), None);
         let today = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();

@@ -14,19 +14,25 @@ use std::path::Path;
 
 use lotline as l;
 
-use l::domain::gs1::digital_link::{self as dl, DlSettings};
 use l::domain::gs1::ai_def;
+use l::domain::gs1::digital_link::{self as dl, DlSettings};
 
 /// Rows whose expectation this implementation does not meet, on purpose, with the reason. They
 /// still count as failed; their failure line ends with `known deviation: <reason>`.
 pub const KNOWN_DEVIATIONS: &[(&str, &str)] = &[
-    ("https://dlnkd.tn.gg/ARHKVAdpQg", "compressed Digital Link URIs (DL 1.1 compression) are not supported"),
+    (
+        "https://dlnkd.tn.gg/ARHKVAdpQg",
+        "compressed Digital Link URIs (DL 1.1 compression) are not supported",
+    ),
     (
         "https://example.com/giai/0801234126",
         "digital-link.js calls it invalid, but AI (8004) is X..30 with only the gcppos1 linter (needs a GCP \
          data source) in the GS1 dictionary and the DL 1.1 grammar (giai-value = 1*30XCHAR) accepts it",
     ),
-    ("https://example.com/giai/0801234127", "as for giai/0801234126: no dictionary or grammar rule refuses it"),
+    (
+        "https://example.com/giai/0801234127",
+        "as for giai/0801234126: no dictionary or grammar rule refuses it",
+    ),
 ];
 
 /// The outcome of one vector file.
@@ -43,7 +49,10 @@ pub struct SuiteResult {
 
 impl SuiteResult {
     fn new(name: &str) -> Self {
-        SuiteResult { name: name.to_owned(), ..Default::default() }
+        SuiteResult {
+            name: name.to_owned(),
+            ..Default::default()
+        }
     }
 
     fn record(&mut self, input: &str, row: &str, outcome: Result<Outcome, String>) {
@@ -75,7 +84,11 @@ type Ais = Vec<(String, String)>;
 
 /// Runs the three suites; see the module docs.
 pub fn run(dir: &Path, validate: impl Fn(&[(String, String)]) -> Result<(), String>) -> Vec<SuiteResult> {
-    vec![engine_suite(dir, &validate), dl_vectors_suite(dir, &validate), js_validity_suite(dir, &validate)]
+    vec![
+        engine_suite(dir, &validate),
+        dl_vectors_suite(dir, &validate),
+        js_validity_suite(dir, &validate),
+    ]
 }
 
 fn load(dir: &Path, file: &str, res: &mut SuiteResult) -> Vec<serde_json::Value> {
@@ -143,7 +156,11 @@ fn check_parse(
         (Some(want), Ok(link)) => {
             validate(&link.ais).map_err(|e| format!("parsed to {:?} but validation failed: {e}", link.ais))?;
             let got = element_string(&link.ais);
-            if got == want { Ok(Outcome::Ok) } else { Err(format!("got {got}, want {want}")) }
+            if got == want {
+                Ok(Outcome::Ok)
+            } else {
+                Err(format!("got {got}, want {want}"))
+            }
         }
         (Some(want), Err(e)) => Err(format!("want {want}, got error {} ({})", e.code, e.message)),
         (None, Err(_)) => Ok(Outcome::Ok),
@@ -241,7 +258,12 @@ fn dl_vectors_suite(dir: &Path, validate: &impl Fn(&[(String, String)]) -> Resul
                 validate,
             )
         } else {
-            check_parse(input, &DlSettings::default(), valid.then(|| s(&row, "expect_ai")), validate)
+            check_parse(
+                input,
+                &DlSettings::default(),
+                valid.then(|| s(&row, "expect_ai")),
+                validate,
+            )
         };
         res.record(input, &label, outcome);
     }
@@ -277,4 +299,3 @@ fn js_validity_suite(dir: &Path, validate: &impl Fn(&[(String, String)]) -> Resu
     }
     res
 }
-

@@ -32,15 +32,34 @@ pub struct SuiteResult {
 /// Rows where lotline decides otherwise on purpose: (suite, input, reason). They still count as
 /// failed; the conformance test accepts them.
 pub const KNOWN_DEVIATIONS: &[(&str, &str, &str)] = &[
-    ("engine-scandata-tests", "ABC", "without a symbology identifier lotline reads printable text as a plain code"),
-    ("engine-scandata-tests", "]Q1", "lotline refuses a scan with no data after the symbology identifier"),
-    ("engine-scandata-tests", "]d1", "lotline refuses a scan with no data after the symbology identifier"),
-    ("engine-scandata-tests", "]J0", "lotline refuses a scan with no data after the symbology identifier"),
+    (
+        "engine-scandata-tests",
+        "ABC",
+        "without a symbology identifier lotline reads printable text as a plain code",
+    ),
+    (
+        "engine-scandata-tests",
+        "]Q1",
+        "lotline refuses a scan with no data after the symbology identifier",
+    ),
+    (
+        "engine-scandata-tests",
+        "]d1",
+        "lotline refuses a scan with no data after the symbology identifier",
+    ),
+    (
+        "engine-scandata-tests",
+        "]J0",
+        "lotline refuses a scan with no data after the symbology identifier",
+    ),
 ];
 
 impl SuiteResult {
     fn new(name: &str) -> Self {
-        SuiteResult { name: name.to_owned(), ..SuiteResult::default() }
+        SuiteResult {
+            name: name.to_owned(),
+            ..SuiteResult::default()
+        }
     }
 
     fn check(&mut self, ok: bool, row: impl FnOnce() -> String) {
@@ -80,10 +99,30 @@ type Pairs = Vec<(String, String)>;
 /// suite with one failure saying so.
 pub fn run(dir: &Path) -> Vec<SuiteResult> {
     vec![
-        suite(dir, "extracted/gs1-syntax-dictionary-linter-tests.json", "linter-tests", linter_rows),
-        suite(dir, "extracted/gs1-syntax-engine-ai-tests.json", "engine-ai-tests", ai_rows),
-        suite(dir, "extracted/gs1-syntax-engine-scandata-tests.json", "engine-scandata-tests", scandata_rows),
-        suite(dir, "gs1_element_string_vectors.json", "element-string-vectors", element_rows),
+        suite(
+            dir,
+            "extracted/gs1-syntax-dictionary-linter-tests.json",
+            "linter-tests",
+            linter_rows,
+        ),
+        suite(
+            dir,
+            "extracted/gs1-syntax-engine-ai-tests.json",
+            "engine-ai-tests",
+            ai_rows,
+        ),
+        suite(
+            dir,
+            "extracted/gs1-syntax-engine-scandata-tests.json",
+            "engine-scandata-tests",
+            scandata_rows,
+        ),
+        suite(
+            dir,
+            "gs1_element_string_vectors.json",
+            "element-string-vectors",
+            element_rows,
+        ),
     ]
 }
 
@@ -105,7 +144,10 @@ fn s<'a>(row: &'a Value, key: &str) -> &'a str {
 }
 
 fn setting(row: &Value, key: &str) -> Option<String> {
-    row.get("settings").and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_owned)
+    row.get("settings")
+        .and_then(|v| v.get(key))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,7 +176,10 @@ fn linter_rows(r: &mut SuiteResult, rows: &[Value]) {
         let (input, expect, mark) = (s(row, "input"), s(row, "expect"), s(row, "markup"));
         let id = || format!("{name}({input:?}) expect {expect} {mark:?}");
         if mark == "expect" || (input == "data" && name.starts_with("gcppos")) {
-            r.skip(format!("{}: placeholder row (the C test builds its input in a loop)", id()));
+            r.skip(format!(
+                "{}: placeholder row (the C test builds its input in a loop)",
+                id()
+            ));
             continue;
         }
         if expect == "GS1_LINTER_GCP_DATASOURCE_OFFLINE"
@@ -144,7 +189,10 @@ fn linter_rows(r: &mut SuiteResult, rows: &[Value]) {
                 inner.len() >= 4 && inner.bytes().all(|b| b.is_ascii_digit())
             }
         {
-            r.skip(format!("{}: needs a GS1 Company Prefix look-up service (reference mock)", id()));
+            r.skip(format!(
+                "{}: needs a GS1 Company Prefix look-up service (reference mock)",
+                id()
+            ));
             continue;
         }
         let Some(lint) = linters::linter(name) else {
@@ -156,7 +204,9 @@ fn linter_rows(r: &mut SuiteResult, rows: &[Value]) {
             Err(e) => {
                 let got = format!("GS1_LINTER_{}", e.code.name());
                 let got_mark = markup(input, &e);
-                r.check(got == expect && got_mark == mark, || format!("{}: got {got} {got_mark:?}", id()));
+                r.check(got == expect && got_mark == mark, || {
+                    format!("{}: got {got} {got_mark:?}", id())
+                });
             }
         }
     }
@@ -221,7 +271,9 @@ fn ai_rows(r: &mut SuiteResult, rows: &[Value]) {
             match gs1::parse_bracketed(input, today()) {
                 Ok(ais) => {
                     let got = unbracketed(&ais);
-                    r.check(ok && got == expect, || format!("{}: got {got:?}, want {expect:?}", id()));
+                    r.check(ok && got == expect, || {
+                        format!("{}: got {got:?}, want {expect:?}", id())
+                    });
                 }
                 Err(e) => r.check(!ok, || format!("{}: got error {e}", id())),
             }
@@ -235,7 +287,9 @@ fn ai_rows(r: &mut SuiteResult, rows: &[Value]) {
             } else {
                 gs1::parse_bracketed(input, today()).map_err(|e| e.to_string())
             };
-            let opts = ValidateOptions { permit_unknown_ais: permit };
+            let opts = ValidateOptions {
+                permit_unknown_ais: permit,
+            };
             let got = ais.and_then(|a| gs1::validate_ais_with(&a, today(), opts).map_err(|e| e.to_string()));
             r.check(got.is_ok() == ok, || format!("{}: got {got:?}", id()));
         } else {
@@ -321,9 +375,14 @@ fn scandata_rows(r: &mut SuiteResult, rows: &[Value]) {
                 (Ok(_), false) | (Err(_), true) => r.check_input(false, input, || format!("{}: got {got:?}", id())),
                 (Ok(got), true) => {
                     // Plain-data symbologies (]Q1 ]d1 ]J0 …) give text, whatever it looks like.
-                    let plain = !matches!(input.get(..3), Some("]C1" | "]d2" | "]Q3" | "]e0" | "]J1" | "]E0" | "]E4"));
+                    let plain = !matches!(
+                        input.get(..3),
+                        Some("]C1" | "]d2" | "]Q3" | "]e0" | "]J1" | "]E0" | "]E4")
+                    );
                     let want = expected(expect.unwrap_or(""), plain);
-                    r.check(want.as_ref() == Ok(got), || format!("{}: got {got:?}, want {want:?}", id()));
+                    r.check(want.as_ref() == Ok(got), || {
+                        format!("{}: got {got:?}, want {want:?}", id())
+                    });
                 }
             }
         } else if kind == "generateScanData" {
@@ -333,7 +392,10 @@ fn scandata_rows(r: &mut SuiteResult, rows: &[Value]) {
                 continue;
             };
             if setting(row, "gs1_encoder_setAddCheckDigit").as_deref() == Some("true") {
-                r.skip(format!("{}: the encoder adds the check digit; no decoder counterpart", id()));
+                r.skip(format!(
+                    "{}: the encoder adds the check digit; no decoder counterpart",
+                    id()
+                ));
                 continue;
             }
             // Read the generated scan back and compare with the encoder's input.
@@ -357,7 +419,9 @@ fn element_rows(r: &mut SuiteResult, rows: &[Value]) {
         let valid = row.get("valid").and_then(Value::as_bool).unwrap_or(false);
         if let Some(name) = row.get("linter").and_then(Value::as_str) {
             let got = linters::linter(name).map(|lint| lint.check(s(row, "data").as_bytes(), today()));
-            r.check(got.is_some_and(|g| g.is_ok() == valid), || format!("{id} {input:?} valid={valid}: got {got:?}"));
+            r.check(got.is_some_and(|g| g.is_ok() == valid), || {
+                format!("{id} {input:?} valid={valid}: got {got:?}")
+            });
             continue;
         }
         let got = parse_scan(input.as_bytes(), None, &Default::default(), today())
@@ -368,6 +432,8 @@ fn element_rows(r: &mut SuiteResult, rows: &[Value]) {
             (Ok(_), None) => valid,
             (Err(_), _) => !valid,
         };
-        r.check_input(ok, input, || format!("{id} {input:?} valid={valid}: got {:?}", got.map(|s| s.bracketed())));
+        r.check_input(ok, input, || {
+            format!("{id} {input:?} valid={valid}: got {:?}", got.map(|s| s.bracketed()))
+        });
     }
 }

@@ -26,12 +26,24 @@ pub struct SuiteResult {
 
 /// `dir` is the standards folder (holding `vectors/`) or the `vectors` folder itself.
 pub fn run(dir: &Path) -> Vec<SuiteResult> {
-    let path = [dir.join("vectors/hibc_vectors.json"), dir.join("hibc_vectors.json")].into_iter().find(|p| p.is_file());
-    let mut suite = SuiteResult { name: "hibc_vectors".into(), passed: 0, failed: 0, failures: vec![] };
+    let path = [dir.join("vectors/hibc_vectors.json"), dir.join("hibc_vectors.json")]
+        .into_iter()
+        .find(|p| p.is_file());
+    let mut suite = SuiteResult {
+        name: "hibc_vectors".into(),
+        passed: 0,
+        failed: 0,
+        failures: vec![],
+    };
     let text = match path.map(std::fs::read_to_string) {
         Some(Ok(t)) => t,
         Some(Err(e)) => return vec![fail_all(suite, format!("cannot read hibc_vectors.json: {e}"))],
-        None => return vec![fail_all(suite, format!("hibc_vectors.json not found under {}", dir.display()))],
+        None => {
+            return vec![fail_all(
+                suite,
+                format!("hibc_vectors.json not found under {}", dir.display()),
+            )];
+        }
     };
     let vectors: Vec<Value> = match serde_json::from_str(&text) {
         Ok(v) => v,
@@ -59,7 +71,9 @@ fn fail_all(mut suite: SuiteResult, why: String) -> SuiteResult {
 
 fn check_vector(v: &Value, today: NaiveDate) -> Vec<String> {
     let mut p = vec![];
-    let Some(input) = v["input"].as_str() else { return vec!["no input".into()] };
+    let Some(input) = v["input"].as_str() else {
+        return vec!["no input".into()];
+    };
     let valid = v["valid"].as_bool().unwrap_or(true);
     let h = match (parse_hibc(input, today), valid) {
         (Err(_), false) => return p,
@@ -88,7 +102,9 @@ fn check_vector(v: &Value, today: NaiveDate) -> Vec<String> {
     let body: String = input.chars().take(input.chars().count().saturating_sub(1)).collect();
     eq("check (computed)", last, check_char(&body).map(String::from));
     for (field, got) in [("expiry", h.expiry), ("mfg", h.manufacture_date)] {
-        let Some(want) = v[field].as_str().and_then(|t| t.split_whitespace().next()) else { continue };
+        let Some(want) = v[field].as_str().and_then(|t| t.split_whitespace().next()) else {
+            continue;
+        };
         let got_s = match (want.len(), got) {
             (7, Some(d)) => Some(format!("{:04}-{:02}", d.year(), d.month())),
             (_, Some(d)) => Some(d.format("%Y-%m-%d").to_string()),

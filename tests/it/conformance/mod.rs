@@ -42,29 +42,72 @@ fn conformance_suites() {
     };
     let mut lines = Vec::new();
     for r in gs1::run(&dir) {
-        lines.push(Line { area: "gs1", suite: r.name, passed: r.passed, failed: r.failed, skipped: r.skipped.len(), failures: r.failures });
+        lines.push(Line {
+            area: "gs1",
+            suite: r.name,
+            passed: r.passed,
+            failed: r.failed,
+            skipped: r.skipped.len(),
+            failures: r.failures,
+        });
     }
     // Digital Link rows are validated as element strings by the project's own validator.
     let today = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
     let validate = |ais: &[(String, String)]| {
-        validate_ais_with(ais, today, ValidateOptions { permit_unknown_ais: true }).map_err(|e| format!("{}: {}", e.code, e.message))
+        validate_ais_with(
+            ais,
+            today,
+            ValidateOptions {
+                permit_unknown_ais: true,
+            },
+        )
+        .map_err(|e| format!("{}: {}", e.code, e.message))
     };
     for r in dl::run(&dir, validate) {
-        lines.push(Line { area: "digital link", suite: r.name, passed: r.passed, failed: r.failed, skipped: 0, failures: r.failures });
+        lines.push(Line {
+            area: "digital link",
+            suite: r.name,
+            passed: r.passed,
+            failed: r.failed,
+            skipped: 0,
+            failures: r.failures,
+        });
     }
     for r in epc::run(&dir) {
-        lines.push(Line { area: "epc", suite: r.name, passed: r.passed, failed: r.failed, skipped: 0, failures: r.failures });
+        lines.push(Line {
+            area: "epc",
+            suite: r.name,
+            passed: r.passed,
+            failed: r.failed,
+            skipped: 0,
+            failures: r.failures,
+        });
     }
     for r in hibc::run(&dir) {
-        lines.push(Line { area: "hibc", suite: r.name, passed: r.passed, failed: r.failed, skipped: 0, failures: r.failures });
+        lines.push(Line {
+            area: "hibc",
+            suite: r.name,
+            passed: r.passed,
+            failed: r.failed,
+            skipped: 0,
+            failures: r.failures,
+        });
     }
 
     let mut report = String::new();
-    let _ = writeln!(report, "{:<14} {:<52} {:>7} {:>7} {:>8} {:>8}", "area", "suite", "passed", "failed", "skipped", "pass %");
+    let _ = writeln!(
+        report,
+        "{:<14} {:<52} {:>7} {:>7} {:>8} {:>8}",
+        "area", "suite", "passed", "failed", "skipped", "pass %"
+    );
     let mut unexpected = Vec::new();
     for l in &lines {
         let pct = 100.0 * l.passed as f64 / (l.passed + l.failed).max(1) as f64;
-        let _ = writeln!(report, "{:<14} {:<52} {:>7} {:>7} {:>8} {:>7.1}%", l.area, l.suite, l.passed, l.failed, l.skipped, pct);
+        let _ = writeln!(
+            report,
+            "{:<14} {:<52} {:>7} {:>7} {:>8} {:>7.1}%",
+            l.area, l.suite, l.passed, l.failed, l.skipped, pct
+        );
         for f in &l.failures {
             let _ = writeln!(report, "    {f}");
             if !f.contains("known deviation") {
@@ -76,5 +119,9 @@ fn conformance_suites() {
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/conformance.txt");
     let _ = std::fs::write(out, &report);
     assert!(lines.iter().all(|l| l.passed > 0), "a suite ran no rows:\n{report}");
-    assert!(unexpected.is_empty(), "unexpected conformance failures:\n{}", unexpected.join("\n"));
+    assert!(
+        unexpected.is_empty(),
+        "unexpected conformance failures:\n{}",
+        unexpected.join("\n")
+    );
 }

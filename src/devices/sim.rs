@@ -78,9 +78,9 @@ impl Pty {
         self.master.is_some()
     }
 
-    /// Reads what the host wrote, waiting up to `timeout`. `Ok(None)`: the host does not have
+    /// Reads what the host wrote, waiting up to `timeout`. `None`: the host does not have
     /// the port open (or the device is unplugged).
-    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Option<usize> {
+    pub fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Option<usize> {
         use std::io::Read;
         let m = self.master.as_mut()?;
         let _ = m.set_timeout(timeout);
@@ -91,7 +91,8 @@ impl Pty {
         }
     }
 
-    fn write(&mut self, bytes: &[u8]) -> bool {
+    /// Writes bytes as the device; false when unplugged or the host is not there.
+    pub fn write(&mut self, bytes: &[u8]) -> bool {
         use std::io::Write;
         match self.master.as_mut() {
             Some(m) => m.write_all(bytes).and_then(|_| m.flush()).is_ok(),

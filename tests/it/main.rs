@@ -3,6 +3,7 @@
 
 mod cli;
 mod conformance;
+mod devices;
 mod grammar;
 mod store;
 mod tidy;

@@ -536,8 +536,7 @@ fn run_gui(
     })?;
     let sink = ui::device_sink(&app, &ctl);
     let attached = start_devices(profiles_dir, given, mode, &units, sink)?;
-    ctl.borrow_mut().attach(attached);
-    ui::render(&app, &ctl.borrow());
+    ui::attach(&app, &ctl, attached);
     app.run()?;
     Ok(())
 }
@@ -902,7 +901,7 @@ fn screenshot(
     // The screens as the desktop default shows them: with the simulated scanner and reader.
     let sink = ui::device_sink(&app, &ctl);
     let attached = start_devices(profiles_dir, &[], DevicesArg::Simulated, &units, sink)?;
-    ctl.borrow_mut().attach(attached);
+    ui::attach(&app, &ctl, attached);
     let settle = |until: &mut dyn FnMut() -> bool, max: std::time::Duration| {
         let t0 = std::time::Instant::now();
         while !until() && t0.elapsed() < max {

@@ -307,7 +307,7 @@ pub fn terminal_profile(profiles: &LoadedProfiles, m: &MachineInfo) -> Option<Pr
 /// The simulated scanner and RFID reader of the desktop default, on pseudo-terminals, with the
 /// drivers of the shipped `generic-cdc-scanner` and `impinj-r2000` profiles running on them.
 pub struct Simulated {
-    pub scanner: SimScanner,
+    pub scanner: std::sync::Arc<SimScanner>,
     pub reader: SimReader,
     pub scanner_driver: DriverHandle,
     pub reader_driver: DriverHandle,
@@ -322,12 +322,15 @@ pub fn start_simulated(profiles: &LoadedProfiles, units: &[(String, String)], si
         .get("impinj-r2000")
         .ok_or("the impinj-r2000 profile is missing")?;
     let framing = sp.framing().ok_or("generic-cdc-scanner has no framing")?;
+    // Stable names, as udev gives real devices: an unplugged and re-plugged simulator gets a new
+    // pseudo-terminal behind the same link.
+    let link = |what: &str| std::env::temp_dir().join(format!("lotline-sim-{}-{what}", std::process::id()));
     let scanner = SimScanner::start(
         SimScannerWire::Plain {
             framing: framer_config(framing),
             aim: framing.aim,
         },
-        None,
+        Some(&link("scanner")),
     )
     .map_err(|e| format!("cannot start the simulated scanner: {e}"))?;
     let mut tags = crate::devices::sim::sgtin_population(units);
@@ -357,14 +360,14 @@ pub fn start_simulated(profiles: &LoadedProfiles, units: &[(String, String)], si
             baud: rfid.serial.baud,
             ..Default::default()
         },
-        None,
+        Some(&link("rfid")),
     )?;
     let sport = scanner.path().display().to_string();
     let rport = reader.path().display().to_string();
     let scanner_driver = start(sp, Some(&sport), sink.clone(), false)?;
     let reader_driver = start(rp, Some(&rport), sink, false)?;
     Ok(Simulated {
-        scanner,
+        scanner: std::sync::Arc::new(scanner),
         reader,
         scanner_driver,
         reader_driver,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::codec::aim::split_aim;
 use super::codec::wedge::{Layout, WedgeDecoder, WedgeOut};
-use super::serial::{PortSession, SessionEnd, pending_commands, supervise};
+use super::serial::{OpenError, PortSession, SessionEnd, pending_commands, supervise};
 use super::{DeviceEvent, DeviceKind, DriverCommand, DriverHandle, ScanEvent, Sink};
 
 /// Which input node: a path (`/dev/input/by-id/...-event-kbd`) or the first keyboard node of a
@@ -74,12 +74,16 @@ pub fn spawn(device: String, opts: EvdevOptions, sink: Sink) -> DriverHandle {
                 aim: opts.aim,
                 sink: sink.clone(),
             };
-            let mut open = || -> Result<(::evdev::Device, String), String> {
-                let path = find_node(&opts.target)?;
+            let mut open = || -> Result<(::evdev::Device, String), OpenError> {
+                let path = find_node(&opts.target).map_err(OpenError::Missing)?;
                 let mut dev = ::evdev::Device::open(&path).map_err(|e| open_error(&path, &e))?;
                 if opts.grab {
-                    dev.grab()
-                        .map_err(|e| format!("cannot grab {}: {e} (another program grabbed it?)", path.display()))?;
+                    dev.grab().map_err(|e| {
+                        OpenError::Failed(format!(
+                            "cannot grab {}: {e} (another program grabbed it?)",
+                            path.display()
+                        ))
+                    })?;
                 }
                 let what = dev.name().unwrap_or("keyboard").to_owned();
                 Ok((
@@ -93,14 +97,15 @@ pub fn spawn(device: String, opts: EvdevOptions, sink: Sink) -> DriverHandle {
     DriverHandle::new(name, DeviceKind::Scanner, tx, thread)
 }
 
-fn open_error(path: &Path, e: &std::io::Error) -> String {
-    if e.kind() == std::io::ErrorKind::PermissionDenied {
-        format!(
+fn open_error(path: &Path, e: &std::io::Error) -> OpenError {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => OpenError::Failed(format!(
             "no permission to read {} (add the user to the input group; see assets/udev)",
             path.display()
-        )
-    } else {
-        format!("cannot open {}: {e}", path.display())
+        )),
+        std::io::ErrorKind::NotFound => OpenError::Missing(format!("{} does not exist", path.display())),
+        _ if e.raw_os_error() == Some(libc::ENODEV) => OpenError::Missing(format!("{} is gone", path.display())),
+        _ => OpenError::Failed(format!("cannot open {}: {e}", path.display())),
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::codec::hidpos::{HidPosAssembler, trigger_report};
 use super::evdev::wait_readable;
-use super::serial::{PortSession, SessionEnd, pending_commands, supervise};
+use super::serial::{OpenError, PortSession, SessionEnd, pending_commands, supervise};
 use super::{DeviceEvent, DeviceKind, DriverCommand, DriverHandle, ScanEvent, Sink};
 
 /// Which hidraw node: a path, or the first HID POS node of one of these USB vendors.
@@ -82,23 +82,23 @@ pub fn spawn(device: String, target: HidrawTarget, sink: Sink) -> DriverHandle {
     let thread = std::thread::Builder::new()
         .name(format!("hidpos {device}"))
         .spawn(move || {
-            let mut session = HidSession {
-                device: device.clone(),
-                assembler: HidPosAssembler::new(),
-                sink: sink.clone(),
-            };
-            let mut open = || -> Result<(File, String), String> {
-                let path = find_node(&target, Path::new("/sys/class/hidraw"))?;
-                let f = File::options().read(true).write(true).open(&path).map_err(|e| {
-                    if e.kind() == std::io::ErrorKind::PermissionDenied {
-                        format!(
+            let mut session = HidSession::new(device.clone(), sink.clone());
+            let mut open = || -> Result<(File, String), OpenError> {
+                let path = find_node(&target, Path::new("/sys/class/hidraw")).map_err(OpenError::Missing)?;
+                let f = File::options()
+                    .read(true)
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| match e.kind() {
+                        std::io::ErrorKind::PermissionDenied => OpenError::Failed(format!(
                             "no permission to open {} (see assets/udev/99-lotline.rules)",
                             path.display()
-                        )
-                    } else {
-                        format!("cannot open {}: {e}", path.display())
-                    }
-                })?;
+                        )),
+                        std::io::ErrorKind::NotFound => {
+                            OpenError::Missing(format!("{} does not exist", path.display()))
+                        }
+                        _ => OpenError::Failed(format!("cannot open {}: {e}", path.display())),
+                    })?;
                 Ok((f, format!("{} (HID POS)", path.display())))
             };
             supervise(&device, DeviceKind::Scanner, &mut open, &sink, &rx, &mut session);

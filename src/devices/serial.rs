@@ -62,23 +62,43 @@ impl SerialSettings {
     }
 }
 
+/// Why a device could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenError {
+    /// The device node is not there: not attached yet, or unplugged.
+    Missing(String),
+    /// It is there but cannot be used: permissions, another program has it, bad settings.
+    Failed(String),
+}
+
+impl OpenError {
+    pub fn message(&self) -> &str {
+        match self {
+            OpenError::Missing(m) | OpenError::Failed(m) => m,
+        }
+    }
+}
+
 /// Opens the port; the error says what to check.
-pub fn open(s: &SerialSettings, timeout: Duration) -> Result<TTYPort, String> {
+pub fn open(s: &SerialSettings, timeout: Duration) -> Result<TTYPort, OpenError> {
+    if !std::path::Path::new(&s.path).exists() {
+        return Err(OpenError::Missing(format!("{} does not exist", s.path)));
+    }
     s.builder(timeout).open_native().map_err(|e| {
         let why = e.to_string();
         match e.kind() {
-            serialport::ErrorKind::NoDevice => format!("{} is not there ({why})", s.path),
-            serialport::ErrorKind::Io(std::io::ErrorKind::NotFound) => format!("{} does not exist", s.path),
-            serialport::ErrorKind::Io(std::io::ErrorKind::PermissionDenied) => {
-                format!(
-                    "no permission to open {} (is the user in the dialout group? see assets/udev)",
-                    s.path
-                )
+            serialport::ErrorKind::NoDevice => OpenError::Missing(format!("{} is not there ({why})", s.path)),
+            serialport::ErrorKind::Io(std::io::ErrorKind::NotFound) => {
+                OpenError::Missing(format!("{} does not exist", s.path))
             }
+            serialport::ErrorKind::Io(std::io::ErrorKind::PermissionDenied) => OpenError::Failed(format!(
+                "no permission to open {} (is the user in the dialout group? see assets/udev)",
+                s.path
+            )),
             _ if why.contains("busy") || why.contains("EBUSY") => {
-                format!("{} is busy: another program has it open", s.path)
+                OpenError::Failed(format!("{} is busy: another program has it open", s.path))
             }
-            _ => format!("cannot open {}: {why}", s.path),
+            _ => OpenError::Failed(format!("cannot open {}: {why}", s.path)),
         }
     })
 }
@@ -103,11 +123,13 @@ pub trait PortSession<P> {
 
 /// The supervisor: keeps `session` running on the device whenever `open` finds it, and says so
 /// through `sink` (Absent, Connected, Lost, Reconnected), until `Shutdown`. `open` returns the
-/// device and a line describing it, or why it cannot be opened.
+/// device and a line describing it, or why it cannot be opened: a missing node is reported as
+/// `Absent` before the first connection and not again after a `Lost`; any other problem is an
+/// `Error`, once per distinct message.
 pub fn supervise<P>(
     device: &str,
     kind: DeviceKind,
-    open: &mut dyn FnMut() -> Result<(P, String), String>,
+    open: &mut dyn FnMut() -> Result<(P, String), OpenError>,
     sink: &Sink,
     rx: &Receiver<DriverCommand>,
     session: &mut dyn PortSession<P>,
@@ -143,15 +165,19 @@ pub fn supervise<P>(
                     SessionEnd::Gone(why) => state(DeviceState::Lost, why),
                 }
             }
-            Err(why) => {
+            Err(problem) => {
+                let why = problem.message().to_owned();
                 if last_problem.as_deref() != Some(why.as_str()) {
-                    if !connected_before && last_problem.is_none() {
-                        state(DeviceState::Absent, why.clone());
-                    } else {
-                        sink(DeviceEvent::Error {
+                    match (&problem, connected_before) {
+                        // Gone after being there: `Lost` said so already.
+                        (OpenError::Missing(_), true) => {}
+                        (OpenError::Missing(_), false) if last_problem.is_none() => {
+                            state(DeviceState::Absent, why.clone())
+                        }
+                        _ => sink(DeviceEvent::Error {
                             device: device.to_owned(),
                             message: why.clone(),
-                        });
+                        }),
                     }
                     last_problem = Some(why);
                 }
@@ -166,7 +192,7 @@ pub fn supervise<P>(
 }
 
 /// The opener for a serial device, for [`supervise`].
-pub fn opener(settings: &SerialSettings) -> impl FnMut() -> Result<(TTYPort, String), String> + '_ {
+pub fn opener(settings: &SerialSettings) -> impl FnMut() -> Result<(TTYPort, String), OpenError> + '_ {
     move || {
         open(settings, Duration::from_millis(100)).map(|p| (p, format!("{} at {} baud", settings.path, settings.baud)))
     }

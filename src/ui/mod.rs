@@ -133,7 +133,7 @@ pub struct AttachedDevices {
     pub scanner: Option<DriverHandle>,
     pub rfid: Option<DriverHandle>,
     /// The simulated scanner (the demo chips scan through it) ...
-    pub sim_scanner: Option<SimScanner>,
+    pub sim_scanner: Option<Arc<SimScanner>>,
     /// ... and anything else that must live as long as the UI (simulated reader).
     pub keep_alive: Vec<Box<dyn std::any::Any>>,
     /// The handheld's key map.
@@ -1213,6 +1213,12 @@ pub fn handle_device_event(app: &AppWindow, ctl: &Rc<RefCell<Controller>>, ev: D
     if let Some(s) = switch {
         app.global::<AppState>().set_screen(s);
     }
+}
+
+/// Hands the devices to the controller and shows them in the status bar.
+pub fn attach(app: &AppWindow, ctl: &Rc<RefCell<Controller>>, devices: AttachedDevices) {
+    ctl.borrow_mut().attach(devices);
+    render(app, &ctl.borrow());
 }
 
 /// Re-renders the RFID screen if tags came in, and lets old device messages fade.

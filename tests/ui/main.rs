@@ -293,4 +293,129 @@ fn ui_flows() {
         })
         .unwrap();
     assert!(payload.contains("\"reason\":\"earlier_lot_damaged\""), "{payload}");
+
+    device_flows(dir.path());
+}
+
+/// Presses and releases a key as a terminal's hardware key arrives (F-keys, Escape).
+fn hardware_key(app: &AppWindow, key: Key) {
+    let text: slint::SharedString = key.into();
+    app.window()
+        .dispatch_event(WindowEvent::KeyPressed { text: text.clone() });
+    app.window().dispatch_event(WindowEvent::KeyReleased { text });
+}
+
+/// The app on the simulated scanner and RFID reader, as `cargo run` starts it: device events
+/// reach the screens, the demo chips scan through the simulated scanner, the terminal's keys
+/// work, and an unplugged scanner shows in the status bar.
+fn device_flows(dir: &std::path::Path) {
+    use lotline::devices::profile;
+    use lotline::ui::{AttachedDevices, RfidAdapter};
+
+    let path = dir.join("devices.db");
+    let mut store = Store::create(&path).unwrap();
+    demo::generate(&mut store, 300, 5, now().date_naive()).unwrap();
+    let units = store.serialized_units(40).unwrap();
+    assert!(
+        units.len() >= 30,
+        "the demo data has serial-numbered units for the RFID tags: {}",
+        units.len()
+    );
+    let in_field = units.len() + 2;
+    let (app, ctl) = ui::build(
+        store,
+        UiOptions {
+            clock: Rc::new(now),
+            lang: Lang::En,
+            record: true,
+        },
+    )
+    .unwrap();
+    app.show().unwrap();
+    let sink = ui::device_sink(&app, &ctl);
+    let profiles = profile::load_all(&dir.join("no-overrides"));
+    let sim = lotline::app::devices::start_simulated(&profiles, &units, sink).unwrap();
+    let scanner = sim.scanner.clone();
+    ui::attach(
+        &app,
+        &ctl,
+        AttachedDevices {
+            scanner: Some(sim.scanner_driver),
+            rfid: Some(sim.reader_driver),
+            sim_scanner: Some(sim.scanner),
+            keep_alive: vec![Box::new(sim.reader)],
+            terminal: profiles.get("generic-handheld").and_then(|p| p.terminal().cloned()),
+        },
+    );
+    let pump_until = |what: &str, cond: &dyn Fn() -> bool| {
+        let t0 = std::time::Instant::now();
+        while !cond() {
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(30),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            ui::pump_device_events();
+            ui::refresh(&app, &ctl);
+        }
+    };
+    let state = app.global::<AppState>();
+    let scan = app.global::<ScanAdapter>();
+
+    pump_until("both devices ready", &|| {
+        value(&app, "scanner") == "● Scanner ready" && value(&app, "rfid") == "● RFID ready"
+    });
+    find(&app, "RFID");
+
+    // The terminal's F2 opens the pick gate; a demo chip scans through the simulated scanner and
+    // the verdict shows when the scan comes back over the pseudo-terminal.
+    hardware_key(&app, Key::F2);
+    assert_eq!(state.get_screen(), Screen::Scan);
+    assert_eq!(value(&app, "gate"), "Pick");
+    click(&app, "Expired");
+    pump_until("the expired lot's verdict", &|| {
+        scan.get_verdict() == VerdictKind::Reject
+    });
+    assert!(value(&app, "reason").contains("expired"), "{}", value(&app, "reason"));
+    assert_eq!(value(&app, "queued"), "Queued: 1");
+
+    // Escape goes home; a scan there opens the lot card.
+    hardware_key(&app, Key::Escape);
+    assert_eq!(state.get_screen(), Screen::Home);
+    scanner.scan_text(&format!("(01){}(10)L2402", demo::demo_gtin(0)));
+    pump_until("the lot card", &|| {
+        state.get_screen() == Screen::Lookup && app.global::<LookupAdapter>().get_lot() == "L2402"
+    });
+
+    // F5 opens the RFID screen; reading fills it with decoded tags.
+    hardware_key(&app, Key::Escape);
+    hardware_key(&app, Key::F5);
+    assert_eq!(state.get_screen(), Screen::Rfid);
+    click(&app, "Start reading");
+    let ra = app.global::<RfidAdapter>();
+    pump_until("the tags in the field", &|| ra.get_unique() as usize == in_field);
+    let rows: Vec<_> = slint::Model::iter(&ra.get_tags()).collect();
+    assert!(
+        rows.iter()
+            .any(|r| r.title.starts_with("Amoxicillin capsules") && r.detail.contains("Recalled") && r.severity == 2)
+    );
+    assert!(rows.iter().any(|r| r.title.starts_with("Unknown item 09506000134352")));
+    assert!(rows.iter().any(|r| r.title == "Not a GS1 tag"));
+    assert_eq!(value(&app, "unique tags"), ra.get_unique().to_string());
+    // The side trigger stops the inventory on this screen.
+    hardware_key(&app, Key::F11);
+    assert!(!ra.get_running());
+
+    // Unplugged: the status bar and a message say so; plugged back: ready again.
+    scanner.unplug();
+    pump_until("the scanner to be reported lost", &|| {
+        value(&app, "scanner") == "○ Scanner disconnected"
+    });
+    assert!(
+        value(&app, "device message").contains("disconnected"),
+        "{}",
+        value(&app, "device message")
+    );
+    scanner.replug();
+    pump_until("the scanner back", &|| value(&app, "scanner") == "● Scanner ready");
 }

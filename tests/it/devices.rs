@@ -448,7 +448,7 @@ fn hid_pos_reports_are_assembled_into_scans() {
         let mut open = || {
             host.take()
                 .map(|h| (h, "socketpair".to_owned()))
-                .ok_or_else(|| "gone for good".to_owned())
+                .ok_or_else(|| lotline::devices::serial::OpenError::Missing("gone for good".to_owned()))
         };
         supervise("hidpos", DeviceKind::Scanner, &mut open, &s2, &rx, &mut session);
     });

@@ -255,6 +255,17 @@ enum BenchWhat {
         #[arg(long, default_value_t = 1.0)]
         seconds: f64,
     },
+    /// RFID ingest per protocol, scan latency over a pseudo-terminal, replug time, line-rate soak.
+    Devices {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Seconds of the line-rate soak (0 skips it).
+        #[arg(long, default_value_t = 60.0)]
+        soak: f64,
+        /// Scans timed for the latency figures.
+        #[arg(long, default_value_t = 300)]
+        scans: usize,
+    },
     /// Decode + cache lookup + rules per scan, on a small and a large cache.
     Verdict {
         /// Lots in the large cache.
@@ -459,6 +470,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench {
             what: BenchWhat::Grammar { rounds, seconds },
         }) => crate::bench::grammar(rounds, seconds),
+        Some(Command::Bench {
+            what: BenchWhat::Devices { rounds, soak, scans },
+        }) => crate::bench_devices::devices(rounds, soak, scans),
         Some(Command::Bench {
             what:
                 BenchWhat::Verdict {

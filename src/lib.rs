@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_devices;
 pub mod cli;
 pub mod devices;
 pub mod domain;

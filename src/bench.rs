@@ -202,7 +202,7 @@ fn grammar_corpus() -> Vec<(&'static str, String)> {
 
 /// `lotline bench grammar`: scans per second through `parse_scan` (and EPC hex through the EPC
 /// decoder) on one core, per kind, median of several rounds.
-pub fn grammar(rounds: usize, seconds_per_round: f64) -> anyhow::Result<()> {
+pub fn grammar(rounds: usize, seconds_per_round: f64, only: Option<&str>) -> anyhow::Result<()> {
     use crate::domain::epc::decode_epc_hex;
     use crate::domain::scan::{ScanSettings, parse_scan};
     let today = NaiveDate::from_ymd_opt(2026, 11, 21).context("date")?;
@@ -216,7 +216,11 @@ pub fn grammar(rounds: usize, seconds_per_round: f64) -> anyhow::Result<()> {
         };
         anyhow::ensure!(ok, "benchmark input does not parse: {input}");
     }
-    let kinds = ["gs1", "digital_link", "hibc", "epc"];
+    let kinds: Vec<&str> = ["gs1", "digital_link", "hibc", "epc"]
+        .into_iter()
+        .filter(|k| only.is_none_or(|o| o == *k))
+        .collect();
+    anyhow::ensure!(!kinds.is_empty(), "--kind is one of gs1, digital_link, hibc, epc");
     let mut rates: Vec<Vec<f64>> = vec![vec![]; kinds.len()];
     for round in 1..=rounds {
         let mut line = format!("round {round}");

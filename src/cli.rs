@@ -254,6 +254,9 @@ enum BenchWhat {
         /// Seconds per kind per round.
         #[arg(long, default_value_t = 1.0)]
         seconds: f64,
+        /// Only this kind: gs1, digital_link, hibc or epc.
+        #[arg(long)]
+        kind: Option<String>,
     },
     /// RFID ingest per protocol, scan latency over a pseudo-terminal, replug time, line-rate soak.
     Devices {
@@ -468,8 +471,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Simulate { what }) => simulate(&cli.profiles_dir, what),
         Some(Command::Profiles { what }) => profiles(&cli.profiles_dir, what),
         Some(Command::Bench {
-            what: BenchWhat::Grammar { rounds, seconds },
-        }) => crate::bench::grammar(rounds, seconds),
+            what: BenchWhat::Grammar { rounds, seconds, kind },
+        }) => crate::bench::grammar(rounds, seconds, kind.as_deref()),
         Some(Command::Bench {
             what: BenchWhat::Devices { rounds, soak, scans },
         }) => crate::bench_devices::devices(rounds, soak, scans),

@@ -60,8 +60,9 @@ pub fn scan_json(input: &str, result: &Result<Scan, ScanError>) -> Value {
     if !f.nhrn.is_empty() {
         extra("nhrn", pairs(&f.nhrn));
     }
-    if !f.by_title.is_empty() {
-        extra("by_title", pairs(&f.by_title));
+    let by_title = s.by_title();
+    if !by_title.is_empty() {
+        extra("by_title", pairs(&by_title));
     }
     extra("code", json!(f.code));
     if let Some(h) = &f.hibc {

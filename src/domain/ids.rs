@@ -59,7 +59,10 @@ impl Gtin {
             let want = gs1_check_digit(&b[..b.len() - 1]);
             return Err(err("GTIN", format!("'{s}' has a wrong check digit (expected {want})")));
         }
-        Ok(Gtin(format!("{s:0>14}")))
+        let mut g = String::with_capacity(14);
+        g.extend(std::iter::repeat_n('0', 14 - s.len()));
+        g.push_str(s);
+        Ok(Gtin(g))
     }
 
     /// The 14-digit form.

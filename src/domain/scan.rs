@@ -155,9 +155,6 @@ pub struct ScanFields {
     pub location_gln: Option<String>,
     /// AIs (710)–(717): national healthcare reimbursement numbers, `(ai, value)` in scan order.
     pub nhrn: Vec<(String, String)>,
-    /// Every AI as `(dictionary title, value)` in scan order, e.g. `("BATCH/LOT", "L2311")`;
-    /// `AI (nnnn)` stands in for the few AIs the dictionary gives no title.
-    pub by_title: Vec<(String, String)>,
     /// The key an item is looked up by when the scan carries no GTIN: the text of a plain code,
     /// the device identifier of an HIBC or other non-GS1 UDI, the China drug trace product code.
     pub code: Option<String>,
@@ -189,6 +186,19 @@ pub struct Measure {
 }
 
 impl Scan {
+    /// Every AI as `(dictionary title, value)` in scan order, e.g. `("BATCH/LOT", "L2311")`;
+    /// `AI (nnnn)` stands in for the few AIs the dictionary gives no title. (Made on demand:
+    /// the scan path does not need it.)
+    pub fn by_title(&self) -> Vec<(String, String)> {
+        self.ais
+            .iter()
+            .map(|(ai, v)| {
+                let title = gs1::ai_def(ai).map(|d| d.title).filter(|t| !t.is_empty());
+                (title.map_or_else(|| format!("AI ({ai})"), str::to_owned), v.clone())
+            })
+            .collect()
+    }
+
     /// The AIs in bracketed form, `(01)09501101530003(17)261130(10)ABC`; a `(` inside a value
     /// is written `\(`. Empty when there are no AIs.
     pub fn bracketed(&self) -> String {
@@ -240,11 +250,21 @@ pub fn parse_scan(
         return Err(scan_err("empty", 0, "The scan is empty"));
     }
     let text = resolve_escapes(text);
-    let raw = text.replace(GS, "<GS>");
+    let raw = {
+        let gs = text.bytes().filter(|&b| b == GS as u8).count();
+        let mut r = String::with_capacity(text.len() + 3 * gs);
+        for part in text.split(GS).enumerate() {
+            if part.0 > 0 {
+                r.push_str("<GS>");
+            }
+            r.push_str(part.1);
+        }
+        r
+    };
 
     let (symbology, data, offset) = match split_symbology(&text)? {
         Some((sym, rest)) => (Some(sym), rest, 3),
-        None => (hint.filter(|h| is_symbology_id(h)), text.as_str(), 0),
+        None => (hint.filter(|h| is_symbology_id(h)), text.as_ref(), 0),
     };
     let shift = |mut e: ScanError| {
         e.position += offset;
@@ -306,8 +326,13 @@ pub fn parse_scan(
         }
     };
     // Whole-message rules (repeats, `ex=` invalid pairs, `req=` associations) for GS1 data.
+    // (Element strings had each value checked while parsing; Digital Link values were not.)
     if matches!(kind, ScanKind::Gs1 | ScanKind::DigitalLink) {
-        gs1::validate_ais(&ais, today).map_err(|e| scan_err(e.code, offset, e.message))?;
+        let opts = gs1::ValidateOptions {
+            values_checked: kind == ScanKind::Gs1,
+            ..Default::default()
+        };
+        gs1::validate_ais_with(&ais, today, opts).map_err(|e| scan_err(e.code, offset, e.message))?;
     }
 
     let mut fields = ScanFields {
@@ -392,8 +417,12 @@ fn fill_from_identifiers(f: &mut ScanFields) {
 }
 
 /// Replaces the textual GS escapes with GS.
-fn resolve_escapes(s: &str) -> String {
+fn resolve_escapes(s: &str) -> std::borrow::Cow<'_, str> {
     const ESCAPES: [&str; 4] = ["\\x1d", "\\u001d", "<gs>", "{gs}"];
+    // Most scans carry no escape at all: no copy then.
+    if !s.bytes().any(|b| matches!(b, b'\\' | b'<' | b'{')) {
+        return std::borrow::Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     'outer: while let Some(c) = rest.chars().next() {
@@ -409,7 +438,7 @@ fn resolve_escapes(s: &str) -> String {
         out.push(c);
         rest = &rest[c.len_utf8()..];
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Splits off a leading AIM symbology identifier. `Err` when the text starts with `]` but
@@ -599,13 +628,6 @@ fn fields_from(ais: &[(String, String)], today: NaiveDate) -> ScanFields {
             .iter()
             .filter(|(a, _)| ("710"..="717").contains(&a.as_str()) && a.len() == 3)
             .cloned()
-            .collect(),
-        by_title: ais
-            .iter()
-            .map(|(ai, v)| {
-                let title = gs1::ai_def(ai).map(|d| d.title).filter(|t| !t.is_empty());
-                (title.map_or_else(|| format!("AI ({ai})"), str::to_owned), v.clone())
-            })
             .collect(),
         code: None,
         hibc: None,
@@ -884,9 +906,10 @@ mod tests {
                 ("716".to_owned(), "AIC9".to_owned())
             ]
         );
-        assert_eq!(f.by_title.len(), s.ais.len());
-        assert_eq!(f.by_title[0], ("GTIN".to_owned(), "09501101530003".to_owned()));
-        assert_eq!(f.by_title.last(), Some(&("PRICE".to_owned(), "1299".to_owned())));
+        let by_title = s.by_title();
+        assert_eq!(by_title.len(), s.ais.len());
+        assert_eq!(by_title[0], ("GTIN".to_owned(), "09501101530003".to_owned()));
+        assert_eq!(by_title.last(), Some(&("PRICE".to_owned(), "1299".to_owned())));
 
         // Measures: units from titles, decimals from the last AI digit.
         let cases: &[(&str, &str, f64, &str)] = &[
@@ -907,7 +930,7 @@ mod tests {
         let s = scan("(8110)0123456123456111101239").map_err(|e| e.code);
         assert_eq!(s, Err("bad_value"));
         let s = scan("(01)09501101530003(91)X").expect("valid");
-        assert_eq!(s.fields.by_title[1], ("INTERNAL".to_owned(), "X".to_owned()));
+        assert_eq!(s.by_title()[1], ("INTERNAL".to_owned(), "X".to_owned()));
         assert_eq!((s.fields.net_weight_kg, s.fields.measures.len()), (None, 0));
     }
 

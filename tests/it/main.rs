@@ -5,6 +5,8 @@ mod cli;
 mod conformance;
 mod devices;
 mod grammar;
+#[cfg(feature = "hardware-tests")]
+mod hardware;
 mod store;
 mod tidy;
 

@@ -49,6 +49,44 @@ fn domain_is_pure() {
     }
 }
 
+/// The wire codecs and the inventory session are pure too: bytes and instants in, frames out.
+/// (Their unit tests, after `#[cfg(test)]`, may read the clock to make instants.)
+#[test]
+fn device_codecs_are_pure() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/devices");
+    let mut files = vec![root.join("inventory.rs")];
+    rust_files(&root.join("codec"), &mut files);
+    assert!(files.len() >= 10, "codec files not found");
+    let forbidden = [
+        "serialport::",
+        "slint::",
+        "rusqlite::",
+        "libc::",
+        "std::fs",
+        "std::io",
+        "std::net",
+        "std::thread",
+        "std::process",
+        "SystemTime",
+        "Instant::now",
+        "Utc::now",
+        "Local::now",
+        "crate::store",
+        "crate::ui",
+    ];
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for word in forbidden {
+            assert!(
+                !code.contains(word),
+                "{} uses {word}: codecs take bytes and instants, they do no I/O",
+                f.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn every_reason_code_is_documented_in_readme() {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();

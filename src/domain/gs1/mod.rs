@@ -147,9 +147,42 @@ impl AiDef {
     }
 }
 
-/// Exact lookup of an AI code such as `"17"` or `"3103"`.
+/// Exact lookup of an AI code such as `"17"` or `"3103"`: one array index (the scan path asks
+/// this several times per AI).
 pub fn ai_def(code: &str) -> Option<&'static AiDef> {
-    AI_TABLE.binary_search_by(|d| d.ai.cmp(code)).ok().map(|i| &AI_TABLE[i])
+    let i = ai_slot(code.as_bytes())?;
+    match ai_index()[i] {
+        0 => None,
+        n => Some(&AI_TABLE[usize::from(n) - 1]),
+    }
+}
+
+/// Slot of a 2-, 3- or 4-digit code in the direct index: 2-digit codes at 0..100, 3-digit at
+/// 100..1100, 4-digit at 1100..11100 (so `01`, `001` and `0001` stay apart).
+fn ai_slot(code: &[u8]) -> Option<usize> {
+    if !(2..=4).contains(&code.len()) || !code.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v = code.iter().fold(0usize, |v, d| v * 10 + usize::from(d - b'0'));
+    Some(match code.len() {
+        2 => v,
+        3 => 100 + v,
+        _ => 1100 + v,
+    })
+}
+
+/// Index into `AI_TABLE` plus one for every slot (0: no such AI), built once.
+fn ai_index() -> &'static [u16] {
+    static INDEX: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut v = vec![0u16; 11100];
+        for (i, d) in AI_TABLE.iter().enumerate() {
+            if let Some(slot) = ai_slot(d.ai.as_bytes()) {
+                v[slot] = (i + 1) as u16;
+            }
+        }
+        v
+    })
 }
 
 /// Identifies the AI at the start of `data`. AIs are 2–4 digits and no AI is a prefix of
@@ -235,9 +268,11 @@ fn show(v: &[u8]) -> String {
 ///
 /// `today` resolves two-digit years for the date linters.
 fn validate_value(def: &AiDef, v: &[u8], today: NaiveDate) -> Result<(), Fault> {
-    let name = def.named();
+    // The name is only written out for an error: the scan path must not format on success.
+    let name = || def.named();
     let (min, max) = (def.min_len(), def.max_len());
     let len_msg = |got: usize| {
+        let name = name();
         let unit = def.unit();
         if min == max {
             format!("{name} must be {max} {unit} long; '{}' has {got}", show(v))
@@ -246,7 +281,7 @@ fn validate_value(def: &AiDef, v: &[u8], today: NaiveDate) -> Result<(), Fault> 
         }
     };
     if v.is_empty() {
-        return Err(fault(0, "bad_length", format!("{name} has no value")));
+        return Err(fault(0, "bad_length", format!("{} has no value", name())));
     }
     let mut off = 0usize;
     for comp in def.components {
@@ -266,7 +301,8 @@ fn validate_value(def: &AiDef, v: &[u8], today: NaiveDate) -> Result<(), Fault> 
                 at,
                 "bad_charset",
                 format!(
-                    "{name} '{}' has '{}' at character {}; {}",
+                    "{} '{}' has '{}' at character {}; {}",
+                    name(),
                     show(v),
                     show_byte(v, at),
                     at + 1,
@@ -281,7 +317,7 @@ fn validate_value(def: &AiDef, v: &[u8], today: NaiveDate) -> Result<(), Fault> 
                 return Err(fault(
                     at,
                     "bad_charset",
-                    format!("{name} has a misplaced '=' at character {}", at + 1),
+                    format!("{} has a misplaced '=' at character {}", name(), at + 1),
                 ));
             }
         }
@@ -290,7 +326,7 @@ fn validate_value(def: &AiDef, v: &[u8], today: NaiveDate) -> Result<(), Fault> 
             // checks every name), so skipping it only guards against a hand-edited table.
             let Some(lint) = linters::linter(linter) else { continue };
             if let Err(e) = lint.check(part, today) {
-                return Err(lint_fault(def, &name, linter, part, off, e));
+                return Err(lint_fault(def, &name(), linter, part, off, e));
             }
         }
         off += take;
@@ -350,8 +386,11 @@ struct Collector {
 impl Collector {
     fn push(&mut self, def: &AiDef, value: &[u8], at: usize) -> Result<(), Fault> {
         // Validated values are ASCII, so this conversion cannot fail; be safe anyway.
-        let value = String::from_utf8_lossy(value).into_owned();
-        if let Some((_, prev)) = self.pairs.iter().find(|(a, _)| a == def.ai) {
+        let value = match std::str::from_utf8(value) {
+            Ok(v) => v.to_owned(),
+            Err(_) => String::from_utf8_lossy(value).into_owned(),
+        };
+        if let Some((_, prev)) = self.pairs.iter().find(|(a, _)| same(a, def.ai)) {
             if *prev == value {
                 return Ok(());
             }
@@ -401,7 +440,9 @@ fn parse_raw_bytes(data: &[u8], today: NaiveDate) -> Result<Vec<(String, String)
     if pos >= data.len() {
         return Err(fault(pos, "empty", "There is no GS1 data"));
     }
-    let mut out = Collector::default();
+    let mut out = Collector {
+        pairs: Vec::with_capacity(8),
+    };
     while pos < data.len() {
         let ai_at = pos;
         // Up to four leading digits: always ASCII, so the conversion cannot fail.
@@ -614,6 +655,9 @@ pub struct ValidateOptions {
     /// the GS1 Syntax Engine's "permit unknown AIs" setting; they still count for repeats and for
     /// `ex=` / `req=` patterns. Off by default: an unknown AI is `unknown_ai`.
     pub permit_unknown_ais: bool,
+    /// The values were checked against their AIs already (the element-string and bracketed
+    /// parsers do that as they go): only the whole-message rules remain.
+    pub values_checked: bool,
 }
 
 /// Validates a whole message of `(ai, value)` pairs (from any source: a scan, a Digital Link URI,
@@ -631,17 +675,18 @@ pub fn validate_ais(ais: &[(String, String)], today: NaiveDate) -> Result<(), Sc
 
 /// [`validate_ais`] with options.
 pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: ValidateOptions) -> Result<(), ScanError> {
-    // Where each element starts in the bracketed rendering, and where a value byte lands there.
-    let mut starts = Vec::with_capacity(ais.len());
-    let mut at = 0usize;
-    for (ai, v) in ais {
-        starts.push(at);
-        at += ai.chars().count() + 2 + v.chars().count() + v.matches('(').count();
-    }
+    // Where each element starts in the bracketed rendering, and where a value byte lands there
+    // (worked out only for an error).
+    let start_of = |i: usize| -> usize {
+        ais[..i]
+            .iter()
+            .map(|(ai, v)| ai.chars().count() + 2 + v.chars().count() + v.matches('(').count())
+            .sum()
+    };
     let value_pos = |i: usize, byte_at: usize| {
         let (ai, v) = &ais[i];
         let head = &v.as_bytes()[..byte_at.min(v.len())];
-        starts[i] + ai.chars().count() + 2 + char_offset(v, byte_at) + head.iter().filter(|&&b| b == b'(').count()
+        start_of(i) + ai.chars().count() + 2 + char_offset(v, byte_at) + head.iter().filter(|&&b| b == b'(').count()
     };
     let error = |code: &'static str, position: usize, message: String| ScanError {
         code,
@@ -654,6 +699,7 @@ pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: Valid
     for (i, (ai, v)) in ais.iter().enumerate() {
         let def = ai_def(ai);
         match def {
+            Some(_) if opts.values_checked => {}
             Some(def) => {
                 validate_value(def, v.as_bytes(), today).map_err(|f| error(f.code, value_pos(i, f.at), f.message))?
             }
@@ -661,7 +707,7 @@ pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: Valid
             None => {
                 return Err(error(
                     "unknown_ai",
-                    starts[i] + 1,
+                    start_of(i) + 1,
                     format!("'({ai})' is not a known AI"),
                 ));
             }
@@ -672,10 +718,10 @@ pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: Valid
 
     // Repeats: the same AI with another value.
     for (i, (ai, v)) in ais.iter().enumerate() {
-        if let Some((_, prev)) = ais[..i].iter().find(|(a, p)| a == ai && p != v) {
+        if let Some((_, prev)) = ais[..i].iter().find(|(a, p)| same(a, ai) && p != v) {
             return Err(error(
                 "duplicate_ai",
-                starts[i],
+                start_of(i),
                 format!("{} appears twice with different values: '{prev}' and '{v}'", named(i)),
             ));
         }
@@ -684,15 +730,15 @@ pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: Valid
     // ex=: pairs that must not appear together. An AI is not exclusive of itself.
     for (i, (ai, _)) in ais.iter().enumerate() {
         let Some(def) = defs[i] else { continue };
-        for pattern in def.ex.iter().flat_map(|ex| ex.split(',')) {
+        for pattern in def.ex.iter().flat_map(|ex| ex.as_bytes().split(|&b| b == b',')) {
             if let Some(j) = ais
                 .iter()
-                .position(|(other, _)| other != ai && ai_matches(pattern, other))
+                .position(|(other, _)| !same(other, ai) && ai_matches(pattern, other.as_bytes()))
             {
                 let (first, second) = if j < i { (j, i) } else { (i, j) };
                 return Err(error(
                     "invalid_pair",
-                    starts[second],
+                    start_of(second),
                     format!("{} and {} must not appear together", named(first), named(second)),
                 ));
             }
@@ -703,8 +749,12 @@ pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: Valid
     for (i, _) in ais.iter().enumerate() {
         let Some(def) = defs[i] else { continue };
         for req in def.req {
-            let present = |pattern: &str| ais.iter().any(|(other, _)| ai_matches(pattern, other));
-            if !req.split(',').any(|alt| alt.split('+').all(present)) {
+            let present = |pattern: &[u8]| ais.iter().any(|(other, _)| ai_matches(pattern, other.as_bytes()));
+            if !req
+                .as_bytes()
+                .split(|&b| b == b',')
+                .any(|alt| alt.split(|&b| b == b'+').all(present))
+            {
                 let alts: Vec<String> = req
                     .split(',')
                     .map(|alt| {
@@ -721,7 +771,7 @@ pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: Valid
                 };
                 return Err(error(
                     "missing_ai",
-                    starts[i],
+                    start_of(i),
                     format!("{} needs {need} in the same message", named(i)),
                 ));
             }
@@ -735,7 +785,7 @@ pub fn validate_ais_with(ais: &[(String, String)], today: NaiveDate, opts: Valid
             if matches!(ai.as_str(), "253" | "255" | "8003") && v.len() <= def.min_len() {
                 return Err(error(
                     "invalid_pair",
-                    starts[i],
+                    start_of(i),
                     format!(
                         "{} must carry its serial component when a digital signature (8030) is present",
                         named(i)
@@ -753,12 +803,17 @@ fn is_ai_code(ai: &str) -> bool {
 }
 
 /// Whether `ai` matches a dictionary pattern such as `310n` or `35nn` (`n` is any digit).
-fn ai_matches(pattern: &str, ai: &str) -> bool {
+fn ai_matches(pattern: &[u8], ai: &[u8]) -> bool {
     pattern.len() == ai.len()
         && pattern
-            .bytes()
-            .zip(ai.bytes())
-            .all(|(p, a)| p == a || (p == b'n' && a.is_ascii_digit()))
+            .iter()
+            .zip(ai)
+            .all(|(&p, &a)| p == a || (p == b'n' && a.is_ascii_digit()))
+}
+
+/// Equality of two short AI codes without a call to `memcmp`.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }
 
 #[cfg(test)]
@@ -1144,6 +1199,7 @@ mod tests {
         );
         let opts = ValidateOptions {
             permit_unknown_ais: true,
+            ..Default::default()
         };
         assert_eq!(validate_ais_with(&ais, today(), opts), Ok(()));
         let e = validate_ais(&p("(02)12345678901231"), today()).unwrap_err();

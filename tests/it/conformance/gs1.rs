@@ -289,6 +289,7 @@ fn ai_rows(r: &mut SuiteResult, rows: &[Value]) {
             };
             let opts = ValidateOptions {
                 permit_unknown_ais: permit,
+                ..Default::default()
             };
             let got = ais.and_then(|a| gs1::validate_ais_with(&a, today(), opts).map_err(|e| e.to_string()));
             r.check(got.is_ok() == ok, || format!("{}: got {got:?}", id()));

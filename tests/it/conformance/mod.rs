@@ -59,6 +59,7 @@ fn conformance_suites() {
             today,
             ValidateOptions {
                 permit_unknown_ais: true,
+                ..Default::default()
             },
         )
         .map_err(|e| format!("{}: {}", e.code, e.message))

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Seeds the fuzz corpora (fuzz/corpus/<target>/) from the shared standards vectors.
+
+Usage: scripts/fuzz-seed.py [path/to/shared/standards]   (default: ../shared/standards)
+Then:  cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run parse_scan -- -max_total_time=600
+"""
+import hashlib
+import json
+import pathlib
+import sys
+
+root = pathlib.Path(__file__).resolve().parent.parent
+std = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else root.parent / "shared" / "standards"
+vec = std / "vectors"
+
+
+def strings(node):
+    """Every string anywhere in a JSON document."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, list):
+        for x in node:
+            yield from strings(x)
+    elif isinstance(node, dict):
+        for x in node.values():
+            yield from strings(x)
+
+
+def write(target, items):
+    out = root / "fuzz" / "corpus" / target
+    out.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for s in items:
+        data = s.encode() if isinstance(s, str) else s
+        if not data or len(data) > 512:
+            continue
+        (out / hashlib.sha1(data).hexdigest()).write_bytes(data)
+        n += 1
+    print(f"{target}: {n} seeds in {out}")
+
+
+scan_files = [
+    "gs1_element_string_vectors.json", "digital_link_vectors.json", "hibc_vectors.json",
+    "extracted/gs1-syntax-engine-ai-tests.json", "extracted/gs1-syntax-engine-scandata-tests.json",
+    "extracted/gs1-syntax-engine-dl-tests.json", "extracted/digital-link-js-validity.json",
+]
+scan_seeds = set()
+for f in scan_files:
+    p = vec / f
+    if p.exists():
+        scan_seeds.update(strings(json.loads(p.read_text())))
+write("parse_scan", sorted(scan_seeds))
+
+epc_seeds = set()
+for f in ["epc_vectors.json", "extracted/retail-epcpy-hex-vectors.json"]:
+    p = vec / f
+    if p.exists():
+        for s in strings(json.loads(p.read_text())):
+            h = s.replace(" ", "")
+            if h and all(c in "0123456789abcdefABCDEF" for c in h) and len(h) % 2 == 0:
+                epc_seeds.add(bytes.fromhex(h))
+write("epc", sorted(epc_seeds))

@@ -19,3 +19,5 @@ out=docs/screenshots
 "$bin" screenshot --db "$db" --today "$today" --screen scan --lang en --scan "]d201${syringe}10S240601" --out "$out/scan-accept-en.png"
 "$bin" screenshot --db "$db" --today "$today" --screen lookup --lang zh --scan "(01)$milk(10)L2402" --out "$out/lookup-zh.png"
 "$bin" screenshot --db "$db" --today "$today" --screen scan --lang zh --size 480x800 --scan "(01)$milk(10)L2405" --out "$out/scan-warn-zh-480x800.png"
+"$bin" screenshot --db "$db" --today "$today" --screen rfid --lang en --out "$out/rfid-en.png"
+"$bin" screenshot --db "$db" --today "$today" --screen rfid --lang zh --size 480x800 --out "$out/rfid-zh-480x800.png"

@@ -613,9 +613,11 @@ fn start_devices(
             DevicesArg::Simulated => {}
         }
         if chosen.is_empty() {
-            eprintln!(
-                "lotline: no scanner or RFID reader found: using a simulated scanner and reader (see --device, --devices)"
-            );
+            if mode == DevicesArg::Auto {
+                eprintln!(
+                    "lotline: no scanner or RFID reader found: using a simulated scanner and reader (see --device, --devices)"
+                );
+            }
             let sim = start_simulated(&profiles, units, sink).map_err(anyhow::Error::msg)?;
             out.scanner = Some(sim.scanner_driver);
             out.rfid = Some(sim.reader_driver);

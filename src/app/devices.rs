@@ -324,7 +324,7 @@ pub fn start_simulated(profiles: &LoadedProfiles, units: &[(String, String)], si
     let framing = sp.framing().ok_or("generic-cdc-scanner has no framing")?;
     // Stable names, as udev gives real devices: an unplugged and re-plugged simulator gets a new
     // pseudo-terminal behind the same link.
-    let link = |what: &str| std::env::temp_dir().join(format!("lotline-sim-{}-{what}", std::process::id()));
+    let link = |what: &str| std::env::temp_dir().join(format!("lotline-simulated-{what}-{}", std::process::id()));
     let scanner = SimScanner::start(
         SimScannerWire::Plain {
             framing: framer_config(framing),

@@ -622,6 +622,7 @@ fn start_devices(
             out.scanner = Some(sim.scanner_driver);
             out.rfid = Some(sim.reader_driver);
             out.sim_scanner = Some(sim.scanner);
+            out.simulated = true;
             out.keep_alive.push(Box::new(sim.reader));
             return Ok(out);
         }

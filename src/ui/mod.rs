@@ -138,6 +138,8 @@ pub struct AttachedDevices {
     pub keep_alive: Vec<Box<dyn std::any::Any>>,
     /// The handheld's key map.
     pub terminal: Option<TerminalProfile>,
+    /// The scanner and reader are the simulated ones (the status bar says so).
+    pub simulated: bool,
 }
 
 #[derive(Default)]
@@ -1021,17 +1023,25 @@ fn render_devices(app: &AppWindow, c: &Controller) {
     let st = app.global::<AppState>();
     let lang = c.lang;
     let d = &c.devices;
+    let (scanner, reader) = if d.attached.simulated {
+        (
+            ("Scanner (simulated)", "扫描枪(模拟)"),
+            ("RFID (simulated)", "RFID(模拟)"),
+        )
+    } else {
+        (("Scanner", "扫描枪"), ("RFID", "RFID "))
+    };
     st.set_scanner_state(shared(
         d.scanner
             .as_ref()
-            .map(|x| device_line(x, "Scanner", "扫描枪", lang))
+            .map(|x| device_line(x, scanner.0, scanner.1, lang))
             .unwrap_or_default(),
     ));
     st.set_scanner_up(d.scanner.as_ref().is_some_and(|x| x.state.is_up()));
     st.set_rfid_state(shared(
         d.rfid
             .as_ref()
-            .map(|x| device_line(x, "RFID", "RFID ", lang))
+            .map(|x| device_line(x, reader.0, reader.1, lang))
             .unwrap_or_default(),
     ));
     st.set_rfid_up(d.rfid.as_ref().is_some_and(|x| x.state.is_up()));

@@ -382,6 +382,54 @@ fn a_reader_that_comes_back_is_configured_again_and_keeps_reading() {
 }
 
 #[test]
+fn tids_are_read_between_rounds_where_the_protocol_runs_in_rounds() {
+    for protocol in ["r2000", "chafon288"] {
+        let tags = population(4);
+        let sim = SimReader::start(
+            SimReaderOptions {
+                protocol: protocol.into(),
+                tags: tags.clone(),
+                rate: 0.0,
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        let (sink, mut ev) = sink();
+        let p = reader_profile(protocol);
+        let r = p.rfid().unwrap();
+        let opts = lotline::devices::rfid::RfidOptions {
+            protocol: devices::reader_protocol(&r.reader),
+            config: devices::inventory_config(&r.reader),
+            plan: devices::target_plan(r.reader.target),
+            read_tid: true,
+            inventory_at_start: true,
+        };
+        let port = sim.path().display().to_string();
+        let _d = lotline::devices::rfid::spawn(
+            "tid".into(),
+            devices::serial_settings(&r.serial, Some(&port)),
+            opts,
+            sink,
+        );
+        let mut with_tid = HashSet::new();
+        while with_tid.len() < tags.len() {
+            let e = ev.until(
+                "a tag with its TID",
+                |e| matches!(e, DeviceEvent::Tag(t) if t.tag.tid.is_some()),
+            );
+            let DeviceEvent::Tag(t) = e else { unreachable!() };
+            assert_eq!(
+                t.tag.tid.as_deref(),
+                Some(lotline::devices::sim::sim_tid(&t.tag.epc).as_slice()),
+                "{protocol}"
+            );
+            with_tid.insert(t.tag.epc);
+        }
+    }
+}
+
+#[test]
 fn a_reader_that_never_answers_is_reported_and_the_driver_keeps_trying() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("silent");

@@ -345,6 +345,7 @@ fn device_flows(dir: &std::path::Path) {
             sim_scanner: Some(sim.scanner),
             keep_alive: vec![Box::new(sim.reader)],
             terminal: profiles.get("generic-handheld").and_then(|p| p.terminal().cloned()),
+            simulated: true,
         },
     );
     let pump_until = |what: &str, cond: &dyn Fn() -> bool| {
@@ -363,7 +364,7 @@ fn device_flows(dir: &std::path::Path) {
     let scan = app.global::<ScanAdapter>();
 
     pump_until("both devices ready", &|| {
-        value(&app, "scanner") == "● Scanner ready" && value(&app, "rfid") == "● RFID ready"
+        value(&app, "scanner") == "● Scanner (simulated) ready" && value(&app, "rfid") == "● RFID (simulated) ready"
     });
     find(&app, "RFID");
 
@@ -409,7 +410,7 @@ fn device_flows(dir: &std::path::Path) {
     // Unplugged: the status bar and a message say so; plugged back: ready again.
     scanner.unplug();
     pump_until("the scanner to be reported lost", &|| {
-        value(&app, "scanner") == "○ Scanner disconnected"
+        value(&app, "scanner") == "○ Scanner (simulated) disconnected"
     });
     assert!(
         value(&app, "device message").contains("disconnected"),
@@ -417,5 +418,7 @@ fn device_flows(dir: &std::path::Path) {
         value(&app, "device message")
     );
     scanner.replug();
-    pump_until("the scanner back", &|| value(&app, "scanner") == "● Scanner ready");
+    pump_until("the scanner back", &|| {
+        value(&app, "scanner") == "● Scanner (simulated) ready"
+    });
 }

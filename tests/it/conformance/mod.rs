@@ -22,7 +22,7 @@ struct Line {
     suite: String,
     passed: usize,
     failed: usize,
-    skipped: usize,
+    skipped: Vec<String>,
     failures: Vec<String>,
 }
 
@@ -47,7 +47,7 @@ fn conformance_suites() {
             suite: r.name,
             passed: r.passed,
             failed: r.failed,
-            skipped: r.skipped.len(),
+            skipped: r.skipped,
             failures: r.failures,
         });
     }
@@ -70,7 +70,7 @@ fn conformance_suites() {
             suite: r.name,
             passed: r.passed,
             failed: r.failed,
-            skipped: 0,
+            skipped: vec![],
             failures: r.failures,
         });
     }
@@ -80,7 +80,7 @@ fn conformance_suites() {
             suite: r.name,
             passed: r.passed,
             failed: r.failed,
-            skipped: 0,
+            skipped: vec![],
             failures: r.failures,
         });
     }
@@ -90,7 +90,7 @@ fn conformance_suites() {
             suite: r.name,
             passed: r.passed,
             failed: r.failed,
-            skipped: 0,
+            skipped: vec![],
             failures: r.failures,
         });
     }
@@ -107,8 +107,16 @@ fn conformance_suites() {
         let _ = writeln!(
             report,
             "{:<14} {:<52} {:>7} {:>7} {:>8} {:>7.1}%",
-            l.area, l.suite, l.passed, l.failed, l.skipped, pct
+            l.area,
+            l.suite,
+            l.passed,
+            l.failed,
+            l.skipped.len(),
+            pct
         );
+        for f in &l.skipped {
+            let _ = writeln!(report, "    skipped: {f}");
+        }
         for f in &l.failures {
             let _ = writeln!(report, "    {f}");
             if !f.contains("known deviation") {

@@ -551,11 +551,31 @@ fn run_gui(
              On a handheld without a desktop, build with `--features kms`; for a picture, use `lotline screenshot`"
         )
     })?;
-    let sink = ui::device_sink(&app, &ctl);
+    let sink = logged(ui::device_sink(&app, &ctl));
     let attached = start_devices(profiles_dir, given, mode, &units, sink)?;
     ui::attach(&app, &ctl, attached);
     app.run()?;
     Ok(())
+}
+
+/// Writes device state changes and problems to stderr (the journal, when the app runs as a
+/// service) before passing every event on: the status bar shows them for a few seconds, the
+/// log keeps them. Scans and tags are not logged (the audit log has the decisions).
+fn logged(sink: crate::devices::Sink) -> crate::devices::Sink {
+    use crate::devices::DeviceEvent;
+    std::sync::Arc::new(move |ev: DeviceEvent| {
+        let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z");
+        match &ev {
+            DeviceEvent::State {
+                device, state, detail, ..
+            } => {
+                eprintln!("lotline: {now} {device}: {} ({detail})", state.as_str())
+            }
+            DeviceEvent::Error { device, message } => eprintln!("lotline: {now} {device}: {message}"),
+            _ => {}
+        }
+        sink(ev)
+    })
 }
 
 /// Loads the shipped profiles with the site's overrides; reports broken override files.

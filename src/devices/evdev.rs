@@ -198,7 +198,7 @@ impl PortSession<::evdev::Device> for WedgeSession {
                     }
                 }
             }
-            if pending_commands(rx).is_err() {
+            if pending_commands(rx).is_none() {
                 return SessionEnd::Shutdown;
             }
         }

@@ -157,9 +157,8 @@ impl<F: Read + Write + AsRawFd> PortSession<F> for HidSession {
                     Err(e) => return SessionEnd::Gone(format!("device disconnected ({e})")),
                 },
             }
-            let cmds = match pending_commands(rx) {
-                Err(()) => return SessionEnd::Shutdown,
-                Ok(c) => c,
+            let Some(cmds) = pending_commands(rx) else {
+                return SessionEnd::Shutdown;
             };
             for c in cmds {
                 if let DriverCommand::Trigger(on) = c

@@ -335,7 +335,7 @@ impl PortSession<TTYPort> for RfidSession {
                 now = Instant::now();
                 if n > 0 {
                     self.decoder.push(&buf[..n], &mut msgs);
-                    for m in msgs.drain(..).collect::<Vec<_>>() {
+                    for m in std::mem::take(&mut msgs) {
                         self.handle(port, m, now, &mut answered)?;
                     }
                 }
@@ -390,7 +390,7 @@ impl PortSession<TTYPort> for RfidSession {
                     self.next_pass(now, None);
                     self.start(port, now)?;
                 }
-                let Ok(cmds) = pending_commands(rx) else {
+                let Some(cmds) = pending_commands(rx) else {
                     return Ok(SessionEnd::Shutdown);
                 };
                 for c in cmds {

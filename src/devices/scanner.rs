@@ -116,10 +116,9 @@ impl PortSession<TTYPort> for PlainSession {
                 Err(why) => return SessionEnd::Gone(why),
             }
             self.emit(&mut frames);
-            match pending_commands(rx) {
-                Err(()) => return SessionEnd::Shutdown,
-                // A plain serial scanner has no soft trigger: its own trigger button scans.
-                Ok(_) => {}
+            // A plain serial scanner has no soft trigger: its own trigger button scans.
+            if pending_commands(rx).is_none() {
+                return SessionEnd::Shutdown;
             }
         }
     }
@@ -202,9 +201,8 @@ impl PortSession<TTYPort> for SsiSession {
                     return SessionEnd::Gone(why);
                 }
             }
-            let cmds = match pending_commands(rx) {
-                Err(()) => return SessionEnd::Shutdown,
-                Ok(c) => c,
+            let Some(cmds) = pending_commands(rx) else {
+                return SessionEnd::Shutdown;
             };
             for c in cmds {
                 let bytes = match c {

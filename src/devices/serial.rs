@@ -198,14 +198,14 @@ pub fn opener(settings: &SerialSettings) -> impl FnMut() -> Result<(TTYPort, Str
     }
 }
 
-/// Takes the commands waiting for a running session; `Err(())` means shut down.
-pub fn pending_commands(rx: &Receiver<DriverCommand>) -> Result<Vec<DriverCommand>, ()> {
+/// Takes the commands waiting for a running session; `None` means shut down.
+pub fn pending_commands(rx: &Receiver<DriverCommand>) -> Option<Vec<DriverCommand>> {
     let mut v = Vec::new();
     loop {
         match rx.try_recv() {
-            Ok(DriverCommand::Shutdown) | Err(TryRecvError::Disconnected) => return Err(()),
+            Ok(DriverCommand::Shutdown) | Err(TryRecvError::Disconnected) => return None,
             Ok(c) => v.push(c),
-            Err(TryRecvError::Empty) => return Ok(v),
+            Err(TryRecvError::Empty) => return Some(v),
         }
     }
 }

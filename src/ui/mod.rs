@@ -159,7 +159,7 @@ const TAG_ROWS_MAX: usize = 300;
 #[derive(Clone)]
 enum TagFacts {
     Unit {
-        item: Item,
+        item: Box<Item>,
         serial: String,
         lot: Option<Lot>,
     },
@@ -545,7 +545,11 @@ impl Controller {
                         Some(item) => {
                             let serial = serial.unwrap_or_default();
                             let lot = self.store.serial_lot(&item.id, &serial).ok().flatten();
-                            TagFacts::Unit { item, serial, lot }
+                            TagFacts::Unit {
+                                item: Box::new(item),
+                                serial,
+                                lot,
+                            }
                         }
                         None => TagFacts::UnknownItem { gtin, serial },
                     },

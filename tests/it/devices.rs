@@ -602,6 +602,7 @@ fn listen_prints_tags_from_a_simulated_reader() {
         "--inventory",
     ]);
     let _ = sim.kill();
+    let _ = sim.wait();
     assert!(o.status.success(), "{}", stderr(&o));
     let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines[0]["event"], "device");
@@ -658,6 +659,7 @@ fn listen_prints_scans_from_a_scripted_scanner() {
         "3",
     ]);
     let _ = sim.kill();
+    let _ = sim.wait();
     assert!(o.status.success(), "{}", stderr(&o));
     let scans: Vec<serde_json::Value> = stdout(&o)
         .lines()

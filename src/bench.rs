@@ -49,10 +49,10 @@ fn bench_db(dir: &std::path::Path, lots: usize, today: NaiveDate) -> anyhow::Res
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(format!("bench-{lots}-seed{SEED}.db"));
     if path.exists() {
-        if let Ok(store) = Store::open(&path) {
-            if store.count("lots")? as usize >= lots {
-                return Ok(store);
-            }
+        if let Ok(store) = Store::open(&path)
+            && store.count("lots")? as usize >= lots
+        {
+            return Ok(store);
         }
         std::fs::remove_file(&path).ok();
     }

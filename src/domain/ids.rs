@@ -207,7 +207,7 @@ impl fmt::Display for LocationCode {
 /// Resolves a two-digit year with the GS1 sliding window: within −49…+50 years of `today`'s year.
 pub fn resolve_two_digit_year(yy: u32, today: NaiveDate) -> i32 {
     let cur = today.year();
-    let cur_yy = cur.rem_euclid(100) as i32;
+    let cur_yy = cur.rem_euclid(100);
     let century = cur - cur_yy;
     let diff = yy as i32 - cur_yy;
     if diff > 50 {

@@ -236,17 +236,17 @@ pub fn evaluate(gate: Gate, facts: &Facts<'_>, today: NaiveDate) -> Evaluation {
                     }
                 }
             }
-            if gate == Gate::Pick {
-                if let Some(c) = facts.fefo {
-                    if c.lot != *lot_no && c.expiry < expiry {
-                        t.warn.push(Reason::FefoViolation {
-                            lot: lot_name.clone(),
-                            earlier_lot: c.lot.as_str().to_owned(),
-                            earlier_expiry: c.expiry,
-                            location: c.location.clone(),
-                        });
-                    }
-                }
+            if gate == Gate::Pick
+                && let Some(c) = facts.fefo
+                && c.lot != *lot_no
+                && c.expiry < expiry
+            {
+                t.warn.push(Reason::FefoViolation {
+                    lot: lot_name.clone(),
+                    earlier_lot: c.lot.as_str().to_owned(),
+                    earlier_expiry: c.expiry,
+                    location: c.location.clone(),
+                });
             }
         }
     }

@@ -372,16 +372,16 @@ fn write_all(
             }
         }
         for code in gtins.iter().chain(it.aliases.iter()) {
-            if let Some(other) = seen_codes.insert(code.clone(), it.id.clone()) {
-                if other != it.id {
-                    ctx.push(
-                        &rec,
-                        k,
-                        Some("gtins"),
-                        format!("barcode {code} is already used by item {other}"),
-                    );
-                    ok = false;
-                }
+            if let Some(other) = seen_codes.insert(code.clone(), it.id.clone())
+                && other != it.id
+            {
+                ctx.push(
+                    &rec,
+                    k,
+                    Some("gtins"),
+                    format!("barcode {code} is already used by item {other}"),
+                );
+                ok = false;
             }
         }
         if !ok {
@@ -460,11 +460,11 @@ fn write_all(
                 LotStatus::Released
             }
         };
-        if let (Some(p), Some(e)) = (&prod, &expiry) {
-            if p > e {
-                ctx.push(&rec, k, Some("production_date"), format!("{p} is after the expiry {e}"));
-                ok = false;
-            }
+        if let (Some(p), Some(e)) = (&prod, &expiry)
+            && p > e
+        {
+            ctx.push(&rec, k, Some("production_date"), format!("{p} is after the expiry {e}"));
+            ok = false;
         }
         if !item_exists(tx, &l.item)? {
             ctx.push(
@@ -625,11 +625,11 @@ fn write_all(
             );
             continue;
         }
-        if let Some(c) = &t.customer {
-            if !exists(tx, "SELECT 1 FROM customers WHERE id = ?1", c)? {
-                ctx.push(&rec, k, Some("customer"), format!("customer '{c}' is not defined"));
-                continue;
-            }
+        if let Some(c) = &t.customer
+            && !exists(tx, "SELECT 1 FROM customers WHERE id = ?1", c)?
+        {
+            ctx.push(&rec, k, Some("customer"), format!("customer '{c}' is not defined"));
+            continue;
         }
         let created = t.created_at.clone().unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
         if let Err(e) = tx.execute(
@@ -653,11 +653,11 @@ fn write_all(
                     .map(|c| c.as_str().to_owned())
                     .unwrap_or(l.to_owned())
             });
-            if let Some(l) = &loc {
-                if !exists(tx, "SELECT 1 FROM locations WHERE code = ?1", l)? {
-                    ctx.push(&lrec, k, Some("location"), format!("location '{l}' is not defined"));
-                    continue;
-                }
+            if let Some(l) = &loc
+                && !exists(tx, "SELECT 1 FROM locations WHERE code = ?1", l)?
+            {
+                ctx.push(&lrec, k, Some("location"), format!("location '{l}' is not defined"));
+                continue;
             }
             if let Err(e) = tx.execute(
                 "INSERT INTO task_lines(task_id, line_no, item_id, lot, location, qty_expected) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -13,6 +13,7 @@ pub mod hidpos;
 pub mod m100;
 pub mod mercury;
 pub mod r2000;
+mod resync;
 pub mod ssi;
 pub mod wedge;
 

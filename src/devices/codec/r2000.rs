@@ -29,6 +29,7 @@
 //! used for China 840–845 MHz, the 8-port antenna-bank bit, and the fast-switch (0x8A) round end.
 
 use super::gen2;
+use super::resync::ByteQueue;
 use super::{
     FrameError, HostCommand, InventoryConfig, InventoryMode, ReaderDecoder, ReaderEmulation, ReaderMsg, ReaderProtocol,
     Region, TagReport, Target,
@@ -257,50 +258,22 @@ impl ReaderProtocol for R2000 {
 /// The frame scanner both directions share: a byte buffer with a start index, header search,
 /// length and checksum checks, and the count of bytes skipped since the last reported event.
 #[derive(Debug, Default)]
-struct Scanner {
-    buf: Vec<u8>,
-    pos: usize,
-    garbage: usize,
+struct Scanner(ByteQueue);
+
+impl std::ops::Deref for Scanner {
+    type Target = ByteQueue;
+    fn deref(&self) -> &ByteQueue {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Scanner {
+    fn deref_mut(&mut self) -> &mut ByteQueue {
+        &mut self.0
+    }
 }
 
 impl Scanner {
-    fn push(&mut self, bytes: &[u8]) {
-        if self.pos == self.buf.len() {
-            self.buf.clear();
-            self.pos = 0;
-        }
-        self.buf.extend_from_slice(bytes);
-    }
-
-    /// Drops consumed bytes: what stays is at most one partial frame (< [`MAX_FRAME`] bytes).
-    fn compact(&mut self) {
-        if self.pos > 0 {
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-        }
-    }
-
-    fn reset(&mut self) {
-        self.buf.clear();
-        self.pos = 0;
-        self.garbage = 0;
-    }
-
-    fn flush_garbage<T>(&mut self, out: &mut Vec<Result<T, FrameError>>) {
-        if self.garbage > 0 {
-            out.push(Err(FrameError::Garbage { bytes: self.garbage }));
-            self.garbage = 0;
-        }
-    }
-
-    /// Rejects the candidate at `pos`: reports it and skips just its header byte, so a frame that
-    /// starts inside it is still found.
-    fn reject<T>(&mut self, out: &mut Vec<Result<T, FrameError>>, err: FrameError) {
-        self.flush_garbage(out);
-        out.push(Err(err));
-        self.pos += 1;
-    }
-
     /// The next whole, checksum-good frame as a range of `buf`, or `None` when more bytes are needed.
     /// Errors (and the garbage count before them) go to `out` in stream order. `max_len(cmd)` is the
     /// largest `Len` a frame with that command can have.

@@ -130,10 +130,10 @@ fn serial_scanner_delivers_scans_with_their_symbology_and_survives_unplug() {
     assert_eq!(scans, 5, "no scan lost or duplicated");
 }
 
-#[test]
-fn a_frame_cut_by_an_unplug_is_never_decoded() {
-    let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("lotline-scanner");
+/// A raw pseudo-terminal the test writes to as the scanner (behind a stable link in `dir`), with
+/// the plain-serial scanner driver (CR suffix, AIM ids) connected to it and the port open.
+fn raw_scanner(dir: &std::path::Path) -> (Pty, Events, lotline::devices::DriverHandle) {
+    let link = dir.join("lotline-scanner");
     let mut pty = Pty::open(Some(&link)).unwrap();
     let (sink, mut ev) = sink();
     let settings = lotline::devices::serial::SerialSettings::new_8n1(link.display().to_string(), 115_200);
@@ -141,20 +141,31 @@ fn a_frame_cut_by_an_unplug_is_never_decoded() {
         framing: FramerConfig::default(),
         aim: true,
     };
-    let _driver = lotline::devices::scanner::spawn("test".into(), settings, wire, sink);
+    let driver = lotline::devices::scanner::spawn("test".into(), settings, wire, sink);
     ev.state(DeviceState::Connected);
-    // Wait until the host has the port open, then send half a frame and pull the plug.
+    wait_for_host(&mut pty);
+    (pty, ev, driver)
+}
+
+/// Waits until the host side has the port open (reads stop failing with a hang-up).
+fn wait_for_host(pty: &mut Pty) {
     let mut buf = [0u8; 16];
     let t0 = Instant::now();
     while pty.read(&mut buf, Duration::from_millis(10)).is_none() && t0.elapsed() < PATIENCE {}
+}
+
+#[test]
+fn a_frame_cut_by_an_unplug_is_never_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut pty, mut ev, _driver) = raw_scanner(dir.path());
+    // Half a frame, then the plug is pulled.
     assert!(pty.write(b"]d20109501101530003"));
     std::thread::sleep(Duration::from_millis(100));
     pty.unplug();
     ev.state(DeviceState::Lost);
     pty.replug().unwrap();
     ev.state(DeviceState::Reconnected);
-    let t0 = Instant::now();
-    while pty.read(&mut buf, Duration::from_millis(10)).is_none() && t0.elapsed() < PATIENCE {}
+    wait_for_host(&mut pty);
     assert!(pty.write(b"10REST\r]C0ABC\r"));
     // The part sent before the unplug is dropped, not glued onto what follows: the rest of the
     // cut label reads as a scan of its own (which the grammar then rejects), then the next label.
@@ -171,19 +182,7 @@ fn a_frame_cut_by_an_unplug_is_never_decoded() {
 #[test]
 fn noise_on_the_line_is_reported_and_the_next_scan_still_reads() {
     let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("scanner");
-    let mut pty = Pty::open(Some(&link)).unwrap();
-    let (sink, mut ev) = sink();
-    let settings = lotline::devices::serial::SerialSettings::new_8n1(link.display().to_string(), 9600);
-    let wire = lotline::devices::scanner::ScannerWire::Plain {
-        framing: FramerConfig::default(),
-        aim: true,
-    };
-    let _driver = lotline::devices::scanner::spawn("noisy".into(), settings, wire, sink);
-    ev.state(DeviceState::Connected);
-    let mut buf = [0u8; 16];
-    let t0 = Instant::now();
-    while pty.read(&mut buf, Duration::from_millis(10)).is_none() && t0.elapsed() < PATIENCE {}
+    let (mut pty, mut ev, _driver) = raw_scanner(dir.path());
     // A wrong baud rate looks like this: bytes that never end in a suffix.
     assert!(pty.write(&[0xF0, 0x0F, 0xAA, 0x55, 0xFE, 0x80, 0x81]));
     let e = ev.until("an error about the noise", |e| matches!(e, DeviceEvent::Error { .. }));

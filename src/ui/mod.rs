@@ -1008,7 +1008,9 @@ fn render_lookup(app: &AppWindow, c: &Controller) {
     }
 }
 
-fn device_line(d: &DeviceStatus, what_en: &str, what_zh: &str, lang: Lang) -> String {
+/// "Scanner ready", "RFID disconnected (simulated)": the state before the simulated mark, so a
+/// narrow status bar elides the mark, not the state.
+fn device_line(d: &DeviceStatus, what_en: &str, what_zh: &str, simulated: bool, lang: Lang) -> String {
     let state = match (d.state, lang) {
         (DeviceState::Connected | DeviceState::Reconnected, Lang::En) => "ready",
         (DeviceState::Lost, Lang::En) => "disconnected",
@@ -1017,9 +1019,11 @@ fn device_line(d: &DeviceStatus, what_en: &str, what_zh: &str, lang: Lang) -> St
         (DeviceState::Lost, Lang::Zh) => "已断开",
         (DeviceState::Absent, Lang::Zh) => "未找到",
     };
-    match lang {
-        Lang::En => format!("{what_en} {state}"),
-        Lang::Zh => format!("{what_zh}{state}"),
+    match (lang, simulated) {
+        (Lang::En, false) => format!("{what_en} {state}"),
+        (Lang::En, true) => format!("{what_en} {state} (simulated)"),
+        (Lang::Zh, false) => format!("{what_zh}{state}"),
+        (Lang::Zh, true) => format!("{what_zh}{state}(模拟)"),
     }
 }
 
@@ -1027,25 +1031,18 @@ fn render_devices(app: &AppWindow, c: &Controller) {
     let st = app.global::<AppState>();
     let lang = c.lang;
     let d = &c.devices;
-    let (scanner, reader) = if d.attached.simulated {
-        (
-            ("Scanner (simulated)", "扫描枪(模拟)"),
-            ("RFID (simulated)", "RFID(模拟)"),
-        )
-    } else {
-        (("Scanner", "扫描枪"), ("RFID", "RFID "))
-    };
+    let sim = d.attached.simulated;
     st.set_scanner_state(shared(
         d.scanner
             .as_ref()
-            .map(|x| device_line(x, scanner.0, scanner.1, lang))
+            .map(|x| device_line(x, "Scanner", "扫描枪", sim, lang))
             .unwrap_or_default(),
     ));
     st.set_scanner_up(d.scanner.as_ref().is_some_and(|x| x.state.is_up()));
     st.set_rfid_state(shared(
         d.rfid
             .as_ref()
-            .map(|x| device_line(x, reader.0, reader.1, lang))
+            .map(|x| device_line(x, "RFID", "RFID ", sim, lang))
             .unwrap_or_default(),
     ));
     st.set_rfid_up(d.rfid.as_ref().is_some_and(|x| x.state.is_up()));
@@ -1116,7 +1113,7 @@ fn render_rfid(app: &AppWindow, c: &Controller) {
     let r = &c.rfid;
     ra.set_reader(shared(match &c.devices.rfid {
         Some(d) => {
-            let line = device_line(d, "Reader", "读写器", lang);
+            let line = device_line(d, "Reader", "读写器", c.devices.attached.simulated, lang);
             if d.state.is_up() || d.detail.is_empty() {
                 format!("{} · {line}", d.name)
             } else {

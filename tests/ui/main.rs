@@ -364,7 +364,7 @@ fn device_flows(dir: &std::path::Path) {
     let scan = app.global::<ScanAdapter>();
 
     pump_until("both devices ready", &|| {
-        value(&app, "scanner") == "● Scanner (simulated) ready" && value(&app, "rfid") == "● RFID (simulated) ready"
+        value(&app, "scanner") == "● Scanner ready (simulated)" && value(&app, "rfid") == "● RFID ready (simulated)"
     });
     find(&app, "RFID");
 
@@ -410,7 +410,7 @@ fn device_flows(dir: &std::path::Path) {
     // Unplugged: the status bar and a message say so; plugged back: ready again.
     scanner.unplug();
     pump_until("the scanner to be reported lost", &|| {
-        value(&app, "scanner") == "○ Scanner (simulated) disconnected"
+        value(&app, "scanner") == "○ Scanner disconnected (simulated)"
     });
     assert!(
         value(&app, "device message").contains("disconnected"),
@@ -419,6 +419,6 @@ fn device_flows(dir: &std::path::Path) {
     );
     scanner.replug();
     pump_until("the scanner back", &|| {
-        value(&app, "scanner") == "● Scanner (simulated) ready"
+        value(&app, "scanner") == "● Scanner ready (simulated)"
     });
 }

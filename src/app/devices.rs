@@ -83,13 +83,13 @@ pub fn reader_protocol(r: &RfidSettings) -> Box<dyn ReaderProtocol> {
 pub fn device_name(profile: &Profile, port: Option<&str>) -> String {
     let where_ = match (port, &profile.device) {
         (Some(p), _) => p.to_owned(),
-        (None, _) if profile.serial().is_some() => profile.serial().map(|s| s.path.clone()).unwrap_or_default(),
         (None, crate::devices::profile::Device::Scanner(s)) => match &s.transport {
             ScannerTransport::Evdev(e) => e.path.clone().unwrap_or_else(|| "USB keyboard".into()),
             ScannerTransport::Hidraw(h) => h.path.clone().unwrap_or_else(|| "HID POS".into()),
             ScannerTransport::Serial(s) => s.path.clone(),
         },
-        _ => String::new(),
+        (None, crate::devices::profile::Device::Rfid(r)) => r.serial.path.clone(),
+        (None, crate::devices::profile::Device::Terminal(_)) => String::new(),
     };
     if where_.is_empty() {
         profile.name.clone()

@@ -88,7 +88,8 @@ impl DeviceState {
 pub enum DeviceEvent {
     Scan(ScanEvent),
     Tag(TagEvent),
-    /// An RFID inventory round or pass ended.
+    /// An RFID inventory pass ended: the pass now starting and its target (the reader's own
+    /// read rate when it reports one).
     Round {
         device: String,
         pass: u32,
@@ -168,17 +169,6 @@ impl Drop for DriverHandle {
             let _ = t.join();
         }
     }
-}
-
-/// Errors opening or running a device.
-#[derive(Debug, thiserror::Error)]
-pub enum DeviceError {
-    #[error("no device at {path}: {why}")]
-    NoDevice { path: String, why: String },
-    #[error("{0}")]
-    Profile(String),
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
 }
 
 /// True for the errors that mean "the device went away": unplug, hang-up, ENODEV.

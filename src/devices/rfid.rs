@@ -166,8 +166,8 @@ impl RfidSession {
     /// Ends a pass (flips the target when alternating) and reports it.
     fn next_pass(&mut self, now: Instant, reads_per_s: Option<u32>) {
         let Some(inv) = self.inventory.as_mut() else { return };
-        let (pass, target) = inv.pass();
         inv.next_pass(now);
+        let (pass, target) = inv.pass();
         (self.sink)(DeviceEvent::Round {
             device: self.device.clone(),
             pass,

@@ -56,10 +56,6 @@ impl Pty {
         self.link.clone().unwrap_or_else(|| PathBuf::from(&self.slave_path))
     }
 
-    pub fn slave_path(&self) -> &str {
-        &self.slave_path
-    }
-
     /// Closes the master: the host's next read fails as on an unplug, and the node disappears.
     pub fn unplug(&mut self) {
         self.master = None;
@@ -451,7 +447,7 @@ impl Rng {
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 * 100.0 < p * 100.0
+        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
     }
 }
 

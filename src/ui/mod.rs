@@ -434,11 +434,6 @@ impl Controller {
         self.devices.attached = devices;
     }
 
-    /// Whether a scanner is simulated (the demo chips then scan through it).
-    pub fn has_simulated_scanner(&self) -> bool {
-        self.devices.attached.sim_scanner.is_some()
-    }
-
     /// A demo chip: scanned through the simulated scanner when there is one (so the scan takes
     /// the same path as a real one), else checked at once.
     pub fn demo_scan(&mut self, text: &str) -> bool {
@@ -493,7 +488,7 @@ impl Controller {
                 self.rfid.dirty = true;
             }
             DeviceEvent::Round { pass, target, .. } => {
-                self.rfid.pass = Some((pass + 1, if target == 'A' { 'B' } else { 'A' }));
+                self.rfid.pass = Some((pass, target));
                 self.rfid.dirty = true;
             }
             DeviceEvent::State {

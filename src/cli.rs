@@ -16,6 +16,7 @@ use crate::app::paths::default_db;
 use crate::domain::ids::parse_iso_date;
 use crate::domain::policy::Gate;
 use crate::domain::scan::{ScanSettings, parse_scan};
+use crate::domain::text::{Bilingual, Text};
 use crate::store::Store;
 use crate::store::demo;
 use crate::store::import::{ImportError, import_json};
@@ -324,9 +325,24 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lotline: {e:#}");
+            if let Some(zh) = message_zh(&e) {
+                eprintln!("lotline: {zh}");
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// The Chinese message of the first error in `e`'s chain that has one.
+///
+/// Every error type a user can meet implements [`Bilingual`] and is listed here.
+fn message_zh(e: &anyhow::Error) -> Option<String> {
+    e.chain().find_map(|cause| {
+        if let Some(t) = cause.downcast_ref::<Text>() {
+            return Some(t.message_zh());
+        }
+        None
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

@@ -11,4 +11,5 @@ pub mod lot;
 pub mod policy;
 pub mod reason;
 pub mod scan;
+pub mod text;
 pub mod udi;

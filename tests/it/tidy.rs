@@ -150,3 +150,52 @@ fn readme_import_example_imports() {
     let quoted = "field 'gtins[0]': '0950110153001' has a wrong check digit (expected 7)";
     assert!(err.contains(quoted) && readme.contains(quoted), "{err}");
 }
+
+/// README's two quick-start commands are the scripts, and CI runs the test one: what a new user
+/// types is what CI proves.
+#[test]
+fn readme_commands_are_the_scripts_ci_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let quick = &readme[readme.find("## Quick start").expect("README has a quick start")..];
+    let blocks: Vec<&str> = quick
+        .split("```sh\n")
+        .skip(1)
+        .take(2)
+        .map(|b| b.split("```").next().unwrap().trim())
+        .collect();
+    assert_eq!(blocks, ["scripts/run.sh", "scripts/test.sh"], "README's quick start commands");
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    assert!(
+        ci.lines().any(|l| l.trim() == "exec scripts/test.sh"),
+        ".ci/run must run README's test command"
+    );
+    for s in ["scripts/run.sh", "scripts/test.sh", "scripts/deps.sh"] {
+        let meta = std::fs::metadata(root.join(s)).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert!(meta.permissions().mode() & 0o111 != 0, "{s} must be executable");
+    }
+}
+
+/// deps.sh installs only what is missing: it asks dpkg, and a package dpkg does not know is
+/// reported missing while an installed one is not.
+#[test]
+fn deps_script_lists_only_missing_packages() {
+    if std::process::Command::new("dpkg-query").arg("--version").output().is_err() {
+        eprintln!("no dpkg-query here: skipped");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(". scripts/deps.sh && missing_packages lotline-no-such-package dpkg && lotline_packages --test")
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "lotline-no-such-package");
+    assert!(!lines.contains(&"dpkg"), "dpkg is installed, so it is not missing: {lines:?}");
+    assert!(lines.contains(&"build-essential"), "{lines:?}");
+}

@@ -13,10 +13,8 @@ lotline_packages() {
     # build-essential: the C compiler for the bundled SQLite.
     # fonts-dejavu-core: Slint's text needs at least one system font for Latin (Chinese comes
     # from the font embedded in the binary); the screenshot tests hide every font but DejaVu.
+    # With --test, the test suite's needs are added here too (none beyond these yet).
     local pkgs=(build-essential fonts-dejavu-core)
-    if [ "${1:-}" = "--test" ]; then
-        : # the tests need nothing more yet
-    fi
     printf '%s\n' "${pkgs[@]}"
 }
 

@@ -759,7 +759,7 @@ impl Store {
         let rows = st
             .query_map([limit as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
             .map_err(|e| self.err(e))?;
-        Ok(rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?)
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// The earliest-expiring, unexpired, released lot of an item with stock in a pick location.
@@ -796,16 +796,15 @@ impl Store {
             .conn
             .prepare_cached("SELECT id, name, min_remaining_days FROM customers WHERE id = ?1")
             .map_err(|e| self.err(e))?;
-        Ok(st
-            .query_row([id], |r| {
-                Ok(Customer {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    min_remaining_days: r.get(2)?,
-                })
+        st.query_row([id], |r| {
+            Ok(Customer {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                min_remaining_days: r.get(2)?,
             })
-            .optional()
-            .map_err(|e| self.err(e))?)
+        })
+        .optional()
+        .map_err(|e| self.err(e))
     }
 
     pub fn customers(&self) -> Result<Vec<Customer>, StoreError> {
@@ -822,7 +821,7 @@ impl Store {
                 })
             })
             .map_err(|e| self.err(e))?;
-        Ok(rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?)
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Where a lot is and how many, largest first.
@@ -846,7 +845,7 @@ impl Store {
                 })
             })
             .map_err(|e| self.err(e))?;
-        Ok(rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?)
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Lots of an item, earliest expiry first (for Lookup when only the item was scanned).
@@ -885,7 +884,7 @@ impl Store {
                 })
             })
             .map_err(|e| self.err(e))?;
-        Ok(rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?)
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// A task and its lines.
@@ -933,30 +932,27 @@ impl Store {
         if !TABLES.contains(&table) {
             return Err(StoreError::Data(format!("no table {table}")));
         }
-        Ok(self
-            .conn
+        self.conn
             .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-            .map_err(|e| self.err(e))?)
+            .map_err(|e| self.err(e))
     }
 
     /// Commands not yet acknowledged by the hub.
     pub fn outbox_pending(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn
+        self.conn
             .query_row(
                 "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight')",
                 [],
                 |r| r.get(0),
             )
-            .map_err(|e| self.err(e))?)
+            .map_err(|e| self.err(e))
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
+        self.conn
             .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
             .optional()
-            .map_err(|e| self.err(e))?)
+            .map_err(|e| self.err(e))
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
@@ -1062,7 +1058,7 @@ impl Store {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .map_err(|e| self.err(e))?;
-        Ok(rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?)
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 }
 

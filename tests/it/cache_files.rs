@@ -437,7 +437,7 @@ fn damage_found_mid_run_names_the_file_and_what_to_do() {
     let cache = small_cache(dir.path());
     let s = Store::open_read_only(&cache).unwrap();
     damage_pages(&cache, 1);
-    let err = s.count("lots").err().expect("the damaged pages are read now");
+    let err = s.count("lots").expect_err("the damaged pages are read now");
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(

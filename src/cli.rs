@@ -17,9 +17,9 @@ use crate::domain::ids::parse_iso_date;
 use crate::domain::policy::Gate;
 use crate::domain::scan::{ScanSettings, parse_scan};
 use crate::domain::text::{Bilingual, Text};
-use crate::store::Store;
 use crate::store::demo;
 use crate::store::import::{ImportError, import_json};
+use crate::store::{Store, StoreError};
 use crate::ui::{self, Lang, UiOptions};
 
 #[derive(Parser, Debug)]
@@ -341,6 +341,9 @@ fn message_zh(e: &anyhow::Error) -> Option<String> {
         if let Some(t) = cause.downcast_ref::<Text>() {
             return Some(t.message_zh());
         }
+        if let Some(e) = cause.downcast_ref::<StoreError>() {
+            return Some(e.message_zh());
+        }
         None
     })
 }
@@ -356,8 +359,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Some(Command::DemoData { lots, seed, today }) => {
             let path = require_db(&cli.db)?;
-            let mut store = Store::create(path)?;
-            let sum = demo::generate(&mut store, lots, seed, today_or_clock(today))?;
+            let new = NewFile::before(path);
+            let mut store = Store::create(path).inspect_err(|_| new.undo())?;
+            let sum = match demo::generate(&mut store, lots, seed, today_or_clock(today)) {
+                Ok(sum) => sum,
+                Err(e) => {
+                    drop(store);
+                    new.undo();
+                    return Err(e.in_file(path).into());
+                }
+            };
             eprintln!(
                 "wrote {} items, {} lots, {} stock rows, {} locations, {} customers, {} tasks to {}",
                 sum.items,
@@ -378,8 +389,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Import { file }) => {
             let path = require_db(&cli.db)?;
             let json = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let mut store = Store::create(path)?;
-            match import_json(&mut store, &json) {
+            let new = NewFile::before(path);
+            let mut store = Store::create(path).inspect_err(|_| new.undo())?;
+            let result = import_json(&mut store, &json);
+            if result.is_err() {
+                // A cache this command created and could not fill is removed again.
+                drop(store);
+                new.undo();
+            }
+            match result {
                 Ok(sum) => {
                     println!("{}", serde_json::to_string(&sum)?);
                     Ok(())
@@ -390,6 +408,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                     bail!("{} problem(s) in {}; nothing was imported", rows.len(), file.display())
                 }
+                // The database's own trouble (busy, full, damaged) names the database, not the JSON.
+                Err(ImportError::Store(e)) => Err(e.in_file(path).into()),
                 Err(e) => Err(e).with_context(|| format!("importing {}", file.display())),
             }
         }
@@ -401,28 +421,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             scans,
         }) => {
             let path = require_db(&cli.db)?;
-            let store = Store::open(path)?;
+            // `check` only reads: it works on a read-only cache and never changes the file.
+            let store = Store::open_read_only(path)?;
+            let named = |e: StoreError| e.in_file(path);
             let today = today_or_clock(today);
             let mut ctx = match &task {
                 Some(id) => {
                     let t = store
-                        .task(id)?
+                        .task(id)
+                        .map_err(named)?
                         .with_context(|| format!("task '{id}' is not in {}", path.display()))?;
-                    crate::app::check::task_context(&store, &t)?
+                    crate::app::check::task_context(&store, &t).map_err(named)?
                 }
                 None => CheckContext::default(),
             };
             if let Some(id) = customer {
                 ctx.customer = Some(
                     store
-                        .customer(&id)?
+                        .customer(&id)
+                        .map_err(named)?
                         .with_context(|| format!("customer '{id}' is not in {}", path.display()))?,
                 );
             }
             let out = std::io::stdout();
             let mut out = out.lock();
             let mut one = |scan: &str| -> anyhow::Result<()> {
-                let outcome = check_scan(&store, gate.into(), scan.as_bytes(), &ctx, today)?;
+                let outcome = check_scan(&store, gate.into(), scan.as_bytes(), &ctx, today).map_err(named)?;
                 writeln!(out, "{}", outcome.to_json())?;
                 Ok(())
             };
@@ -529,16 +553,60 @@ fn for_each_input(
     Ok(())
 }
 
-/// Opens the default database, creating it with demo data the first time.
+/// Opens the default database, creating it with demo data the first time (when there is no
+/// file, or the empty file a first run that failed before writing left).
 fn open_or_create_default(path: &Path) -> anyhow::Result<Store> {
-    if path.exists() {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() || m.len() > 0) {
         return Ok(Store::open(path)?);
     }
-    let mut store = Store::create(path)?;
+    let new = NewFile::before(path);
+    let mut store = Store::create_new(path).inspect_err(|_| new.undo())?;
     let today = chrono::Local::now().date_naive();
-    demo::generate(&mut store, 2000, 1, today)?;
+    if let Err(e) = demo::generate(&mut store, 2000, 1, today) {
+        drop(store);
+        new.undo();
+        return Err(e.in_file(path).into());
+    }
     eprintln!("lotline: first run: created {} with demo data", path.display());
     Ok(store)
+}
+
+/// What was at a database path before a command that may create a cache there, so a failed
+/// creation can leave the path as it found it (no file, or an empty one).
+struct NewFile {
+    path: PathBuf,
+    /// `Some(true)`: there was no file; `Some(false)`: an empty file; `None`: a file with content
+    /// (an existing cache, which is never removed).
+    absent: Option<bool>,
+}
+
+impl NewFile {
+    fn before(path: &Path) -> NewFile {
+        let absent = match std::fs::metadata(path) {
+            Err(_) => Some(true),
+            Ok(m) if m.is_file() && m.len() == 0 => Some(false),
+            Ok(_) => None,
+        };
+        NewFile {
+            path: path.to_owned(),
+            absent,
+        }
+    }
+
+    /// Removes what a failed creation wrote (the store must be closed).
+    fn undo(&self) {
+        let Some(absent) = self.absent else { return };
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut s = self.path.as_os_str().to_owned();
+            s.push(suffix);
+            std::fs::remove_file(PathBuf::from(s)).ok();
+        }
+        if absent {
+            std::fs::remove_file(&self.path).ok();
+        } else {
+            std::fs::File::create(&self.path).ok();
+        }
+    }
 }
 
 fn run_gui(

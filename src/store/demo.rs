@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Store, StoreError, write_err};
+use super::{Store, StoreError, classify};
 use crate::domain::ids::gs1_check_digit;
 use crate::domain::lot::LotStatus;
 
@@ -560,13 +560,15 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
         .collect();
     let zone = |z: &str| -> &Vec<String> { &zones.iter().find(|(n, _)| *n == z).expect("zone").1 };
 
-    let tx = store.conn_mut().transaction()?;
+    let path = store.path().to_owned();
+    let c = |e: rusqlite::Error| classify(&path, e);
+    let tx = store.begin_write()?;
     for (id, tiers) in CATEGORIES {
         tx.execute(
             "INSERT OR REPLACE INTO categories(id, near_expiry_days) VALUES (?1, ?2)",
             params![id, tiers],
         )
-        .map_err(write_err)?;
+        .map_err(c)?;
     }
     for (i, it) in ITEMS.iter().enumerate() {
         tx.execute(
@@ -575,31 +577,31 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![it.0, it.1, it.2, it.3, it.4, it.5, it.6, it.7, it.8, it.9, it.10],
         )
-        .map_err(write_err)?;
+        .map_err(c)?;
         tx.execute(
             "INSERT OR REPLACE INTO barcodes(code, kind, item_id) VALUES (?1, 'gtin', ?2)",
             params![demo_gtin(i), it.0],
         )
-        .map_err(write_err)?;
+        .map_err(c)?;
         tx.execute(
             "INSERT OR REPLACE INTO barcodes(code, kind, item_id) VALUES (?1, 'alias', ?2)",
             params![format!("SKU-{}", it.0), it.0],
         )
-        .map_err(write_err)?;
+        .map_err(c)?;
     }
     for (code, wh, zone, kind) in &locs {
         tx.execute(
             "INSERT OR REPLACE INTO locations(code, warehouse, zone, kind) VALUES (?1, ?2, ?3, ?4)",
             params![code, wh, format!("{}-{zone}", &code[..3]), kind],
         )
-        .map_err(write_err)?;
+        .map_err(c)?;
     }
     for (id, name, min) in CUSTOMERS {
         tx.execute(
             "INSERT OR REPLACE INTO customers(id, name, min_remaining_days) VALUES (?1, ?2, ?3)",
             params![id, name, min],
         )
-        .map_err(write_err)?;
+        .map_err(c)?;
     }
 
     let mut stock_rows = 0usize;
@@ -608,15 +610,19 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
             "INSERT INTO lots(item_id, lot, expiry, production_date, qc_date, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT(item_id, lot) DO UPDATE SET expiry = excluded.expiry, production_date = excluded.production_date,
                qc_date = excluded.qc_date, status = excluded.status RETURNING id",
-        )?;
-        let mut ins_stock = tx.prepare(
-            "INSERT INTO stock(lot_id, location, qty) VALUES (?1, ?2, ?3)
+        ).map_err(c)?;
+        let mut ins_stock = tx
+            .prepare(
+                "INSERT INTO stock(lot_id, location, qty) VALUES (?1, ?2, ?3)
              ON CONFLICT(lot_id, location) DO UPDATE SET qty = excluded.qty",
-        )?;
-        let mut ins_serial = tx.prepare(
-            "INSERT INTO serials(item_id, serial, lot_id) VALUES (?1, ?2, ?3)
+            )
+            .map_err(c)?;
+        let mut ins_serial = tx
+            .prepare(
+                "INSERT INTO serials(item_id, serial, lot_id) VALUES (?1, ?2, ?3)
              ON CONFLICT(item_id, serial) DO UPDATE SET lot_id = excluded.lot_id",
-        )?;
+            )
+            .map_err(c)?;
         for (k, s) in SHOWCASE.iter().enumerate() {
             let spec = ITEMS.iter().find(|i| i.0 == s.item).expect("showcase item");
             let expiry = add_days(today, s.expiry_offset);
@@ -634,14 +640,14 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
                     ],
                     |r| r.get(0),
                 )
-                .map_err(write_err)?;
-            ins_stock.execute(params![id, s.location, s.qty]).map_err(write_err)?;
+                .map_err(c)?;
+            ins_stock.execute(params![id, s.location, s.qty]).map_err(c)?;
             stock_rows += 1;
             // Serial-numbered units of the showcase lots, as RFID tags (SGTIN) carry them.
             for j in 1..=SERIALS_PER_SHOWCASE_LOT {
                 ins_serial
                     .execute(params![s.item, (100 * (k + 1) + j).to_string(), id])
-                    .map_err(write_err)?;
+                    .map_err(c)?;
             }
         }
         // Random lots skip the showcase items so their verdicts stay predictable.
@@ -681,7 +687,7 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
                     params![it.0, lot, expiry.to_string(), prod.to_string(), qc, status.as_str()],
                     |r| r.get(0),
                 )
-                .map_err(write_err)?;
+                .map_err(c)?;
             let home_zone = match (status, it.10) {
                 (LotStatus::Released, "chilled") => "C",
                 (LotStatus::Released, "frozen") => "F",
@@ -695,16 +701,22 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
                 _ => "Q",
             };
             let z = zone(home_zone);
+            let home = &z[rng.random_range(0..z.len())];
             ins_stock
-                .execute(params![id, z[rng.random_range(0..z.len())], rng.random_range(1..=500)])
-                .map_err(write_err)?;
+                .execute(params![id, home, rng.random_range(1..=500)])
+                .map_err(c)?;
             stock_rows += 1;
             if status == LotStatus::Released && rng.random_bool(0.3) {
                 let b = zone("B");
+                let extra = &b[rng.random_range(0..b.len())];
                 ins_stock
-                    .execute(params![id, b[rng.random_range(0..b.len())], rng.random_range(1..=2000)])
-                    .map_err(write_err)?;
-                stock_rows += 1;
+                    .execute(params![id, extra, rng.random_range(1..=2000)])
+                    .map_err(c)?;
+                // A lot at home in zone B can draw its own location again: the row is then
+                // updated, not added, and is not counted twice.
+                if extra != home {
+                    stock_rows += 1;
+                }
             }
         }
     }
@@ -764,13 +776,13 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
             "INSERT OR REPLACE INTO tasks(id, kind, customer_id, reference, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, kind, cust, reference, created],
         )
-        .map_err(write_err)?;
+        .map_err(c)?;
         for (n, (item, lot, loc, qty)) in lines.iter().enumerate() {
             tx.execute(
                 "INSERT OR REPLACE INTO task_lines(task_id, line_no, item_id, lot, location, qty_expected) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![id, n as i64 + 1, item, lot, loc, qty],
             )
-            .map_err(write_err)?;
+            .map_err(c)?;
         }
     }
 
@@ -851,13 +863,13 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
         "INSERT INTO settings(key, value) VALUES ('demo_scans', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [&scans_json],
     )
-    .map_err(write_err)?;
+    .map_err(c)?;
     tx.execute(
         "INSERT OR IGNORE INTO settings(key, value) VALUES ('operator', 'demo')",
         [],
     )
-    .map_err(write_err)?;
-    tx.commit().map_err(write_err)?;
+    .map_err(c)?;
+    tx.commit().map_err(c)?;
     Ok(DemoSummary {
         items: ITEMS.len(),
         lots: lots + SHOWCASE.len(),

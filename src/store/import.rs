@@ -271,7 +271,7 @@ pub fn import_json(store: &mut Store, json: &str) -> Result<ImportSummary, Impor
     let tasks: Vec<(String, Option<String>, TaskIn)> = parse_section(&mut ctx, &root, "tasks", "id");
 
     let mut sum = ImportSummary::default();
-    let tx = store.conn_mut().transaction().map_err(StoreError::Sql)?;
+    let tx = store.begin_write()?;
     write_all(
         &tx, &mut ctx, &mut sum, categories, items, lots, locations, stock, customers, serials, tasks,
     )?;

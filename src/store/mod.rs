@@ -10,14 +10,45 @@ mod migrations;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::domain::ids::{Gtin, LotNo};
 use crate::domain::lot::{
     Customer, DEFAULT_NEAR_EXPIRY_TIERS, FefoCandidate, Item, Lot, LotStatus, MinRemaining, Storage,
 };
 
+use crate::domain::text::Bilingual;
+
 pub use migrations::MIGRATIONS;
+
+/// `PRAGMA application_id` of every lotline cache: ASCII "LotL".
+pub const APPLICATION_ID: i32 = i32::from_be_bytes(*b"LotL");
+
+/// The `settings` key whose row says the cache's first load finished (written in the same
+/// transaction as the load's last row). A cache without it is refused as unfinished.
+pub const COMPLETE_KEY: &str = "cache_complete";
+
+/// How long a write waits for another process's write to finish before giving up, in
+/// milliseconds; `LOTLINE_BUSY_TIMEOUT_MS` overrides it.
+pub const BUSY_TIMEOUT_MS: u32 = 5000;
+
+/// The tables of schema version 1, the last schema made before caches carried an application id.
+const V1_TABLES: [&str; 14] = [
+    "audit_log",
+    "barcodes",
+    "categories",
+    "customers",
+    "items",
+    "locations",
+    "lots",
+    "outbox",
+    "serials",
+    "settings",
+    "stock",
+    "sync_state",
+    "task_lines",
+    "tasks",
+];
 
 /// Failures of the store, each naming the file and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -27,43 +58,348 @@ pub enum StoreError {
     )]
     Missing { path: PathBuf },
     #[error(
-        "{path} is not a lotline database or is damaged ({detail}); move it aside and recreate it with `lotline demo-data` or `lotline import`"
+        "{path} is an empty file, not a lotline cache; lotline did not change it: create a cache there with `lotline demo-data --db {path}` or `lotline import --db {path} FILE.json`"
+    )]
+    Empty { path: PathBuf },
+    #[error(
+        "{path} is not a lotline cache ({what}); lotline did not change it: give the path of a lotline cache, or create one at a new path with `lotline demo-data --db NEW.db` or `lotline import --db NEW.db FILE.json`"
+    )]
+    NotACache { path: PathBuf, what: String },
+    #[error(
+        "{path} is an unfinished lotline cache: the command that created it did not finish; delete it and run the command again"
+    )]
+    Unfinished { path: PathBuf },
+    #[error(
+        "{path} has schema version {found} (PRAGMA user_version), which no lotline cache has, so it was altered or is damaged; restore it from a backup, or move it aside and recreate it with `lotline demo-data --db {path}` or `lotline import --db {path} FILE.json`"
+    )]
+    BadVersion { path: PathBuf, found: i64 },
+    #[error(
+        "{path} is not a lotline database or is damaged ({detail}); restore it from a backup, or move it aside and recreate it with `lotline demo-data --db {path}` or `lotline import --db {path} FILE.json`"
     )]
     Corrupt { path: PathBuf, detail: String },
     #[error(
         "{path} was written by a newer lotline (schema version {found}, this build knows up to {known}); update lotline"
     )]
     TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error(
+        "{path} already exists; lotline creates a new cache only where there is no file (or an empty one): choose another path"
+    )]
+    Exists { path: PathBuf },
+    #[error(
+        "{path} is read-only (the file, its folder or the medium): lotline cannot write to it; make it writable or copy it to a writable place"
+    )]
+    ReadOnly { path: PathBuf },
+    #[error("{path} is busy: another lotline process is writing to it; wait for it to finish and try again")]
+    Busy { path: PathBuf },
     #[error("cannot open database {path}: {source}")]
     Open { path: PathBuf, source: rusqlite::Error },
-    #[error("database is full or the disk is out of space ({0}); free some space and try again: nothing was lost")]
-    Full(String),
+    #[error(
+        "{path}: the database is full or the disk is out of space ({detail}); free some space and try again: nothing was lost"
+    )]
+    Full { path: PathBuf, detail: String },
+    #[error(
+        "database error in {path}: {source}; if it happens again, restore the cache from a backup, or move it aside and recreate it with `lotline demo-data --db {path}` or `lotline import --db {path} FILE.json`"
+    )]
+    Database { path: PathBuf, source: rusqlite::Error },
+    /// An SQLite error not yet tied to a file (see [`StoreError::in_file`]).
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("stored data is invalid: {0}")]
     Data(String),
 }
 
-fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+impl StoreError {
+    /// Ties an error raised without the file's name (`Sql`, `Data`) to the database `path`.
+    pub fn in_file(self, path: &Path) -> StoreError {
+        match self {
+            StoreError::Sql(e) => classify(path, e),
+            StoreError::Data(detail) => StoreError::Corrupt {
+                path: path.to_owned(),
+                detail: format!("invalid stored data: {detail}"),
+            },
+            other => other,
+        }
+    }
+}
+
+impl Bilingual for StoreError {
+    fn message_zh(&self) -> String {
+        match self {
+            StoreError::Missing { path } => {
+                let p = path.display();
+                format!(
+                    "数据库文件 {p} 不存在；请用 `lotline demo-data --db {p}` 或 `lotline import --db {p} 文件.json` 创建"
+                )
+            }
+            StoreError::Empty { path } => {
+                let p = path.display();
+                format!(
+                    "{p} 是空文件，不是 lotline 缓存；lotline 未改动它：请用 `lotline demo-data --db {p}` 或 `lotline import --db {p} 文件.json` 在此创建缓存"
+                )
+            }
+            StoreError::NotACache { path, what } => format!(
+                "{} 不是 lotline 缓存（{what}）；lotline 未改动它：请给出 lotline 缓存的路径，或用 `lotline demo-data --db 新.db` 或 `lotline import --db 新.db 文件.json` 在新路径创建",
+                path.display()
+            ),
+            StoreError::Unfinished { path } => format!(
+                "{} 是未完成的 lotline 缓存：创建它的命令没有完成；请删除它后重新运行该命令",
+                path.display()
+            ),
+            StoreError::BadVersion { path, found } => format!(
+                "{p} 的结构版本为 {found}（PRAGMA user_version），lotline 缓存不会有此版本，说明文件被改动或已损坏；请从备份恢复，或将其移走后用 `lotline demo-data --db {p}` 或 `lotline import --db {p} 文件.json` 重新创建",
+                p = path.display()
+            ),
+            StoreError::Corrupt { path, detail } => format!(
+                "{p} 不是 lotline 数据库或已损坏（{detail}）；请从备份恢复，或将其移走后用 `lotline demo-data --db {p}` 或 `lotline import --db {p} 文件.json` 重新创建",
+                p = path.display()
+            ),
+            StoreError::TooNew { path, found, known } => format!(
+                "{} 由更新版本的 lotline 写入（结构版本 {found}，本程序最高支持 {known}）；请更新 lotline",
+                path.display()
+            ),
+            StoreError::Exists { path } => format!(
+                "{} 已存在；lotline 只在没有文件（或文件为空）的位置创建新缓存：请换一个路径",
+                path.display()
+            ),
+            StoreError::ReadOnly { path } => format!(
+                "{} 是只读的（文件、所在文件夹或存储介质）：lotline 无法写入；请使其可写，或复制到可写的位置",
+                path.display()
+            ),
+            StoreError::Busy { path } => {
+                format!("{} 正忙：另一个 lotline 进程正在写入；请等它完成后重试", path.display())
+            }
+            StoreError::Open { path, source } => format!("无法打开数据库 {}：{source}", path.display()),
+            StoreError::Full { path, detail } => format!(
+                "{}：数据库已满或磁盘空间不足（{detail}）；请释放空间后重试：没有丢失任何数据",
+                path.display()
+            ),
+            StoreError::Database { path, source } => format!(
+                "{p} 出现数据库错误：{source}；如再次发生，请从备份恢复缓存，或将其移走后用 `lotline demo-data --db {p}` 或 `lotline import --db {p} 文件.json` 重新创建",
+                p = path.display()
+            ),
+            StoreError::Sql(e) => format!("数据库错误：{e}"),
+            StoreError::Data(d) => format!("存储的数据无效：{d}"),
+        }
+    }
+}
+
+/// A short description of an SQLite failure, without SQLite's error numbers.
+fn detail(e: &rusqlite::Error) -> String {
     use rusqlite::ErrorCode::*;
     match e.sqlite_error_code() {
-        Some(NotADatabase | DatabaseCorrupt) => StoreError::Corrupt {
-            path: path.to_owned(),
-            detail: e.to_string(),
-        },
-        Some(DiskFull) => StoreError::Full(e.to_string()),
-        _ => StoreError::Open {
-            path: path.to_owned(),
-            source: e,
+        Some(DatabaseCorrupt) => "the database file is damaged".into(),
+        Some(NotADatabase) => "not an SQLite database file".into(),
+        Some(DiskFull) => "no space left".into(),
+        _ => match e {
+            rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+            other => other.to_string(),
         },
     }
 }
 
-/// Maps a write error, calling out a full disk.
-pub(crate) fn write_err(e: rusqlite::Error) -> StoreError {
+/// Maps an SQLite error on the database `path` to what it means for the user.
+pub(crate) fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::*;
+    let path = path.to_owned();
     match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full(e.to_string()),
-        _ => StoreError::Sql(e),
+        Some(NotADatabase | DatabaseCorrupt) => StoreError::Corrupt {
+            detail: detail(&e),
+            path,
+        },
+        Some(DiskFull) => StoreError::Full {
+            detail: detail(&e),
+            path,
+        },
+        Some(DatabaseBusy | DatabaseLocked) => StoreError::Busy { path },
+        Some(ReadOnly) => StoreError::ReadOnly { path },
+        Some(CannotOpen) => StoreError::Open { path, source: e },
+        _ => StoreError::Database { path, source: e },
+    }
+}
+
+/// Maps a write error that is not yet tied to a file; [`StoreError::in_file`] names it later.
+pub(crate) fn write_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Sql(e)
+}
+
+/// The busy timeout: [`BUSY_TIMEOUT_MS`] or `LOTLINE_BUSY_TIMEOUT_MS`.
+fn busy_timeout_ms() -> u32 {
+    std::env::var("LOTLINE_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(BUSY_TIMEOUT_MS)
+}
+
+/// `path` with a suffix appended to its file name (`x.db` → `x.db-wal`).
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// An SQLite URI for `path` (percent-encoded), with `query`.
+fn uri(path: &Path, query: &str) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut s = String::from("file:");
+    for &b in abs.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s.push('?');
+    s.push_str(query);
+    s
+}
+
+/// Opens `path` for reading only, writing nothing: not the file, and no `-wal` / `-shm` files
+/// beside it. With no `-wal` file nobody has the database open in WAL mode, so it is read as
+/// immutable (no locks, no shared memory); with one, another process has it open and the
+/// connection shares its WAL.
+fn open_read_only_conn(path: &Path) -> Result<Connection, StoreError> {
+    let query = if sibling(path, "-wal").exists() {
+        "mode=ro"
+    } else {
+        "mode=ro&immutable=1"
+    };
+    Connection::open_with_flags(
+        uri(path, query),
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| classify(path, e))
+}
+
+/// What a file that is about to be opened as a cache is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// A lotline cache made by this or an earlier build, its first load finished.
+    Cache,
+    /// A cache of schema version 1, made before caches had an application id and a completion
+    /// mark; migration 2 stamps both.
+    LegacyV1,
+}
+
+/// Decides, without writing anything, whether `path` is a lotline cache; every other file is an
+/// error that says what it is.
+fn inspect(path: &Path) -> Result<(Found, Connection), StoreError> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(StoreError::Missing { path: path.to_owned() });
+        }
+        Err(e) => {
+            return Err(StoreError::Open {
+                path: path.to_owned(),
+                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            });
+        }
+    };
+    let not_a_cache = |what: &str| StoreError::NotACache {
+        path: path.to_owned(),
+        what: what.to_owned(),
+    };
+    if meta.is_dir() {
+        return Err(not_a_cache("it is a folder"));
+    }
+    if meta.len() == 0 {
+        return Err(StoreError::Empty { path: path.to_owned() });
+    }
+    let mut header = [0u8; 100];
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        use std::io::Read;
+        f.read_exact(&mut header)
+    });
+    if read.is_err() || !header.starts_with(b"SQLite format 3\0") {
+        return Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            detail: "not an SQLite database file".into(),
+        });
+    }
+    let conn = open_read_only_conn(path)?;
+    let c = |e| classify(path, e);
+    let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(c)?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(c)?;
+    let tables: Vec<String> = {
+        let mut st = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+            .map_err(c)?;
+        st.query_map([], |r| r.get(0))
+            .map_err(c)?
+            .collect::<Result<_, _>>()
+            .map_err(c)?
+    };
+    let known = MIGRATIONS.len() as i64;
+    let too_new = || StoreError::TooNew {
+        path: path.to_owned(),
+        found: version,
+        known,
+    };
+    let bad_version = || StoreError::BadVersion {
+        path: path.to_owned(),
+        found: version,
+    };
+    let found = if app == APPLICATION_ID {
+        if version > known {
+            return Err(too_new());
+        }
+        if version < 1 {
+            return Err(bad_version());
+        }
+        let complete: Option<String> = conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [COMPLETE_KEY], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(c)?;
+        if complete.is_none() {
+            return Err(StoreError::Unfinished { path: path.to_owned() });
+        }
+        Found::Cache
+    } else if app != 0 {
+        return Err(not_a_cache(&format!(
+            "an SQLite database of another application, application id {app:#010x}"
+        )));
+    } else if version < 0 {
+        return Err(bad_version());
+    } else if tables.is_empty() {
+        return Err(not_a_cache("an SQLite database with no tables"));
+    } else if tables.iter().map(String::as_str).eq(V1_TABLES) {
+        match version {
+            1 => {
+                let items: i64 = conn
+                    .query_row("SELECT COUNT(*) FROM (SELECT 1 FROM items LIMIT 1)", [], |r| r.get(0))
+                    .map_err(c)?;
+                if items == 0 {
+                    // What a first load killed before its commit leaves: the schema, no data.
+                    return Err(StoreError::Unfinished { path: path.to_owned() });
+                }
+                Found::LegacyV1
+            }
+            v if v > known => return Err(too_new()),
+            _ => return Err(bad_version()),
+        }
+    } else {
+        return Err(not_a_cache(
+            "an SQLite database of another application, without lotline's tables",
+        ));
+    };
+    Ok((found, conn))
+}
+
+/// Refuses, before SQLite opens it, a file that cannot be written (permissions, a read-only
+/// medium). Opening for writing and closing again changes nothing.
+fn check_writable(path: &Path) -> Result<(), StoreError> {
+    match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30) => {
+            Err(StoreError::ReadOnly { path: path.to_owned() })
+        }
+        Err(e) => Err(StoreError::Open {
+            path: path.to_owned(),
+            source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+        }),
     }
 }
 
@@ -124,31 +460,83 @@ pub struct ScanRecord {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// A new cache whose first load has not committed yet: the next write transaction marks it
+    /// complete ([`COMPLETE_KEY`]), so the mark lands in the same commit as the load.
+    unfinished: bool,
 }
 
 impl Store {
-    /// Opens an existing cache. A missing file is an error that says how to create one.
+    /// Opens an existing lotline cache for reading and writing, applying pending migrations.
+    ///
+    /// Anything that is not a lotline cache (a missing, empty, foreign, unfinished or damaged
+    /// file) is refused with an error that names it and says what to do, and is not modified.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if !path.exists() {
-            return Err(StoreError::Missing { path: path.to_owned() });
-        }
+        let (_, check) = inspect(path)?;
+        drop(check);
+        check_writable(path)?;
         Self::open_with(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            false,
         )
     }
 
-    /// Opens the cache, creating the file (and its folder) if needed.
+    /// Opens an existing lotline cache for reading only (`lotline check`, lookups). It writes
+    /// nothing, not even `-wal` / `-shm` files, so it works on a read-only file, folder or medium;
+    /// a write through it fails with [`StoreError::ReadOnly`].
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let (_, conn) = inspect(path)?;
+        let s = Store {
+            conn,
+            path: path.to_owned(),
+            unfinished: false,
+        };
+        s.conn
+            .execute_batch(&format!(
+                "PRAGMA query_only = ON; PRAGMA busy_timeout = {}; PRAGMA cache_size = -16384;",
+                busy_timeout_ms()
+            ))
+            .map_err(|e| s.err(e))?;
+        Ok(s)
+    }
+
+    /// Opens the lotline cache at `path` for writing into it, or creates a new one when there is
+    /// no file there (or an empty one). Any other file is refused and left as it is.
+    /// A new cache counts as complete once its first write transaction (the first load) commits.
     pub fn create(path: &Path) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() && m.len() == 0 => Self::create_new(path),
+            Ok(_) => Self::open(path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create_new(path),
+            Err(e) => Err(StoreError::Open {
                 path: path.to_owned(),
                 source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            }),
+        }
+    }
+
+    /// Creates a new cache (and its folder) at `path`, where there must be no file or an empty
+    /// one. It carries lotline's application id from the start and is marked complete by its
+    /// first committed write transaction; until then opening it says the creation did not finish.
+    pub fn create_new(path: &Path) -> Result<Store, StoreError> {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() && m.len() == 0 => {}
+            Ok(_) => return Err(StoreError::Exists { path: path.to_owned() }),
+            Err(_) => {}
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| match e.raw_os_error() {
+                Some(30) => StoreError::ReadOnly { path: path.to_owned() },
+                _ => StoreError::Open {
+                    path: path.to_owned(),
+                    source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+                },
             })?;
         }
         Self::open_with(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            true,
         )
     }
 
@@ -158,43 +546,54 @@ impl Store {
         let mut s = Store {
             conn,
             path: PathBuf::from(":memory:"),
+            unfinished: false,
         };
         s.configure()?;
         s.migrate()?;
         Ok(s)
     }
 
-    fn open_with(path: &Path, flags: OpenFlags) -> Result<Store, StoreError> {
+    fn open_with(path: &Path, flags: OpenFlags, new: bool) -> Result<Store, StoreError> {
         let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
         let mut s = Store {
             conn,
             path: path.to_owned(),
+            unfinished: new,
         };
-        s.configure().map_err(|e| match e {
-            StoreError::Sql(e) => classify(path, e),
-            other => other,
-        })?;
+        s.configure()?;
         s.migrate()?;
         Ok(s)
     }
 
+    /// This cache's error for an SQLite failure: names the file and what to do.
+    pub(crate) fn err(&self, e: rusqlite::Error) -> StoreError {
+        classify(&self.path, e)
+    }
+
     fn configure(&mut self) -> Result<(), StoreError> {
+        // Wait for another process's write before anything else touches the file.
+        self.conn
+            .busy_timeout(std::time::Duration::from_millis(u64::from(busy_timeout_ms())))
+            .map_err(|e| self.err(e))?;
         // journal_mode answers with a row; the others are plain statements.
-        let _: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        let _: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
         // 16 MiB of page cache keeps the upper levels of the scan-path indexes in memory even for
         // a million-lot cache; handhelds have 1–3 GB.
-        self.conn.execute_batch(
-            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384;",
-        )?;
+        self.conn
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;")
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
-    /// Applies pending migrations; refuses a file from a newer build.
+    /// Applies pending migrations; refuses a file from a newer build or with an impossible version.
     fn migrate(&mut self) -> Result<(), StoreError> {
         let found: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| classify(&self.path, e))?;
+            .map_err(|e| self.err(e))?;
         let known = MIGRATIONS.len() as i64;
         if found > known {
             return Err(StoreError::TooNew {
@@ -203,13 +602,56 @@ impl Store {
                 known,
             });
         }
+        if found < 0 {
+            return Err(StoreError::BadVersion {
+                path: self.path.clone(),
+                found,
+            });
+        }
+        let path = self.path.clone();
+        let c = |e| classify(&path, e);
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql).map_err(write_err)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit().map_err(write_err)?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(c)?;
+            tx.execute_batch(sql).map_err(c)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(c)?;
+            tx.commit().map_err(c)?;
         }
         Ok(())
+    }
+
+    /// Starts a write transaction: `BEGIN IMMEDIATE`, so a second writer waits (up to the busy
+    /// timeout) at the start instead of failing halfway, and a lock that outlasts the wait is
+    /// [`StoreError::Busy`] naming this database. Every write goes through here. On a new cache
+    /// the first such transaction also carries the completion mark.
+    pub fn begin_write(&mut self) -> Result<Transaction<'_>, StoreError> {
+        let path = self.path.clone();
+        let c = |e| classify(&path, e);
+        if self.unfinished {
+            let marked: Option<String> = self
+                .conn
+                .query_row("SELECT value FROM settings WHERE key = ?1", [COMPLETE_KEY], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(c)?;
+            self.unfinished = marked.is_none();
+        }
+        let unfinished = self.unfinished;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(c)?;
+        if unfinished {
+            tx.execute(
+                "INSERT OR IGNORE INTO settings(key, value) VALUES (?1, ?2)",
+                params![COMPLETE_KEY, concat!("lotline ", env!("CARGO_PKG_VERSION"))],
+            )
+            .map_err(c)?;
+        }
+        Ok(tx)
     }
 
     /// Caps the database at `pages` pages (`PRAGMA max_page_count`) for this connection; writes
@@ -217,13 +659,16 @@ impl Store {
     pub fn cap_size(&self, pages: u64) -> Result<(), StoreError> {
         let _: i64 = self
             .conn
-            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?;
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     /// Pages the database file uses now.
     pub fn page_count(&self) -> Result<u64, StoreError> {
-        Ok(self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?)
+        self.conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
     }
 
     pub fn path(&self) -> &Path {
@@ -231,60 +676,75 @@ impl Store {
     }
 
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
     }
 
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
 
-    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
-    }
-
     /// Finds the item a scanned GTIN or alias code names.
     pub fn item_by_code(&self, code: &str) -> Result<Option<Item>, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT i.id, i.name_en, i.name_zh, i.category, i.shelf_life_days, i.min_remaining_days_receipt,
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT i.id, i.name_en, i.name_zh, i.category, i.shelf_life_days, i.min_remaining_days_receipt,
                     i.min_remaining_pct_receipt, COALESCE(i.near_expiry_days, c.near_expiry_days),
                     i.requires_qc, i.serialized, i.regulated, i.storage,
                     (SELECT g.code FROM barcodes g WHERE g.item_id = i.id AND g.kind = 'gtin' ORDER BY g.code LIMIT 1)
              FROM barcodes b JOIN items i ON i.id = b.item_id LEFT JOIN categories c ON c.id = i.category
              WHERE b.code = ?1",
-        )?;
-        st.query_row([code], item_from_row).optional()?.transpose()
+            )
+            .map_err(|e| self.err(e))?;
+        st.query_row([code], item_from_row)
+            .optional()
+            .map_err(|e| self.err(e))?
+            .transpose()
     }
 
     /// Finds an item by its id.
     pub fn item_by_id(&self, id: &str) -> Result<Option<Item>, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT i.id, i.name_en, i.name_zh, i.category, i.shelf_life_days, i.min_remaining_days_receipt,
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT i.id, i.name_en, i.name_zh, i.category, i.shelf_life_days, i.min_remaining_days_receipt,
                     i.min_remaining_pct_receipt, COALESCE(i.near_expiry_days, c.near_expiry_days),
                     i.requires_qc, i.serialized, i.regulated, i.storage,
                     (SELECT g.code FROM barcodes g WHERE g.item_id = i.id AND g.kind = 'gtin' ORDER BY g.code LIMIT 1)
              FROM items i LEFT JOIN categories c ON c.id = i.category WHERE i.id = ?1",
-        )?;
-        st.query_row([id], item_from_row).optional()?.transpose()
+            )
+            .map_err(|e| self.err(e))?;
+        st.query_row([id], item_from_row)
+            .optional()
+            .map_err(|e| self.err(e))?
+            .transpose()
     }
 
     /// Finds a lot of an item.
     pub fn lot(&self, item_id: &str, lot: &str) -> Result<Option<Lot>, StoreError> {
         let mut st = self.conn.prepare_cached(
             "SELECT item_id, lot, expiry, production_date, qc_date, status FROM lots WHERE item_id = ?1 AND lot = ?2",
-        )?;
+        ).map_err(|e| self.err(e))?;
         st.query_row(params![item_id, lot], lot_from_row)
-            .optional()?
+            .optional()
+            .map_err(|e| self.err(e))?
             .transpose()
     }
 
     /// The lot a serial-numbered unit belongs to, if the cache knows the serial.
     pub fn serial_lot(&self, item_id: &str, serial: &str) -> Result<Option<Lot>, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT l.item_id, l.lot, l.expiry, l.production_date, l.qc_date, l.status
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT l.item_id, l.lot, l.expiry, l.production_date, l.qc_date, l.status
              FROM serials s JOIN lots l ON l.id = s.lot_id WHERE s.item_id = ?1 AND s.serial = ?2",
-        )?;
+            )
+            .map_err(|e| self.err(e))?;
         st.query_row(params![item_id, serial], lot_from_row)
-            .optional()?
+            .optional()
+            .map_err(|e| self.err(e))?
             .transpose()
     }
 
@@ -295,26 +755,32 @@ impl Store {
             "SELECT (SELECT g.code FROM barcodes g WHERE g.item_id = s.item_id AND g.kind = 'gtin' ORDER BY g.code LIMIT 1) AS gtin,
                     s.serial
              FROM serials s WHERE gtin IS NOT NULL ORDER BY s.item_id, length(s.serial), s.serial LIMIT ?1",
-        )?;
-        let rows = st.query_map([limit as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        ).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([limit as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// The earliest-expiring, unexpired, released lot of an item with stock in a pick location.
     /// Ties on expiry go to the lot created first (the index's rowid order), so the query can
     /// stop at the first match instead of sorting a day's worth of lots.
     pub fn fefo_candidate(&self, item_id: &str, today: NaiveDate) -> Result<Option<FefoCandidate>, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT l.lot, l.expiry, s.location
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT l.lot, l.expiry, s.location
              FROM lots l JOIN stock s ON s.lot_id = l.id JOIN locations loc ON loc.code = s.location
              WHERE l.item_id = ?1 AND l.status = 'released' AND l.expiry >= ?2 AND s.qty > 0 AND loc.kind = 'pick'
              ORDER BY l.expiry LIMIT 1",
-        )?;
+            )
+            .map_err(|e| self.err(e))?;
         let row = st
             .query_row(params![item_id, today.to_string()], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
             })
-            .optional()?;
+            .optional()
+            .map_err(|e| self.err(e))?;
         row.map(|(lot, expiry, location)| {
             Ok(FefoCandidate {
                 lot: LotNo::new(&lot).map_err(|e| StoreError::Data(e.to_string()))?,
@@ -328,78 +794,97 @@ impl Store {
     pub fn customer(&self, id: &str) -> Result<Option<Customer>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT id, name, min_remaining_days FROM customers WHERE id = ?1")?;
-        Ok(st
-            .query_row([id], |r| {
+            .prepare_cached("SELECT id, name, min_remaining_days FROM customers WHERE id = ?1")
+            .map_err(|e| self.err(e))?;
+        st.query_row([id], |r| {
+            Ok(Customer {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                min_remaining_days: r.get(2)?,
+            })
+        })
+        .optional()
+        .map_err(|e| self.err(e))
+    }
+
+    pub fn customers(&self) -> Result<Vec<Customer>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, name, min_remaining_days FROM customers ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
                 Ok(Customer {
                     id: r.get(0)?,
                     name: r.get(1)?,
                     min_remaining_days: r.get(2)?,
                 })
             })
-            .optional()?)
-    }
-
-    pub fn customers(&self) -> Result<Vec<Customer>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT id, name, min_remaining_days FROM customers ORDER BY id")?;
-        let rows = st.query_map([], |r| {
-            Ok(Customer {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                min_remaining_days: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Where a lot is and how many, largest first.
     pub fn stock_of_lot(&self, item_id: &str, lot: &str) -> Result<Vec<StockRow>, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT s.location, loc.warehouse, loc.zone, loc.kind, s.qty
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT s.location, loc.warehouse, loc.zone, loc.kind, s.qty
              FROM lots l JOIN stock s ON s.lot_id = l.id JOIN locations loc ON loc.code = s.location
              WHERE l.item_id = ?1 AND l.lot = ?2 AND s.qty > 0 ORDER BY s.qty DESC, s.location",
-        )?;
-        let rows = st.query_map(params![item_id, lot], |r| {
-            Ok(StockRow {
-                location: r.get(0)?,
-                warehouse: r.get(1)?,
-                zone: r.get(2)?,
-                kind: r.get(3)?,
-                qty: r.get(4)?,
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![item_id, lot], |r| {
+                Ok(StockRow {
+                    location: r.get(0)?,
+                    warehouse: r.get(1)?,
+                    zone: r.get(2)?,
+                    kind: r.get(3)?,
+                    qty: r.get(4)?,
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Lots of an item, earliest expiry first (for Lookup when only the item was scanned).
     pub fn lots_of_item(&self, item_id: &str, limit: usize) -> Result<Vec<Lot>, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT item_id, lot, expiry, production_date, qc_date, status FROM lots WHERE item_id = ?1
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT item_id, lot, expiry, production_date, qc_date, status FROM lots WHERE item_id = ?1
              ORDER BY expiry IS NULL, expiry, lot LIMIT ?2",
-        )?;
-        let rows = st.query_map(params![item_id, limit as i64], lot_from_row)?;
-        rows.map(|r| r?).collect()
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![item_id, limit as i64], lot_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.map(|r| r.map_err(|e| self.err(e))?).collect()
     }
 
     pub fn tasks(&self, kind: Option<&str>) -> Result<Vec<TaskSummary>, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT t.id, t.kind, t.status, t.customer_id, t.reference,
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT t.id, t.kind, t.status, t.customer_id, t.reference,
                     (SELECT COUNT(*) FROM task_lines tl WHERE tl.task_id = t.id)
              FROM tasks t WHERE ?1 IS NULL OR t.kind = ?1 ORDER BY t.created_at, t.id",
-        )?;
-        let rows = st.query_map([kind], |r| {
-            Ok(TaskSummary {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                status: r.get(2)?,
-                customer_id: r.get(3)?,
-                reference: r.get(4)?,
-                lines: r.get(5)?,
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([kind], |r| {
+                Ok(TaskSummary {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    status: r.get(2)?,
+                    customer_id: r.get(3)?,
+                    reference: r.get(4)?,
+                    lines: r.get(5)?,
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// A task and its lines.
@@ -409,7 +894,7 @@ impl Store {
         };
         let mut st = self.conn.prepare_cached(
             "SELECT line_no, item_id, lot, location, qty_expected, qty_done FROM task_lines WHERE task_id = ?1 ORDER BY line_no",
-        )?;
+        ).map_err(|e| self.err(e))?;
         let lines = st
             .query_map([id], |r| {
                 Ok(TaskLine {
@@ -420,8 +905,10 @@ impl Store {
                     qty_expected: r.get(4)?,
                     qty_done: r.get(5)?,
                 })
-            })?
-            .collect::<Result<_, _>>()?;
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
         Ok(Some(Task { summary, lines }))
     }
 
@@ -445,25 +932,27 @@ impl Store {
         if !TABLES.contains(&table) {
             return Err(StoreError::Data(format!("no table {table}")));
         }
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
+        self.conn
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .map_err(|e| self.err(e))
     }
 
     /// Commands not yet acknowledged by the hub.
     pub fn outbox_pending(&self) -> Result<i64, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight')",
-            [],
-            |r| r.get(0),
-        )?)
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
+        self.conn
             .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
@@ -472,7 +961,7 @@ impl Store {
                 "INSERT INTO settings(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 params![key, value],
             )
-            .map_err(write_err)?;
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -486,7 +975,9 @@ impl Store {
             "reasons": rec.reason_codes, "item": rec.item_id, "lot": rec.lot, "task": rec.task_id, "customer": rec.customer_id,
         })
         .to_string();
-        let tx = self.conn.transaction()?;
+        let path = self.path.clone();
+        let c = |e| classify(&path, e);
+        let tx = self.begin_write()?;
         tx.execute(
             "INSERT INTO audit_log(at, operator, gate, scan, verdict, reasons, item_id, lot, task_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -502,13 +993,13 @@ impl Store {
                 rec.task_id
             ],
         )
-        .map_err(write_err)?;
+        .map_err(c)?;
         tx.execute(
             "INSERT INTO outbox(command_id, kind, payload, created_at) VALUES (?1, 'scan', ?2, ?3)",
             params![command_id, payload, rec.at],
         )
-        .map_err(write_err)?;
-        tx.commit().map_err(write_err)?;
+        .map_err(c)?;
+        tx.commit().map_err(c)?;
         Ok(command_id)
     }
 
@@ -528,7 +1019,9 @@ impl Store {
             "task": rec.task_id,
         })
         .to_string();
-        let tx = self.conn.transaction()?;
+        let path = self.path.clone();
+        let c = |e| classify(&path, e);
+        let tx = self.begin_write()?;
         tx.execute(
             "INSERT INTO audit_log(at, operator, gate, scan, verdict, reasons, item_id, lot, task_id, override_reason)
              VALUES (?1, ?2, ?3, ?4, 'warn', ?5, ?6, ?7, ?8, ?9)",
@@ -544,13 +1037,13 @@ impl Store {
                 reason
             ],
         )
-        .map_err(write_err)?;
+        .map_err(c)?;
         tx.execute(
             "INSERT INTO outbox(command_id, kind, payload, created_at) VALUES (?1, 'warning_override', ?2, ?3)",
             params![command_id, payload, rec.at],
         )
-        .map_err(write_err)?;
-        tx.commit().map_err(write_err)?;
+        .map_err(c)?;
+        tx.commit().map_err(c)?;
         Ok(command_id)
     }
 
@@ -558,11 +1051,14 @@ impl Store {
     pub fn recent_audit(&self, limit: usize) -> Result<Vec<(String, String, String, String, String)>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT at, gate, scan, verdict, reasons FROM audit_log ORDER BY id DESC LIMIT ?1")?;
-        let rows = st.query_map([limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .prepare_cached("SELECT at, gate, scan, verdict, reasons FROM audit_log ORDER BY id DESC LIMIT ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 }
 

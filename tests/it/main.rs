@@ -1,6 +1,7 @@
 //! The integration test binary: store, import, command line and architecture checks.
 //! (UI flows live in `tests/ui`, because Slint's testing backend initialises once per process.)
 
+mod cache_files;
 mod cli;
 mod conformance;
 mod devices;

@@ -8,6 +8,7 @@ mod grammar;
 #[cfg(feature = "hardware-tests")]
 mod hardware;
 mod store;
+mod streams;
 mod tidy;
 
 use std::path::{Path, PathBuf};

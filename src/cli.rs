@@ -659,6 +659,26 @@ fn read_input_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<O
     }))
 }
 
+/// The lines of stdin for the simulators' commands, bounded like scans: a longer line is said
+/// on stderr and skipped.
+fn bounded_stdin_lines() -> impl Iterator<Item = String> {
+    let mut buf = Vec::new();
+    std::iter::from_fn(move || {
+        loop {
+            match read_input_line(&mut std::io::stdin().lock(), &mut buf) {
+                Ok(Some(InputLine::Scan(s) | InputLine::Empty(s))) => return Some(s),
+                Ok(Some(too_long)) => {
+                    if let Some((_, text)) = too_long.problem() {
+                        eprintln!("lotline: {text}");
+                        eprintln!("lotline: {}", text.zh);
+                    }
+                }
+                Ok(None) | Err(_) => return None,
+            }
+        }
+    })
+}
+
 /// Calls `each` on every line of stdin.
 fn for_each_stdin_line(mut each: impl FnMut(InputLine) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
@@ -893,7 +913,7 @@ fn run_sim_lines(script: Option<Vec<String>>, interval: u64, mut on: impl FnMut(
     std::thread::spawn(move || {
         let lines: Box<dyn Iterator<Item = String>> = match script {
             Some(v) => Box::new(v.into_iter()),
-            None => Box::new(std::io::stdin().lines().map_while(Result::ok)),
+            None => Box::new(bounded_stdin_lines()),
         };
         for l in lines {
             if let Some(x) = sim_line(&l) {

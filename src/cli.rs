@@ -344,6 +344,9 @@ fn message_zh(e: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<StoreError>() {
             return Some(e.message_zh());
         }
+        if let Some(e) = cause.downcast_ref::<crate::devices::profile::ProfileError>() {
+            return Some(e.message_zh());
+        }
         None
     })
 }
@@ -445,23 +448,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let out = std::io::stdout();
             let mut out = out.lock();
-            let mut one = |scan: &str| -> anyhow::Result<()> {
-                let outcome = check_scan(&store, gate.into(), scan.as_bytes(), &ctx, today).map_err(named)?;
-                writeln!(out, "{}", outcome.to_json())?;
-                Ok(())
+            let one = |scan: &str| -> anyhow::Result<serde_json::Value> {
+                Ok(check_scan(&store, gate.into(), scan.as_bytes(), &ctx, today)
+                    .map_err(named)?
+                    .to_json())
             };
             if scans.is_empty() {
-                for line in std::io::stdin().lock().split(b'\n') {
-                    let line = line?;
-                    let text = String::from_utf8_lossy(&line);
-                    let text = text.trim_end_matches('\r');
-                    if !text.trim().is_empty() {
-                        one(text)?;
-                    }
-                }
+                for_each_stdin_line(|line| {
+                    let v = match line {
+                        InputLine::Scan(text) => one(&text)?,
+                        other => other.problem_json("scan"),
+                    };
+                    writeln!(out, "{v}")?;
+                    Ok(())
+                })?;
             } else {
                 for s in &scans {
-                    one(s)?;
+                    writeln!(out, "{}", one(s)?)?;
                 }
             }
             Ok(())
@@ -528,8 +531,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Runs `f` on each argument, or on each non-empty stdin line when there are none, printing
-/// one JSON line per input. Lines that are not valid UTF-8 are decoded lossily.
+/// Runs `f` on each argument, or on each stdin line when there are none, printing one JSON line
+/// per input: a line that is empty or too long gets an error line of its own, so the output has
+/// as many lines as the input. Lines that are not valid UTF-8 are decoded lossily.
 fn for_each_input(
     args: Vec<String>,
     mut f: impl FnMut(&str) -> anyhow::Result<serde_json::Value>,
@@ -537,18 +541,177 @@ fn for_each_input(
     let out = std::io::stdout();
     let mut out = out.lock();
     if args.is_empty() {
-        for line in std::io::stdin().lock().split(b'\n') {
-            let line = line?;
-            let text = String::from_utf8_lossy(&line);
-            let text = text.trim_end_matches('\r');
-            if !text.trim().is_empty() {
-                writeln!(out, "{}", f(text)?)?;
-            }
-        }
+        for_each_stdin_line(|line| {
+            let v = match line {
+                InputLine::Scan(text) => f(&text)?,
+                other => other.problem_json("input"),
+            };
+            writeln!(out, "{v}")?;
+            Ok(())
+        })?;
     } else {
         for a in &args {
             writeln!(out, "{}", f(a)?)?;
         }
+    }
+    Ok(())
+}
+
+/// The longest stdin line taken as a scan. A real barcode is at most a few kB (a GS1 DataMatrix
+/// holds 3,116 characters); anything longer is not a scan and must not fill the memory.
+const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// How much of a refused line is shown.
+const SHOWN_CHARS: usize = 64;
+
+/// One line of stdin.
+#[derive(Debug, PartialEq, Eq)]
+enum InputLine {
+    /// A scan (without its line end, `\r\n` or `\n`).
+    Scan(String),
+    /// Empty or only whitespace.
+    Empty(String),
+    /// Longer than [`MAX_LINE_BYTES`]: its start and its length in bytes.
+    TooLong { head: String, bytes: u64 },
+}
+
+impl InputLine {
+    /// The error for a line that is not taken: code and message.
+    fn problem(&self) -> Option<(&'static str, Text)> {
+        match self {
+            InputLine::Scan(_) => None,
+            InputLine::Empty(_) => Some((
+                "empty_line",
+                Text::new(
+                    "the line is empty: nothing to read (give one scan per line)",
+                    "该行为空：没有可读取的内容（每行一个扫描）",
+                ),
+            )),
+            InputLine::TooLong { bytes, .. } => Some((
+                "line_too_long",
+                Text::new(
+                    format!(
+                        "the line is {bytes} bytes long, more than a scan may be ({MAX_LINE_BYTES} bytes): \
+                         skipped (give one scan per line)"
+                    ),
+                    format!("该行长 {bytes} 字节，超过扫描数据的上限（{MAX_LINE_BYTES} 字节）：已跳过（每行一个扫描）"),
+                ),
+            )),
+        }
+    }
+
+    /// What the line's output shows as its input.
+    fn shown(&self) -> String {
+        match self {
+            InputLine::Scan(s) | InputLine::Empty(s) => s.clone(),
+            InputLine::TooLong { head, .. } => format!("{head}…"),
+        }
+    }
+
+    /// The JSON line for a line that is not taken; `key` names the input (`input` for decode and
+    /// epc, `scan` for check, as in their other lines).
+    fn problem_json(&self, key: &str) -> serde_json::Value {
+        let (code, text) = self.problem().expect("a line that is not a scan");
+        let mut error = serde_json::json!({"code": code, "message": text.en, "message_zh": text.zh});
+        if let InputLine::TooLong { bytes, .. } = self {
+            error["bytes"] = serde_json::json!(bytes);
+        }
+        let mut v = serde_json::Map::new();
+        v.insert(key.into(), serde_json::json!(self.shown()));
+        if key == "scan" {
+            v.insert("verdict".into(), serde_json::Value::Null);
+        }
+        v.insert("ok".into(), serde_json::json!(false));
+        v.insert("error".into(), error);
+        serde_json::Value::Object(v)
+    }
+}
+
+/// Reads one line of at most [`MAX_LINE_BYTES`] (plus its line end); a longer one is read to its
+/// end without being kept, so memory stays bounded whatever comes in. `None` at the end of input.
+fn read_input_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<InputLine>> {
+    buf.clear();
+    let mut bytes: u64 = 0;
+    let mut any = false;
+    let mut last = 0u8;
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            if !any {
+                return Ok(None);
+            }
+            break;
+        }
+        any = true;
+        let (take, newline) = match avail.iter().position(|&b| b == b'\n') {
+            Some(i) => (i, true),
+            None => (avail.len(), false),
+        };
+        // Keep one byte more than the limit (a `\r` may end the line), never more.
+        let room = (MAX_LINE_BYTES + 1).saturating_sub(buf.len());
+        buf.extend_from_slice(&avail[..take.min(room)]);
+        if take > 0 {
+            last = avail[take - 1];
+        }
+        bytes += take as u64;
+        r.consume(take + usize::from(newline));
+        if newline {
+            break;
+        }
+    }
+    if last == b'\r' && bytes > 0 {
+        // `\r\n` ends the line too; the `\r` is kept in `buf` only when the line fits.
+        if bytes <= MAX_LINE_BYTES as u64 + 1 {
+            buf.pop();
+        }
+        bytes -= 1;
+    }
+    if bytes > MAX_LINE_BYTES as u64 {
+        let head: String = String::from_utf8_lossy(&buf[..buf.len().min(4 * SHOWN_CHARS)])
+            .chars()
+            .take(SHOWN_CHARS)
+            .collect();
+        return Ok(Some(InputLine::TooLong { head, bytes }));
+    }
+    let text = String::from_utf8_lossy(buf).into_owned();
+    Ok(Some(if text.trim().is_empty() {
+        InputLine::Empty(text)
+    } else {
+        InputLine::Scan(text)
+    }))
+}
+
+/// The lines of stdin for the simulators' commands, bounded like scans: a longer line is said
+/// on stderr and skipped.
+fn bounded_stdin_lines() -> impl Iterator<Item = String> {
+    let mut buf = Vec::new();
+    std::iter::from_fn(move || {
+        loop {
+            match read_input_line(&mut std::io::stdin().lock(), &mut buf) {
+                Ok(Some(InputLine::Scan(s) | InputLine::Empty(s))) => return Some(s),
+                Ok(Some(too_long)) => {
+                    if let Some((_, text)) = too_long.problem() {
+                        eprintln!("lotline: {text}");
+                        eprintln!("lotline: {}", text.zh);
+                    }
+                }
+                Ok(None) | Err(_) => return None,
+            }
+        }
+    })
+}
+
+/// Calls `each` on every line of stdin.
+fn for_each_stdin_line(mut each: impl FnMut(InputLine) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    let mut r = stdin.lock();
+    let mut buf = Vec::with_capacity(256);
+    while let Some(line) = read_input_line(&mut r, &mut buf).context("cannot read stdin")? {
+        each(line)?;
     }
     Ok(())
 }
@@ -667,6 +830,7 @@ fn load_profiles(dir: &Path) -> crate::devices::profile::LoadedProfiles {
     let p = crate::devices::profile::load_all(dir);
     for e in p.errors() {
         eprintln!("lotline: profile ignored: {e}");
+        eprintln!("lotline: 已忽略该配置文件：{}", e.message_zh());
     }
     p
 }
@@ -761,6 +925,7 @@ fn listen(dir: &Path, name: &str, port: Option<&str>, duration: Option<f64>, inv
     let _driver = crate::app::devices::start(p, port, sink, inventory).map_err(anyhow::Error::msg)?;
     let end = duration.map(|d| std::time::Instant::now() + std::time::Duration::from_secs_f64(d.max(0.0)));
     let out = std::io::stdout();
+    let mut watch = crate::app::listen::OpenWatch::default();
     loop {
         let wait = match end {
             Some(e) => e.saturating_duration_since(std::time::Instant::now()),
@@ -775,6 +940,15 @@ fn listen(dir: &Path, name: &str, port: Option<&str>, duration: Option<f64>, inv
                     let mut o = out.lock();
                     writeln!(o, "{line}")?;
                     o.flush()?;
+                }
+                // A port that cannot be opened at start ends the command with exit 1, after its
+                // `error` event; a device lost later is reopened as in the app.
+                if let Some(why) = watch.failure(&ev) {
+                    return Err(Text::new(
+                        format!("cannot open the device of profile '{name}': {why}"),
+                        format!("无法打开配置 '{name}' 的设备：{why}"),
+                    )
+                    .into());
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
@@ -809,7 +983,7 @@ fn run_sim_lines(script: Option<Vec<String>>, interval: u64, mut on: impl FnMut(
     std::thread::spawn(move || {
         let lines: Box<dyn Iterator<Item = String>> = match script {
             Some(v) => Box::new(v.into_iter()),
-            None => Box::new(std::io::stdin().lines().map_while(Result::ok)),
+            None => Box::new(bounded_stdin_lines()),
         };
         for l in lines {
             if let Some(x) = sim_line(&l) {
@@ -936,11 +1110,16 @@ fn profiles(dir: &Path, what: ProfilesWhat) -> anyhow::Result<()> {
     match what {
         ProfilesWhat::Check { dir: Some(d) } => {
             if !d.is_dir() {
-                bail!("{} is not a directory of profile files", d.display());
+                return Err(Text::new(
+                    format!("{} is not a directory of profile files", d.display()),
+                    format!("{} 不是存放配置文件的目录", d.display()),
+                )
+                .into());
             }
             let errors = check_dir(&d);
             for e in &errors {
                 eprintln!("{e}");
+                eprintln!("{}", e.message_zh());
             }
             let files = std::fs::read_dir(&d)?
                 .flatten()
@@ -950,7 +1129,12 @@ fn profiles(dir: &Path, what: ProfilesWhat) -> anyhow::Result<()> {
                 println!("{files} profile(s) in {} are valid", d.display());
                 Ok(())
             } else {
-                bail!("{} problem(s) in {}", errors.len(), d.display())
+                let n = errors.len();
+                Err(Text::new(
+                    format!("{n} problem(s) in {}", d.display()),
+                    format!("{} 中有 {n} 个问题", d.display()),
+                )
+                .into())
             }
         }
         ProfilesWhat::Check { dir: None } => {
@@ -962,6 +1146,7 @@ fn profiles(dir: &Path, what: ProfilesWhat) -> anyhow::Result<()> {
             problems.extend(loaded.errors().iter().cloned());
             for e in &problems {
                 eprintln!("{e}");
+                eprintln!("{}", e.message_zh());
             }
             if problems.is_empty() {
                 println!(
@@ -971,7 +1156,8 @@ fn profiles(dir: &Path, what: ProfilesWhat) -> anyhow::Result<()> {
                 );
                 Ok(())
             } else {
-                bail!("{} problem(s)", problems.len())
+                let n = problems.len();
+                Err(Text::new(format!("{n} problem(s)"), format!("有 {n} 个问题")).into())
             }
         }
         ProfilesWhat::List => {
@@ -1067,4 +1253,67 @@ fn screenshot(
     ui::headless::write_png(&app, out)?;
     eprintln!("wrote {} ({w}x{h}, {})", out.display(), lang.code());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8]) -> Vec<InputLine> {
+        let mut r = std::io::BufReader::with_capacity(7, input);
+        let mut buf = Vec::new();
+        let mut v = Vec::new();
+        while let Some(l) = read_input_line(&mut r, &mut buf).unwrap() {
+            assert!(buf.capacity() <= 2 * (MAX_LINE_BYTES + 1), "memory stays bounded");
+            v.push(l);
+        }
+        v
+    }
+
+    #[test]
+    fn stdin_lines_are_bounded_and_each_gets_an_answer() {
+        let scan = |s: &str| InputLine::Scan(s.to_owned());
+        assert_eq!(lines(b""), []);
+        assert_eq!(lines(b"a"), [scan("a")]);
+        assert_eq!(lines(b"a\r\nb\n"), [scan("a"), scan("b")]);
+        assert_eq!(
+            lines(b"\n \t\r\nx\xffy\n"),
+            [
+                InputLine::Empty(String::new()),
+                InputLine::Empty(" \t".into()),
+                scan("x\u{fffd}y")
+            ]
+        );
+        let fits = "9".repeat(MAX_LINE_BYTES);
+        let over = "9".repeat(MAX_LINE_BYTES + 1);
+        let huge = "é".repeat(3 * MAX_LINE_BYTES);
+        let input = format!("{fits}\r\n{over}\r\n{fits}\n{over}\n{huge}\nlast");
+        let got = lines(input.as_bytes());
+        assert_eq!(got.len(), 6);
+        assert_eq!(got[0], scan(&fits));
+        assert_eq!(
+            got[1],
+            InputLine::TooLong {
+                head: "9".repeat(SHOWN_CHARS),
+                bytes: MAX_LINE_BYTES as u64 + 1
+            }
+        );
+        assert_eq!(got[2], scan(&fits));
+        assert!(matches!(got[3], InputLine::TooLong { bytes, .. } if bytes == MAX_LINE_BYTES as u64 + 1));
+        assert_eq!(
+            got[4],
+            InputLine::TooLong {
+                head: "é".repeat(SHOWN_CHARS),
+                bytes: 6 * MAX_LINE_BYTES as u64
+            }
+        );
+        assert_eq!(got[5], scan("last"));
+        let v = got[4].problem_json("input");
+        assert_eq!(v["error"]["code"], "line_too_long");
+        assert!(v["input"].as_str().unwrap().ends_with('…'));
+        let v = InputLine::Empty(" ".into()).problem_json("scan");
+        assert_eq!(v["error"]["code"], "empty_line");
+        assert_eq!(v["verdict"], serde_json::Value::Null);
+        assert!(!v["error"]["message_zh"].as_str().unwrap().is_empty());
+    }
 }

@@ -2,3 +2,8 @@
 
 #[path = "../../src/domain/mod.rs"]
 pub mod domain;
+
+/// The hw-profile parser (`src/devices/profile.rs`) for the `profile` target: TOML, serde and
+/// schemars over the domain's `Text`; its loader's file reading is compiled but not fuzzed.
+#[path = "devices.rs"]
+pub mod devices;

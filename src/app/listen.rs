@@ -61,6 +61,34 @@ pub fn event_json(ev: &DeviceEvent) -> Option<Value> {
     Some(Value::Object(m))
 }
 
+/// Follows a device's events for `listen`: a device that cannot be opened at start is an error
+/// (the command exits 1 after printing it, so a script notices); a device lost later is not (the
+/// driver reopens it, as it does in the app).
+#[derive(Debug, Default)]
+pub struct OpenWatch {
+    connected: bool,
+}
+
+impl OpenWatch {
+    /// Takes the next event; `Some(message)` when it says the device could not be opened before
+    /// it was ever connected.
+    pub fn failure(&mut self, ev: &DeviceEvent) -> Option<String> {
+        match ev {
+            DeviceEvent::State { state, .. } if state.is_up() => {
+                self.connected = true;
+                None
+            }
+            DeviceEvent::State {
+                state: DeviceState::Absent,
+                detail,
+                ..
+            } if !self.connected => Some(detail.clone()),
+            DeviceEvent::Error { message, .. } if !self.connected => Some(message.clone()),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +154,32 @@ mod tests {
         assert_eq!(v["data"], "A\u{FFFD}B");
         assert_eq!(v["hex"], "41FF42");
         assert_eq!(v["symbology"], Value::Null);
+    }
+
+    #[test]
+    fn a_port_that_does_not_open_at_start_is_a_failure_a_device_lost_later_is_not() {
+        let state = |state| DeviceEvent::State {
+            device: "r".into(),
+            kind: DeviceKind::Rfid,
+            state,
+            detail: "detail".into(),
+        };
+        let error = DeviceEvent::Error {
+            device: "r".into(),
+            message: "permission denied".into(),
+        };
+        assert_eq!(
+            OpenWatch::default().failure(&state(DeviceState::Absent)).as_deref(),
+            Some("detail")
+        );
+        assert_eq!(
+            OpenWatch::default().failure(&error).as_deref(),
+            Some("permission denied")
+        );
+        let mut w = OpenWatch::default();
+        assert_eq!(w.failure(&state(DeviceState::Connected)), None);
+        assert_eq!(w.failure(&state(DeviceState::Lost)), None);
+        assert_eq!(w.failure(&error), None);
+        assert_eq!(w.failure(&state(DeviceState::Absent)), None);
     }
 }

@@ -28,6 +28,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 
+use crate::domain::text::Text;
+
 /// The `schema_version` this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
 /// Where an installation keeps its own profiles; a file there replaces the shipped profile of the
@@ -957,6 +959,26 @@ pub struct ProfileError {
     /// The check that failed (one of [`CHECKS`]).
     pub check: &'static str,
     pub problem: String,
+    /// The problem in Chinese, when it has its own words; otherwise the Chinese message is what
+    /// the check ensures, with the English detail.
+    pub problem_zh: Option<String>,
+}
+
+impl crate::domain::text::Bilingual for ProfileError {
+    fn message_zh(&self) -> String {
+        let problem = match &self.problem_zh {
+            Some(zh) => zh.clone(),
+            None => format!("{}（{}）", check_zh(self.check), self.problem),
+        };
+        format!(
+            "{}{}: {}: {} [{}]",
+            self.file,
+            line_suffix(self.line),
+            self.field,
+            problem,
+            self.check
+        )
+    }
 }
 
 fn line_suffix(line: Option<u32>) -> String {
@@ -976,7 +998,10 @@ const fn check(name: &'static str, ensures: &'static str) -> Check {
 
 /// Every check a profile goes through, in the order they run.
 pub const CHECKS: &[Check] = &[
-    check("read", "the file can be read and is UTF-8"),
+    check(
+        "read",
+        "the file is a regular file (or a link to one) of at most 1 MiB, readable and UTF-8",
+    ),
     check(
         "parse",
         "the file is TOML with only known fields, each of the right type",
@@ -1054,6 +1079,85 @@ pub const CHECKS: &[Check] = &[
     check("keys-unique", "a key is bound to one action, once"),
 ];
 
+/// What each check ensures, in Chinese (the same order as [`CHECKS`]; a test keeps them paired).
+const CHECKS_ZH: &[(&str, &str)] = &[
+    (
+        "read",
+        "文件须为普通文件（或指向普通文件的链接），不超过 1 MiB，可读且为 UTF-8 编码",
+    ),
+    ("parse", "文件须为 TOML 格式，只含已知字段，且每个字段类型正确"),
+    ("schema-version", "`schema_version` 须为 1"),
+    ("name-matches-file", "`name` 须与去掉 `.toml` 的文件名相同"),
+    ("name-format", "`name` 须为 1–64 个小写字母、数字或 `-`"),
+    ("description-present", "`description` 不能为空"),
+    ("kind-known", "`kind` 须为 scanner、rfid 或 terminal"),
+    (
+        "sections-fit-kind",
+        "扫描器不能有 [rfid]/[screen]/[keys]；rfid 须有 [rfid]；terminal 须有 [screen]",
+    ),
+    (
+        "transport-fits-kind",
+        "扫描器须有传输方式，RFID 读写器须用串口，终端不能有传输方式",
+    ),
+    (
+        "match-fits-kind",
+        "设备用 usb/serial_by_id 规则，终端用 dmi/devicetree 规则；serial_by_id 只用于串口",
+    ),
+    ("usb-id-format", "USB id 须为十六进制的 `vvvv:pppp` 或 `vvvv:*`"),
+    (
+        "glob-format",
+        "通配符不能为空且 `[...]` 须成对；by-id 通配符须以 /dev/serial/by-id/ 开头",
+    ),
+    ("path-format", "设备路径须为 /dev 下的绝对路径（evdev：/dev/input）"),
+    (
+        "transport-target",
+        "evdev 或 hidraw 传输须有 `path` 或 `[match] usb` 规则",
+    ),
+    ("baud-standard", "波特率须为标准值（1200–921600）"),
+    ("data-bits-range", "数据位须为 5–8"),
+    ("stop-bits-range", "停止位须为 1 或 2"),
+    ("parity-known", "校验须为 none、odd 或 even"),
+    ("flow-known", "流控须为 none、hardware 或 software"),
+    ("layout-known", "键盘布局须为 us、uk、de 或 fr"),
+    ("usage-page", "hidraw 的 usage page 须为 0x8C（HID POS）"),
+    (
+        "protocol-known",
+        "扫描器协议须为 plain 或 ssi；RFID 协议须为 r2000、m100、mercury、chafon18、chafon288 之一",
+    ),
+    (
+        "framing-fits-transport",
+        "ssi 只用于串口；ssi 或 hidraw 不设前缀/后缀/间隔；键盘楔须以 Enter 或 Tab 结束",
+    ),
+    (
+        "bytes-format",
+        "前缀和后缀的字符须在 \\u0000–\\u00ff 之间（每个字符一个字节）",
+    ),
+    ("end-known", "`end` 须为 suffix、gap 或 suffix+gap"),
+    ("framing-ends", "普通扫描须有结束方式：后缀、间隔或两者，与 `end` 一致"),
+    ("gap-range", "`gap_ms` 须为 5–1000"),
+    ("region-known", "频段须为 china920、china840、fcc 或 etsi"),
+    ("target-known", "目标须为 a、b 或 ab"),
+    ("power-range", "`power_dbm` 须为 0–33"),
+    ("session-range", "`session` 须为 0–3"),
+    ("q-range", "`q` 须为 0–15"),
+    ("antenna-range", "`antenna` 须为 1–8"),
+    (
+        "rfid-fits-protocol",
+        "只有 r2000/chafon 可设 `address`；chafon18 不设 session/target/q",
+    ),
+    ("screen-size", "屏幕每边须为 120–4096 像素，对角线 1.5–15 英寸"),
+    ("key-known", "按键须为固定列表中的 Slint 键名"),
+    ("keys-unique", "一个按键只能绑定一个动作，且只能出现一次"),
+];
+
+/// What the check named `name` ensures, in Chinese.
+pub fn check_zh(name: &str) -> &'static str {
+    CHECKS_ZH
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("（未知检查）", |(_, zh)| zh)
+}
+
 /// Collects the failures of one file's checks.
 struct Checker<'a> {
     file: &'a str,
@@ -1075,6 +1179,7 @@ impl Checker<'_> {
             field: field.into(),
             check,
             problem: problem.into(),
+            problem_zh: None,
         });
     }
 
@@ -1186,7 +1291,11 @@ pub fn parse(file: &str, text: &str) -> Result<Profile, Vec<ProfileError>> {
         ck.fail("schema-version", "schema_version", problem);
         return Err(ck.errors);
     }
-    let raw: ProfileFile = toml::from_str(text).map_err(|e| vec![toml_error(file, text, Some(doc), &e)])?;
+    let (raw, mut errors) = deserialize(file, text, doc);
+    let Some(raw) = raw else {
+        debug_assert!(!errors.is_empty(), "a profile was refused without an error");
+        return Err(errors);
+    };
     let stem = Path::new(file).file_stem().and_then(|s| s.to_str()).unwrap_or(file);
     let mut ck = Checker {
         file,
@@ -1195,13 +1304,99 @@ pub fn parse(file: &str, text: &str) -> Result<Profile, Vec<ProfileError>> {
         errors: Vec::new(),
     };
     let profile = build(&mut ck, &raw, stem);
+    errors.extend(ck.errors);
     match profile {
-        Some(p) if ck.errors.is_empty() => Ok(p),
+        Some(p) if errors.is_empty() => Ok(p),
         _ => {
-            debug_assert!(!ck.errors.is_empty(), "a profile was refused without an error");
-            Err(ck.errors)
+            debug_assert!(!errors.is_empty(), "a profile was refused without an error");
+            Err(errors)
         }
     }
+}
+
+/// The most `parse` errors reported for one file.
+const MAX_PARSE_ERRORS: usize = 16;
+
+/// Deserialises the file, reporting every unknown field and every value of the wrong type, not
+/// only the first: serde stops at the first, so the file is read again with that key-value
+/// blanked out (spaces: every offset and line stays), until it reads or no progress is possible.
+/// The struct comes back only when the file, with those fields left out, reads; the named checks
+/// then run on it too.
+fn deserialize(file: &str, text: &str, doc: &DeTable<'_>) -> (Option<ProfileFile>, Vec<ProfileError>) {
+    let mut errors: Vec<ProfileError> = Vec::new();
+    let mut current = text.to_owned();
+    let mut blanked: Vec<String> = Vec::new();
+    loop {
+        let e = match toml::from_str::<ProfileFile>(&current) {
+            Ok(raw) => return (Some(raw), errors),
+            Err(e) => e,
+        };
+        let pe = toml_error(file, text, Some(doc), &e);
+        let message = e.message();
+        // A field left out to read on is then missing: that is not news.
+        if message.starts_with("missing field") && blanked.contains(&pe.field) {
+            return (None, errors);
+        }
+        if errors.contains(&pe) {
+            return (None, errors);
+        }
+        errors.push(pe);
+        let fixable = ["unknown field", "invalid type", "invalid value", "invalid length"]
+            .iter()
+            .any(|p| message.starts_with(p));
+        if !fixable || errors.len() >= MAX_PARSE_ERRORS {
+            return (None, errors);
+        }
+        let range = match (e.span(), DeTable::parse(&current)) {
+            (Some(span), Ok(now)) => entry_range(now.get_ref(), &current, &span),
+            _ => None,
+        };
+        let Some(range) = range else {
+            return (None, errors);
+        };
+        let mut bytes = std::mem::take(&mut current).into_bytes();
+        for b in &mut bytes[range] {
+            if *b != b'\n' && *b != b'\r' {
+                *b = b' ';
+            }
+        }
+        // Only whole UTF-8 characters were replaced (the range runs from a line start to the end
+        // of a value), but a failure here must not panic.
+        let Ok(next) = String::from_utf8(bytes) else {
+            return (None, errors);
+        };
+        if DeTable::parse(&next).is_err() {
+            return (None, errors);
+        }
+        current = next;
+        blanked.push(errors.last().map(|e| e.field.clone()).unwrap_or_default());
+    }
+}
+
+/// The key-value written at `span` (its key or its value): from the start of the key's line to
+/// the end of its value. `None` unless the span is on a key-value (on a table header, say).
+fn entry_range(doc: &DeTable<'_>, text: &str, span: &Range<usize>) -> Option<Range<usize>> {
+    fn walk(t: &DeTable<'_>, at: usize) -> Option<(usize, usize)> {
+        let inside = |s: &Range<usize>| s.start <= at && at < s.end;
+        for (k, v) in t.iter() {
+            match v.get_ref() {
+                DeValue::Table(inner) => {
+                    if let Some(r) = walk(inner, at) {
+                        return Some(r);
+                    }
+                }
+                _ if inside(&k.span()) || inside(&v.span()) => return Some((k.span().start, v.span().end)),
+                _ => {}
+            }
+        }
+        None
+    }
+    let (start, end) = walk(doc, span.start)?;
+    if end <= start || end > text.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+        return None;
+    }
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    Some(line_start..end)
 }
 
 fn build(ck: &mut Checker<'_>, f: &ProfileFile, stem: &str) -> Option<Profile> {
@@ -1430,13 +1625,16 @@ fn build_scanner(ck: &mut Checker<'_>, f: &ProfileFile, matches: Option<&Match>)
                 "give the input node as `path`, or a [match] usb rule to find it by".into()
             });
             let layout = ck.choice_or("layout-known", &format!("{p}.layout"), &e.layout, Layout::Us);
-            (path_ok && target_ok).then_some(())?;
-            Some(ScannerTransport::Evdev(EvdevConfig {
-                path: e.path.clone(),
-                usb,
-                layout: layout?,
-                grab: e.grab.unwrap_or(true),
-            }))
+            // No early return: the framing is checked too.
+            match (path_ok && target_ok, layout) {
+                (true, Some(layout)) => Some(ScannerTransport::Evdev(EvdevConfig {
+                    path: e.path.clone(),
+                    usb,
+                    layout,
+                    grab: e.grab.unwrap_or(true),
+                })),
+                _ => None,
+            }
         }
         Some(TransportFile::Hidraw(h)) => {
             let p = "transport.hidraw";
@@ -1454,12 +1652,13 @@ fn build_scanner(ck: &mut Checker<'_>, f: &ProfileFile, matches: Option<&Match>)
                 &format!("{p}.usage_page"),
                 || format!("usage page {page:#04x} is not supported: only 0x8C (HID POS) is"),
             );
-            (path_ok && target_ok && page_ok).then_some(())?;
-            Some(ScannerTransport::Hidraw(HidrawConfig {
-                path: h.path.clone(),
-                usb,
-                usage_page: page,
-            }))
+            (path_ok && target_ok && page_ok).then(|| {
+                ScannerTransport::Hidraw(HidrawConfig {
+                    path: h.path.clone(),
+                    usb,
+                    usage_page: page,
+                })
+            })
         }
     };
     let framing = build_framing(ck, f.framing.as_ref(), f.transport.as_ref());
@@ -1493,7 +1692,15 @@ fn build_framing(
         Some(e) => ck.choice::<FrameEnd>("end-known", "framing.end", e).map(Some),
         None => Some(None),
     };
-    let (protocol, gap_ms, prefix, suffix, end) = (protocol?, gap_ms?, prefix?, suffix?, end?);
+    // A field that failed its own check is read as given (or as its default) so that the
+    // checks that follow still run: every problem of the file is reported at once.
+    let fields_ok = protocol.is_some() && gap_ms.is_some() && prefix.is_some() && suffix.is_some() && end.is_some();
+    let end_known = end.is_some();
+    let protocol = protocol.unwrap_or(ScannerProtocol::Plain);
+    let gap_ms = gap_ms.unwrap_or(fr.gap_ms);
+    let prefix = prefix.unwrap_or_default();
+    let suffix = suffix.unwrap_or_else(|| fr.suffix.as_deref().unwrap_or("").bytes().collect());
+    let end = end.flatten();
     let gap = gap_ms.map_or(DEFAULT_GAP, |ms| Duration::from_millis(u64::from(ms)));
     let aim = fr.aim.unwrap_or(true);
 
@@ -1525,8 +1732,7 @@ fn build_framing(
                 || "ssi runs over a serial port (RS-232 or USB CDC-ACM)".into(),
             );
         }
-        ok.then_some(())?;
-        return Some(Framing {
+        return (ok && fields_ok).then_some(Framing {
             protocol,
             prefix,
             suffix,
@@ -1545,7 +1751,13 @@ fn build_framing(
                     .into()
             },
         );
-        ok.then_some(())?;
+        if !ok {
+            return None;
+        }
+    }
+    if !end_known {
+        // `end-known` said it; whether the scan can end depends on what was meant.
+        return None;
     }
     let has_suffix = !suffix.is_empty();
     let has_gap = gap_ms.is_some();
@@ -1573,7 +1785,7 @@ fn build_framing(
         );
         return None;
     };
-    Some(Framing {
+    fields_ok.then_some(Framing {
         protocol,
         prefix,
         suffix,
@@ -2003,12 +2215,16 @@ fn toml_error(file: &str, text: &str, doc: Option<&DeTable<'_>>, e: &toml::de::E
             field: "transport".into(),
             check: "parse",
             problem,
+            problem_zh: Some("[transport.serial]、[transport.evdev]、[transport.hidraw] 须且只须给出一个".into()),
         };
     }
-    let problem = if doc.is_none() {
-        format!("TOML syntax error: {message}")
+    let (problem, problem_zh) = if doc.is_none() {
+        (
+            format!("TOML syntax error: {message}"),
+            Some(format!("TOML 语法错误：{message}")),
+        )
     } else {
-        message
+        (message, None)
     };
     ProfileError {
         file: file.into(),
@@ -2016,6 +2232,7 @@ fn toml_error(file: &str, text: &str, doc: Option<&DeTable<'_>>, e: &toml::de::E
         field,
         check: "parse",
         problem,
+        problem_zh,
     }
 }
 
@@ -2083,16 +2300,15 @@ pub fn load_dir(dir: &Path) -> (Vec<Profile>, Vec<ProfileError>) {
 }
 
 fn load_dir_paths(dir: &Path) -> (Vec<(PathBuf, Profile)>, Vec<ProfileError>) {
-    let dir_error = |problem: String| ProfileError {
-        file: dir.display().to_string(),
-        line: None,
-        field: "(file)".into(),
-        check: "read",
-        problem,
-    };
     let entries = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
-        Err(e) => return (Vec::new(), vec![dir_error(format!("cannot read the directory: {e}"))]),
+        Err(e) => {
+            let problem = Text::new(
+                format!("cannot read the directory: {e}"),
+                format!("无法读取该目录：{e}"),
+            );
+            return (Vec::new(), vec![read_error(dir, problem)]);
+        }
     };
     let mut files: Vec<PathBuf> = entries
         .flatten()
@@ -2111,30 +2327,104 @@ fn load_dir_paths(dir: &Path) -> (Vec<(PathBuf, Profile)>, Vec<ProfileError>) {
     let mut errors = Vec::new();
     for path in files {
         let label = path.display().to_string();
-        match std::fs::read(&path) {
-            Err(e) => errors.push(ProfileError {
-                file: label,
-                line: None,
-                field: "(file)".into(),
-                check: "read",
-                problem: e.to_string(),
-            }),
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Err(_) => errors.push(ProfileError {
-                    file: label,
-                    line: None,
-                    field: "(file)".into(),
-                    check: "read",
-                    problem: "the file is not UTF-8".into(),
-                }),
-                Ok(text) => match parse(&label, &text) {
-                    Ok(p) => profiles.push((path, p)),
-                    Err(e) => errors.extend(e),
-                },
+        match read_profile_file(&path) {
+            Err(problem) => errors.push(read_error(&path, problem)),
+            Ok(text) => match parse(&label, &text) {
+                Ok(p) => profiles.push((path, p)),
+                Err(e) => errors.extend(e),
             },
         }
     }
     (profiles, errors)
+}
+
+/// The largest profile file read: a real one is a few kB.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// What kind of file system entry this is, in English and Chinese (for "not a regular file").
+fn file_kind(t: std::fs::FileType) -> (&'static str, &'static str) {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        ("a directory", "目录")
+    } else if t.is_fifo() {
+        ("a FIFO", "FIFO 管道")
+    } else if t.is_char_device() {
+        ("a character device", "字符设备")
+    } else if t.is_block_device() {
+        ("a block device", "块设备")
+    } else if t.is_socket() {
+        ("a socket", "套接字")
+    } else {
+        ("an unknown kind of file", "未知类型的文件")
+    }
+}
+
+/// A `read` error on a whole file or directory.
+fn read_error(path: &Path, problem: Text) -> ProfileError {
+    ProfileError {
+        file: path.display().to_string(),
+        line: None,
+        field: "(file)".into(),
+        check: "read",
+        problem: problem.en,
+        problem_zh: Some(problem.zh),
+    }
+}
+
+/// Reads one profile file: only a regular file (a symbolic link to one is fine), at most
+/// [`MAX_FILE_BYTES`], UTF-8. A FIFO, a device (`/dev/zero`) or a socket is refused by its type
+/// before it is opened, so it can neither block nor feed an endless stream; the file is opened
+/// non-blocking and checked again, in case it was swapped between the two looks, and read through
+/// a limit.
+fn read_profile_file(path: &Path) -> Result<String, Text> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let not_regular = |t: std::fs::FileType| {
+        let (en, zh) = file_kind(t);
+        Text::new(
+            format!(
+                "not a regular file ({en}): a profile is a regular `.toml` file; remove this entry from the folder"
+            ),
+            format!("不是普通文件（是{zh}）：配置文件须为普通的 `.toml` 文件；请把它从该目录中移走"),
+        )
+    };
+    let too_big = || {
+        Text::new(
+            format!(
+                "larger than 1 MiB ({MAX_FILE_BYTES} bytes): a profile is a few kB; remove this file from the folder"
+            ),
+            format!("大于 1 MiB（{MAX_FILE_BYTES} 字节）：配置文件只有几 kB；请把它从该目录中移走"),
+        )
+    };
+    let cannot = |e: std::io::Error| Text::new(format!("cannot read the file: {e}"), format!("无法读取该文件：{e}"));
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.file_type().is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    if !meta.file_type().is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        Text::new(
+            format!("the file is not UTF-8 (at byte {at}): save it as UTF-8"),
+            format!("该文件不是 UTF-8 编码（第 {at} 字节处）：请以 UTF-8 保存"),
+        )
+    })
 }
 
 /// The errors of every profile in `dir`: what `lotline profiles check [DIR]` prints.
@@ -2712,6 +3002,7 @@ back = ["Escape"]
             field: "name".into(),
             check: "name-format",
             problem: "p".into(),
+            problem_zh: None,
         };
         assert_eq!(e.to_string(), "x.toml: name: p [name-format]");
     }
@@ -2897,5 +3188,72 @@ back = ["Escape"]
     fn check_names_are_unique() {
         let names: BTreeSet<&str> = CHECKS.iter().map(|c| c.name).collect();
         assert_eq!(names.len(), CHECKS.len());
+    }
+
+    #[test]
+    fn every_check_has_its_chinese_words() {
+        let en: Vec<&str> = CHECKS.iter().map(|c| c.name).collect();
+        let zh: Vec<&str> = CHECKS_ZH.iter().map(|(n, _)| *n).collect();
+        assert_eq!(en, zh);
+        for (name, words) in CHECKS_ZH {
+            assert!(words.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{name}");
+        }
+        let e = &load_one("many.toml", &RFID.replace("q = 4", "q = 16"))[0];
+        use crate::domain::text::Bilingual;
+        assert_eq!(
+            e.message_zh(),
+            format!(
+                "{}:16: rfid.q: `q` 须为 0–15（16 is out of range 0–15） [q-range]",
+                e.file
+            )
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_are_all_reported_with_the_checks_after_them() {
+        let text = SCANNER
+            .replace("suffix = ", "sufix = ")
+            .replace("baud = 115200", "baud = \"fast\"\nparity = \"mark\"\nbits = 8")
+            .replace("gap_ms = 50", "gap_ms = 2000");
+        let errors = load_one("many.toml", &text);
+        let got: BTreeSet<(&str, &str, Option<u32>)> =
+            errors.iter().map(|e| (e.check, e.field.as_str(), e.line)).collect();
+        assert_eq!(
+            got,
+            BTreeSet::from([
+                ("parse", "transport.serial.baud", Some(12)),
+                ("parse", "transport.serial.bits", Some(14)),
+                ("parse", "framing.sufix", Some(17)),
+            ]),
+            "{errors:#?}"
+        );
+        assert_eq!(
+            errors.len(),
+            3,
+            "a required value of the wrong type (baud) ends the parse: {errors:#?}"
+        );
+        let text = SCANNER
+            .replace("suffix = ", "sufix = ")
+            .replace("baud = 115200", "baud = 115200\nparity = \"mark\"\nbits = 8")
+            .replace("gap_ms = 50", "gap_ms = 2000");
+        let errors = load_one("many.toml", &text);
+        let got: BTreeSet<(&str, &str)> = errors.iter().map(|e| (e.check, e.field.as_str())).collect();
+        assert_eq!(
+            got,
+            BTreeSet::from([
+                ("parse", "transport.serial.bits"),
+                ("parse", "framing.sufix"),
+                ("parity-known", "transport.serial.parity"),
+                ("gap-range", "framing.gap_ms"),
+            ]),
+            "{errors:#?}"
+        );
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        // Every problem of a wedge: its path and its framing.
+        let text = WEDGE
+            .replace("/dev/input/lotline-wedge", "/dev/lotline-wedge")
+            .replace("suffix = \"\\r\"", "suffix = \"\\u001d\"");
+        let checks: BTreeSet<&str> = load_one("w.toml", &text).iter().map(|e| e.check).collect();
+        assert_eq!(checks, BTreeSet::from(["path-format", "framing-fits-transport"]));
     }
 }

@@ -223,9 +223,10 @@ fn check_reads_stdin_when_no_scan_is_given() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 2);
+    assert_eq!(lines.len(), 3, "one answer per input line");
     assert_eq!(lines[0]["verdict"], "accept");
-    assert_eq!(lines[1]["verdict"], "reject");
+    assert_eq!(lines[1]["error"]["code"], "empty_line");
+    assert_eq!(lines[2]["verdict"], "reject");
 }
 
 #[test]
@@ -446,8 +447,9 @@ fn decode_prints_one_object_per_scan_in_the_documented_shape() {
     // stdin, one scan per line; invalid UTF-8 is an error line, not a crash.
     let o = lotline_in(&["decode", "--today", TODAY], Some("9501101530003\n\n(01)1\n"));
     let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 2);
-    assert_eq!(lines[1]["ok"], false);
+    assert_eq!(lines.len(), 3, "one answer per input line");
+    assert_eq!(lines[1]["error"]["code"], "empty_line");
+    assert_eq!(lines[2]["ok"], false);
 }
 
 #[test]

@@ -705,7 +705,7 @@ fn listen_names_a_missing_profile_and_a_missing_port() {
         "--duration",
         "1",
     ]);
-    assert!(o.status.success());
+    assert_eq!(o.status.code(), Some(1), "a port that cannot be opened is a failure");
     let first: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
     assert_eq!(first["event"], "error");
     assert!(

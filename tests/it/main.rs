@@ -9,6 +9,7 @@ mod grammar;
 #[cfg(feature = "hardware-tests")]
 mod hardware;
 mod store;
+mod streams;
 mod tidy;
 
 use std::path::{Path, PathBuf};

@@ -8,7 +8,8 @@
 //!   from the end of the path until an AI with the dictionary's `dlpkey` flag (the primary key);
 //! * the AIs after the key are its key qualifiers: a subset, in order, of one of the key's
 //!   `dlpkey=` alternatives (`22,10,21|235` for a GTIN);
-//! * path values are percent-decoded (`+` stays `+`) and may not be empty; a trailing slash is
+//! * path values are percent-decoded (`+` stays `+`; a `%` not followed by two hex digits, or
+//!   `%00`, is `bad_escape` at the `%`) and may not be empty; a trailing slash is
 //!   refused; a `#fragment` is ignored;
 //! * the query is `&`-separated; empty parameters are skipped; a numeric key must be a known AI
 //!   with the `?` (Digital Link data attribute) flag, its value is percent-decoded with `+` as a
@@ -192,26 +193,39 @@ fn qualifiers_text(key: &AiDef) -> String {
     )
 }
 
-/// Decodes `%XX` escapes in `s`; `+` becomes a space when `query`. Malformed escapes are kept
-/// as written; `%00` is refused. `base` is added to error positions.
-fn decode(s: &str, query: bool, base: usize) -> Result<String, ScanError> {
+/// Decodes `%XX` escapes in `s`; `+` becomes a space when `query`. `%00` is refused; a `%` not
+/// followed by two hex digits is refused when `strict` (the URI parser) and kept as written
+/// otherwise (the engine's unescape, [`percent_decode`]). `base` is added to error positions.
+fn decode(s: &str, query: bool, strict: bool, base: usize) -> Result<String, ScanError> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
-        if c == b'%'
-            && i + 2 < b.len()
-            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
-        {
-            let v = h * 16 + l;
-            if v == 0 {
-                let at = base + s[..i].chars().count();
-                return Err(err("bad_escape", at, "'%00' (a NUL character) is not allowed"));
+        if c == b'%' {
+            let at = || base + s[..i].chars().count();
+            match (b.get(i + 1).and_then(|&h| hex(h)), b.get(i + 2).and_then(|&l| hex(l))) {
+                (Some(0), Some(0)) => {
+                    return Err(err("bad_escape", at(), "'%00' (a NUL character) is not allowed"));
+                }
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                    continue;
+                }
+                _ if strict => {
+                    let written: String = s[i..].chars().take(3).collect();
+                    return Err(err(
+                        "bad_escape",
+                        at(),
+                        format!(
+                            "'{written}' is not a percent-escape: '%' must be followed by two hex digits \
+                             (a literal '%' is written %25)"
+                        ),
+                    ));
+                }
+                _ => {}
             }
-            out.push(v);
-            i += 3;
-            continue;
         }
         out.push(if query && c == b'+' { b' ' } else { c });
         i += 1;
@@ -234,17 +248,18 @@ fn bytes_to_string(bytes: &[u8]) -> String {
     s
 }
 
-/// Decodes percent escapes as in a URI path segment (`+` stays `+`). Malformed escapes such
-/// as `%4g` or a trailing `%2` are kept as written; `%00` is refused (`bad_escape`, position
+/// Decodes percent escapes as in a URI path segment (`+` stays `+`), as the GS1 Syntax Engine's
+/// unescape does: malformed escapes such as `%4g` or a trailing `%2` are kept as written (the URI
+/// parser, [`parse_digital_link`], refuses them); `%00` is refused (`bad_escape`, position
 /// = character offset of the `%`). Decoded bytes that are not UTF-8 map one byte to one
 /// character (ISO 8859-1).
 pub fn percent_decode(s: &str) -> Result<String, ScanError> {
-    decode(s, false, 0)
+    decode(s, false, false, 0)
 }
 
 /// Like [`percent_decode`], for query values: `+` also stands for a space.
 pub fn percent_decode_query(s: &str) -> Result<String, ScanError> {
-    decode(s, true, 0)
+    decode(s, true, false, 0)
 }
 
 /// Percent-encodes everything but the unreserved characters; in a query a space becomes `+`.
@@ -426,7 +441,7 @@ fn parse_path(uri: &str, slash: usize, end: usize, settings: &DlSettings) -> Res
                 format!("{} has an empty value in the path", named(def)),
             ));
         }
-        let mut value = decode(val_seg, false, val_at)?;
+        let mut value = decode(val_seg, false, true, val_at)?;
         if def.ai == "01" {
             value = gtin_rule(value, settings, "bad_path", val_at)?;
         }
@@ -538,7 +553,7 @@ fn parse_query(uri: &str, q: usize, end: usize, settings: &DlSettings) -> Result
                 format!("AI ({key}) has an empty value in the query"),
             ));
         }
-        let mut value = decode(raw, true, val_at)?;
+        let mut value = decode(raw, true, true, val_at)?;
         if key == "01" {
             value = gtin_rule(value, settings, "bad_attribute", val_at)?;
         }
@@ -1027,6 +1042,16 @@ mod tests {
         ("https://a/01//12312312312333", strict, "bad_path", 13),
         ("https://a/01/1231231231233%003", strict, "bad_escape", 26),
         ("https://a/01/12312312312333?99=ABC%00DEF", strict, "bad_escape", 34),
+        // A '%' that is not followed by two hex digits, with the position of the '%'.
+        ("https://a/01/12312312312333/10/AB%", strict, "bad_escape", 33),
+        ("https://a/01/12312312312333/10/AB%G1", strict, "bad_escape", 33),
+        ("https://a/01/12312312312333/10/AB%4", strict, "bad_escape", 33),
+        ("https://a/01/12312312312333/10/%4gAB", strict, "bad_escape", 31),
+        ("https://a/01/12312312312333/10/A%2fB%zz", strict, "bad_escape", 36),
+        ("https://a/01/1231231231233%", strict, "bad_escape", 26),
+        ("https://a/01/12312312312333?99=ABC%", strict, "bad_escape", 34),
+        ("https://a/01/12312312312333?99=A%2G", strict, "bad_escape", 32),
+        ("https://a/01/12312312312333?99=%%41", lenient, "bad_escape", 31),
         ("https://a/01/12312312312333/10/", strict, "bad_path", 31),
         ("https://a/01/12312312312333/99/ABC", strict, "bad_key_order", 28),
         (

@@ -302,11 +302,15 @@ fn open_read_only_conn(path: &Path) -> Result<Connection, StoreError> {
     } else {
         "mode=ro&immutable=1"
     };
-    Connection::open_with_flags(
+    let conn = Connection::open_with_flags(
         uri(path, query),
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| classify(path, e))
+    .map_err(|e| classify(path, e))?;
+    // A reader can meet a lock too (another process recovering the WAL index).
+    conn.busy_timeout(std::time::Duration::from_millis(u64::from(busy_timeout_ms())))
+        .map_err(|e| classify(path, e))?;
+    Ok(conn)
 }
 
 /// What a file that is about to be opened as a cache is.

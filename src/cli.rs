@@ -720,7 +720,7 @@ fn for_each_stdin_line(mut each: impl FnMut(InputLine) -> anyhow::Result<()>) ->
 /// file, or the empty file a first run that failed before writing left).
 fn open_or_create_default(path: &Path) -> anyhow::Result<Store> {
     if std::fs::metadata(path).is_ok_and(|m| !m.is_file() || m.len() > 0) {
-        return Ok(Store::open(path)?);
+        return open_for_ui(path);
     }
     let new = NewFile::before(path);
     let mut store = Store::create_new(path).inspect_err(|_| new.undo())?;
@@ -732,6 +732,19 @@ fn open_or_create_default(path: &Path) -> anyhow::Result<Store> {
     }
     eprintln!("lotline: first run: created {} with demo data", path.display());
     Ok(store)
+}
+
+/// Opens the cache for the UI: read and write, or, on a read-only file or medium, read-only
+/// (lookups and checks work; a scan is kept in memory and the screen says it cannot be saved).
+fn open_for_ui(path: &Path) -> anyhow::Result<Store> {
+    match Store::open(path) {
+        Err(e @ StoreError::ReadOnly { .. }) => {
+            eprintln!("lotline: {e}; opening it read-only: scans are not saved");
+            eprintln!("lotline: {}；以只读方式打开：扫描不会被保存", e.message_zh());
+            Ok(Store::open_read_only(path)?)
+        }
+        other => Ok(other?),
+    }
 }
 
 /// What was at a database path before a command that may create a cache there, so a failed
@@ -780,7 +793,7 @@ fn run_gui(
     profiles_dir: &Path,
 ) -> anyhow::Result<()> {
     let store = match &db {
-        Some(p) => Store::open(p)?,
+        Some(p) => open_for_ui(p)?,
         None => open_or_create_default(&default_db()?)?,
     };
     let units = store.serialized_units(40).unwrap_or_default();
@@ -1190,7 +1203,7 @@ fn screenshot(
     today: Option<NaiveDate>,
 ) -> anyhow::Result<()> {
     let store = match &db {
-        Some(p) => Store::open(p)?,
+        Some(p) => open_for_ui(p)?,
         None => open_or_create_default(&default_db()?)?,
     };
     let now = match today {

@@ -64,7 +64,7 @@ pub enum StoreError {
     #[error(
         "{path} is not a lotline cache ({what}); lotline did not change it: give the path of a lotline cache, or create one at a new path with `lotline demo-data --db NEW.db` or `lotline import --db NEW.db FILE.json`"
     )]
-    NotACache { path: PathBuf, what: String },
+    NotACache { path: PathBuf, what: Foreign },
     #[error(
         "{path} is an unfinished lotline cache: the command that created it did not finish; delete it and run the command again"
     )]
@@ -138,8 +138,9 @@ impl Bilingual for StoreError {
                 )
             }
             StoreError::NotACache { path, what } => format!(
-                "{} 不是 lotline 缓存（{what}）；lotline 未改动它：请给出 lotline 缓存的路径，或用 `lotline demo-data --db 新.db` 或 `lotline import --db 新.db 文件.json` 在新路径创建",
-                path.display()
+                "{} 不是 lotline 缓存（{}）；lotline 未改动它：请给出 lotline 缓存的路径，或用 `lotline demo-data --db 新.db` 或 `lotline import --db 新.db 文件.json` 在新路径创建",
+                path.display(),
+                what.message_zh()
             ),
             StoreError::Unfinished { path } => format!(
                 "{} 是未完成的 lotline 缓存：创建它的命令没有完成；请删除它后重新运行该命令",
@@ -179,6 +180,43 @@ impl Bilingual for StoreError {
             ),
             StoreError::Sql(e) => format!("数据库错误：{e}"),
             StoreError::Data(d) => format!("存储的数据无效：{d}"),
+        }
+    }
+}
+
+/// What a file that is not a lotline cache is, as far as lotline can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Foreign {
+    Folder,
+    /// An SQLite database with no tables.
+    NoTables,
+    /// An SQLite database with another application's id.
+    Application(i32),
+    /// An SQLite database without lotline's tables.
+    OtherTables,
+}
+
+impl std::fmt::Display for Foreign {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Foreign::Folder => f.write_str("it is a folder"),
+            Foreign::NoTables => f.write_str("an SQLite database with no tables"),
+            Foreign::Application(id) => write!(
+                f,
+                "an SQLite database of another application, application id {id:#010x}"
+            ),
+            Foreign::OtherTables => f.write_str("an SQLite database of another application, without lotline's tables"),
+        }
+    }
+}
+
+impl Bilingual for Foreign {
+    fn message_zh(&self) -> String {
+        match self {
+            Foreign::Folder => "它是一个文件夹".into(),
+            Foreign::NoTables => "一个没有任何表的 SQLite 数据库".into(),
+            Foreign::Application(id) => format!("另一个应用的 SQLite 数据库，应用标识 {id:#010x}"),
+            Foreign::OtherTables => "另一个应用的 SQLite 数据库，没有 lotline 的表".into(),
         }
     }
 }
@@ -264,11 +302,15 @@ fn open_read_only_conn(path: &Path) -> Result<Connection, StoreError> {
     } else {
         "mode=ro&immutable=1"
     };
-    Connection::open_with_flags(
+    let conn = Connection::open_with_flags(
         uri(path, query),
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| classify(path, e))
+    .map_err(|e| classify(path, e))?;
+    // A reader can meet a lock too (another process recovering the WAL index).
+    conn.busy_timeout(std::time::Duration::from_millis(u64::from(busy_timeout_ms())))
+        .map_err(|e| classify(path, e))?;
+    Ok(conn)
 }
 
 /// What a file that is about to be opened as a cache is.
@@ -296,12 +338,12 @@ fn inspect(path: &Path) -> Result<(Found, Connection), StoreError> {
             });
         }
     };
-    let not_a_cache = |what: &str| StoreError::NotACache {
+    let not_a_cache = |what: Foreign| StoreError::NotACache {
         path: path.to_owned(),
-        what: what.to_owned(),
+        what,
     };
     if meta.is_dir() {
-        return Err(not_a_cache("it is a folder"));
+        return Err(not_a_cache(Foreign::Folder));
     }
     if meta.len() == 0 {
         return Err(StoreError::Empty { path: path.to_owned() });
@@ -358,13 +400,11 @@ fn inspect(path: &Path) -> Result<(Found, Connection), StoreError> {
         }
         Found::Cache
     } else if app != 0 {
-        return Err(not_a_cache(&format!(
-            "an SQLite database of another application, application id {app:#010x}"
-        )));
+        return Err(not_a_cache(Foreign::Application(app)));
     } else if version < 0 {
         return Err(bad_version());
     } else if tables.is_empty() {
-        return Err(not_a_cache("an SQLite database with no tables"));
+        return Err(not_a_cache(Foreign::NoTables));
     } else if tables.iter().map(String::as_str).eq(V1_TABLES) {
         match version {
             1 => {
@@ -381,9 +421,7 @@ fn inspect(path: &Path) -> Result<(Found, Connection), StoreError> {
             _ => return Err(bad_version()),
         }
     } else {
-        return Err(not_a_cache(
-            "an SQLite database of another application, without lotline's tables",
-        ));
+        return Err(not_a_cache(Foreign::OtherTables));
     };
     Ok((found, conn))
 }

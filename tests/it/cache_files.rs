@@ -623,3 +623,73 @@ fn check_refuses_damaged_files_and_leaves_them_unchanged() {
         assert_eq!(snapshot(dir.path()), before, "{name}");
     }
 }
+
+/// Sets or clears the immutable attribute (`chattr +i`), which makes a file or folder read-only
+/// even for root. False where the file system or the user cannot.
+fn set_immutable(path: &Path, on: bool) -> bool {
+    Command::new("chattr")
+        .arg(if on { "+i" } else { "-i" })
+        .arg(path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Clears the immutable attribute again, so the temporary folder can be removed.
+struct Thaw(Vec<PathBuf>);
+
+impl Drop for Thaw {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            set_immutable(p, false);
+        }
+    }
+}
+
+#[test]
+fn a_read_only_cache_is_read_and_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let cache = demo_db(&ro, 5, TODAY);
+    let _thaw = Thaw(vec![cache.clone(), ro.clone()]);
+    if !(set_immutable(&cache, true) && set_immutable(&ro, true)) {
+        eprintln!("skipped: chattr +i is not available on this file system or for this user");
+        return;
+    }
+    assert!(
+        std::fs::OpenOptions::new().append(true).open(&cache).is_err(),
+        "the file is really read-only"
+    );
+    let before = snapshot(&ro);
+    let p = cache.to_str().unwrap();
+
+    // Reading works: check opens read-only and needs no -wal / -shm.
+    let o = lotline(&["check", "--db", p, "--gate", "pick", "--today", TODAY, "SKU-F001"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\"id\":\"F001\""), "{}", stdout(&o));
+
+    // Writing says the file is read-only.
+    let err = Store::open(&cache).err().unwrap();
+    assert!(matches!(err, StoreError::ReadOnly { .. }), "{err:?}");
+    let json = dir.path().join("in.json");
+    std::fs::write(&json, "{}").unwrap();
+    let o = lotline(&["import", "--db", p, json.to_str().unwrap()]);
+    assert_refused(&o, &cache, "is read-only");
+
+    // The UI opens it read-only and says scans are not saved.
+    let png = dir.path().join("home.png");
+    let o = lotline(&[
+        "screenshot",
+        "--db",
+        p,
+        "--screen",
+        "home",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("opening it read-only"), "{}", stderr(&o));
+
+    assert_eq!(snapshot(&ro), before);
+}

@@ -7,6 +7,7 @@ mod devices;
 mod grammar;
 #[cfg(feature = "hardware-tests")]
 mod hardware;
+mod import_files;
 mod store;
 mod tidy;
 

@@ -2,3 +2,8 @@
 
 #[path = "../../src/domain/mod.rs"]
 pub mod domain;
+
+/// The import file reader (bytes → typed rows and row errors), which depends only on serde,
+/// serde_json and the domain.
+#[path = "../../src/store/import/read.rs"]
+pub mod import_read;

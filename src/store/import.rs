@@ -108,6 +108,7 @@ pub fn import_from<R: Read>(store: &mut Store, r: R) -> Result<ImportSummary, Im
     // References are checked by the import itself, after the whole file (any section order).
     tx.execute_batch(
         "PRAGMA defer_foreign_keys = ON;
+         PRAGMA temp.cache_size = -8192;
          DROP TABLE IF EXISTS temp.import_seen;
          DROP TABLE IF EXISTS temp.import_pending;
          CREATE TEMP TABLE import_seen (

@@ -542,3 +542,18 @@ fn a_reference_to_a_refused_record_says_so() {
         ]
     );
 }
+
+#[test]
+fn bench_import_generates_a_file_that_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("bench");
+    let o = lotline(&["bench", "import", "--lots", "3000", "--dir", work.to_str().unwrap()]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}{}", out, stderr(&o));
+    assert!(
+        out.contains(r#""lots":3000"#) && out.contains(r#""stock":3000"#),
+        "{out}"
+    );
+    assert!(out.contains("rows/s") && out.contains("peak RSS"), "{out}");
+    assert!(!work.exists(), "the file and the database are removed afterwards");
+}

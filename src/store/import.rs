@@ -99,6 +99,15 @@ pub fn import_json(store: &mut Store, json: &str) -> Result<ImportSummary, Impor
 /// On any problem nothing is written and every problem is returned (the first
 /// [`MAX_KEPT_ERRORS`] in full, the rest counted).
 pub fn import_from<R: Read>(store: &mut Store, r: R) -> Result<ImportSummary, ImportError> {
+    // A larger page cache while importing: the lot and stock indexes are written in key order
+    // of neither, so a million-lot file touches their pages at random. Still bounded (32 MiB).
+    let _ = store.conn_mut().execute_batch("PRAGMA main.cache_size = -32768");
+    let res = import_in_one_transaction(store, r);
+    let _ = store.conn_mut().execute_batch("PRAGMA main.cache_size = -16384");
+    res
+}
+
+fn import_in_one_transaction<R: Read>(store: &mut Store, r: R) -> Result<ImportSummary, ImportError> {
     // The one write transaction of the import; dropping it without commit rolls everything back.
     let tx = store
         .conn_mut()
@@ -111,6 +120,12 @@ pub fn import_from<R: Read>(store: &mut Store, r: R) -> Result<ImportSummary, Im
          PRAGMA temp.cache_size = -8192;
          DROP TABLE IF EXISTS temp.import_seen;
          DROP TABLE IF EXISTS temp.import_pending;
+         DROP TABLE IF EXISTS temp.import_lots;
+         DROP TABLE IF EXISTS temp.import_stock;
+         CREATE TEMP TABLE import_lots (id INTEGER PRIMARY KEY, pos INTEGER NOT NULL);
+         CREATE TEMP TABLE import_stock (
+             lot_id INTEGER NOT NULL, location TEXT NOT NULL, pos INTEGER NOT NULL,
+             PRIMARY KEY (lot_id, location)) WITHOUT ROWID;
          CREATE TEMP TABLE import_seen (
              kind INTEGER NOT NULL, k1 TEXT NOT NULL, k2 TEXT NOT NULL, k3 TEXT NOT NULL,
              pos INTEGER NOT NULL, extra TEXT,
@@ -146,8 +161,11 @@ pub fn import_from<R: Read>(store: &mut Store, r: R) -> Result<ImportSummary, Im
         });
     }
     let sum = w.sum;
-    tx.execute_batch("DROP TABLE temp.import_seen; DROP TABLE temp.import_pending;")
-        .map_err(write_err)?;
+    tx.execute_batch(
+        "DROP TABLE temp.import_seen; DROP TABLE temp.import_pending;
+         DROP TABLE temp.import_lots; DROP TABLE temp.import_stock;",
+    )
+    .map_err(write_err)?;
     tx.commit().map_err(write_err)?;
     Ok(sum)
 }
@@ -155,9 +173,7 @@ pub fn import_from<R: Read>(store: &mut Store, r: R) -> Result<ImportSummary, Im
 // Kinds of `import_seen` and `import_pending` rows.
 const SEEN_CATEGORY: i64 = 0;
 const SEEN_ITEM: i64 = 1;
-const SEEN_LOT: i64 = 2;
 const SEEN_LOCATION: i64 = 3;
-const SEEN_STOCK: i64 = 4;
 const SEEN_CUSTOMER: i64 = 5;
 const SEEN_SERIAL: i64 = 6;
 const SEEN_TASK: i64 = 7;
@@ -479,9 +495,6 @@ impl Writer<'_> {
                 }
             }
             Row::Lot(l) => {
-                if !self.first_time(SEEN_LOT, (&l.item, &l.lot, ""), pos, key)? {
-                    return Ok(());
-                }
                 if !self.item_exists(&l.item)? {
                     // Perhaps defined later in the file: checked again at the end.
                     self.pending(PENDING_LOT_ITEM, pos, key, &l.item, None, None, None)?;
@@ -492,18 +505,35 @@ impl Writer<'_> {
                     .prepare_cached(
                         "INSERT INTO lots(item_id, lot, expiry, production_date, qc_date, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                          ON CONFLICT(item_id, lot) DO UPDATE SET expiry = excluded.expiry,
-                            production_date = excluded.production_date, qc_date = excluded.qc_date, status = excluded.status",
+                            production_date = excluded.production_date, qc_date = excluded.qc_date, status = excluded.status
+                         RETURNING id",
                     )?
-                    .execute(params![
-                        l.item,
-                        l.lot,
-                        d(l.expiry),
-                        d(l.production_date),
-                        d(l.qc_date),
-                        l.status.as_str()
-                    ]);
+                    .query_row(
+                        params![
+                            l.item,
+                            l.lot,
+                            d(l.expiry),
+                            d(l.production_date),
+                            d(l.qc_date),
+                            l.status.as_str()
+                        ],
+                        |r| r.get::<_, i64>(0),
+                    );
                 match res {
-                    Ok(_) => self.sum.lots += 1,
+                    // Lots are told apart by their row id: new ones come in increasing order,
+                    // so remembering them is an append, not a search by item and lot.
+                    Ok(id) => {
+                        let first = self.claim_id(
+                            "INSERT INTO temp.import_lots(id, pos) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                            "SELECT pos FROM temp.import_lots WHERE id = ?1",
+                            (id, None),
+                            pos,
+                        )?;
+                        self.first_or_duplicate(first, pos, key);
+                        if first.is_none() {
+                            self.sum.lots += 1;
+                        }
+                    }
                     Err(e) => self.sql(pos, key, e)?,
                 }
             }
@@ -523,25 +553,20 @@ impl Writer<'_> {
                     Err(e) => self.sql(pos, key, e)?,
                 }
             }
-            Row::Stock(s) => {
-                if !self.first_time(SEEN_STOCK, (&s.item, &s.lot, &s.location), pos, key)? {
-                    return Ok(());
+            Row::Stock(s) => match self.lot_id(&s.item, &s.lot)? {
+                Some(lot_id) if self.location_exists(&s.location)? => {
+                    self.write_stock(pos, key, lot_id, &s.location, s.qty)?
                 }
-                match self.lot_id(&s.item, &s.lot)? {
-                    Some(lot_id) if self.location_exists(&s.location)? => {
-                        self.write_stock(pos, key, lot_id, &s.location, s.qty)?
-                    }
-                    _ => self.pending(
-                        PENDING_STOCK,
-                        pos,
-                        key,
-                        &s.item,
-                        Some(s.lot.as_str()),
-                        Some(s.location.as_str()),
-                        Some(s.qty),
-                    )?,
-                }
-            }
+                _ => self.pending(
+                    PENDING_STOCK,
+                    pos,
+                    key,
+                    &s.item,
+                    Some(s.lot.as_str()),
+                    Some(s.location.as_str()),
+                    Some(s.qty),
+                )?,
+            },
             Row::Customer(c) => {
                 if !self.first_time(SEEN_CUSTOMER, (&c.id, "", ""), pos, key)? {
                     return Ok(());
@@ -639,7 +664,64 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Remembers a lot or stock row this file gave, by its database key; the position of the
+    /// record that gave it first when the file gave it before.
+    fn claim_id(
+        &mut self,
+        insert: &str,
+        select: &str,
+        k: (i64, Option<&str>),
+        pos: Pos,
+    ) -> Result<Option<u64>, StoreError> {
+        let n = match k.1 {
+            None => self.tx.prepare_cached(insert)?.execute(params![k.0, pos.index as i64]),
+            Some(loc) => self
+                .tx
+                .prepare_cached(insert)?
+                .execute(params![k.0, pos.index as i64, loc]),
+        }
+        .map_err(write_err)?;
+        if n == 1 {
+            return Ok(None);
+        }
+        let first: i64 = match k.1 {
+            None => self.tx.prepare_cached(select)?.query_row(params![k.0], |r| r.get(0))?,
+            Some(loc) => self
+                .tx
+                .prepare_cached(select)?
+                .query_row(params![k.0, loc], |r| r.get(0))?,
+        };
+        Ok(Some(first as u64))
+    }
+
+    fn first_or_duplicate(&mut self, first: Option<u64>, pos: Pos, key: Option<&str>) {
+        if let Some(first) = first {
+            let first = Pos {
+                section: pos.section,
+                index: first,
+            };
+            self.bad(
+                pos,
+                key,
+                None,
+                Reason::Duplicate {
+                    first: first.to_string(),
+                },
+            );
+        }
+    }
+
     fn write_stock(&mut self, pos: Pos, key: Option<&str>, lot_id: i64, location: &str, qty: i64) -> Step {
+        let first = self.claim_id(
+            "INSERT INTO temp.import_stock(lot_id, pos, location) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            "SELECT pos FROM temp.import_stock WHERE lot_id = ?1 AND location = ?2",
+            (lot_id, Some(location)),
+            pos,
+        )?;
+        if first.is_some() {
+            self.first_or_duplicate(first, pos, key);
+            return Ok(());
+        }
         let res = self
             .tx
             .prepare_cached(

@@ -250,3 +250,128 @@ pub fn grammar(rounds: usize, seconds_per_round: f64, only: Option<&str>) -> any
     }
     Ok(())
 }
+
+/// Writes an import file of `lots` lots (one stock row each) with the items and locations they
+/// name, straight to disk: `(rows, bytes)`.
+fn write_import_file(path: &std::path::Path, lots: usize) -> anyhow::Result<(usize, u64)> {
+    use crate::domain::ids::gs1_check_digit;
+    use std::io::Write;
+    let items = (lots / 2000).clamp(1, 5000);
+    let locations = (lots / 500).clamp(1, 5000);
+    let mut rng = SmallRng::seed_from_u64(SEED);
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
+    let mut rows = 0usize;
+    w.write_all(b"{\n\"categories\": [{\"id\": \"food\", \"near_expiry_days\": [60, 30, 7]}],\n\"items\": [\n")?;
+    for i in 0..items {
+        let body = format!("0690123{:06}", i);
+        let gtin = format!("{body}{}", gs1_check_digit(body.as_bytes()));
+        let sep = if i + 1 < items { "," } else { "" };
+        writeln!(
+            w,
+            "{{\"id\": \"B{i:05}\", \"name_en\": \"Bench item {i}\", \"name_zh\": \"测试物料 {i}\", \"gtins\": [\"{gtin}\"], \
+             \"category\": \"food\", \"shelf_life_days\": 365, \"min_remaining_days_receipt\": 30}}{sep}"
+        )?;
+    }
+    w.write_all(b"],\n\"locations\": [\n")?;
+    for l in 0..locations {
+        let sep = if l + 1 < locations { "," } else { "" };
+        writeln!(
+            w,
+            "{{\"code\": \"WH1-B-{l:05}\", \"warehouse\": \"WH1\", \"zone\": \"B\", \"kind\": \"pick\"}}{sep}"
+        )?;
+    }
+    w.write_all(b"],\n\"lots\": [\n")?;
+    let (y, m, d) = BENCH_TODAY;
+    let today = NaiveDate::from_ymd_opt(y, m, d).context("bench date")?;
+    for n in 0..lots {
+        let expiry = today + chrono::Days::new(rng.random_range(0..900));
+        let prod = expiry - chrono::Days::new(365);
+        let sep = if n + 1 < lots { "," } else { "" };
+        writeln!(
+            w,
+            "{{\"item\": \"B{:05}\", \"lot\": \"L{n:08}\", \"expiry\": \"{expiry}\", \"production_date\": \"{prod}\", \"status\": \"released\"}}{sep}",
+            n % items
+        )?;
+    }
+    w.write_all(b"],\n\"stock\": [\n")?;
+    for n in 0..lots {
+        let sep = if n + 1 < lots { "," } else { "" };
+        writeln!(
+            w,
+            "{{\"location\": \"WH1-B-{:05}\", \"item\": \"B{:05}\", \"lot\": \"L{n:08}\", \"qty\": {}}}{sep}",
+            n % locations,
+            n % items,
+            rng.random_range(1..500)
+        )?;
+    }
+    w.write_all(b"]\n}\n")?;
+    w.flush()?;
+    rows += 1 + items + locations + 2 * lots;
+    Ok((rows, std::fs::metadata(path)?.len()))
+}
+
+/// `lotline bench import`: generates an import file of `lots` lots, then imports it into a new
+/// database with `lotline import` in a child process, and prints its time, rows per second and
+/// peak resident memory (the child's, so generating the file does not count).
+pub fn import(lots: usize, dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let tmp = tempfile_dir(dir)?;
+    let file = tmp.join("import.json");
+    let db = tmp.join("import.db");
+    let t = Instant::now();
+    let (rows, bytes) = write_import_file(&file, lots)?;
+    println!(
+        "file     {} lots, {rows} rows, {:.1} MB, written in {:.1} s",
+        lots,
+        bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let _ = std::fs::remove_file(&db);
+    let exe = std::env::current_exe().context("finding the lotline binary")?;
+    let t = Instant::now();
+    let out = std::process::Command::new(exe)
+        .arg("import")
+        .arg("--db")
+        .arg(&db)
+        .arg(&file)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("running lotline import")?;
+    let secs = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        anyhow::bail!(
+            "lotline import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    // The peak resident set of the (only) child waited for.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let peak_mib = if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) } == 0 {
+        Some(ru.ru_maxrss as f64 / 1024.0)
+    } else {
+        None
+    };
+    println!("import   {}", String::from_utf8_lossy(&out.stdout).trim());
+    println!(
+        "import   {secs:.1} s  {:.0} rows/s  {:.0} lots/s  peak RSS {}",
+        rows as f64 / secs,
+        lots as f64 / secs,
+        peak_mib.map_or("unknown".into(), |m| format!("{m:.0} MiB"))
+    );
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(&db);
+    for ext in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(tmp.join(format!("import.db{ext}")));
+    }
+    let _ = std::fs::remove_dir(&tmp);
+    Ok(())
+}
+
+fn tempfile_dir(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let d = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("lotline-bench-import-{}", std::process::id())));
+    std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+    Ok(d)
+}

@@ -18,7 +18,7 @@ use crate::domain::policy::Gate;
 use crate::domain::scan::{ScanSettings, parse_scan};
 use crate::domain::text::{Bilingual, Text};
 use crate::store::demo;
-use crate::store::import::{ImportError, import_json};
+use crate::store::import::{ImportError, import_from};
 use crate::store::{Store, StoreError};
 use crate::ui::{self, Lang, UiOptions};
 
@@ -270,6 +270,17 @@ enum BenchWhat {
         #[arg(long, default_value_t = 300)]
         scans: usize,
     },
+    /// `lotline import` of a generated file of N lots (with their items, locations and stock):
+    /// time, rows per second and peak resident memory of the import process.
+    Import {
+        /// Lots in the generated file (each with one stock row).
+        #[arg(long, default_value_t = 1_000_000)]
+        lots: usize,
+        /// Where the file and the database are written (default: a new directory in $TMPDIR);
+        /// both are removed afterwards.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Decode + cache lookup + rules per scan, on a small and a large cache.
     Verdict {
         /// Lots in the large cache.
@@ -347,6 +358,9 @@ fn message_zh(e: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<crate::devices::profile::ProfileError>() {
             return Some(e.message_zh());
         }
+        if let Some(e) = cause.downcast_ref::<ImportError>() {
+            return Some(e.message_zh());
+        }
         None
     })
 }
@@ -391,10 +405,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Import { file }) => {
             let path = require_db(&cli.db)?;
-            let json = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            // Streamed: the file is never read into memory whole.
+            let f = std::fs::File::open(&file).map_err(|e| {
+                Text::new(
+                    format!("cannot read {}: {e}", file.display()),
+                    format!("无法读取 {}：{e}", file.display()),
+                )
+            })?;
             let new = NewFile::before(path);
             let mut store = Store::create(path).inspect_err(|_| new.undo())?;
-            let result = import_json(&mut store, &json);
+            let result = import_from(&mut store, std::io::BufReader::with_capacity(1 << 16, f));
             if result.is_err() {
                 // A cache this command created and could not fill is removed again.
                 drop(store);
@@ -405,15 +425,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("{}", serde_json::to_string(&sum)?);
                     Ok(())
                 }
-                Err(ImportError::Rows(rows)) => {
-                    for r in &rows {
+                Err(ImportError::Rows { errors, more }) => {
+                    for r in &errors {
                         eprintln!("{}: {r}", file.display());
+                        eprintln!("{}: {}", file.display(), r.message_zh());
                     }
-                    bail!("{} problem(s) in {}; nothing was imported", rows.len(), file.display())
+                    if more > 0 {
+                        eprintln!("{}: … and {more} more problem(s)", file.display());
+                        eprintln!("{}: …… 另有 {more} 个问题", file.display());
+                    }
+                    let n = errors.len() + more;
+                    Err(Text::new(
+                        format!("{n} problem(s) in {}; nothing was imported", file.display()),
+                        format!("{} 中有 {n} 个问题；未导入任何数据", file.display()),
+                    )
+                    .into())
                 }
                 // The database's own trouble (busy, full, damaged) names the database, not the JSON.
                 Err(ImportError::Store(e)) => Err(e.in_file(path).into()),
-                Err(e) => Err(e).with_context(|| format!("importing {}", file.display())),
+                Err(e) => {
+                    let t = Text::new(
+                        format!("importing {}: {e}; nothing was imported", file.display()),
+                        format!("导入 {}：{}", file.display(), e.message_zh()),
+                    );
+                    Err(t.into())
+                }
             }
         }
         Some(Command::Check {
@@ -516,6 +552,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench {
             what: BenchWhat::Grammar { rounds, seconds, kind },
         }) => crate::bench::grammar(rounds, seconds, kind.as_deref()),
+        Some(Command::Bench {
+            what: BenchWhat::Import { lots, dir },
+        }) => crate::bench::import(lots, dir),
         Some(Command::Bench {
             what: BenchWhat::Devices { rounds, soak, scans },
         }) => crate::bench_devices::devices(rounds, soak, scans),

@@ -7,3 +7,8 @@ pub mod domain;
 /// schemars over the domain's `Text`; its loader's file reading is compiled but not fuzzed.
 #[path = "devices.rs"]
 pub mod devices;
+
+/// The import file reader (bytes → typed rows and row errors), which depends only on serde,
+/// serde_json and the domain.
+#[path = "../../src/store/import/read.rs"]
+pub mod import_read;

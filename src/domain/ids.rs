@@ -246,9 +246,45 @@ pub fn parse_gs1_date(s: &str, today: NaiveDate, day_zero_ok: bool) -> Result<Na
     NaiveDate::from_ymd_opt(year, mm, dd).ok_or_else(|| err("date", format!("'{s}' is not a calendar date")))
 }
 
+/// The earliest date [`parse_iso_date`] accepts.
+pub const DATE_MIN: &str = "1900-01-01";
+/// The latest date [`parse_iso_date`] accepts.
+pub const DATE_MAX: &str = "2199-12-31";
+
 /// Parses an ISO `YYYY-MM-DD` date as used in the import format and on the command line.
+///
+/// Strict: exactly four digits, `-`, two digits, `-`, two digits, nothing before or after (no
+/// sign, no spaces, no `2026-1-1`, no two-digit year), a real calendar date from [`DATE_MIN`] to
+/// [`DATE_MAX`]. (GS1 `YYMMDD` dates in barcodes are [`parse_gs1_date`]'s.)
 pub fn parse_iso_date(s: &str) -> Result<NaiveDate, IdError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| err("date", format!("'{s}' is not a YYYY-MM-DD date")))
+    let shown: String = s.chars().take(40).collect();
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shape {
+        return Err(err(
+            "date",
+            format!("'{shown}' is not a date: write YYYY-MM-DD, e.g. 2027-01-31"),
+        ));
+    }
+    let n = |r: std::ops::Range<usize>| -> u32 { s[r].parse().unwrap_or(0) };
+    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
+    let date =
+        NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(|| err("date", format!("'{s}' is not a calendar date")))?;
+    let year = date.year();
+    if !(1900..=2199).contains(&year) {
+        return Err(err(
+            "date",
+            format!("'{s}' is out of range: dates from {DATE_MIN} to {DATE_MAX} are accepted"),
+        ));
+    }
+    Ok(date)
 }
 
 #[cfg(test)]
@@ -322,6 +358,37 @@ mod tests {
         // Near a century boundary the window moves with the reference year.
         assert_eq!(resolve_two_digit_year(10, d("2080-01-01")), 2110);
         assert_eq!(resolve_two_digit_year(40, d("2080-01-01")), 2040);
+    }
+
+    #[test]
+    fn iso_dates_are_strict() {
+        assert_eq!(d("2026-01-31"), NaiveDate::from_ymd_opt(2026, 1, 31).unwrap());
+        assert_eq!(d("1900-01-01").year(), 1900);
+        assert_eq!(d("2199-12-31").year(), 2199);
+        assert_eq!(d("2028-02-29").day(), 29);
+        for bad in [
+            "26-01-01",
+            "2026-1-1",
+            "+2026-01-01",
+            " 2026-01-01",
+            "2026-01-01 ",
+            "0000-01-01",
+            "9999-12-31",
+            "1899-12-31",
+            "2200-01-01",
+            "2026-02-29",
+            "2026-13-01",
+            "2026/01/01",
+            "20260101",
+            "２０２６-01-01",
+            "",
+        ] {
+            let e = parse_iso_date(bad).expect_err(bad);
+            assert!(
+                e.why.contains("YYYY-MM-DD") || e.why.contains("calendar") || e.why.contains("range"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -1,50 +1,79 @@
 //! `lotline import`: loads master data from the documented JSON format in one transaction.
-//! All or nothing: every row is checked, every problem is reported with its record and field,
-//! and nothing is written unless all rows are good.
+//!
+//! All or nothing: the file is streamed record by record ([`read`]), each good record is written
+//! as it comes inside one write transaction, and every problem is collected with its record and
+//! field path. Any problem (or a broken file) rolls the transaction back, so nothing is written
+//! unless every record is good. Memory stays bounded whatever the file's size: one record is in
+//! memory at a time, and what must be remembered across records (which ids the file has already
+//! given, references not yet resolvable) lives in temporary tables, not in the process.
+//!
+//! Sections may come in any order: a reference to a record defined later in the file (a lot
+//! before its item, stock before its lot) is checked again once the whole file has been read.
 
-use std::collections::HashMap;
-use std::fmt;
+pub mod read;
 
-use rusqlite::{Transaction, params};
-use serde::Deserialize;
-use serde_json::Value;
+use std::io::Read;
 
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use self::read::{Event, JsonError, Pos, ReadError, Reason, RefKind, Row, RowError, Section, Stop, read_import};
 use super::{Store, StoreError, tiers_to_string, write_err};
-use crate::domain::ids::{Gtin, LocationCode, LotNo, SerialNo, parse_iso_date};
-use crate::domain::lot::{LotStatus, Storage};
+use crate::domain::text::Bilingual;
 
-/// One problem with one record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowError {
-    /// e.g. `items[3]`
-    pub record: String,
-    /// The record's key, e.g. the item id, when it has one.
-    pub key: Option<String>,
-    pub field: Option<String>,
-    pub why: String,
+/// How many problems are kept to be shown; beyond these, they are only counted.
+pub const MAX_KEPT_ERRORS: usize = 1000;
+
+/// Why an import wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file is not JSON, is cut short, or is not an object of sections.
+    #[error("{0}")]
+    Json(JsonError),
+    /// Records with problems: the first [`MAX_KEPT_ERRORS`] of them, and how many more there were.
+    #[error("{}", rows_message(.errors, .more))]
+    Rows { errors: Vec<RowError>, more: usize },
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-impl fmt::Display for RowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.record)?;
-        if let Some(k) = &self.key {
-            write!(f, " ({k})")?;
+impl ImportError {
+    /// Every problem found, shown or not.
+    pub fn problem_count(&self) -> usize {
+        match self {
+            ImportError::Rows { errors, more } => errors.len() + more,
+            _ => 1,
         }
-        if let Some(field) = &self.field {
-            write!(f, " field '{field}'")?;
-        }
-        write!(f, ": {}", self.why)
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error("the file is not valid JSON: {0}")]
-    Json(String),
-    #[error("{} problem(s) found; nothing was imported:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
-    Rows(Vec<RowError>),
-    #[error(transparent)]
-    Store(#[from] StoreError),
+fn rows_message(errors: &[RowError], more: &usize) -> String {
+    let mut s = format!("{} problem(s) found; nothing was imported:", errors.len() + more);
+    for e in errors {
+        s.push_str(&format!("\n  {e}"));
+    }
+    if *more > 0 {
+        s.push_str(&format!("\n  … and {more} more problem(s)"));
+    }
+    s
+}
+
+impl Bilingual for ImportError {
+    fn message_zh(&self) -> String {
+        match self {
+            ImportError::Json(e) => e.message_zh(),
+            ImportError::Rows { errors, more } => {
+                let mut s = format!("发现 {} 个问题；未导入任何数据：", errors.len() + more);
+                for e in errors {
+                    s.push_str(&format!("\n  {}", e.message_zh()));
+                }
+                if *more > 0 {
+                    s.push_str(&format!("\n  …… 另有 {more} 个问题"));
+                }
+                s
+            }
+            ImportError::Store(e) => format!("写入数据库失败，未导入任何数据：{e}"),
+        }
+    }
 }
 
 /// How many rows of each kind were written.
@@ -61,632 +90,783 @@ pub struct ImportSummary {
     pub tasks: usize,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CategoryIn {
-    id: String,
-    near_expiry_days: Vec<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ItemIn {
-    id: String,
-    name_en: String,
-    name_zh: String,
-    #[serde(default)]
-    gtins: Vec<String>,
-    #[serde(default)]
-    aliases: Vec<String>,
-    category: String,
-    shelf_life_days: Option<u32>,
-    min_remaining_days_receipt: Option<u32>,
-    min_remaining_pct_receipt: Option<u8>,
-    near_expiry_days: Option<Vec<u32>>,
-    #[serde(default)]
-    requires_qc: bool,
-    #[serde(default)]
-    serialized: bool,
-    #[serde(default)]
-    regulated: bool,
-    #[serde(default)]
-    storage: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LotIn {
-    item: String,
-    lot: String,
-    expiry: Option<String>,
-    production_date: Option<String>,
-    qc_date: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LocationIn {
-    code: String,
-    warehouse: String,
-    zone: String,
-    #[serde(default)]
-    kind: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StockIn {
-    location: String,
-    item: String,
-    lot: String,
-    qty: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CustomerIn {
-    id: String,
-    name: String,
-    min_remaining_days: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SerialIn {
-    item: String,
-    serial: String,
-    lot: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TaskIn {
-    id: String,
-    kind: String,
-    customer: Option<String>,
-    reference: Option<String>,
-    #[serde(default)]
-    created_at: Option<String>,
-    #[serde(default)]
-    lines: Vec<TaskLineIn>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TaskLineIn {
-    item: String,
-    lot: Option<String>,
-    location: Option<String>,
-    #[serde(default)]
-    qty: u32,
-}
-
-const SECTIONS: [&str; 8] = [
-    "categories",
-    "items",
-    "lots",
-    "locations",
-    "stock",
-    "customers",
-    "serials",
-    "tasks",
-];
-
-struct Ctx {
-    errors: Vec<RowError>,
-}
-
-impl Ctx {
-    fn push(&mut self, record: &str, key: Option<&str>, field: Option<&str>, why: impl Into<String>) {
-        if self.errors.len() < 500 {
-            self.errors.push(RowError {
-                record: record.to_owned(),
-                key: key.map(str::to_owned),
-                field: field.map(str::to_owned),
-                why: why.into(),
-            });
-        }
-    }
-}
-
-/// serde's message for a record, with the field name pulled out where serde names it.
-fn serde_row_error(ctx: &mut Ctx, record: &str, key: Option<&str>, e: serde_json::Error) {
-    let msg = e.to_string();
-    let field = msg.split('`').nth(1).map(str::to_owned);
-    ctx.push(record, key, field.as_deref(), msg);
-}
-
-fn parse_section<T: for<'de> Deserialize<'de>>(
-    ctx: &mut Ctx,
-    root: &Value,
-    name: &str,
-    key_field: &str,
-) -> Vec<(String, Option<String>, T)> {
-    let mut out = Vec::new();
-    let Some(v) = root.get(name) else { return out };
-    let Some(arr) = v.as_array() else {
-        ctx.push(name, None, None, "must be a list");
-        return out;
-    };
-    for (i, row) in arr.iter().enumerate() {
-        let record = format!("{name}[{i}]");
-        let key = row.get(key_field).and_then(Value::as_str).map(str::to_owned);
-        match serde_json::from_value::<T>(row.clone()) {
-            Ok(t) => out.push((record, key, t)),
-            Err(e) => serde_row_error(ctx, &record, key.as_deref(), e),
-        }
-    }
-    out
-}
-
-fn sql_row_error(ctx: &mut Ctx, record: &str, key: Option<&str>, e: rusqlite::Error) -> Result<(), StoreError> {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ConstraintViolation) => {
-            ctx.push(record, key, None, format!("rejected by the database: {e}"));
-            Ok(())
-        }
-        _ => Err(write_err(e)),
-    }
-}
-
-fn date_field(ctx: &mut Ctx, record: &str, key: Option<&str>, field: &str, v: &Option<String>) -> Option<String> {
-    let s = v.as_deref()?;
-    match parse_iso_date(s) {
-        Ok(d) => Some(d.to_string()),
-        Err(e) => {
-            ctx.push(record, key, Some(field), e.why);
-            None
-        }
-    }
-}
-
 /// Imports `json` into `store`. On any problem nothing is written and every problem is returned.
 pub fn import_json(store: &mut Store, json: &str) -> Result<ImportSummary, ImportError> {
-    let root: Value = serde_json::from_str(json).map_err(|e| ImportError::Json(e.to_string()))?;
-    let Some(obj) = root.as_object() else {
-        return Err(ImportError::Json(
-            "the top level must be an object with items, lots, locations, stock, customers".into(),
-        ));
+    import_from(store, json.as_bytes())
+}
+
+/// Imports a file streamed from `r` (give it a `BufReader`) into `store`, in bounded memory.
+/// On any problem nothing is written and every problem is returned (the first
+/// [`MAX_KEPT_ERRORS`] in full, the rest counted).
+pub fn import_from<R: Read>(store: &mut Store, r: R) -> Result<ImportSummary, ImportError> {
+    // A larger page cache while importing: the lot and stock indexes are written in key order
+    // of neither, so a million-lot file touches their pages at random. Still bounded (32 MiB).
+    let _ = store.conn().execute_batch("PRAGMA main.cache_size = -32768");
+    let res = import_in_one_transaction(store, r);
+    let _ = store.conn().execute_batch("PRAGMA main.cache_size = -16384");
+    res
+}
+
+fn import_in_one_transaction<R: Read>(store: &mut Store, r: R) -> Result<ImportSummary, ImportError> {
+    // The one write transaction of the import; dropping it without commit rolls everything back.
+    let tx = store.begin_write()?;
+    tx.set_prepared_statement_cache_capacity(64);
+    // References are checked by the import itself, after the whole file (any section order).
+    tx.execute_batch(
+        "PRAGMA defer_foreign_keys = ON;
+         PRAGMA temp.cache_size = -8192;
+         DROP TABLE IF EXISTS temp.import_seen;
+         DROP TABLE IF EXISTS temp.import_pending;
+         DROP TABLE IF EXISTS temp.import_lots;
+         DROP TABLE IF EXISTS temp.import_stock;
+         CREATE TEMP TABLE import_lots (id INTEGER PRIMARY KEY, pos INTEGER NOT NULL);
+         CREATE TEMP TABLE import_stock (
+             lot_id INTEGER NOT NULL, location TEXT NOT NULL, pos INTEGER NOT NULL,
+             PRIMARY KEY (lot_id, location)) WITHOUT ROWID;
+         CREATE TEMP TABLE import_seen (
+             kind INTEGER NOT NULL, k1 TEXT NOT NULL, k2 TEXT NOT NULL, k3 TEXT NOT NULL,
+             pos INTEGER NOT NULL, extra TEXT,
+             PRIMARY KEY (kind, k1, k2, k3)) WITHOUT ROWID;
+         CREATE TEMP TABLE import_pending (
+             kind INTEGER NOT NULL, pos INTEGER NOT NULL, key TEXT,
+             a TEXT NOT NULL, b TEXT, c TEXT, n INTEGER);",
+    )
+    .map_err(write_err)?;
+    let mut w = Writer {
+        tx: &tx,
+        errors: Vec::new(),
+        more: 0,
+        sum: ImportSummary::default(),
+        fatal: None,
     };
-    let mut ctx = Ctx { errors: vec![] };
-    for k in obj.keys() {
-        if !SECTIONS.contains(&k.as_str()) {
-            ctx.push(
-                k,
-                None,
-                None,
-                format!("unknown section; expected one of {}", SECTIONS.join(", ")),
-            );
+    let res = read_import(r, &mut |ev| w.event(ev));
+    match res {
+        Ok(()) => {}
+        Err(ReadError::Json(e)) => return Err(ImportError::Json(e)),
+        Err(ReadError::Stopped) => {
+            return Err(w.fatal.take().map_or_else(
+                || ImportError::Store(StoreError::Data("the import stopped".into())),
+                ImportError::Store,
+            ));
         }
     }
-    let categories: Vec<(String, Option<String>, CategoryIn)> = parse_section(&mut ctx, &root, "categories", "id");
-    let items: Vec<(String, Option<String>, ItemIn)> = parse_section(&mut ctx, &root, "items", "id");
-    let lots: Vec<(String, Option<String>, LotIn)> = parse_section(&mut ctx, &root, "lots", "lot");
-    let locations: Vec<(String, Option<String>, LocationIn)> = parse_section(&mut ctx, &root, "locations", "code");
-    let stock: Vec<(String, Option<String>, StockIn)> = parse_section(&mut ctx, &root, "stock", "lot");
-    let customers: Vec<(String, Option<String>, CustomerIn)> = parse_section(&mut ctx, &root, "customers", "id");
-    let serials: Vec<(String, Option<String>, SerialIn)> = parse_section(&mut ctx, &root, "serials", "serial");
-    let tasks: Vec<(String, Option<String>, TaskIn)> = parse_section(&mut ctx, &root, "tasks", "id");
-
-    let mut sum = ImportSummary::default();
-    let tx = store.begin_write()?;
-    write_all(
-        &tx, &mut ctx, &mut sum, categories, items, lots, locations, stock, customers, serials, tasks,
-    )?;
-    if !ctx.errors.is_empty() {
-        // Dropping the transaction rolls it back.
-        return Err(ImportError::Rows(ctx.errors));
+    w.resolve_pending()?;
+    if !w.errors.is_empty() {
+        return Err(ImportError::Rows {
+            errors: w.errors,
+            more: w.more,
+        });
     }
+    let sum = w.sum;
+    tx.execute_batch(
+        "DROP TABLE temp.import_seen; DROP TABLE temp.import_pending;
+         DROP TABLE temp.import_lots; DROP TABLE temp.import_stock;",
+    )
+    .map_err(write_err)?;
     tx.commit().map_err(write_err)?;
     Ok(sum)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn write_all(
-    tx: &Transaction<'_>,
-    ctx: &mut Ctx,
-    sum: &mut ImportSummary,
-    categories: Vec<(String, Option<String>, CategoryIn)>,
-    items: Vec<(String, Option<String>, ItemIn)>,
-    lots: Vec<(String, Option<String>, LotIn)>,
-    locations: Vec<(String, Option<String>, LocationIn)>,
-    stock: Vec<(String, Option<String>, StockIn)>,
-    customers: Vec<(String, Option<String>, CustomerIn)>,
-    serials: Vec<(String, Option<String>, SerialIn)>,
-    tasks: Vec<(String, Option<String>, TaskIn)>,
-) -> Result<(), StoreError> {
-    for (rec, key, c) in categories {
-        if c.near_expiry_days.is_empty() {
-            ctx.push(
-                &rec,
-                key.as_deref(),
-                Some("near_expiry_days"),
-                "needs at least one tier",
-            );
-            continue;
-        }
-        let mut t = c.near_expiry_days.clone();
-        t.sort_unstable_by(|a, b| b.cmp(a));
-        if let Err(e) = tx.execute(
-            "INSERT INTO categories(id, near_expiry_days) VALUES (?1, ?2)
-             ON CONFLICT(id) DO UPDATE SET near_expiry_days = excluded.near_expiry_days",
-            params![c.id, tiers_to_string(&t)],
-        ) {
-            sql_row_error(ctx, &rec, key.as_deref(), e)?;
+// Kinds of `import_seen` and `import_pending` rows.
+const SEEN_CATEGORY: i64 = 0;
+const SEEN_ITEM: i64 = 1;
+const SEEN_LOCATION: i64 = 3;
+const SEEN_CUSTOMER: i64 = 5;
+const SEEN_SERIAL: i64 = 6;
+const SEEN_TASK: i64 = 7;
+const SEEN_BARCODE: i64 = 8;
+/// Refused records by section, for the messages of references to them.
+const REFUSED_ITEM: i64 = 9;
+const REFUSED_LOCATION: i64 = 10;
+const REFUSED_CUSTOMER: i64 = 11;
+
+const PENDING_LOT_ITEM: i64 = 0;
+const PENDING_STOCK: i64 = 1;
+const PENDING_SERIAL: i64 = 2;
+const PENDING_TASK_CUSTOMER: i64 = 3;
+const PENDING_LINE_ITEM: i64 = 4;
+const PENDING_LINE_LOCATION: i64 = 5;
+
+struct Writer<'t> {
+    tx: &'t Transaction<'t>,
+    errors: Vec<RowError>,
+    more: usize,
+    sum: ImportSummary,
+    /// A database failure that ended the import.
+    fatal: Option<StoreError>,
+}
+
+/// The outcome of writing one row: `Err` only for a failure of the database itself.
+type Step = Result<(), StoreError>;
+
+impl Writer<'_> {
+    fn event(&mut self, ev: Event) -> Result<(), Stop> {
+        let res = match ev {
+            Event::Bad(e) => {
+                self.push(e);
+                Ok(())
+            }
+            Event::Row { pos, key, row } => self.row(pos, key.as_deref(), row),
+            Event::Refused { pos, key } => self.refused(pos, &key),
+        };
+        res.map_err(|e| {
+            self.fatal = Some(e);
+            Stop
+        })
+    }
+
+    fn push(&mut self, e: RowError) {
+        if self.errors.len() < MAX_KEPT_ERRORS {
+            self.errors.push(e);
         } else {
-            sum.categories += 1;
+            self.more += 1;
         }
     }
 
-    let mut seen_codes: HashMap<String, String> = HashMap::new();
-    for (rec, key, it) in items {
-        let k = key.as_deref();
-        let mut ok = true;
-        if it.id.trim().is_empty() {
-            ctx.push(&rec, k, Some("id"), "is empty");
-            ok = false;
-        }
-        if it.name_en.trim().is_empty() {
-            ctx.push(&rec, k, Some("name_en"), "is empty");
-            ok = false;
-        }
-        if it.name_zh.trim().is_empty() {
-            ctx.push(&rec, k, Some("name_zh"), "is empty");
-            ok = false;
-        }
-        if it.min_remaining_days_receipt.is_some() && it.min_remaining_pct_receipt.is_some() {
-            ctx.push(
-                &rec,
-                k,
-                Some("min_remaining_pct_receipt"),
-                "give min_remaining_days_receipt or min_remaining_pct_receipt, not both",
-            );
-            ok = false;
-        }
-        if it.min_remaining_pct_receipt.is_some_and(|p| p > 100) {
-            ctx.push(&rec, k, Some("min_remaining_pct_receipt"), "must be 0 to 100");
-            ok = false;
-        }
-        if it.shelf_life_days == Some(0) {
-            ctx.push(&rec, k, Some("shelf_life_days"), "must be at least 1");
-            ok = false;
-        }
-        let storage = match it.storage.as_deref().map(str::parse::<Storage>).transpose() {
-            Ok(s) => s.unwrap_or_default(),
-            Err(e) => {
-                ctx.push(&rec, k, Some("storage"), e);
-                ok = false;
-                Storage::Ambient
-            }
-        };
-        let mut gtins = Vec::new();
-        for (j, g) in it.gtins.iter().enumerate() {
-            match Gtin::new(g) {
-                Ok(g) => gtins.push(g.as_str().to_owned()),
-                Err(e) => {
-                    ctx.push(&rec, k, Some(&format!("gtins[{j}]")), e.why);
-                    ok = false;
-                }
-            }
-        }
-        for code in gtins.iter().chain(it.aliases.iter()) {
-            if let Some(other) = seen_codes.insert(code.clone(), it.id.clone())
-                && other != it.id
-            {
-                ctx.push(
-                    &rec,
-                    k,
-                    Some("gtins"),
-                    format!("barcode {code} is already used by item {other}"),
-                );
-                ok = false;
-            }
-        }
-        if !ok {
-            continue;
-        }
-        let tiers = it.near_expiry_days.as_ref().map(|t| {
-            let mut t = t.clone();
-            t.sort_unstable_by(|a, b| b.cmp(a));
-            tiers_to_string(&t)
+    fn bad(&mut self, pos: Pos, key: Option<&str>, field: Option<&str>, why: Reason) {
+        self.push(RowError {
+            record: pos.to_string(),
+            key: key.map(str::to_owned),
+            field: field.map(str::to_owned),
+            why,
         });
-        let res = tx.execute(
-            "INSERT INTO items(id, name_en, name_zh, category, shelf_life_days, min_remaining_days_receipt,
-                               min_remaining_pct_receipt, near_expiry_days, requires_qc, serialized, regulated, storage)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT(id) DO UPDATE SET name_en = excluded.name_en, name_zh = excluded.name_zh,
-                category = excluded.category, shelf_life_days = excluded.shelf_life_days,
-                min_remaining_days_receipt = excluded.min_remaining_days_receipt,
-                min_remaining_pct_receipt = excluded.min_remaining_pct_receipt,
-                near_expiry_days = excluded.near_expiry_days, requires_qc = excluded.requires_qc,
-                serialized = excluded.serialized, regulated = excluded.regulated, storage = excluded.storage",
-            params![
-                it.id,
-                it.name_en,
-                it.name_zh,
-                it.category,
-                it.shelf_life_days,
-                it.min_remaining_days_receipt,
-                it.min_remaining_pct_receipt,
-                tiers,
-                it.requires_qc,
-                it.serialized,
-                it.regulated,
-                storage.as_str()
-            ],
-        );
-        if let Err(e) = res {
-            sql_row_error(ctx, &rec, k, e)?;
-            continue;
-        }
-        sum.items += 1;
-        for (code, kind) in gtins
-            .iter()
-            .map(|g| (g, "gtin"))
-            .chain(it.aliases.iter().map(|a| (a, "alias")))
-        {
-            let res = tx.execute(
-                "INSERT INTO barcodes(code, kind, item_id) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(code) DO UPDATE SET kind = excluded.kind, item_id = excluded.item_id",
-                params![code, kind, it.id],
-            );
-            match res {
-                Ok(_) => sum.barcodes += 1,
-                Err(e) => sql_row_error(ctx, &rec, k, e)?,
+    }
+
+    /// A database error: a constraint the reader does not know about is the row's problem,
+    /// anything else ends the import.
+    fn sql(&mut self, pos: Pos, key: Option<&str>, e: rusqlite::Error) -> Step {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                self.bad(pos, key, None, Reason::Rejected { detail: e.to_string() });
+                Ok(())
             }
+            _ => Err(write_err(e)),
         }
     }
 
-    for (rec, key, l) in lots {
-        let k = key.as_deref();
-        let mut ok = true;
-        if let Err(e) = LotNo::new(&l.lot) {
-            ctx.push(&rec, k, Some("lot"), e.why);
-            ok = false;
-        }
-        let expiry = date_field(ctx, &rec, k, "expiry", &l.expiry);
-        let prod = date_field(ctx, &rec, k, "production_date", &l.production_date);
-        let qc = date_field(ctx, &rec, k, "qc_date", &l.qc_date);
-        ok &= expiry.is_some() == l.expiry.is_some()
-            && prod.is_some() == l.production_date.is_some()
-            && qc.is_some() == l.qc_date.is_some();
-        let status = match l.status.as_deref().unwrap_or("released").parse::<LotStatus>() {
-            Ok(s) => s,
-            Err(e) => {
-                ctx.push(&rec, k, Some("status"), e);
-                ok = false;
-                LotStatus::Released
-            }
-        };
-        if let (Some(p), Some(e)) = (&prod, &expiry)
-            && p > e
-        {
-            ctx.push(&rec, k, Some("production_date"), format!("{p} is after the expiry {e}"));
-            ok = false;
-        }
-        if !item_exists(tx, &l.item)? {
-            ctx.push(
-                &rec,
-                k,
-                Some("item"),
-                format!("item '{}' is not defined (add it under items)", l.item),
-            );
-            ok = false;
-        }
-        if !ok {
-            continue;
-        }
-        let res = tx.execute(
-            "INSERT INTO lots(item_id, lot, expiry, production_date, qc_date, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT(item_id, lot) DO UPDATE SET expiry = excluded.expiry, production_date = excluded.production_date,
-                qc_date = excluded.qc_date, status = excluded.status",
-            params![l.item, l.lot, expiry, prod, qc, status.as_str()],
-        );
-        match res {
-            Ok(_) => sum.lots += 1,
-            Err(e) => sql_row_error(ctx, &rec, k, e)?,
-        }
-    }
-
-    for (rec, key, loc) in locations {
-        let k = key.as_deref();
-        let code = match LocationCode::new(&loc.code) {
-            Ok(c) => c,
-            Err(e) => {
-                ctx.push(&rec, k, Some("code"), e.why);
-                continue;
-            }
-        };
-        let kind = loc.kind.as_deref().unwrap_or("pick");
-        if !["pick", "reserve", "receiving", "quarantine", "shipping"].contains(&kind) {
-            ctx.push(
-                &rec,
-                k,
-                Some("kind"),
-                format!("'{kind}' is not one of pick, reserve, receiving, quarantine, shipping"),
-            );
-            continue;
-        }
-        let res = tx.execute(
-            "INSERT INTO locations(code, warehouse, zone, kind) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(code) DO UPDATE SET warehouse = excluded.warehouse, zone = excluded.zone, kind = excluded.kind",
-            params![code.as_str(), loc.warehouse, loc.zone, kind],
-        );
-        match res {
-            Ok(_) => sum.locations += 1,
-            Err(e) => sql_row_error(ctx, &rec, k, e)?,
-        }
-    }
-
-    for (rec, key, s) in stock {
-        let k = key.as_deref();
-        if s.qty < 0 {
-            ctx.push(&rec, k, Some("qty"), format!("{} is negative", s.qty));
-            continue;
-        }
-        let Some(lot_id) = lot_id(tx, &s.item, &s.lot)? else {
-            ctx.push(
-                &rec,
-                k,
-                Some("lot"),
-                format!(
-                    "lot '{}' of item '{}' is not defined (add it under lots)",
-                    s.lot, s.item
-                ),
-            );
-            continue;
-        };
-        let loc = LocationCode::new(&s.location)
-            .map(|c| c.as_str().to_owned())
-            .unwrap_or(s.location.clone());
-        if !exists(tx, "SELECT 1 FROM locations WHERE code = ?1", &loc)? {
-            ctx.push(
-                &rec,
-                k,
-                Some("location"),
-                format!("location '{}' is not defined (add it under locations)", s.location),
-            );
-            continue;
-        }
-        let res = tx.execute(
-            "INSERT INTO stock(lot_id, location, qty) VALUES (?1, ?2, ?3)
-             ON CONFLICT(lot_id, location) DO UPDATE SET qty = excluded.qty",
-            params![lot_id, loc, s.qty],
-        );
-        match res {
-            Ok(_) => sum.stock += 1,
-            Err(e) => sql_row_error(ctx, &rec, k, e)?,
-        }
-    }
-
-    for (rec, key, c) in customers {
-        let k = key.as_deref();
-        if c.id.trim().is_empty() {
-            ctx.push(&rec, k, Some("id"), "is empty");
-            continue;
-        }
-        let res = tx.execute(
-            "INSERT INTO customers(id, name, min_remaining_days) VALUES (?1, ?2, ?3)
-             ON CONFLICT(id) DO UPDATE SET name = excluded.name, min_remaining_days = excluded.min_remaining_days",
-            params![c.id, c.name, c.min_remaining_days],
-        );
-        match res {
-            Ok(_) => sum.customers += 1,
-            Err(e) => sql_row_error(ctx, &rec, k, e)?,
-        }
-    }
-
-    for (rec, key, s) in serials {
-        let k = key.as_deref();
-        if let Err(e) = SerialNo::new(&s.serial) {
-            ctx.push(&rec, k, Some("serial"), e.why);
-            continue;
-        }
-        if !item_exists(tx, &s.item)? {
-            ctx.push(&rec, k, Some("item"), format!("item '{}' is not defined", s.item));
-            continue;
-        }
-        let lot = match &s.lot {
-            Some(l) => match lot_id(tx, &s.item, l)? {
-                Some(id) => Some(id),
-                None => {
-                    ctx.push(
-                        &rec,
-                        k,
-                        Some("lot"),
-                        format!("lot '{l}' of item '{}' is not defined", s.item),
-                    );
-                    continue;
-                }
-            },
-            None => None,
-        };
-        let res = tx.execute(
-            "INSERT INTO serials(item_id, serial, lot_id) VALUES (?1, ?2, ?3)
-             ON CONFLICT(item_id, serial) DO UPDATE SET lot_id = excluded.lot_id",
-            params![s.item, s.serial, lot],
-        );
-        match res {
-            Ok(_) => sum.serials += 1,
-            Err(e) => sql_row_error(ctx, &rec, k, e)?,
-        }
-    }
-
-    for (rec, key, t) in tasks {
-        let k = key.as_deref();
-        if !["receipt", "pick", "count"].contains(&t.kind.as_str()) {
-            ctx.push(
-                &rec,
-                k,
-                Some("kind"),
-                format!("'{}' is not one of receipt, pick, count", t.kind),
-            );
-            continue;
-        }
-        if let Some(c) = &t.customer
-            && !exists(tx, "SELECT 1 FROM customers WHERE id = ?1", c)?
-        {
-            ctx.push(&rec, k, Some("customer"), format!("customer '{c}' is not defined"));
-            continue;
-        }
-        let created = t.created_at.clone().unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
-        if let Err(e) = tx.execute(
-            "INSERT INTO tasks(id, kind, customer_id, reference, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, customer_id = excluded.customer_id, reference = excluded.reference",
-            params![t.id, t.kind, t.customer, t.reference, created],
-        ) {
-            sql_row_error(ctx, &rec, k, e)?;
-            continue;
-        }
-        tx.execute("DELETE FROM task_lines WHERE task_id = ?1", [&t.id])
+    /// Records that the file gives `(kind, k1, k2, k3)` at `pos`; the position of the record
+    /// that gave it first (and its `extra`) when the file gave it before.
+    fn claim(
+        &mut self,
+        kind: i64,
+        k: (&str, &str, &str),
+        pos: Pos,
+        extra: Option<&str>,
+    ) -> Result<Option<(u64, Option<String>)>, StoreError> {
+        let n = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO temp.import_seen(kind, k1, k2, k3, pos, extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![kind, k.0, k.1, k.2, pos.index as i64, extra])
             .map_err(write_err)?;
-        for (n, line) in t.lines.iter().enumerate() {
-            let lrec = format!("{rec}.lines[{n}]");
-            if !item_exists(tx, &line.item)? {
-                ctx.push(&lrec, k, Some("item"), format!("item '{}' is not defined", line.item));
-                continue;
-            }
-            let loc = line.location.as_deref().map(|l| {
-                LocationCode::new(l)
-                    .map(|c| c.as_str().to_owned())
-                    .unwrap_or(l.to_owned())
-            });
-            if let Some(l) = &loc
-                && !exists(tx, "SELECT 1 FROM locations WHERE code = ?1", l)?
-            {
-                ctx.push(&lrec, k, Some("location"), format!("location '{l}' is not defined"));
-                continue;
-            }
-            if let Err(e) = tx.execute(
-                "INSERT INTO task_lines(task_id, line_no, item_id, lot, location, qty_expected) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![t.id, n as i64 + 1, line.item, line.lot, loc, line.qty],
-            ) {
-                sql_row_error(ctx, &lrec, k, e)?;
+        if n == 1 {
+            return Ok(None);
+        }
+        let first = self
+            .tx
+            .prepare_cached(
+                "SELECT pos, extra FROM temp.import_seen WHERE kind = ?1 AND k1 = ?2 AND k2 = ?3 AND k3 = ?4",
+            )?
+            .query_row(params![kind, k.0, k.1, k.2], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })?;
+        Ok(Some(first))
+    }
+
+    /// Claims the record's key; on a duplicate reports it and returns false.
+    fn first_time(
+        &mut self,
+        kind: i64,
+        k: (&str, &str, &str),
+        pos: Pos,
+        key: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        match self.claim(kind, k, pos, None)? {
+            None => Ok(true),
+            Some((first, _)) => {
+                let first = Pos {
+                    section: pos.section,
+                    index: first,
+                };
+                self.bad(
+                    pos,
+                    key,
+                    None,
+                    Reason::Duplicate {
+                        first: first.to_string(),
+                    },
+                );
+                Ok(false)
             }
         }
-        sum.tasks += 1;
     }
-    Ok(())
-}
 
-fn exists(tx: &Transaction<'_>, sql: &str, key: &str) -> Result<bool, StoreError> {
-    use rusqlite::OptionalExtension;
-    Ok(tx.query_row(sql, [key], |_| Ok(())).optional()?.is_some())
-}
+    fn pending(
+        &mut self,
+        kind: i64,
+        pos: Pos,
+        key: Option<&str>,
+        a: &str,
+        b: Option<&str>,
+        c: Option<&str>,
+        n: Option<i64>,
+    ) -> Step {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO temp.import_pending(kind, pos, key, a, b, c, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![kind, pos.index as i64, key, a, b, c, n])
+            .map_err(write_err)?;
+        Ok(())
+    }
 
-fn item_exists(tx: &Transaction<'_>, id: &str) -> Result<bool, StoreError> {
-    exists(tx, "SELECT 1 FROM items WHERE id = ?1", id)
-}
+    /// Remembers a refused item, location or customer, so a reference to it says why it is missing.
+    fn refused(&mut self, pos: Pos, key: &str) -> Step {
+        let (kind, key) = match pos.section {
+            Section::Items => (REFUSED_ITEM, key.to_owned()),
+            Section::Locations => (REFUSED_LOCATION, key.trim().to_ascii_uppercase()),
+            Section::Customers => (REFUSED_CUSTOMER, key.to_owned()),
+            _ => return Ok(()),
+        };
+        self.claim(kind, (&key, "", ""), pos, None)?;
+        Ok(())
+    }
 
-fn lot_id(tx: &Transaction<'_>, item: &str, lot: &str) -> Result<Option<i64>, StoreError> {
-    use rusqlite::OptionalExtension;
-    Ok(tx
-        .query_row(
-            "SELECT id FROM lots WHERE item_id = ?1 AND lot = ?2",
-            params![item, lot],
-            |r| r.get(0),
-        )
-        .optional()?)
+    /// Why a reference to `value` cannot be resolved: refused in this file, or given nowhere.
+    fn missing(&self, kind: RefKind, value: String) -> Result<Reason, StoreError> {
+        let (seen, section) = match kind {
+            RefKind::Item => (REFUSED_ITEM, Section::Items),
+            RefKind::Location => (REFUSED_LOCATION, Section::Locations),
+            RefKind::Customer => (REFUSED_CUSTOMER, Section::Customers),
+        };
+        let at: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT pos FROM temp.import_seen WHERE kind = ?1 AND k1 = ?2 AND k2 = '' AND k3 = ''")?
+            .query_row(params![seen, value], |r| r.get(0))
+            .optional()?;
+        Ok(match at {
+            Some(i) => Reason::RefRefused {
+                kind,
+                value,
+                at: Pos {
+                    section,
+                    index: i as u64,
+                }
+                .to_string(),
+            },
+            None => Reason::NotDefined { kind, value },
+        })
+    }
+
+    fn exists(&self, sql: &str, key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached(sql)?
+            .query_row([key], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn item_exists(&self, id: &str) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM items WHERE id = ?1", id)
+    }
+
+    fn location_exists(&self, code: &str) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM locations WHERE code = ?1", code)
+    }
+
+    fn customer_exists(&self, id: &str) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM customers WHERE id = ?1", id)
+    }
+
+    fn lot_id(&self, item: &str, lot: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT id FROM lots WHERE item_id = ?1 AND lot = ?2")?
+            .query_row(params![item, lot], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn row(&mut self, pos: Pos, key: Option<&str>, row: Row) -> Step {
+        match row {
+            Row::Category(c) => {
+                if !self.first_time(SEEN_CATEGORY, (&c.id, "", ""), pos, key)? {
+                    return Ok(());
+                }
+                let res = self
+                    .tx
+                    .prepare_cached(
+                        "INSERT INTO categories(id, near_expiry_days) VALUES (?1, ?2)
+                         ON CONFLICT(id) DO UPDATE SET near_expiry_days = excluded.near_expiry_days",
+                    )?
+                    .execute(params![c.id, tiers_to_string(&c.near_expiry_days)]);
+                match res {
+                    Ok(_) => self.sum.categories += 1,
+                    Err(e) => self.sql(pos, key, e)?,
+                }
+            }
+            Row::Item(it) => {
+                if !self.first_time(SEEN_ITEM, (&it.id, "", ""), pos, key)? {
+                    return Ok(());
+                }
+                let mut ok = true;
+                let codes: Vec<(&String, &str, String)> = (it.gtins.iter().enumerate())
+                    .map(|(j, g)| (g, "gtin", format!("gtins[{j}]")))
+                    .chain(
+                        it.aliases
+                            .iter()
+                            .enumerate()
+                            .map(|(j, a)| (a, "alias", format!("aliases[{j}]"))),
+                    )
+                    .collect();
+                for (code, _, field) in &codes {
+                    if let Some((first, Some(other))) =
+                        self.claim(SEEN_BARCODE, (code.as_str(), "", ""), pos, Some(it.id.as_str()))?
+                        && other != it.id
+                    {
+                        let by = Pos {
+                            section: Section::Items,
+                            index: first,
+                        };
+                        self.bad(
+                            pos,
+                            key,
+                            Some(field.as_str()),
+                            Reason::BarcodeTaken {
+                                code: code.to_string(),
+                                by: format!("{by} ({other})"),
+                            },
+                        );
+                        ok = false;
+                    }
+                }
+                if !ok {
+                    return Ok(());
+                }
+                let tiers = it.near_expiry_days.as_deref().map(tiers_to_string);
+                let res = self
+                    .tx
+                    .prepare_cached(
+                        "INSERT INTO items(id, name_en, name_zh, category, shelf_life_days, min_remaining_days_receipt,
+                               min_remaining_pct_receipt, near_expiry_days, requires_qc, serialized, regulated, storage)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                         ON CONFLICT(id) DO UPDATE SET name_en = excluded.name_en, name_zh = excluded.name_zh,
+                            category = excluded.category, shelf_life_days = excluded.shelf_life_days,
+                            min_remaining_days_receipt = excluded.min_remaining_days_receipt,
+                            min_remaining_pct_receipt = excluded.min_remaining_pct_receipt,
+                            near_expiry_days = excluded.near_expiry_days, requires_qc = excluded.requires_qc,
+                            serialized = excluded.serialized, regulated = excluded.regulated, storage = excluded.storage",
+                    )?
+                    .execute(params![
+                        it.id,
+                        it.name_en,
+                        it.name_zh,
+                        it.category,
+                        it.shelf_life_days,
+                        it.min_remaining_days_receipt,
+                        it.min_remaining_pct_receipt,
+                        tiers,
+                        it.requires_qc,
+                        it.serialized,
+                        it.regulated,
+                        it.storage.as_str()
+                    ]);
+                if let Err(e) = res {
+                    return self.sql(pos, key, e);
+                }
+                self.sum.items += 1;
+                for (code, kind, _) in &codes {
+                    let res = self
+                        .tx
+                        .prepare_cached(
+                            "INSERT INTO barcodes(code, kind, item_id) VALUES (?1, ?2, ?3)
+                             ON CONFLICT(code) DO UPDATE SET kind = excluded.kind, item_id = excluded.item_id",
+                        )?
+                        .execute(params![code, kind, it.id]);
+                    match res {
+                        Ok(_) => self.sum.barcodes += 1,
+                        Err(e) => self.sql(pos, key, e)?,
+                    }
+                }
+            }
+            Row::Lot(l) => {
+                if !self.item_exists(&l.item)? {
+                    // Perhaps defined later in the file: checked again at the end.
+                    self.pending(PENDING_LOT_ITEM, pos, key, &l.item, None, None, None)?;
+                }
+                let d = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
+                let res = self
+                    .tx
+                    .prepare_cached(
+                        "INSERT INTO lots(item_id, lot, expiry, production_date, qc_date, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT(item_id, lot) DO UPDATE SET expiry = excluded.expiry,
+                            production_date = excluded.production_date, qc_date = excluded.qc_date, status = excluded.status
+                         RETURNING id",
+                    )?
+                    .query_row(
+                        params![
+                            l.item,
+                            l.lot,
+                            d(l.expiry),
+                            d(l.production_date),
+                            d(l.qc_date),
+                            l.status.as_str()
+                        ],
+                        |r| r.get::<_, i64>(0),
+                    );
+                match res {
+                    // Lots are told apart by their row id: new ones come in increasing order,
+                    // so remembering them is an append, not a search by item and lot.
+                    Ok(id) => {
+                        let first = self.claim_id(
+                            "INSERT INTO temp.import_lots(id, pos) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                            "SELECT pos FROM temp.import_lots WHERE id = ?1",
+                            (id, None),
+                            pos,
+                        )?;
+                        self.first_or_duplicate(first, pos, key);
+                        if first.is_none() {
+                            self.sum.lots += 1;
+                        }
+                    }
+                    Err(e) => self.sql(pos, key, e)?,
+                }
+            }
+            Row::Location(loc) => {
+                if !self.first_time(SEEN_LOCATION, (&loc.code, "", ""), pos, key)? {
+                    return Ok(());
+                }
+                let res = self
+                    .tx
+                    .prepare_cached(
+                        "INSERT INTO locations(code, warehouse, zone, kind) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT(code) DO UPDATE SET warehouse = excluded.warehouse, zone = excluded.zone, kind = excluded.kind",
+                    )?
+                    .execute(params![loc.code, loc.warehouse, loc.zone, loc.kind]);
+                match res {
+                    Ok(_) => self.sum.locations += 1,
+                    Err(e) => self.sql(pos, key, e)?,
+                }
+            }
+            Row::Stock(s) => match self.lot_id(&s.item, &s.lot)? {
+                Some(lot_id) if self.location_exists(&s.location)? => {
+                    self.write_stock(pos, key, lot_id, &s.location, s.qty)?
+                }
+                _ => self.pending(
+                    PENDING_STOCK,
+                    pos,
+                    key,
+                    &s.item,
+                    Some(s.lot.as_str()),
+                    Some(s.location.as_str()),
+                    Some(s.qty),
+                )?,
+            },
+            Row::Customer(c) => {
+                if !self.first_time(SEEN_CUSTOMER, (&c.id, "", ""), pos, key)? {
+                    return Ok(());
+                }
+                let res = self
+                    .tx
+                    .prepare_cached(
+                        "INSERT INTO customers(id, name, min_remaining_days) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(id) DO UPDATE SET name = excluded.name, min_remaining_days = excluded.min_remaining_days",
+                    )?
+                    .execute(params![c.id, c.name, c.min_remaining_days]);
+                match res {
+                    Ok(_) => self.sum.customers += 1,
+                    Err(e) => self.sql(pos, key, e)?,
+                }
+            }
+            Row::Serial(s) => {
+                if !self.first_time(SEEN_SERIAL, (&s.item, &s.serial, ""), pos, key)? {
+                    return Ok(());
+                }
+                let lot_id = match &s.lot {
+                    Some(l) => self.lot_id(&s.item, l)?.map(Some),
+                    None => Some(None),
+                };
+                match lot_id {
+                    Some(lot_id) if self.item_exists(&s.item)? => {
+                        self.write_serial(pos, key, &s.item, &s.serial, lot_id)?
+                    }
+                    _ => self.pending(
+                        PENDING_SERIAL,
+                        pos,
+                        key,
+                        &s.item,
+                        Some(s.serial.as_str()),
+                        s.lot.as_deref(),
+                        None,
+                    )?,
+                }
+            }
+            Row::Task(t) => {
+                if !self.first_time(SEEN_TASK, (&t.id, "", ""), pos, key)? {
+                    return Ok(());
+                }
+                if let Some(c) = &t.customer
+                    && !self.customer_exists(c)?
+                {
+                    self.pending(PENDING_TASK_CUSTOMER, pos, key, c, None, None, None)?;
+                }
+                let created = t.created_at.as_deref().unwrap_or("1970-01-01T00:00:00Z");
+                let res = self
+                    .tx
+                    .prepare_cached(
+                        "INSERT INTO tasks(id, kind, customer_id, reference, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, customer_id = excluded.customer_id,
+                            reference = excluded.reference",
+                    )?
+                    .execute(params![t.id, t.kind, t.customer, t.reference, created]);
+                if let Err(e) = res {
+                    return self.sql(pos, key, e);
+                }
+                self.tx
+                    .prepare_cached("DELETE FROM task_lines WHERE task_id = ?1")?
+                    .execute([&t.id])
+                    .map_err(write_err)?;
+                for (n, line) in t.lines.iter().enumerate() {
+                    if !self.item_exists(&line.item)? {
+                        self.pending(PENDING_LINE_ITEM, pos, key, &line.item, None, None, Some(n as i64))?;
+                    }
+                    if let Some(l) = &line.location
+                        && !self.location_exists(l)?
+                    {
+                        self.pending(PENDING_LINE_LOCATION, pos, key, l, None, None, Some(n as i64))?;
+                    }
+                    let res = self
+                        .tx
+                        .prepare_cached(
+                            "INSERT INTO task_lines(task_id, line_no, item_id, lot, location, qty_expected)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        )?
+                        .execute(params![
+                            t.id,
+                            n as i64 + 1,
+                            line.item,
+                            line.lot,
+                            line.location,
+                            line.qty
+                        ]);
+                    if let Err(e) = res {
+                        self.sql(pos, key, e)?;
+                    }
+                }
+                self.sum.tasks += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Remembers a lot or stock row this file gave, by its database key; the position of the
+    /// record that gave it first when the file gave it before.
+    fn claim_id(
+        &mut self,
+        insert: &str,
+        select: &str,
+        k: (i64, Option<&str>),
+        pos: Pos,
+    ) -> Result<Option<u64>, StoreError> {
+        let n = match k.1 {
+            None => self.tx.prepare_cached(insert)?.execute(params![k.0, pos.index as i64]),
+            Some(loc) => self
+                .tx
+                .prepare_cached(insert)?
+                .execute(params![k.0, pos.index as i64, loc]),
+        }
+        .map_err(write_err)?;
+        if n == 1 {
+            return Ok(None);
+        }
+        let first: i64 = match k.1 {
+            None => self.tx.prepare_cached(select)?.query_row(params![k.0], |r| r.get(0))?,
+            Some(loc) => self
+                .tx
+                .prepare_cached(select)?
+                .query_row(params![k.0, loc], |r| r.get(0))?,
+        };
+        Ok(Some(first as u64))
+    }
+
+    fn first_or_duplicate(&mut self, first: Option<u64>, pos: Pos, key: Option<&str>) {
+        if let Some(first) = first {
+            let first = Pos {
+                section: pos.section,
+                index: first,
+            };
+            self.bad(
+                pos,
+                key,
+                None,
+                Reason::Duplicate {
+                    first: first.to_string(),
+                },
+            );
+        }
+    }
+
+    fn write_stock(&mut self, pos: Pos, key: Option<&str>, lot_id: i64, location: &str, qty: i64) -> Step {
+        let first = self.claim_id(
+            "INSERT INTO temp.import_stock(lot_id, pos, location) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            "SELECT pos FROM temp.import_stock WHERE lot_id = ?1 AND location = ?2",
+            (lot_id, Some(location)),
+            pos,
+        )?;
+        if first.is_some() {
+            self.first_or_duplicate(first, pos, key);
+            return Ok(());
+        }
+        let res = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO stock(lot_id, location, qty) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(lot_id, location) DO UPDATE SET qty = excluded.qty",
+            )?
+            .execute(params![lot_id, location, qty]);
+        match res {
+            Ok(_) => self.sum.stock += 1,
+            Err(e) => self.sql(pos, key, e)?,
+        }
+        Ok(())
+    }
+
+    fn write_serial(&mut self, pos: Pos, key: Option<&str>, item: &str, serial: &str, lot_id: Option<i64>) -> Step {
+        let res = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO serials(item_id, serial, lot_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(item_id, serial) DO UPDATE SET lot_id = excluded.lot_id",
+            )?
+            .execute(params![item, serial, lot_id]);
+        match res {
+            Ok(_) => self.sum.serials += 1,
+            Err(e) => self.sql(pos, key, e)?,
+        }
+        Ok(())
+    }
+
+    /// Once the whole file is read: the references that could not be resolved when their
+    /// record came are resolved now (the record they name may have come later), or reported.
+    fn resolve_pending(&mut self) -> Step {
+        type Pending = (
+            i64,
+            i64,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+        );
+        let mut last = 0i64;
+        loop {
+            // In pages, so no statement stays open while rows are written.
+            let page: Vec<(i64, Pending)> = self
+                .tx
+                .prepare_cached(
+                    "SELECT rowid, kind, pos, key, a, b, c, n FROM temp.import_pending WHERE rowid > ?1
+                     ORDER BY rowid LIMIT 1000",
+                )?
+                .query_map([last], |r| {
+                    Ok((
+                        r.get(0)?,
+                        (
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                        ),
+                    ))
+                })?
+                .collect::<Result<_, _>>()?;
+            let Some((l, _)) = page.last() else { break };
+            last = *l;
+            for (_, (kind, index, key, a, b, c, n)) in page {
+                let key = key.as_deref();
+                let at = |section| Pos {
+                    section,
+                    index: index as u64,
+                };
+                let line = |field: &str| format!("lines[{}].{field}", n.unwrap_or(0));
+                match kind {
+                    PENDING_LOT_ITEM => {
+                        if !self.item_exists(&a)? {
+                            let why = self.missing(RefKind::Item, a)?;
+                            self.bad(at(Section::Lots), key, Some("item"), why);
+                        }
+                    }
+                    PENDING_STOCK => {
+                        let (lot, location) = (b.unwrap_or_default(), c.unwrap_or_default());
+                        let pos = at(Section::Stock);
+                        let lot_id = self.lot_id(&a, &lot)?;
+                        if lot_id.is_none() {
+                            let why = Reason::LotNotDefined {
+                                item: a.clone(),
+                                lot: lot.clone(),
+                            };
+                            self.bad(pos, key, Some("lot"), why);
+                        }
+                        if !self.location_exists(&location)? {
+                            let why = self.missing(RefKind::Location, location.clone())?;
+                            self.bad(pos, key, Some("location"), why);
+                        } else if let Some(lot_id) = lot_id {
+                            self.write_stock(pos, key, lot_id, &location, n.unwrap_or(0))?;
+                        }
+                    }
+                    PENDING_SERIAL => {
+                        let pos = at(Section::Serials);
+                        let item_ok = self.item_exists(&a)?;
+                        if !item_ok {
+                            let why = self.missing(RefKind::Item, a.clone())?;
+                            self.bad(pos, key, Some("item"), why);
+                        }
+                        let lot_id = match &c {
+                            Some(l) => match self.lot_id(&a, l)? {
+                                Some(id) => Some(Some(id)),
+                                None => {
+                                    if item_ok {
+                                        let why = Reason::LotNotDefined {
+                                            item: a.clone(),
+                                            lot: l.clone(),
+                                        };
+                                        self.bad(pos, key, Some("lot"), why);
+                                    }
+                                    None
+                                }
+                            },
+                            None => Some(None),
+                        };
+                        if let (true, Some(lot_id)) = (item_ok, lot_id) {
+                            self.write_serial(pos, key, &a, &b.unwrap_or_default(), lot_id)?;
+                        }
+                    }
+                    PENDING_TASK_CUSTOMER => {
+                        if !self.customer_exists(&a)? {
+                            let why = self.missing(RefKind::Customer, a)?;
+                            self.bad(at(Section::Tasks), key, Some("customer"), why);
+                        }
+                    }
+                    PENDING_LINE_ITEM => {
+                        if !self.item_exists(&a)? {
+                            let why = self.missing(RefKind::Item, a)?;
+                            self.bad(at(Section::Tasks), key, Some(&line("item")), why);
+                        }
+                    }
+                    PENDING_LINE_LOCATION => {
+                        if !self.location_exists(&a)? {
+                            let why = self.missing(RefKind::Location, a)?;
+                            self.bad(at(Section::Tasks), key, Some(&line("location")), why);
+                        }
+                    }
+                    _ => unreachable!("pending kinds are this module's"),
+                }
+            }
+        }
+        Ok(())
+    }
 }

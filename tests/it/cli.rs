@@ -279,8 +279,11 @@ fn import_command_reports_rows_and_writes_nothing_on_error() {
     let o = lotline(&["import", "--db", db.to_str().unwrap(), bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains("lots[0] (R2) field 'expiry'"), "{e}");
-    assert!(e.contains("stock[0] (R1) field 'location'"), "{e}");
+    assert!(e.contains("lots[0].expiry (R2): \"2027-02-30\" is not a date"), "{e}");
+    assert!(
+        e.contains("stock[0].location (R1): location 'A-99' is not defined"),
+        "{e}"
+    );
     assert!(e.contains("nothing was imported"), "{e}");
     let v = &check(&db, "pick", &[], &["(01)09501101530003(10)R2"])[0];
     assert_eq!(codes(v), ["unknown_lot"], "R2 must not have been imported");

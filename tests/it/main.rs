@@ -8,6 +8,7 @@ mod devices;
 mod grammar;
 #[cfg(feature = "hardware-tests")]
 mod hardware;
+mod import_files;
 mod store;
 mod streams;
 mod tidy;

@@ -147,7 +147,7 @@ fn readme_import_example_imports() {
     let err = lotline::store::import::import_json(&mut lotline::store::Store::in_memory().unwrap(), &bad)
         .unwrap_err()
         .to_string();
-    let quoted = "field 'gtins[0]': '0950110153001' has a wrong check digit (expected 7)";
+    let quoted = "items[0].gtins[0] (P001): '0950110153001' has a wrong check digit (expected 7)";
     assert!(err.contains(quoted) && readme.contains(quoted), "{err}");
 }
 

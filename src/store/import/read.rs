@@ -1,0 +1,1457 @@
+//! Reading an import file: JSON bytes in, typed rows and row errors out, one record at a time.
+//!
+//! The file is streamed: only one record is in memory at a time, so a file of a million lots is
+//! read in bounded memory. Every field of every record is checked here and every problem is
+//! named by its record and field path (`items[1].name_en`, `tasks[0].lines[2].qty`); the
+//! checks that need the database (duplicates, references) are the store's (`import.rs`).
+//!
+//! This module depends only on serde, serde_json and the domain, so the fuzz crate compiles it
+//! on its own (`fuzz/src/lib.rs`).
+
+use std::fmt;
+use std::io::Read;
+
+use chrono::NaiveDate;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use crate::domain::ids::{DATE_MAX, DATE_MIN, Gtin, LocationCode, LotNo, SerialNo, parse_iso_date};
+use crate::domain::lot::{LotStatus, Storage};
+use crate::domain::text::Bilingual;
+
+/// The sections of an import file, in the order the README lists them. Any order is accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Section {
+    Categories,
+    Items,
+    Lots,
+    Locations,
+    Stock,
+    Customers,
+    Serials,
+    Tasks,
+}
+
+impl Section {
+    pub const ALL: [Section; 8] = [
+        Section::Categories,
+        Section::Items,
+        Section::Lots,
+        Section::Locations,
+        Section::Stock,
+        Section::Customers,
+        Section::Serials,
+        Section::Tasks,
+    ];
+    pub const NAMES: &'static [&'static str] = &[
+        "categories",
+        "items",
+        "lots",
+        "locations",
+        "stock",
+        "customers",
+        "serials",
+        "tasks",
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    pub fn from_name(s: &str) -> Option<Section> {
+        Self::NAMES.iter().position(|n| *n == s).map(|i| Self::ALL[i])
+    }
+
+    /// The field whose value names a record in messages: `items[3] (P001)`.
+    pub fn key_field(self) -> &'static str {
+        match self {
+            Section::Categories | Section::Items | Section::Customers | Section::Tasks => "id",
+            Section::Lots | Section::Stock => "lot",
+            Section::Locations => "code",
+            Section::Serials => "serial",
+        }
+    }
+
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Section::Categories => &["id", "near_expiry_days"],
+            Section::Items => &[
+                "id",
+                "name_en",
+                "name_zh",
+                "gtins",
+                "aliases",
+                "category",
+                "shelf_life_days",
+                "min_remaining_days_receipt",
+                "min_remaining_pct_receipt",
+                "near_expiry_days",
+                "requires_qc",
+                "serialized",
+                "regulated",
+                "storage",
+            ],
+            Section::Lots => &["item", "lot", "expiry", "production_date", "qc_date", "status"],
+            Section::Locations => &["code", "warehouse", "zone", "kind"],
+            Section::Stock => &["location", "item", "lot", "qty"],
+            Section::Customers => &["id", "name", "min_remaining_days"],
+            Section::Serials => &["item", "serial", "lot"],
+            Section::Tasks => &["id", "kind", "customer", "reference", "created_at", "lines"],
+        }
+    }
+}
+
+/// A record's place in the file: `items[3]` is the fourth record of `items`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    pub section: Section,
+    pub index: u64,
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.section.name(), self.index)
+    }
+}
+
+/// What kind of JSON value a field needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Text,
+    Bool,
+    WholeNumber,
+    List,
+    Object,
+}
+
+impl Expect {
+    fn en(self) -> &'static str {
+        match self {
+            Expect::Text => "text in quotes",
+            Expect::Bool => "true or false",
+            Expect::WholeNumber => "a whole number",
+            Expect::List => "a list [ … ]",
+            Expect::Object => "an object { … }",
+        }
+    }
+    fn zh(self) -> &'static str {
+        match self {
+            Expect::Text => "带引号的文本",
+            Expect::Bool => "true 或 false",
+            Expect::WholeNumber => "整数",
+            Expect::List => "列表 [ … ]",
+            Expect::Object => "对象 { … }",
+        }
+    }
+}
+
+/// Which identifier rule a value broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    Gtin,
+    Lot,
+    Serial,
+    Location,
+}
+
+/// What a reference names that the file and the database do not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefKind {
+    Item,
+    Location,
+    Customer,
+}
+
+impl RefKind {
+    fn en(self) -> (&'static str, &'static str) {
+        match self {
+            RefKind::Item => ("item", "items"),
+            RefKind::Location => ("location", "locations"),
+            RefKind::Customer => ("customer", "customers"),
+        }
+    }
+    fn zh(self) -> &'static str {
+        match self {
+            RefKind::Item => "物料",
+            RefKind::Location => "库位",
+            RefKind::Customer => "客户",
+        }
+    }
+}
+
+/// Why a record or one of its fields was refused. Each says itself in English and Chinese.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// A section that is not one of [`Section::NAMES`].
+    UnknownSection,
+    /// The same section twice at the top level.
+    SectionTwice,
+    /// A section whose value is not a list.
+    NotAList {
+        found: String,
+    },
+    UnknownField {
+        allowed: &'static [&'static str],
+    },
+    Missing,
+    WrongType {
+        expected: Expect,
+        found: String,
+    },
+    Empty,
+    OutOfRange {
+        value: String,
+        min: u64,
+        max: u64,
+    },
+    BadDate {
+        value: String,
+    },
+    BadId {
+        kind: IdKind,
+        detail: String,
+    },
+    NotOneOf {
+        value: String,
+        allowed: &'static [&'static str],
+    },
+    NoTiers,
+    BothMinRemaining,
+    ProductionAfterExpiry {
+        production: NaiveDate,
+        expiry: NaiveDate,
+    },
+    /// Another record of the same file has the same id (or key).
+    Duplicate {
+        first: String,
+    },
+    /// Two items of the file give the same barcode.
+    BarcodeTaken {
+        code: String,
+        by: String,
+    },
+    NotDefined {
+        kind: RefKind,
+        value: String,
+    },
+    /// The record named is in the file but was refused (its own problems are reported).
+    RefRefused {
+        kind: RefKind,
+        value: String,
+        at: String,
+    },
+    LotNotDefined {
+        item: String,
+        lot: String,
+    },
+    /// A database constraint refused the row (a check the reader does not know).
+    Rejected {
+        detail: String,
+    },
+}
+
+fn short(s: &str) -> String {
+    let mut out: String = s.chars().take(40).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// A JSON value as a message names it: `the text "yes"`, `the number 1.5`.
+fn found_en(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("{b}"),
+        Value::Number(n) => format!("the number {}", short(&n.to_string())),
+        Value::String(s) => format!("the text \"{}\"", short(s)),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+fn found_zh(en: &str) -> String {
+    if let Some(n) = en.strip_prefix("the number ") {
+        format!("数字 {n}")
+    } else if let Some(t) = en.strip_prefix("the text ") {
+        format!("文本 {t}")
+    } else if en == "a list" {
+        "列表".into()
+    } else if en == "an object" {
+        "对象".into()
+    } else {
+        en.to_owned()
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::UnknownSection => write!(f, "unknown section; expected one of {}", Section::NAMES.join(", ")),
+            Reason::SectionTwice => write!(f, "this section appears twice; give each section once"),
+            Reason::NotAList { found } => write!(f, "must be a list [ … ] of records, found {found}"),
+            Reason::UnknownField { allowed } => write!(f, "unknown field; expected one of {}", allowed.join(", ")),
+            Reason::Missing => write!(f, "is missing; this field is required"),
+            Reason::WrongType { expected, found } => write!(f, "expected {}, found {found}", expected.en()),
+            Reason::Empty => write!(f, "is empty"),
+            Reason::OutOfRange { value, min, max } => write!(f, "{value} is out of range; must be {min} to {max}"),
+            Reason::BadDate { value } => write!(
+                f,
+                "\"{}\" is not a date: write YYYY-MM-DD (e.g. 2027-01-31), from {DATE_MIN} to {DATE_MAX}",
+                short(value)
+            ),
+            Reason::BadId { detail, .. } => f.write_str(detail),
+            Reason::NotOneOf { value, allowed } => {
+                write!(f, "\"{}\" is not one of {}", short(value), allowed.join(", "))
+            }
+            Reason::NoTiers => write!(f, "needs at least one tier"),
+            Reason::BothMinRemaining => write!(
+                f,
+                "give min_remaining_days_receipt or min_remaining_pct_receipt, not both"
+            ),
+            Reason::ProductionAfterExpiry { production, expiry } => {
+                write!(f, "{production} is after the expiry {expiry}")
+            }
+            Reason::Duplicate { first } => write!(
+                f,
+                "duplicate of {first}; a record may appear only once in a file (remove one of them)"
+            ),
+            Reason::BarcodeTaken { code, by } => write!(f, "barcode {code} is also given by {by}"),
+            Reason::NotDefined { kind, value } => {
+                let (one, section) = kind.en();
+                write!(f, "{one} '{}' is not defined (add it under {section})", short(value))
+            }
+            Reason::RefRefused { kind, value, at } => write!(
+                f,
+                "{} '{}' ({at}) was not imported because of its own problems",
+                kind.en().0,
+                short(value)
+            ),
+            Reason::LotNotDefined { item, lot } => write!(
+                f,
+                "lot '{}' of item '{}' is not defined (add it under lots)",
+                short(lot),
+                short(item)
+            ),
+            Reason::Rejected { detail } => write!(f, "rejected by the database: {detail}"),
+        }
+    }
+}
+
+impl Bilingual for Reason {
+    fn message_zh(&self) -> String {
+        match self {
+            Reason::UnknownSection => format!("未知的部分；应为 {} 之一", Section::NAMES.join("、")),
+            Reason::SectionTwice => "此部分出现了两次；每个部分只能出现一次".into(),
+            Reason::NotAList { found } => format!("必须是记录列表 [ … ]，实际为{}", found_zh(found)),
+            Reason::UnknownField { allowed } => format!("未知字段；应为 {} 之一", allowed.join("、")),
+            Reason::Missing => "缺少此字段（必填）".into(),
+            Reason::WrongType { expected, found } => {
+                format!("应为{}，实际为{}", expected.zh(), found_zh(found))
+            }
+            Reason::Empty => "为空".into(),
+            Reason::OutOfRange { value, min, max } => format!("{value} 超出范围；必须在 {min} 到 {max} 之间"),
+            Reason::BadDate { value } => format!(
+                "“{}”不是有效日期：请写成 YYYY-MM-DD（例如 2027-01-31），范围 {DATE_MIN} 至 {DATE_MAX}",
+                short(value)
+            ),
+            Reason::BadId { kind, .. } => match kind {
+                IdKind::Gtin => "不是有效的 GTIN：须为 8、12、13 或 14 位数字，且校验位正确".into(),
+                IdKind::Lot => "不是有效的批号：须为 1 到 20 个 GS1 字符集 82 中的字符（字母、数字及部分符号）".into(),
+                IdKind::Serial => "不是有效的序列号：须为 1 到 20 个 GS1 字符集 82 中的字符".into(),
+                IdKind::Location => "不是有效的库位代码：须为 1 到 32 个字母、数字或 - _ . /".into(),
+            },
+            Reason::NotOneOf { value, allowed } => {
+                format!("“{}”不是 {} 之一", short(value), allowed.join("、"))
+            }
+            Reason::NoTiers => "至少需要一个预警档位".into(),
+            Reason::BothMinRemaining => {
+                "min_remaining_days_receipt 与 min_remaining_pct_receipt 只能给出其中一个".into()
+            }
+            Reason::ProductionAfterExpiry { production, expiry } => {
+                format!("生产日期 {production} 晚于有效期 {expiry}")
+            }
+            Reason::Duplicate { first } => {
+                format!("与 {first} 重复；同一记录在一个文件中只能出现一次（请删除其中一条）")
+            }
+            Reason::BarcodeTaken { code, by } => format!("条码 {code} 也被 {by} 使用"),
+            Reason::NotDefined { kind, value } => {
+                let section = kind.en().1;
+                format!("{}“{}”未定义（请在 {section} 中添加）", kind.zh(), short(value))
+            }
+            Reason::RefRefused { kind, value, at } => {
+                format!("{}“{}”（{at}）因自身的问题未导入", kind.zh(), short(value))
+            }
+            Reason::LotNotDefined { item, lot } => {
+                format!("物料“{}”的批次“{}”未定义（请在 lots 中添加）", short(item), short(lot))
+            }
+            Reason::Rejected { detail } => format!("被数据库拒绝：{detail}"),
+        }
+    }
+}
+
+/// One problem with one record (or one section), named by record and field path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// The record, e.g. `items[3]`, or a section name for a problem with a whole section.
+    pub record: String,
+    /// The record's key, e.g. the item id, when it has one.
+    pub key: Option<String>,
+    /// The field's path inside the record, e.g. `name_en`, `gtins[0]`, `lines[2].qty`.
+    pub field: Option<String>,
+    pub why: Reason,
+}
+
+impl RowError {
+    /// The full path: `items[3].gtins[0]`.
+    pub fn path(&self) -> String {
+        match &self.field {
+            Some(f) => format!("{}.{f}", self.record),
+            None => self.record.clone(),
+        }
+    }
+
+    fn head(&self) -> String {
+        match &self.key {
+            Some(k) => format!("{} ({})", self.path(), short(k)),
+            None => self.path(),
+        }
+    }
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.head(), self.why)
+    }
+}
+
+impl Bilingual for RowError {
+    fn message_zh(&self) -> String {
+        format!("{}：{}", self.head(), self.why.message_zh())
+    }
+}
+
+/// A record that passed every check of the reader, with its values parsed and normalised.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Row {
+    Category(CategoryRow),
+    Item(ItemRow),
+    Lot(LotRow),
+    Location(LocationRow),
+    Stock(StockRow),
+    Customer(CustomerRow),
+    Serial(SerialRow),
+    Task(TaskRow),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryRow {
+    pub id: String,
+    /// Largest first.
+    pub near_expiry_days: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemRow {
+    pub id: String,
+    pub name_en: String,
+    pub name_zh: String,
+    pub category: String,
+    /// GTIN-14.
+    pub gtins: Vec<String>,
+    pub aliases: Vec<String>,
+    pub shelf_life_days: Option<u32>,
+    pub min_remaining_days_receipt: Option<u32>,
+    pub min_remaining_pct_receipt: Option<u8>,
+    /// Largest first.
+    pub near_expiry_days: Option<Vec<u32>>,
+    pub requires_qc: bool,
+    pub serialized: bool,
+    pub regulated: bool,
+    pub storage: Storage,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LotRow {
+    pub item: String,
+    pub lot: String,
+    pub expiry: Option<NaiveDate>,
+    pub production_date: Option<NaiveDate>,
+    pub qc_date: Option<NaiveDate>,
+    pub status: LotStatus,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocationRow {
+    /// Upper case.
+    pub code: String,
+    pub warehouse: String,
+    pub zone: String,
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockRow {
+    /// Upper case.
+    pub location: String,
+    pub item: String,
+    pub lot: String,
+    pub qty: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerRow {
+    pub id: String,
+    pub name: String,
+    pub min_remaining_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SerialRow {
+    pub item: String,
+    pub serial: String,
+    pub lot: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRow {
+    pub id: String,
+    pub kind: &'static str,
+    pub customer: Option<String>,
+    pub reference: Option<String>,
+    pub created_at: Option<String>,
+    pub lines: Vec<TaskLineRow>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskLineRow {
+    pub item: String,
+    pub lot: Option<String>,
+    /// Upper case.
+    pub location: Option<String>,
+    pub qty: u32,
+}
+
+pub const LOCATION_KINDS: &[&str] = &["pick", "reserve", "receiving", "quarantine", "shipping"];
+pub const TASK_KINDS: &[&str] = &["receipt", "pick", "count"];
+const TASK_LINE_FIELDS: &[&str] = &["item", "lot", "location", "qty"];
+const STATUSES: &[&str] = &["released", "quarantine", "on_hold", "recalled", "rejected"];
+const STORAGES: &[&str] = &["ambient", "chilled", "frozen"];
+/// The largest stock quantity accepted.
+pub const QTY_MAX: u64 = 1_000_000_000_000;
+
+/// The problems found in one record: (field path, reason).
+type Problems = Vec<(Option<String>, Reason)>;
+
+/// Reads the fields of one JSON object, collecting a problem per bad field.
+struct Fields<'a> {
+    obj: &'a Map<String, Value>,
+    /// `""` for a record, `"lines[2]."` for a nested object.
+    prefix: String,
+    problems: &'a mut Problems,
+}
+
+impl<'a> Fields<'a> {
+    fn new(
+        obj: &'a Map<String, Value>,
+        prefix: String,
+        allowed: &'static [&'static str],
+        problems: &'a mut Problems,
+    ) -> Self {
+        for k in obj.keys() {
+            if !allowed.contains(&k.as_str()) {
+                let shown = if k.is_empty() { "\"\"".to_owned() } else { short(k) };
+                problems.push((Some(format!("{prefix}{shown}")), Reason::UnknownField { allowed }));
+            }
+        }
+        Fields { obj, prefix, problems }
+    }
+
+    fn path(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    fn bad(&mut self, path: String, r: Reason) {
+        self.problems.push((Some(path), r));
+    }
+
+    /// The value, `None` when absent or null.
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.obj.get(name).filter(|v| !v.is_null())
+    }
+
+    fn opt_text(&mut self, name: &str) -> Option<String> {
+        match self.get(name)? {
+            Value::String(s) => Some(s.clone()),
+            v => {
+                let r = Reason::WrongType {
+                    expected: Expect::Text,
+                    found: found_en(v),
+                };
+                self.bad(self.path(name), r);
+                None
+            }
+        }
+    }
+
+    /// A required text field that must not be blank.
+    fn text(&mut self, name: &str) -> Option<String> {
+        if self.get(name).is_none() {
+            self.bad(self.path(name), Reason::Missing);
+            return None;
+        }
+        let s = self.opt_text(name)?;
+        if s.trim().is_empty() {
+            self.bad(self.path(name), Reason::Empty);
+            return None;
+        }
+        Some(s)
+    }
+
+    fn uint_at(&mut self, path: String, v: &Value, min: u64, max: u64) -> Option<u64> {
+        let n = match v {
+            Value::Number(n) => n,
+            v => {
+                let r = Reason::WrongType {
+                    expected: Expect::WholeNumber,
+                    found: found_en(v),
+                };
+                self.bad(path, r);
+                return None;
+            }
+        };
+        match n.as_u64() {
+            Some(x) if (min..=max).contains(&x) => Some(x),
+            _ if n.is_f64() && n.as_f64().is_some_and(|f| f.fract() != 0.0) => {
+                let r = Reason::WrongType {
+                    expected: Expect::WholeNumber,
+                    found: found_en(v),
+                };
+                self.bad(path, r);
+                None
+            }
+            _ => {
+                self.bad(
+                    path,
+                    Reason::OutOfRange {
+                        value: short(&n.to_string()),
+                        min,
+                        max,
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional whole number in `min..=max`; `Err(())` when present but bad.
+    fn opt_uint(&mut self, name: &str, min: u64, max: u64) -> Result<Option<u64>, ()> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => self.uint_at(self.path(name), v, min, max).map(Some).ok_or(()),
+        }
+    }
+
+    fn boolean(&mut self, name: &str) -> Option<bool> {
+        match self.get(name) {
+            None => Some(false),
+            Some(Value::Bool(b)) => Some(*b),
+            Some(v) => {
+                let r = Reason::WrongType {
+                    expected: Expect::Bool,
+                    found: found_en(v),
+                };
+                self.bad(self.path(name), r);
+                None
+            }
+        }
+    }
+
+    fn list(&mut self, name: &str) -> Option<&'a [Value]> {
+        match self.get(name)? {
+            Value::Array(a) => Some(a),
+            v => {
+                let r = Reason::WrongType {
+                    expected: Expect::List,
+                    found: found_en(v),
+                };
+                self.bad(self.path(name), r);
+                None
+            }
+        }
+    }
+
+    /// A list of text: the elements that are text (with their paths), and whether all were.
+    fn text_list(&mut self, name: &str) -> (Vec<(String, String)>, bool) {
+        if self.get(name).is_none() {
+            return (vec![], true);
+        }
+        let Some(items) = self.list(name) else {
+            return (vec![], false);
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, v) in items.iter().enumerate() {
+            let path = format!("{}[{i}]", self.path(name));
+            match v {
+                Value::String(s) => out.push((path, s.clone())),
+                v => {
+                    let r = Reason::WrongType {
+                        expected: Expect::Text,
+                        found: found_en(v),
+                    };
+                    self.bad(path, r);
+                    ok = false;
+                }
+            }
+        }
+        (out, ok)
+    }
+
+    /// Warning tiers in days, largest first; `Err(())` when present but bad.
+    fn tiers(&mut self, name: &str) -> Result<Option<Vec<u32>>, ()> {
+        if self.get(name).is_none() {
+            return Ok(None);
+        }
+        let items = self.list(name).ok_or(())?;
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, v) in items.iter().enumerate() {
+            let path = format!("{}[{i}]", self.path(name));
+            match self.uint_at(path, v, 0, 36_500) {
+                Some(x) => out.push(x as u32),
+                None => ok = false,
+            }
+        }
+        if !ok {
+            return Err(());
+        }
+        out.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(Some(out))
+    }
+
+    fn date(&mut self, name: &str) -> Result<Option<NaiveDate>, ()> {
+        let Some(s) = self.opt_text(name) else {
+            return if self.get(name).is_some() { Err(()) } else { Ok(None) };
+        };
+        match parse_iso_date(&s) {
+            Ok(d) => Ok(Some(d)),
+            Err(_) => {
+                self.bad(self.path(name), Reason::BadDate { value: s });
+                Err(())
+            }
+        }
+    }
+
+    fn one_of(&mut self, name: &str, default: &'static str, allowed: &'static [&'static str]) -> Option<&'static str> {
+        let Some(s) = self.opt_text(name) else {
+            return if self.get(name).is_some() { None } else { Some(default) };
+        };
+        match allowed.iter().find(|a| **a == s) {
+            Some(a) => Some(a),
+            None => {
+                self.bad(self.path(name), Reason::NotOneOf { value: s, allowed });
+                None
+            }
+        }
+    }
+
+    fn id(&mut self, name: &str, kind: IdKind, required: bool) -> Option<String> {
+        let s = if required {
+            self.text(name)?
+        } else {
+            self.opt_text(name)?
+        };
+        let checked = match kind {
+            IdKind::Gtin => Gtin::new(&s).map(|g| g.as_str().to_owned()),
+            IdKind::Lot => LotNo::new(&s).map(|l| l.as_str().to_owned()),
+            IdKind::Serial => SerialNo::new(&s).map(|l| l.as_str().to_owned()),
+            IdKind::Location => LocationCode::new(&s).map(|l| l.as_str().to_owned()),
+        };
+        match checked {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.bad(self.path(name), Reason::BadId { kind, detail: e.why });
+                None
+            }
+        }
+    }
+}
+
+/// Checks one record of `section`; the row with every value parsed, or every problem found.
+pub fn check_row(section: Section, v: &Value) -> Result<Row, Problems> {
+    let mut problems = Problems::new();
+    let Value::Object(obj) = v else {
+        problems.push((
+            None,
+            Reason::WrongType {
+                expected: Expect::Object,
+                found: found_en(v),
+            },
+        ));
+        return Err(problems);
+    };
+    let row = {
+        let mut f = Fields::new(obj, String::new(), section.fields(), &mut problems);
+        match section {
+            Section::Categories => category(&mut f),
+            Section::Items => item(&mut f),
+            Section::Lots => lot(&mut f),
+            Section::Locations => location(&mut f),
+            Section::Stock => stock(&mut f),
+            Section::Customers => customer(&mut f),
+            Section::Serials => serial(&mut f),
+            Section::Tasks => task(&mut f),
+        }
+    };
+    match row {
+        Some(r) if problems.is_empty() => Ok(r),
+        _ => {
+            debug_assert!(!problems.is_empty(), "a refused row names a problem");
+            if problems.is_empty() {
+                problems.push((
+                    None,
+                    Reason::Rejected {
+                        detail: "invalid".into(),
+                    },
+                ));
+            }
+            Err(problems)
+        }
+    }
+}
+
+fn category(f: &mut Fields<'_>) -> Option<Row> {
+    let id = f.text("id");
+    let tiers = match f.tiers("near_expiry_days") {
+        Ok(Some(t)) if t.is_empty() => {
+            f.bad(f.path("near_expiry_days"), Reason::NoTiers);
+            None
+        }
+        Ok(None) => {
+            f.bad(f.path("near_expiry_days"), Reason::Missing);
+            None
+        }
+        Ok(t) => t,
+        Err(()) => None,
+    };
+    Some(Row::Category(CategoryRow {
+        id: id?,
+        near_expiry_days: tiers?,
+    }))
+}
+
+fn item(f: &mut Fields<'_>) -> Option<Row> {
+    let id = f.text("id");
+    let name_en = f.text("name_en");
+    let name_zh = f.text("name_zh");
+    let category = f.text("category");
+    let (gtins, mut gtins_ok) = f.text_list("gtins");
+    let mut gtin14 = Vec::new();
+    for (path, g) in gtins {
+        match Gtin::new(&g) {
+            Ok(g) => gtin14.push(g.as_str().to_owned()),
+            Err(e) => {
+                f.bad(
+                    path,
+                    Reason::BadId {
+                        kind: IdKind::Gtin,
+                        detail: e.why,
+                    },
+                );
+                gtins_ok = false;
+            }
+        }
+    }
+    let (aliases, mut aliases_ok) = f.text_list("aliases");
+    let mut alias_list = Vec::new();
+    for (path, a) in aliases {
+        if a.trim().is_empty() {
+            f.bad(path, Reason::Empty);
+            aliases_ok = false;
+        } else {
+            alias_list.push(a);
+        }
+    }
+    let shelf = f.opt_uint("shelf_life_days", 1, 36_500);
+    let min_days = f.opt_uint("min_remaining_days_receipt", 0, 36_500);
+    let min_pct = f.opt_uint("min_remaining_pct_receipt", 0, 100);
+    if let (Ok(Some(_)), Ok(Some(_))) = (&min_days, &min_pct) {
+        f.bad(f.path("min_remaining_pct_receipt"), Reason::BothMinRemaining);
+    }
+    let tiers = f.tiers("near_expiry_days");
+    if let Ok(Some(t)) = &tiers
+        && t.is_empty()
+    {
+        f.bad(f.path("near_expiry_days"), Reason::NoTiers);
+    }
+    let requires_qc = f.boolean("requires_qc");
+    let serialized = f.boolean("serialized");
+    let regulated = f.boolean("regulated");
+    let storage = f
+        .one_of("storage", "ambient", STORAGES)
+        .map(|s| s.parse::<Storage>().unwrap_or_default());
+    if !gtins_ok || !aliases_ok {
+        return None;
+    }
+    Some(Row::Item(ItemRow {
+        id: id?,
+        name_en: name_en?,
+        name_zh: name_zh?,
+        category: category?,
+        gtins: gtin14,
+        aliases: alias_list,
+        shelf_life_days: shelf.ok()?.map(|x| x as u32),
+        min_remaining_days_receipt: min_days.ok()?.map(|x| x as u32),
+        min_remaining_pct_receipt: min_pct.ok()?.map(|x| x as u8),
+        near_expiry_days: tiers.ok()?,
+        requires_qc: requires_qc?,
+        serialized: serialized?,
+        regulated: regulated?,
+        storage: storage?,
+    }))
+}
+
+fn lot(f: &mut Fields<'_>) -> Option<Row> {
+    let item = f.text("item");
+    let lot = f.id("lot", IdKind::Lot, true);
+    let expiry = f.date("expiry");
+    let production_date = f.date("production_date");
+    let qc_date = f.date("qc_date");
+    let status = f
+        .one_of("status", "released", STATUSES)
+        .map(|s| s.parse::<LotStatus>().unwrap_or(LotStatus::Released));
+    if let (Ok(Some(p)), Ok(Some(e))) = (&production_date, &expiry)
+        && p > e
+    {
+        f.bad(
+            f.path("production_date"),
+            Reason::ProductionAfterExpiry {
+                production: *p,
+                expiry: *e,
+            },
+        );
+        return None;
+    }
+    Some(Row::Lot(LotRow {
+        item: item?,
+        lot: lot?,
+        expiry: expiry.ok()?,
+        production_date: production_date.ok()?,
+        qc_date: qc_date.ok()?,
+        status: status?,
+    }))
+}
+
+fn location(f: &mut Fields<'_>) -> Option<Row> {
+    let code = f.id("code", IdKind::Location, true);
+    let warehouse = f.text("warehouse");
+    let zone = f.text("zone");
+    let kind = f.one_of("kind", "pick", LOCATION_KINDS);
+    Some(Row::Location(LocationRow {
+        code: code?,
+        warehouse: warehouse?,
+        zone: zone?,
+        kind: kind?,
+    }))
+}
+
+fn stock(f: &mut Fields<'_>) -> Option<Row> {
+    let location = f.id("location", IdKind::Location, true);
+    let item = f.text("item");
+    let lot = f.text("lot");
+    let qty = match f.get("qty") {
+        None => {
+            f.bad(f.path("qty"), Reason::Missing);
+            None
+        }
+        Some(v) => f.uint_at(f.path("qty"), v, 0, QTY_MAX),
+    };
+    Some(Row::Stock(StockRow {
+        location: location?,
+        item: item?,
+        lot: lot?,
+        qty: qty? as i64,
+    }))
+}
+
+fn customer(f: &mut Fields<'_>) -> Option<Row> {
+    let id = f.text("id");
+    let name = f.text("name");
+    let min = f.opt_uint("min_remaining_days", 0, 36_500);
+    Some(Row::Customer(CustomerRow {
+        id: id?,
+        name: name?,
+        min_remaining_days: min.ok()?.map(|x| x as u32),
+    }))
+}
+
+fn serial(f: &mut Fields<'_>) -> Option<Row> {
+    let item = f.text("item");
+    let serial = f.id("serial", IdKind::Serial, true);
+    let lot = f.opt_text("lot");
+    let lot_bad = lot.is_none() && f.get("lot").is_some();
+    if lot_bad {
+        return None;
+    }
+    Some(Row::Serial(SerialRow {
+        item: item?,
+        serial: serial?,
+        lot,
+    }))
+}
+
+fn task(f: &mut Fields<'_>) -> Option<Row> {
+    let id = f.text("id");
+    let kind = match f.get("kind") {
+        None => {
+            f.bad(f.path("kind"), Reason::Missing);
+            None
+        }
+        Some(_) => f.one_of("kind", "pick", TASK_KINDS),
+    };
+    let customer = f.opt_text("customer");
+    let reference = f.opt_text("reference");
+    let created_at = f.opt_text("created_at");
+    let mut ok = [
+        ("customer", &customer),
+        ("reference", &reference),
+        ("created_at", &created_at),
+    ]
+    .iter()
+    .all(|(n, v)| v.is_some() || f.get(n).is_none());
+    let mut lines = Vec::new();
+    if f.get("lines").is_some() {
+        match f.list("lines") {
+            None => ok = false,
+            Some(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    let prefix = format!("lines[{i}].");
+                    let Value::Object(obj) = v else {
+                        let r = Reason::WrongType {
+                            expected: Expect::Object,
+                            found: found_en(v),
+                        };
+                        f.bad(format!("lines[{i}]"), r);
+                        ok = false;
+                        continue;
+                    };
+                    let mut lf = Fields::new(obj, prefix, TASK_LINE_FIELDS, f.problems);
+                    let item = lf.text("item");
+                    let lot = lf.opt_text("lot");
+                    let lot_ok = lot.is_some() || lf.get("lot").is_none();
+                    let location = if lf.get("location").is_some() {
+                        lf.id("location", IdKind::Location, false).map(Some)
+                    } else {
+                        Some(None)
+                    };
+                    let qty = lf.opt_uint("qty", 0, u64::from(u32::MAX));
+                    match (item, lot_ok, location, qty) {
+                        (Some(item), true, Some(location), Ok(qty)) => lines.push(TaskLineRow {
+                            item,
+                            lot,
+                            location,
+                            qty: qty.unwrap_or(0) as u32,
+                        }),
+                        _ => ok = false,
+                    }
+                }
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    Some(Row::Task(TaskRow {
+        id: id?,
+        kind: kind?,
+        customer,
+        reference,
+        created_at,
+        lines,
+    }))
+}
+
+/// What the reader hands on, record by record, in file order.
+#[derive(Debug)]
+pub enum Event {
+    /// A record that passed every check.
+    Row { pos: Pos, key: Option<String>, row: Row },
+    /// A problem: a bad field of a record, a bad record, or a bad section.
+    Bad(RowError),
+    /// After the problems of a refused record that has a key: the record is not written, so
+    /// references to it can say why.
+    Refused { pos: Pos, key: String },
+}
+
+/// Returned by the receiver of events to stop reading (the reader then returns [`ReadError::Stopped`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop;
+
+/// The ways reading a file can fail as a whole. Problems with records are [`Event::Bad`] instead.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Not JSON, cut short, or not an object of sections.
+    Json(JsonError),
+    /// The receiver returned [`Stop`].
+    Stopped,
+}
+
+/// A file that is not JSON or not shaped as an import file, with where the reader stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    pub kind: JsonErrorKind,
+    pub line: usize,
+    pub column: usize,
+    /// serde_json's description.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonErrorKind {
+    /// Not JSON syntax.
+    Syntax,
+    /// The file ends in the middle of a value (cut short).
+    Eof,
+    /// JSON, but not an object of sections at the top level.
+    Shape,
+    /// The file could not be read.
+    Io,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            JsonErrorKind::Syntax => write!(f, "the file is not valid JSON: {}", self.detail),
+            JsonErrorKind::Eof => write!(
+                f,
+                "the file ends in the middle of the JSON (was it cut short?): {}",
+                self.detail
+            ),
+            JsonErrorKind::Shape => write!(
+                f,
+                "the file is not an import file: {} (the top level must be an object of sections such as \"items\": [ … ]; see README, \"Import format\")",
+                self.detail
+            ),
+            JsonErrorKind::Io => write!(f, "the file could not be read: {}", self.detail),
+        }
+    }
+}
+
+impl Bilingual for JsonError {
+    fn message_zh(&self) -> String {
+        let (l, c) = (self.line, self.column);
+        match self.kind {
+            JsonErrorKind::Syntax => format!("文件不是有效的 JSON（第 {l} 行第 {c} 列）"),
+            JsonErrorKind::Eof => format!("文件在第 {l} 行第 {c} 列意外结束，JSON 不完整（文件是否被截断？）"),
+            JsonErrorKind::Shape => format!(
+                "文件不是导入文件（第 {l} 行第 {c} 列）：顶层必须是由各部分组成的对象，如 \"items\": [ … ]（见 README“Import format”）"
+            ),
+            JsonErrorKind::Io => format!("无法读取文件：{}", self.detail),
+        }
+    }
+}
+
+/// serde's custom error that carries a [`Stop`] out of the visitors.
+const STOP: &str = "lotline-import: stopped by the receiver";
+
+type Receiver<'r> = dyn FnMut(Event) -> Result<(), Stop> + 'r;
+
+fn send<E: de::Error>(on: &mut Receiver<'_>, ev: Event) -> Result<(), E> {
+    on(ev).map_err(|Stop| E::custom(STOP))
+}
+
+/// Reads an import file from `r`, handing every record (or its problems) to `on` as it goes.
+///
+/// Holds one record in memory at a time. `Err(Json)` when the bytes are not JSON or not an
+/// object of sections; problems with sections and records are [`Event::Bad`] events and reading
+/// goes on, so every problem in the file is found.
+pub fn read_import<R: Read>(r: R, on: &mut Receiver<'_>) -> Result<(), ReadError> {
+    let mut de = serde_json::Deserializer::from_reader(r);
+    let res = de.deserialize_map(Top { on: &mut *on }).and_then(|()| de.end());
+    match res {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_data() && e.to_string().starts_with(STOP) => Err(ReadError::Stopped),
+        Err(e) => {
+            let kind = match e.classify() {
+                serde_json::error::Category::Syntax => JsonErrorKind::Syntax,
+                serde_json::error::Category::Eof => JsonErrorKind::Eof,
+                serde_json::error::Category::Data => JsonErrorKind::Shape,
+                serde_json::error::Category::Io => JsonErrorKind::Io,
+            };
+            Err(ReadError::Json(JsonError {
+                kind,
+                line: e.line(),
+                column: e.column(),
+                detail: e.to_string(),
+            }))
+        }
+    }
+}
+
+struct Top<'a, 'r> {
+    on: &'a mut Receiver<'r>,
+}
+
+impl<'de> Visitor<'de> for Top<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "an object of sections ({})", Section::NAMES.join(", "))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = [false; 8];
+        while let Some(key) = map.next_key::<String>()? {
+            let bad = |why| {
+                Event::Bad(RowError {
+                    record: if key.is_empty() { "\"\"".into() } else { short(&key) },
+                    key: None,
+                    field: None,
+                    why,
+                })
+            };
+            match Section::from_name(&key) {
+                Some(s) if seen[s as usize] => {
+                    send(self.on, bad(Reason::SectionTwice))?;
+                    map.next_value::<IgnoredAny>()?;
+                }
+                Some(s) => {
+                    seen[s as usize] = true;
+                    map.next_value_seed(SectionSeed {
+                        section: s,
+                        on: &mut *self.on,
+                    })?;
+                }
+                None => {
+                    send(self.on, bad(Reason::UnknownSection))?;
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct SectionSeed<'a, 'r> {
+    section: Section,
+    on: &'a mut Receiver<'r>,
+}
+
+impl<'de> DeserializeSeed<'de> for SectionSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl SectionSeed<'_, '_> {
+    fn not_a_list<E: de::Error>(self, found: &str) -> Result<(), E> {
+        send(
+            self.on,
+            Event::Bad(RowError {
+                record: self.section.name().to_owned(),
+                key: None,
+                field: None,
+                why: Reason::NotAList {
+                    found: found.to_owned(),
+                },
+            }),
+        )
+    }
+}
+
+impl<'de> Visitor<'de> for SectionSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a list of {} records", self.section.name())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0u64;
+        while let Some(v) = seq.next_element::<Value>()? {
+            let pos = Pos {
+                section: self.section,
+                index,
+            };
+            index += 1;
+            let key = v
+                .get(self.section.key_field())
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            match check_row(self.section, &v) {
+                Ok(row) => send(self.on, Event::Row { pos, key, row })?,
+                Err(problems) => {
+                    for (field, why) in problems {
+                        let e = RowError {
+                            record: pos.to_string(),
+                            key: key.clone(),
+                            field,
+                            why,
+                        };
+                        send(self.on, Event::Bad(e))?;
+                    }
+                    if let Some(key) = key {
+                        send(self.on, Event::Refused { pos, key })?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        self.not_a_list("an object")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.not_a_list(&v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.not_a_list(&found_en(&Value::from(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.not_a_list(&found_en(&Value::from(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.not_a_list(&found_en(&Value::from(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.not_a_list(&found_en(&Value::from(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.not_a_list("null")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.not_a_list("null")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> (Vec<(String, Row)>, Vec<RowError>, Result<(), ReadError>) {
+        let (mut rows, mut bad) = (vec![], vec![]);
+        let res = read_import(json.as_bytes(), &mut |ev| {
+            match ev {
+                Event::Row { pos, row, .. } => rows.push((pos.to_string(), row)),
+                Event::Bad(e) => bad.push(e),
+                Event::Refused { .. } => {}
+            }
+            Ok(())
+        });
+        (rows, bad, res)
+    }
+
+    fn paths(bad: &[RowError]) -> Vec<String> {
+        bad.iter().map(RowError::path).collect()
+    }
+
+    #[test]
+    fn every_bad_field_is_named_by_its_path() {
+        let (rows, bad, res) = read(
+            r#"{"items": [
+                {"id": "X1", "name_en": "a", "name_zh": "甲", "category": "c"},
+                {"id": "X2", "name_en": 123, "name_zh": "乙", "category": "c", "shelf_life_days": "ten",
+                 "requires_qc": "yes", "gtins": ["9501101530003", 5, "123"], "colour": "red"}
+            ]}"#,
+        );
+        assert!(res.is_ok());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            paths(&bad),
+            [
+                "items[1].colour",
+                "items[1].name_en",
+                "items[1].gtins[1]",
+                "items[1].gtins[2]",
+                "items[1].shelf_life_days",
+                "items[1].requires_qc"
+            ]
+        );
+        let text: Vec<String> = bad.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            text[1],
+            "items[1].name_en (X2): expected text in quotes, found the number 123"
+        );
+        assert_eq!(
+            text[5],
+            "items[1].requires_qc (X2): expected true or false, found the text \"yes\""
+        );
+        assert_eq!(
+            bad[5].message_zh(),
+            "items[1].requires_qc (X2)：应为true 或 false，实际为文本 \"yes\""
+        );
+    }
+
+    #[test]
+    fn task_lines_have_nested_paths() {
+        let (_, bad, _) = read(
+            r#"{"tasks": [{"id": "T1", "kind": "pick", "lines": [{"item": "A", "qty": 1}, {"item": "A"}, {"item": "B", "qty": -2}, 7]}]}"#,
+        );
+        assert_eq!(paths(&bad), ["tasks[0].lines[2].qty", "tasks[0].lines[3]"]);
+    }
+
+    #[test]
+    fn sections_that_are_not_lists_and_unknown_sections_are_reported_and_reading_goes_on() {
+        let (rows, bad, res) = read(
+            r#"{"itemz": [1], "items": {"id": 1}, "customers": [{"id": "C", "name": "n"}], "lots": 5, "customers": []}"#,
+        );
+        assert!(res.is_ok());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(paths(&bad), ["itemz", "items", "lots", "customers"]);
+        assert!(matches!(bad[3].why, Reason::SectionTwice));
+    }
+
+    #[test]
+    fn broken_json_is_one_error_with_its_place() {
+        for (json, kind) in [
+            ("{\"items\": [", JsonErrorKind::Eof),
+            ("{\"items\": [}", JsonErrorKind::Syntax),
+            ("[1, 2]", JsonErrorKind::Shape),
+            ("{} x", JsonErrorKind::Syntax),
+            ("", JsonErrorKind::Eof),
+        ] {
+            match read(json).2 {
+                Err(ReadError::Json(e)) => assert_eq!(e.kind, kind, "{json}: {e}"),
+                other => panic!("{json}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn stop_ends_reading() {
+        let mut n = 0;
+        let res = read_import(
+            r#"{"customers": [{"id": "A", "name": "a"}, {"id": "B", "name": "b"}]}"#.as_bytes(),
+            &mut |_| {
+                n += 1;
+                Err(Stop)
+            },
+        );
+        assert!(matches!(res, Err(ReadError::Stopped)));
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn dates_must_be_iso_and_plausible() {
+        let (rows, bad, _) = read(
+            r#"{"lots": [
+                {"item": "A", "lot": "L1", "expiry": "2026-01-01"},
+                {"item": "A", "lot": "L2", "expiry": "26-01-01"},
+                {"item": "A", "lot": "L3", "expiry": "2026-1-1"},
+                {"item": "A", "lot": "L4", "expiry": "+2026-01-01"},
+                {"item": "A", "lot": "L5", "expiry": " 2026-01-01"},
+                {"item": "A", "lot": "L6", "expiry": "0000-01-01"},
+                {"item": "A", "lot": "L7", "expiry": "9999-12-31"},
+                {"item": "A", "lot": "L8", "expiry": "2026-02-29"}
+            ]}"#,
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(bad.len(), 7);
+        assert!(bad.iter().all(|e| matches!(e.why, Reason::BadDate { .. })));
+        assert!(bad[0].to_string().contains("YYYY-MM-DD"), "{}", bad[0]);
+    }
+}

@@ -1,0 +1,559 @@
+//! Import files, good and bad: every problem named by record and field path, duplicates within
+//! a file, strict dates, any section order, and random or damaged files that must change nothing.
+
+use std::path::{Path, PathBuf};
+
+use lotline::store::Store;
+use lotline::store::import::read::{Expect, Reason};
+use lotline::store::import::{ImportError, MAX_KEPT_ERRORS, import_json};
+use proptest::prelude::*;
+
+use crate::{lotline, stderr, stdout};
+
+const GOOD: &str = r#"{
+  "categories": [{"id": "fresh", "near_expiry_days": [7, 3]}],
+  "items": [
+    {"id": "MILK", "name_en": "Milk 1 L", "name_zh": "牛奶 1升", "gtins": ["9501101530003"], "category": "fresh",
+     "shelf_life_days": 30, "min_remaining_days_receipt": 10, "requires_qc": false, "storage": "chilled"},
+    {"id": "AMOX", "name_en": "Amoxicillin", "name_zh": "阿莫西林", "gtins": ["09506000134352"], "aliases": ["SKU-AMOX"],
+     "category": "pharma", "shelf_life_days": 730, "min_remaining_pct_receipt": 50, "near_expiry_days": [90, 30, 7],
+     "requires_qc": true, "serialized": true, "regulated": true}
+  ],
+  "lots": [
+    {"item": "MILK", "lot": "M1", "expiry": "2026-11-25", "production_date": "2026-10-26", "status": "released"},
+    {"item": "AMOX", "lot": "A1", "expiry": "2027-12-31", "status": "quarantine"}
+  ],
+  "locations": [{"code": "wh1-a-01", "warehouse": "WH1", "zone": "A"}, {"code": "WH1-Q-01", "warehouse": "WH1", "zone": "Q", "kind": "quarantine"}],
+  "stock": [{"location": "WH1-A-01", "item": "MILK", "lot": "M1", "qty": 12}, {"location": "WH1-Q-01", "item": "AMOX", "lot": "A1", "qty": 5}],
+  "customers": [{"id": "C1", "name": "Shop", "min_remaining_days": 3}],
+  "serials": [{"item": "AMOX", "serial": "SN1", "lot": "A1"}],
+  "tasks": [{"id": "PK-1", "kind": "pick", "customer": "C1", "lines": [{"item": "MILK", "location": "WH1-A-01", "qty": 2}, {"item": "AMOX", "qty": 1}]}]
+}"#;
+
+fn rows(err: ImportError) -> (Vec<lotline::store::import::read::RowError>, usize) {
+    match err {
+        ImportError::Rows { errors, more } => (errors, more),
+        other => panic!("expected row errors, got {other}"),
+    }
+}
+
+fn paths(errors: &[lotline::store::import::read::RowError]) -> Vec<String> {
+    errors.iter().map(|e| e.path()).collect()
+}
+
+/// A database with GOOD imported, closed again: (dir, db path).
+fn good_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let mut s = Store::create(&db).unwrap();
+    import_json(&mut s, GOOD).unwrap();
+    drop(s);
+    (dir, db)
+}
+
+/// The database file and its WAL, byte for byte.
+fn snapshot(db: &Path) -> (Vec<u8>, Option<Vec<u8>>) {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    (std::fs::read(db).unwrap(), std::fs::read(PathBuf::from(wal)).ok())
+}
+
+#[test]
+fn a_good_file_imports_every_section() {
+    let mut s = Store::in_memory().unwrap();
+    let sum = import_json(&mut s, GOOD).unwrap();
+    assert_eq!(
+        (sum.categories, sum.items, sum.barcodes, sum.lots, sum.locations),
+        (1, 2, 3, 2, 2)
+    );
+    assert_eq!((sum.stock, sum.customers, sum.serials, sum.tasks), (2, 1, 1, 1));
+    assert_eq!(s.count("task_lines").unwrap(), 2);
+}
+
+#[test]
+fn the_wrong_fields_of_the_issue_are_each_named() {
+    // issue 7 item 4: the name_en type error named field '123'; shelf_life_days named none;
+    // "requires_qc": "yes" was never reported.
+    let json = r#"{"items": [
+        {"id": "X1", "name_en": "a", "name_zh": "甲", "category": "c"},
+        {"id": "X2", "name_en": 123, "name_zh": "乙", "category": "c", "shelf_life_days": "30", "requires_qc": "yes"},
+        {"id": "X3", "name_en": "c", "name_zh": "丙", "category": "c", "gtins": ["9501101530003", "9501101530004"]}
+    ], "tasks": [{"id": "T1", "kind": "pick", "lines": [{"item": "X1"}, {"item": "X1", "qty": 1}, {"item": "X1", "qty": "two"}]}]}"#;
+    let mut s = Store::in_memory().unwrap();
+    let (errors, more) = rows(import_json(&mut s, json).unwrap_err());
+    assert_eq!(more, 0);
+    assert_eq!(
+        paths(&errors),
+        [
+            "items[1].name_en",
+            "items[1].shelf_life_days",
+            "items[1].requires_qc",
+            "items[2].gtins[1]",
+            "tasks[0].lines[2].qty"
+        ]
+    );
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text[0],
+        "items[1].name_en (X2): expected text in quotes, found the number 123"
+    );
+    assert_eq!(
+        text[1],
+        "items[1].shelf_life_days (X2): expected a whole number, found the text \"30\""
+    );
+    assert_eq!(
+        text[2],
+        "items[1].requires_qc (X2): expected true or false, found the text \"yes\""
+    );
+    assert!(matches!(
+        errors[2].why,
+        Reason::WrongType {
+            expected: Expect::Bool,
+            ..
+        }
+    ));
+    assert_eq!(s.count("items").unwrap(), 0, "nothing written");
+}
+
+#[test]
+fn every_bad_row_is_counted_beyond_the_ones_shown() {
+    let n = MAX_KEPT_ERRORS + 537;
+    let lots: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{"item": "MILK", "lot": "L{i}", "expiry": "26-01-01"}}"#))
+        .collect();
+    let json = format!(r#"{{"lots": [{}]}}"#, lots.join(","));
+    let mut s = Store::in_memory().unwrap();
+    let err = import_json(&mut s, &json).unwrap_err();
+    assert_eq!(err.problem_count(), n);
+    let msg = err.to_string();
+    assert!(msg.starts_with(&format!("{n} problem(s) found")), "{}", &msg[..80]);
+    assert!(msg.ends_with("… and 537 more problem(s)"), "{}", &msg[msg.len() - 80..]);
+    let (errors, more) = rows(err);
+    assert_eq!((errors.len(), more), (MAX_KEPT_ERRORS, 537));
+    assert_eq!(errors[0].path(), "lots[0].expiry");
+}
+
+#[test]
+fn the_command_line_says_how_many_more_problems_there_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_d, db) = good_db();
+    let file = dir.path().join("many.json");
+    let n = MAX_KEPT_ERRORS + 3;
+    let lots: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{"item": "MILK", "lot": "L{i}", "qty": 1}}"#))
+        .collect();
+    std::fs::write(&file, format!(r#"{{"lots": [{}]}}"#, lots.join(","))).unwrap();
+    let before = snapshot(&db);
+    let o = lotline(&["import", "--db", db.to_str().unwrap(), file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!("lots[{}].qty (L{}): unknown field", n - 1 - 3, n - 1 - 3)),
+        "{e}"
+    );
+    assert!(e.contains("… and 3 more problem(s)"), "{e}");
+    assert!(e.contains("另有 3 个问题"), "{e}");
+    assert!(e.contains(&format!("lotline: {n} problem(s) in")), "{e}");
+    assert!(e.contains(&format!("个问题；未导入任何数据")), "{e}");
+    assert_eq!(snapshot(&db), before, "the database must not change");
+}
+
+#[test]
+fn a_record_given_twice_is_an_error_naming_both() {
+    let json = r#"{
+      "items": [
+        {"id": "X1", "name_en": "a", "name_zh": "甲", "category": "c"},
+        {"id": "X2", "name_en": "b", "name_zh": "乙", "category": "c"},
+        {"id": "X1", "name_en": "a2", "name_zh": "甲2", "category": "c"}
+      ],
+      "lots": [{"item": "X1", "lot": "L1", "expiry": "2027-01-01"}, {"item": "X2", "lot": "L1"}, {"item": "X1", "lot": "L1", "expiry": "2028-01-01"}],
+      "customers": [{"id": "C1", "name": "Shop"}, {"id": "C1", "name": "Other shop"}],
+      "locations": [{"code": "a-1", "warehouse": "W", "zone": "A"}, {"code": "A-1", "warehouse": "W", "zone": "B"}],
+      "stock": [{"location": "A-1", "item": "X1", "lot": "L1", "qty": 1}, {"location": "a-1", "item": "X1", "lot": "L1", "qty": 2}]
+    }"#;
+    let mut s = Store::in_memory().unwrap();
+    let (errors, _) = rows(import_json(&mut s, json).unwrap_err());
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let dup = |rec: &str, key: &str, first: &str| {
+        text.iter()
+            .any(|t| t.starts_with(&format!("{rec} ({key}): duplicate of {first};")))
+    };
+    assert!(dup("items[2]", "X1", "items[0]"), "{text:#?}");
+    assert!(dup("lots[2]", "L1", "lots[0]"), "{text:#?}");
+    assert!(dup("customers[1]", "C1", "customers[0]"), "{text:#?}");
+    assert!(dup("locations[1]", "A-1", "locations[0]"), "{text:#?}");
+    assert!(dup("stock[1]", "L1", "stock[0]"), "{text:#?}");
+    assert_eq!(errors.len(), 5, "{text:#?}");
+    assert_eq!(s.count("items").unwrap(), 0);
+}
+
+#[test]
+fn two_items_giving_one_barcode_is_an_error() {
+    let json = r#"{"items": [
+        {"id": "X1", "name_en": "a", "name_zh": "甲", "category": "c", "gtins": ["9501101530003"]},
+        {"id": "X2", "name_en": "b", "name_zh": "乙", "category": "c", "aliases": ["09501101530003"]}
+    ]}"#;
+    let mut s = Store::in_memory().unwrap();
+    let (errors, _) = rows(import_json(&mut s, json).unwrap_err());
+    assert_eq!(
+        errors[0].to_string(),
+        "items[1].aliases[0] (X2): barcode 09501101530003 is also given by items[0] (X1)"
+    );
+}
+
+#[test]
+fn dates_are_yyyy_mm_dd_within_range() {
+    let cases = [
+        "26-01-01",
+        "2026-1-1",
+        "+2026-01-01",
+        " 2026-01-01",
+        "2026-01-01 ",
+        "0000-01-01",
+        "9999-12-31",
+        "2026-02-30",
+    ];
+    let lots: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, d)| format!(r#"{{"item": "MILK", "lot": "D{i}", "expiry": "{d}"}}"#))
+        .collect();
+    let (_d, db) = good_db();
+    let mut s = Store::open(&db).unwrap();
+    let (errors, _) = rows(import_json(&mut s, &format!(r#"{{"lots": [{}]}}"#, lots.join(","))).unwrap_err());
+    assert_eq!(errors.len(), cases.len());
+    for (i, e) in errors.iter().enumerate() {
+        assert_eq!(e.path(), format!("lots[{i}].expiry"));
+        assert!(
+            e.to_string().contains("is not a date: write YYYY-MM-DD")
+                && e.to_string().contains("from 1900-01-01 to 2199-12-31"),
+            "{e}"
+        );
+    }
+    // The command line's --today takes the same dates.
+    let o = lotline(&["decode", "--today", "26-01-01", "9501101530003"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("YYYY-MM-DD"), "{}", stderr(&o));
+}
+
+#[test]
+fn sections_may_come_in_any_order() {
+    // Stock before its lots and locations, lots before their items, tasks before customers.
+    let json = r#"{
+      "tasks": [{"id": "T1", "kind": "pick", "customer": "C1", "lines": [{"item": "X1", "location": "A-1", "qty": 1}]}],
+      "stock": [{"location": "A-1", "item": "X1", "lot": "L1", "qty": 4}],
+      "serials": [{"item": "X1", "serial": "S1", "lot": "L1"}],
+      "lots": [{"item": "X1", "lot": "L1", "expiry": "2027-01-01"}],
+      "items": [{"id": "X1", "name_en": "a", "name_zh": "甲", "category": "c"}],
+      "locations": [{"code": "A-1", "warehouse": "W", "zone": "A"}],
+      "customers": [{"id": "C1", "name": "Shop"}]
+    }"#;
+    let mut s = Store::in_memory().unwrap();
+    let sum = import_json(&mut s, json).unwrap();
+    assert_eq!((sum.stock, sum.serials, sum.lots, sum.tasks), (1, 1, 1, 1));
+    assert_eq!(s.stock_of_lot("X1", "L1").unwrap()[0].qty, 4);
+}
+
+#[test]
+fn references_defined_nowhere_are_reported_with_their_records() {
+    let json = r#"{
+      "stock": [{"location": "A-9", "item": "X1", "lot": "L9", "qty": 4}],
+      "lots": [{"item": "X9", "lot": "L1"}],
+      "serials": [{"item": "X1", "serial": "S1", "lot": "L7"}],
+      "tasks": [{"id": "T1", "kind": "pick", "customer": "C9", "lines": [{"item": "X1"}, {"item": "X8", "location": "B-1"}]}],
+      "items": [{"id": "X1", "name_en": "a", "name_zh": "甲", "category": "c"}]
+    }"#;
+    let mut s = Store::in_memory().unwrap();
+    let (errors, _) = rows(import_json(&mut s, json).unwrap_err());
+    let mut got = paths(&errors);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "lots[0].item",
+            "serials[0].lot",
+            "stock[0].location",
+            "stock[0].lot",
+            "tasks[0].customer",
+            "tasks[0].lines[1].item",
+            "tasks[0].lines[1].location"
+        ]
+    );
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(
+        text.contains(&"lots[0].item (L1): item 'X9' is not defined (add it under items)".to_owned()),
+        "{text:#?}"
+    );
+    for t in ["items", "lots", "tasks", "task_lines", "serials", "stock"] {
+        assert_eq!(s.count(t).unwrap(), 0, "{t}");
+    }
+}
+
+#[test]
+fn every_problem_has_a_chinese_message() {
+    use lotline::domain::text::Bilingual;
+    let json = r#"{"itemz": [], "items": [{"id": "X2", "name_en": 123, "name_zh": "", "category": "c", "storage": "warm"}],
+                   "lots": [{"item": "X9", "lot": "L 1", "expiry": "2026-1-1"}]}"#;
+    let mut s = Store::in_memory().unwrap();
+    let err = import_json(&mut s, json).unwrap_err();
+    let zh = err.message_zh();
+    assert!(zh.starts_with("发现 6 个问题；未导入任何数据"), "{zh}");
+    for line in [
+        "itemz：未知的部分",
+        "items[0].name_en (X2)：应为带引号的文本，实际为数字 123",
+        "items[0].name_zh (X2)：为空",
+        "items[0].storage (X2)：“warm”不是 ambient、chilled、frozen 之一",
+        "lots[0].lot (L 1)：不是有效的批号",
+        "lots[0].expiry (L 1)：“2026-1-1”不是有效日期",
+    ] {
+        assert!(zh.contains(line), "{line} in\n{zh}");
+    }
+}
+
+#[test]
+fn a_broken_file_is_one_clear_error_and_writes_nothing() {
+    let (dir, db) = good_db();
+    let before = snapshot(&db);
+    for (name, body, want) in [
+        ("cut.json", &GOOD[..GOOD.len() / 2], "ends in the middle of the JSON"),
+        ("list.json", "[1, 2]", "the top level must be an object of sections"),
+        ("text.json", "hello", "is not valid JSON"),
+    ] {
+        let f = dir.path().join(name);
+        std::fs::write(&f, body).unwrap();
+        let o = lotline(&["import", "--db", db.to_str().unwrap(), f.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{name}");
+        let e = stderr(&o);
+        assert!(
+            e.contains(want) && e.contains(name) && e.contains("nothing was imported"),
+            "{e}"
+        );
+        assert!(
+            e.lines().nth(1).is_some_and(|l| l.contains("导入")),
+            "a Chinese line: {e}"
+        );
+        assert_eq!(snapshot(&db), before, "{name}: the database must not change");
+    }
+    let o = lotline(&["import", "--db", db.to_str().unwrap(), "/nonexistent/file.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot read /nonexistent/file.json"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(snapshot(&db), before);
+}
+
+#[test]
+fn the_command_line_imports_a_good_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_d, db) = good_db();
+    let f = dir.path().join("good.json");
+    std::fs::write(&f, GOOD).unwrap();
+    let o = lotline(&["import", "--db", db.to_str().unwrap(), f.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["lots"], 2);
+}
+
+/// Reasons that are about one field must name it.
+fn names_its_field(e: &lotline::store::import::read::RowError) -> bool {
+    match &e.why {
+        Reason::WrongType {
+            expected: Expect::Object,
+            ..
+        }
+        | Reason::UnknownSection
+        | Reason::SectionTwice
+        | Reason::NotAList { .. }
+        | Reason::Duplicate { .. }
+        | Reason::Rejected { .. } => true,
+        _ => e.field.is_some(),
+    }
+}
+
+/// Structured damage to GOOD: (pattern, replacement, the path that must be reported).
+const WRONG_TYPES: &[(&str, &str, &str)] = &[
+    (r#""qty": 12"#, r#""qty": "12""#, "stock[0].qty"),
+    (
+        r#""requires_qc": true"#,
+        r#""requires_qc": "yes""#,
+        "items[1].requires_qc",
+    ),
+    (r#""name_en": "Milk 1 L""#, r#""name_en": 123"#, "items[0].name_en"),
+    (
+        r#""shelf_life_days": 30"#,
+        r#""shelf_life_days": 30.5"#,
+        "items[0].shelf_life_days",
+    ),
+    (r#""expiry": "2027-12-31""#, r#""expiry": "27-12-31""#, "lots[1].expiry"),
+    (
+        r#""near_expiry_days": [90, 30, 7]"#,
+        r#""near_expiry_days": [90, "30"]"#,
+        "items[1].near_expiry_days[1]",
+    ),
+    (
+        r#""gtins": ["9501101530003"]"#,
+        r#""gtins": "9501101530003""#,
+        "items[0].gtins",
+    ),
+    (r#""qty": 1}"#, r#""qty": -1}"#, "tasks[0].lines[1].qty"),
+    (
+        r#""min_remaining_days": 3"#,
+        r#""min_remaining_days": true"#,
+        "customers[0].min_remaining_days",
+    ),
+    (r#""lot": "A1"}]"#, r#""lot": ["A1"]}]"#, "serials[0].lot"),
+];
+
+fn check_failed_import(
+    db: &Path,
+    before: &(Vec<u8>, Option<Vec<u8>>),
+    bytes: &[u8],
+) -> Result<Vec<String>, TestCaseError> {
+    let mut s = Store::open(db).unwrap();
+    let res = lotline::store::import::import_from(&mut s, bytes);
+    drop(s);
+    let err = match res {
+        Ok(_) => return Ok(vec!["<imported>".into()]),
+        Err(e) => e,
+    };
+    prop_assert_eq!(&snapshot(db), before, "the database changed after: {}", err);
+    let msg = err.to_string();
+    prop_assert!(!msg.is_empty());
+    Ok(match err {
+        ImportError::Rows { errors, .. } => {
+            for e in &errors {
+                prop_assert!(!e.record.is_empty(), "{:?}", e);
+                prop_assert!(names_its_field(e), "no field: {}", e);
+            }
+            errors.iter().map(|e| e.path()).collect()
+        }
+        ImportError::Json(_) => vec!["<json>".into()],
+        ImportError::Store(e) => return Err(TestCaseError::fail(format!("a store error: {e}"))),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Random bytes, truncations and flipped bytes of a good file: an error (never a panic) and an
+    /// unchanged database, or (a flip that still makes a good file) a good import.
+    #[test]
+    fn damaged_files_change_nothing(
+        bytes in proptest::collection::vec(any::<u8>(), 0..300),
+        cut in 0usize..10_000,
+        flips in proptest::collection::vec((0usize..10_000, 1u8..=255), 1..4),
+    ) {
+        let (_d, db) = good_db();
+        let before = snapshot(&db);
+        let got = check_failed_import(&db, &before, &bytes)?;
+        prop_assert_ne!(got, vec!["<imported>".to_owned()], "random bytes imported: {:?}", bytes);
+
+        let good = GOOD.trim_end().as_bytes();
+        let cut = &good[..cut % (good.len() - 1)];
+        let got = check_failed_import(&db, &before, cut)?;
+        prop_assert_eq!(got, vec!["<json>".to_owned()]);
+
+        let mut flipped = good.to_vec();
+        for (at, x) in &flips {
+            let i = at % flipped.len();
+            flipped[i] ^= x;
+        }
+        let got = check_failed_import(&db, &before, &flipped)?;
+        if got == ["<imported>"] {
+            // Still a good file: the reader accepted JSON only.
+            prop_assert!(serde_json::from_slice::<serde_json::Value>(&flipped).is_ok());
+        }
+    }
+
+    /// Wrong types put into a good file: each is reported at its path, nothing changes.
+    #[test]
+    fn wrong_types_are_reported_at_their_paths(pick in proptest::sample::subsequence(WRONG_TYPES.to_vec(), 1..5)) {
+        let (_d, db) = good_db();
+        let before = snapshot(&db);
+        let mut text = GOOD.to_owned();
+        for (from, to, _) in &pick {
+            prop_assert!(text.contains(from), "{}", from);
+            text = text.replacen(from, to, 1);
+        }
+        let got = check_failed_import(&db, &before, text.as_bytes())?;
+        for (_, _, path) in &pick {
+            prop_assert!(got.iter().any(|g| g == path), "{} not in {:?}", path, got);
+        }
+    }
+}
+
+/// The same through the binary: exit 1, both languages, the database byte for byte unchanged.
+#[test]
+fn damaged_files_through_the_command_line() {
+    let (dir, db) = good_db();
+    let before = snapshot(&db);
+    let good = GOOD.as_bytes();
+    let mut cases: Vec<Vec<u8>> = vec![
+        vec![0xff, 0xfe, 0x00],
+        good[..good.len() - 2].to_vec(),
+        GOOD.replace(r#""qty": 12"#, r#""qty": "12""#).into_bytes(),
+        GOOD.replace(r#""items""#, r#""itemz""#).into_bytes(),
+        GOOD.replace("\"M1\"", "\"M 1\"").into_bytes(),
+    ];
+    let mut x = 0x2545_f491_u32;
+    for _ in 0..6 {
+        let mut v = good.to_vec();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        v[x as usize % good.len()] = b'"';
+        cases.push(v);
+    }
+    for (i, c) in cases.iter().enumerate() {
+        let f = dir.path().join(format!("case{i}.json"));
+        std::fs::write(&f, c).unwrap();
+        let o = lotline(&["import", "--db", db.to_str().unwrap(), f.to_str().unwrap()]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "case {i}: {e}");
+        assert!(!e.contains("panicked"), "case {i}: {e}");
+        let last_two: Vec<&str> = e.lines().rev().take(2).collect();
+        assert!(
+            last_two[1].starts_with("lotline: ") && last_two[0].starts_with("lotline: "),
+            "case {i}: {e}"
+        );
+        assert!(
+            last_two[0].chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "case {i}: {e}"
+        );
+        assert_eq!(snapshot(&db), before, "case {i}: the database must not change");
+    }
+}
+
+#[test]
+fn a_reference_to_a_refused_record_says_so() {
+    let json = r#"{"lots": [{"item": "X1", "lot": "L1"}, {"item": "X2", "lot": "L1"}],
+                   "items": [{"id": "X1", "name_en": "a", "name_zh": "甲", "category": "c", "shelf_life_days": 0}]}"#;
+    let mut s = Store::in_memory().unwrap();
+    let (errors, _) = rows(import_json(&mut s, json).unwrap_err());
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "items[0].shelf_life_days (X1): 0 is out of range; must be 1 to 36500",
+            "lots[0].item (L1): item 'X1' (items[0]) was not imported because of its own problems",
+            "lots[1].item (L1): item 'X2' is not defined (add it under items)",
+        ]
+    );
+}
+
+#[test]
+fn bench_import_generates_a_file_that_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("bench");
+    let o = lotline(&["bench", "import", "--lots", "3000", "--dir", work.to_str().unwrap()]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}{}", out, stderr(&o));
+    assert!(
+        out.contains(r#""lots":3000"#) && out.contains(r#""stock":3000"#),
+        "{out}"
+    );
+    assert!(out.contains("rows/s") && out.contains("peak RSS"), "{out}");
+    assert!(!work.exists(), "the file and the database are removed afterwards");
+}

@@ -26,13 +26,13 @@ def strings(node):
             yield from strings(x)
 
 
-def write(target, items):
+def write(target, items, limit=512):
     out = root / "fuzz" / "corpus" / target
     out.mkdir(parents=True, exist_ok=True)
     n = 0
     for s in items:
         data = s.encode() if isinstance(s, str) else s
-        if not data or len(data) > 512:
+        if not data or len(data) > limit:
             continue
         (out / hashlib.sha1(data).hexdigest()).write_bytes(data)
         n += 1
@@ -60,3 +60,17 @@ for f in ["epc_vectors.json", "extracted/retail-epcpy-hex-vectors.json"]:
             if h and all(c in "0123456789abcdefABCDEF" for c in h) and len(h) % 2 == 0:
                 epc_seeds.add(bytes.fromhex(h))
 write("epc", sorted(epc_seeds))
+
+# The hw-profile parser: the shipped profiles.
+write("profile", sorted(p.read_bytes() for p in (root / "hw-profiles").glob("*.toml")), limit=1 << 20)
+
+# The import reader: README's example file, and each of its sections alone.
+readme = (root / "README.md").read_text()
+section = readme[readme.index("## Import format"):]
+example = section[section.index("```json") + len("```json"):]
+example = example[: example.index("```")]
+doc = json.loads(example)
+import_seeds = {example.encode()}
+for k, v in doc.items():
+    import_seeds.add(json.dumps({k: v}, ensure_ascii=False).encode())
+write("import", sorted(import_seeds), limit=1 << 20)

@@ -2347,7 +2347,7 @@ fn file_kind(t: std::fs::FileType) -> (&'static str, &'static str) {
     if t.is_dir() {
         ("a directory", "目录")
     } else if t.is_fifo() {
-        ("a FIFO", "FIFO 管道")
+        ("a FIFO", "命名管道 FIFO")
     } else if t.is_char_device() {
         ("a character device", "字符设备")
     } else if t.is_block_device() {

@@ -151,7 +151,8 @@ impl Bilingual for StoreError {
                 p = path.display()
             ),
             StoreError::Corrupt { path, detail } => format!(
-                "{p} 不是 lotline 数据库或已损坏（{detail}）；请从备份恢复，或将其移走后用 `lotline demo-data --db {p}` 或 `lotline import --db {p} 文件.json` 重新创建",
+                "{p} 不是 lotline 数据库或已损坏（{}）；请从备份恢复，或将其移走后用 `lotline demo-data --db {p}` 或 `lotline import --db {p} 文件.json` 重新创建",
+                detail_zh(detail),
                 p = path.display()
             ),
             StoreError::TooNew { path, found, known } => format!(
@@ -171,8 +172,9 @@ impl Bilingual for StoreError {
             }
             StoreError::Open { path, source } => format!("无法打开数据库 {}：{source}", path.display()),
             StoreError::Full { path, detail } => format!(
-                "{}：数据库已满或磁盘空间不足（{detail}）；请释放空间后重试：没有丢失任何数据",
-                path.display()
+                "{}：数据库已满或磁盘空间不足（{}）；请释放空间后重试：没有丢失任何数据",
+                path.display(),
+                detail_zh(detail)
             ),
             StoreError::Database { path, source } => format!(
                 "{p} 出现数据库错误：{source}；如再次发生，请从备份恢复缓存，或将其移走后用 `lotline demo-data --db {p}` 或 `lotline import --db {p} 文件.json` 重新创建",
@@ -218,6 +220,19 @@ impl Bilingual for Foreign {
             Foreign::Application(id) => format!("另一个应用的 SQLite 数据库，应用标识 {id:#010x}"),
             Foreign::OtherTables => "另一个应用的 SQLite 数据库，没有 lotline 的表".into(),
         }
+    }
+}
+
+/// The Chinese of a [`detail`] (SQLite's own messages stay as SQLite wrote them).
+fn detail_zh(detail: &str) -> String {
+    match detail {
+        "the database file is damaged" => "数据库文件已损坏".into(),
+        "not an SQLite database file" => "不是 SQLite 数据库文件".into(),
+        "no space left" => "磁盘空间不足".into(),
+        other => match other.strip_prefix("invalid stored data: ") {
+            Some(rest) => format!("存储的数据无效：{rest}"),
+            None => other.to_owned(),
+        },
     }
 }
 

@@ -103,7 +103,7 @@ fn a_fifo_a_device_link_and_a_huge_file_in_the_profiles_folder_are_named_not_rea
             "{file}: {why}\n{err}"
         );
     }
-    assert!(err.contains("不是普通文件（是FIFO 管道）"), "{err}");
+    assert!(err.contains("不是普通文件（是命名管道 FIFO）"), "{err}");
     assert!(err.contains("5 problem(s) in"), "{err}");
     assert!(err.contains("中有 5 个问题"), "{err}");
 

@@ -137,7 +137,7 @@ impl Expect {
     fn zh(self) -> &'static str {
         match self {
             Expect::Text => "带引号的文本",
-            Expect::Bool => "true 或 false",
+            Expect::Bool => " true 或 false",
             Expect::WholeNumber => "整数",
             Expect::List => "列表 [ … ]",
             Expect::Object => "对象 { … }",
@@ -1382,7 +1382,7 @@ mod tests {
         );
         assert_eq!(
             bad[5].message_zh(),
-            "items[1].requires_qc (X2)：应为true 或 false，实际为文本 \"yes\""
+            "items[1].requires_qc (X2)：应为 true 或 false，实际为文本 \"yes\""
         );
     }
 

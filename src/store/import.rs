@@ -111,6 +111,7 @@ fn import_in_one_transaction<R: Read>(store: &mut Store, r: R) -> Result<ImportS
     // The one write transaction of the import; dropping it without commit rolls everything back.
     let tx = store.begin_write()?;
     tx.set_prepared_statement_cache_capacity(64);
+    let deferred = defer_indexes(&tx)?;
     // References are checked by the import itself, after the whole file (any section order).
     tx.execute_batch(
         "PRAGMA defer_foreign_keys = ON;
@@ -163,8 +164,45 @@ fn import_in_one_transaction<R: Read>(store: &mut Store, r: R) -> Result<ImportS
          DROP TABLE temp.import_lots; DROP TABLE temp.import_stock;",
     )
     .map_err(write_err)?;
+    for sql in &deferred {
+        tx.execute_batch(sql).map_err(write_err)?;
+    }
     tx.commit().map_err(write_err)?;
     Ok(sum)
+}
+
+/// Secondary indexes a first load builds once after its rows instead of row by row. Lots come in
+/// no particular expiry order, so at every row `lots_fefo` takes an insert at a random place: at
+/// a million lots its pages outgrow the page cache and each insert costs a spill, while building
+/// the index at the end is one sort. The unique indexes stay, since the import finds and updates
+/// rows through them.
+const DEFERRED_INDEXES: [&str; 3] = ["lots_fefo", "stock_location", "serials_lot"];
+
+/// On a cache with no lots yet (a first load), drops [`DEFERRED_INDEXES`] inside the import's
+/// transaction and returns the SQL that makes them again; a rollback brings them back as they were.
+fn defer_indexes(tx: &rusqlite::Transaction<'_>) -> Result<Vec<String>, StoreError> {
+    let first_load: bool = tx
+        .query_row("SELECT NOT EXISTS (SELECT 1 FROM lots)", [], |r| r.get(0))
+        .map_err(write_err)?;
+    let mut made = Vec::new();
+    if !first_load {
+        return Ok(made);
+    }
+    for name in DEFERRED_INDEXES {
+        let sql: Option<String> = tx
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(write_err)?;
+        if let Some(sql) = sql {
+            tx.execute_batch(&format!("DROP INDEX {name}")).map_err(write_err)?;
+            made.push(sql);
+        }
+    }
+    Ok(made)
 }
 
 // Kinds of `import_seen` and `import_pending` rows.
@@ -286,18 +324,7 @@ impl Writer<'_> {
         match self.claim(kind, k, pos, None)? {
             None => Ok(true),
             Some((first, _)) => {
-                let first = Pos {
-                    section: pos.section,
-                    index: first,
-                };
-                self.bad(
-                    pos,
-                    key,
-                    None,
-                    Reason::Duplicate {
-                        first: first.to_string(),
-                    },
-                );
+                self.first_or_duplicate(Some(first), pos, key);
                 Ok(false)
             }
         }

@@ -557,3 +557,39 @@ fn bench_import_generates_a_file_that_imports() {
     assert!(out.contains("rows/s") && out.contains("peak RSS"), "{out}");
     assert!(!work.exists(), "the file and the database are removed afterwards");
 }
+
+/// The indexes of the scan path, by name, as the file has them.
+fn indexes(db: &Path) -> Vec<String> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut st = c
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap();
+    st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+/// A first load builds the FEFO, stock-by-location and serial indexes after its rows: they are
+/// all there after it, the same as in a cache made by demo-data, and FEFO finds its lot; a first
+/// load that fails leaves them as they were (the drop is rolled back with everything else).
+#[test]
+fn a_first_load_builds_its_indexes_at_the_end_and_a_failed_one_keeps_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = crate::demo_db(dir.path(), 50, "2026-11-21");
+    let want = indexes(&reference);
+    assert!(want.iter().any(|n| n == "lots_fefo"), "{want:?}");
+
+    let (_d, db) = good_db();
+    assert_eq!(indexes(&db), want, "after a good first load");
+    let s = Store::open(&db).unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+    let fefo = s.fefo_candidate("MILK", today).unwrap().expect("a FEFO lot");
+    assert_eq!(fefo.lot.as_str(), "M1");
+    drop(s);
+
+    let bad = tempfile::tempdir().unwrap();
+    let db = bad.path().join("cache.db");
+    let mut s = Store::create(&db).unwrap();
+    import_json(&mut s, r#"{"items": [{"id": "X"}]}"#).unwrap_err();
+    import_json(&mut s, GOOD).unwrap();
+    drop(s);
+    assert_eq!(indexes(&db), want, "after a failed and then a good first load");
+}

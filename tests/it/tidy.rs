@@ -164,7 +164,11 @@ fn readme_commands_are_the_scripts_ci_runs() {
         .take(2)
         .map(|b| b.split("```").next().unwrap().trim())
         .collect();
-    assert_eq!(blocks, ["scripts/run.sh", "scripts/test.sh"], "README's quick start commands");
+    assert_eq!(
+        blocks,
+        ["scripts/run.sh", "scripts/test.sh"],
+        "README's quick start commands"
+    );
     let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
     assert!(
         ci.lines().any(|l| l.trim() == "exec scripts/test.sh"),
@@ -181,7 +185,11 @@ fn readme_commands_are_the_scripts_ci_runs() {
 /// reported missing while an installed one is not.
 #[test]
 fn deps_script_lists_only_missing_packages() {
-    if std::process::Command::new("dpkg-query").arg("--version").output().is_err() {
+    if std::process::Command::new("dpkg-query")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("no dpkg-query here: skipped");
         return;
     }
@@ -196,6 +204,9 @@ fn deps_script_lists_only_missing_packages() {
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "lotline-no-such-package");
-    assert!(!lines.contains(&"dpkg"), "dpkg is installed, so it is not missing: {lines:?}");
+    assert!(
+        !lines.contains(&"dpkg"),
+        "dpkg is installed, so it is not missing: {lines:?}"
+    );
     assert!(lines.contains(&"build-essential"), "{lines:?}");
 }

@@ -148,4 +148,87 @@ PRAGMA application_id = 1282372684;
 INSERT OR IGNORE INTO settings(key, value)
     SELECT 'cache_complete', 'migrated from schema version 1' WHERE EXISTS (SELECT 1 FROM items);
 "#,
+    // 3: operators, receipt tasks (ASN lines with SSCC, lot and expiry; tolerance), storage
+    // conditions of locations, lot movements, outbox commands in the sync protocol's shape, and
+    // the hash-chained audit record. The scan log of schemas 1 and 2 is kept, unchained, as
+    // `audit_log_v1`.
+    r#"
+ALTER TABLE locations ADD COLUMN storage TEXT NOT NULL DEFAULT 'ambient' CHECK (storage IN ('ambient', 'chilled', 'frozen'));
+ALTER TABLE tasks ADD COLUMN tolerance_pct INTEGER NOT NULL DEFAULT 0 CHECK (tolerance_pct BETWEEN 0 AND 100);
+ALTER TABLE task_lines ADD COLUMN expiry TEXT;      -- YYYY-MM-DD, from the ASN
+ALTER TABLE task_lines ADD COLUMN sscc TEXT;        -- the pallet the ASN ships this line on
+CREATE INDEX task_lines_sscc ON task_lines(sscc) WHERE sscc IS NOT NULL;
+
+CREATE TABLE operators (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    pin_hash TEXT NOT NULL,                 -- argon2id PHC string; the PIN itself is never stored
+    roles    TEXT NOT NULL                  -- comma list: receiver, picker, checker, counter, supervisor
+) WITHOUT ROWID;
+
+-- Wrong PINs on this device: five in a row lock the operator for five minutes.
+CREATE TABLE login_failures (
+    operator_id  TEXT PRIMARY KEY,
+    failures     INTEGER NOT NULL,
+    locked_until TEXT                       -- RFC 3339
+) WITHOUT ROWID;
+
+-- Every stock movement made on this device, for the lot card and for count reconciliation.
+CREATE TABLE movements (
+    id            INTEGER PRIMARY KEY,
+    at            TEXT NOT NULL,
+    operator      TEXT NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('receive', 'putaway', 'pick', 'count', 'adjust')),
+    lot_id        INTEGER NOT NULL REFERENCES lots(id),
+    from_location TEXT,
+    to_location   TEXT,
+    qty           INTEGER NOT NULL CHECK (qty > 0),
+    task_id       TEXT,
+    command_id    TEXT NOT NULL
+);
+CREATE INDEX movements_lot ON movements(lot_id, id);
+
+-- The device's identity until the hub enrols it; commands carry it.
+INSERT OR IGNORE INTO settings(key, value)
+    SELECT 'device_id', lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-'
+        || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(h, 18, 3) || '-' || substr(h, 21, 12))
+    FROM (SELECT hex(randomblob(16)) AS h);
+
+-- Commands as the hub receives them: seq is per device, gapless from 1 (AUTOINCREMENT's counter
+-- rolls back with a failed transaction, and rows are never deleted before the hub acknowledges).
+ALTER TABLE outbox ADD COLUMN device_id TEXT;
+ALTER TABLE outbox ADD COLUMN operator TEXT;
+ALTER TABLE outbox ADD COLUMN schema_version INTEGER NOT NULL DEFAULT 1;
+UPDATE outbox SET device_id = (SELECT value FROM settings WHERE key = 'device_id'),
+                  operator = json_extract(payload, '$.operator');
+
+ALTER TABLE audit_log RENAME TO audit_log_v1;
+
+-- The record regulators ask for (21 CFR 11.10(e), EU GMP Annex 11 §9): who, what, when (device
+-- clock and a monotonic counter), why, before and after. Each entry's hash is the SHA-256 of its
+-- content and the previous entry's hash (`domain::audit`); `lotline audit verify` walks it.
+CREATE TABLE audit_log (
+    id            INTEGER PRIMARY KEY,
+    counter       INTEGER NOT NULL,
+    at            TEXT NOT NULL,
+    device_id     TEXT NOT NULL,
+    operator      TEXT,
+    authorised_by TEXT,
+    action        TEXT NOT NULL,
+    command_id    TEXT,
+    gate          TEXT,
+    task_id       TEXT,
+    item_id       TEXT,
+    lot           TEXT,
+    location      TEXT,
+    scan          TEXT,
+    verdict       TEXT CHECK (verdict IN ('accept', 'warn', 'reject')),
+    reasons       TEXT NOT NULL DEFAULT '[]',
+    reason        TEXT,
+    before        TEXT,
+    after         TEXT,
+    prev_hash     TEXT NOT NULL,
+    hash          TEXT NOT NULL
+);
+"#,
 ];

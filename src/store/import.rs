@@ -16,7 +16,10 @@ use std::io::Read;
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use self::read::{Event, JsonError, Pos, ReadError, Reason, RefKind, Row, RowError, Section, Stop, read_import};
+use self::read::{
+    Event, JsonError, OperatorRow, Pos, ReadError, Reason, RefKind, Row, RowError, Section, Stop, read_import,
+};
+use super::pin::{PinError, hash_pin};
 use super::{Store, StoreError, tiers_to_string, write_err};
 use crate::domain::text::Bilingual;
 
@@ -34,6 +37,9 @@ pub enum ImportError {
     Rows { errors: Vec<RowError>, more: usize },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An operator's PIN could not be hashed (the OS gave no random salt).
+    #[error("{0}")]
+    Pin(PinError),
 }
 
 impl ImportError {
@@ -72,6 +78,7 @@ impl Bilingual for ImportError {
                 s
             }
             ImportError::Store(e) => format!("写入数据库失败，未导入任何数据：{e}"),
+            ImportError::Pin(e) => format!("{}；未导入任何数据", e.message_zh()),
         }
     }
 }
@@ -88,6 +95,7 @@ pub struct ImportSummary {
     pub customers: usize,
     pub serials: usize,
     pub tasks: usize,
+    pub operators: usize,
 }
 
 /// Imports `json` into `store`. On any problem nothing is written and every problem is returned.
@@ -145,10 +153,10 @@ fn import_in_one_transaction<R: Read>(store: &mut Store, r: R) -> Result<ImportS
         Ok(()) => {}
         Err(ReadError::Json(e)) => return Err(ImportError::Json(e)),
         Err(ReadError::Stopped) => {
-            return Err(w.fatal.take().map_or_else(
-                || ImportError::Store(StoreError::Data("the import stopped".into())),
-                ImportError::Store,
-            ));
+            return Err(w
+                .fatal
+                .take()
+                .unwrap_or_else(|| ImportError::Store(StoreError::Data("the import stopped".into()))));
         }
     }
     w.resolve_pending()?;
@@ -213,6 +221,9 @@ const SEEN_CUSTOMER: i64 = 5;
 const SEEN_SERIAL: i64 = 6;
 const SEEN_TASK: i64 = 7;
 const SEEN_BARCODE: i64 = 8;
+const SEEN_OPERATOR: i64 = 12;
+/// A pallet's SSCC, with the id of the task that ships it as `extra`.
+const SEEN_SSCC: i64 = 13;
 /// Refused records by section, for the messages of references to them.
 const REFUSED_ITEM: i64 = 9;
 const REFUSED_LOCATION: i64 = 10;
@@ -224,14 +235,15 @@ const PENDING_SERIAL: i64 = 2;
 const PENDING_TASK_CUSTOMER: i64 = 3;
 const PENDING_LINE_ITEM: i64 = 4;
 const PENDING_LINE_LOCATION: i64 = 5;
+const PENDING_LINE_SSCC: i64 = 6;
 
 struct Writer<'t> {
     tx: &'t Transaction<'t>,
     errors: Vec<RowError>,
     more: usize,
     sum: ImportSummary,
-    /// A database failure that ended the import.
-    fatal: Option<StoreError>,
+    /// A failure of the database (or of PIN hashing) that ended the import.
+    fatal: Option<ImportError>,
 }
 
 /// The outcome of writing one row: `Err` only for a failure of the database itself.
@@ -244,13 +256,52 @@ impl Writer<'_> {
                 self.push(e);
                 Ok(())
             }
+            Event::Row {
+                pos,
+                key,
+                row: Row::Operator(op),
+            } => return self.operator(pos, key.as_deref(), op),
             Event::Row { pos, key, row } => self.row(pos, key.as_deref(), row),
             Event::Refused { pos, key } => self.refused(pos, &key),
         };
         res.map_err(|e| {
+            self.fatal = Some(e.into());
+            Stop
+        })
+    }
+
+    /// Writes an operator with the argon2id hash of its PIN (the PIN itself is dropped here).
+    /// Hashing takes tens of milliseconds, so it is skipped once the import has a problem: the
+    /// file will be refused anyway and nothing refers to operators.
+    fn operator(&mut self, pos: Pos, key: Option<&str>, op: OperatorRow) -> Result<(), Stop> {
+        let res: Result<(), ImportError> = (|| {
+            if !self.first_time(SEEN_OPERATOR, (&op.id, "", ""), pos, key)? || self.has_problems() {
+                return Ok(());
+            }
+            let hash = hash_pin(op.pin.expose()).map_err(ImportError::Pin)?;
+            let res = self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO operators(id, name, pin_hash, roles) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(id) DO UPDATE SET name = excluded.name, pin_hash = excluded.pin_hash,
+                        roles = excluded.roles",
+                )
+                .map_err(write_err)?
+                .execute(params![op.id, op.name, hash, op.roles.join(",")]);
+            match res {
+                Ok(_) => self.sum.operators += 1,
+                Err(e) => self.sql(pos, key, e)?,
+            }
+            Ok(())
+        })();
+        res.map_err(|e| {
             self.fatal = Some(e);
             Stop
         })
+    }
+
+    fn has_problems(&self) -> bool {
+        !self.errors.is_empty()
     }
 
     fn push(&mut self, e: RowError) {
@@ -418,6 +469,7 @@ impl Writer<'_> {
 
     fn row(&mut self, pos: Pos, key: Option<&str>, row: Row) -> Step {
         match row {
+            Row::Operator(_) => unreachable!("`event` hands operators to `operator`"),
             Row::Category(c) => {
                 if !self.first_time(SEEN_CATEGORY, (&c.id, "", ""), pos, key)? {
                     return Ok(());
@@ -568,10 +620,11 @@ impl Writer<'_> {
                 let res = self
                     .tx
                     .prepare_cached(
-                        "INSERT INTO locations(code, warehouse, zone, kind) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT(code) DO UPDATE SET warehouse = excluded.warehouse, zone = excluded.zone, kind = excluded.kind",
+                        "INSERT INTO locations(code, warehouse, zone, kind, storage) VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT(code) DO UPDATE SET warehouse = excluded.warehouse, zone = excluded.zone,
+                            kind = excluded.kind, storage = excluded.storage",
                     )?
-                    .execute(params![loc.code, loc.warehouse, loc.zone, loc.kind]);
+                    .execute(params![loc.code, loc.warehouse, loc.zone, loc.kind, loc.storage]);
                 match res {
                     Ok(_) => self.sum.locations += 1,
                     Err(e) => self.sql(pos, key, e)?,
@@ -643,11 +696,12 @@ impl Writer<'_> {
                 let res = self
                     .tx
                     .prepare_cached(
-                        "INSERT INTO tasks(id, kind, customer_id, reference, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                        "INSERT INTO tasks(id, kind, customer_id, reference, created_at, tolerance_pct)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                          ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, customer_id = excluded.customer_id,
-                            reference = excluded.reference",
+                            reference = excluded.reference, tolerance_pct = excluded.tolerance_pct",
                     )?
-                    .execute(params![t.id, t.kind, t.customer, t.reference, created]);
+                    .execute(params![t.id, t.kind, t.customer, t.reference, created, t.tolerance_pct]);
                 if let Err(e) = res {
                     return self.sql(pos, key, e);
                 }
@@ -664,11 +718,14 @@ impl Writer<'_> {
                     {
                         self.pending(PENDING_LINE_LOCATION, pos, key, l, None, None, Some(n as i64))?;
                     }
+                    if let Some(sscc) = &line.sscc {
+                        self.claim_sscc(pos, key, &t.id, n, sscc)?;
+                    }
                     let res = self
                         .tx
                         .prepare_cached(
-                            "INSERT INTO task_lines(task_id, line_no, item_id, lot, location, qty_expected)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            "INSERT INTO task_lines(task_id, line_no, item_id, lot, location, qty_expected, expiry, sscc)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                         )?
                         .execute(params![
                             t.id,
@@ -676,7 +733,9 @@ impl Writer<'_> {
                             line.item,
                             line.lot,
                             line.location,
-                            line.qty
+                            line.qty,
+                            line.expiry.map(|d| d.to_string()),
+                            line.sscc
                         ]);
                     if let Err(e) = res {
                         self.sql(pos, key, e)?;
@@ -716,6 +775,29 @@ impl Writer<'_> {
                 .query_row(params![k.0, loc], |r| r.get(0))?,
         };
         Ok(Some(first as u64))
+    }
+
+    /// A pallet may carry several lines of one task, but belongs to one task: the first task of
+    /// the file that names `sscc` claims it, a later one is an error naming both. Whether a task
+    /// of the cache ships it too is checked once every task of the file is written.
+    fn claim_sscc(&mut self, pos: Pos, key: Option<&str>, task: &str, line: usize, sscc: &str) -> Step {
+        match self.claim(SEEN_SSCC, (sscc, "", ""), pos, Some(task))? {
+            None => self.pending(PENDING_LINE_SSCC, pos, key, sscc, Some(task), None, Some(line as i64)),
+            Some((first, Some(other))) if other != task => {
+                let by = Pos {
+                    section: Section::Tasks,
+                    index: first,
+                };
+                let why = Reason::SsccTaken {
+                    sscc: sscc.to_owned(),
+                    by: format!("{by} ({other})"),
+                    in_cache: false,
+                };
+                self.bad(pos, key, Some(&format!("lines[{line}].sscc")), why);
+                Ok(())
+            }
+            Some(_) => Ok(()),
+        }
     }
 
     fn first_or_duplicate(&mut self, first: Option<u64>, pos: Pos, key: Option<&str>) {
@@ -888,6 +970,26 @@ impl Writer<'_> {
                         if !self.location_exists(&a)? {
                             let why = self.missing(RefKind::Location, a)?;
                             self.bad(at(Section::Tasks), key, Some(&line("location")), why);
+                        }
+                    }
+                    PENDING_LINE_SSCC => {
+                        // Another task of the cache, one this file does not give again.
+                        let other: Option<String> = self
+                            .tx
+                            .prepare_cached(
+                                "SELECT task_id FROM task_lines WHERE sscc = ?1 AND task_id <> ?2
+                                   AND task_id NOT IN (SELECT k1 FROM temp.import_seen WHERE kind = ?3)
+                                 ORDER BY task_id LIMIT 1",
+                            )?
+                            .query_row(params![a, b, SEEN_TASK], |r| r.get(0))
+                            .optional()?;
+                        if let Some(other) = other {
+                            let why = Reason::SsccTaken {
+                                sscc: a,
+                                by: other,
+                                in_cache: true,
+                            };
+                            self.bad(at(Section::Tasks), key, Some(&line("sscc")), why);
                         }
                     }
                     _ => unreachable!("pending kinds are this module's"),

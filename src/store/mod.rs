@@ -6,6 +6,7 @@
 pub mod demo;
 pub mod import;
 mod migrations;
+pub mod pin;
 
 use std::path::{Path, PathBuf};
 

@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::domain::ids::{DATE_MAX, DATE_MIN, Gtin, LocationCode, LotNo, SerialNo, parse_iso_date};
+use crate::domain::ids::{DATE_MAX, DATE_MIN, Gtin, LocationCode, LotNo, SerialNo, Sscc, parse_iso_date};
 use crate::domain::lot::{LotStatus, Storage};
 use crate::domain::text::Bilingual;
 
@@ -30,10 +30,11 @@ pub enum Section {
     Customers,
     Serials,
     Tasks,
+    Operators,
 }
 
 impl Section {
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 9] = [
         Section::Categories,
         Section::Items,
         Section::Lots,
@@ -42,6 +43,7 @@ impl Section {
         Section::Customers,
         Section::Serials,
         Section::Tasks,
+        Section::Operators,
     ];
     pub const NAMES: &'static [&'static str] = &[
         "categories",
@@ -52,6 +54,7 @@ impl Section {
         "customers",
         "serials",
         "tasks",
+        "operators",
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,7 +68,7 @@ impl Section {
     /// The field whose value names a record in messages: `items[3] (P001)`.
     pub fn key_field(self) -> &'static str {
         match self {
-            Section::Categories | Section::Items | Section::Customers | Section::Tasks => "id",
+            Section::Categories | Section::Items | Section::Customers | Section::Tasks | Section::Operators => "id",
             Section::Lots | Section::Stock => "lot",
             Section::Locations => "code",
             Section::Serials => "serial",
@@ -92,11 +95,20 @@ impl Section {
                 "storage",
             ],
             Section::Lots => &["item", "lot", "expiry", "production_date", "qc_date", "status"],
-            Section::Locations => &["code", "warehouse", "zone", "kind"],
+            Section::Locations => &["code", "warehouse", "zone", "kind", "storage"],
             Section::Stock => &["location", "item", "lot", "qty"],
             Section::Customers => &["id", "name", "min_remaining_days"],
             Section::Serials => &["item", "serial", "lot"],
-            Section::Tasks => &["id", "kind", "customer", "reference", "created_at", "lines"],
+            Section::Tasks => &[
+                "id",
+                "kind",
+                "customer",
+                "reference",
+                "created_at",
+                "tolerance_pct",
+                "lines",
+            ],
+            Section::Operators => &["id", "name", "pin", "roles"],
         }
     }
 }
@@ -152,6 +164,7 @@ pub enum IdKind {
     Lot,
     Serial,
     Location,
+    Sscc,
 }
 
 /// What a reference names that the file and the database do not have.
@@ -176,6 +189,61 @@ impl RefKind {
             RefKind::Location => "库位",
             RefKind::Customer => "客户",
         }
+    }
+}
+
+/// The fewest digits an operator's PIN may have.
+pub const PIN_MIN_DIGITS: usize = 4;
+/// The most digits an operator's PIN may have.
+pub const PIN_MAX_DIGITS: usize = 12;
+
+/// What is wrong with a PIN. The messages never show the PIN itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinProblem {
+    /// Not text in quotes (a number would lose its leading zeros).
+    NotText,
+    /// Something other than the digits 0–9.
+    NotDigits,
+    TooShort,
+    TooLong,
+}
+
+impl fmt::Display for PinProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PinProblem::NotText => write!(
+                f,
+                "the PIN must be digits in quotes, e.g. \"0420\" (a number would lose its leading zeros)"
+            ),
+            PinProblem::NotDigits => write!(f, "the PIN must be digits 0-9 only"),
+            PinProblem::TooShort => write!(f, "the PIN must be at least {PIN_MIN_DIGITS} digits"),
+            PinProblem::TooLong => write!(f, "the PIN must be at most {PIN_MAX_DIGITS} digits"),
+        }
+    }
+}
+
+impl Bilingual for PinProblem {
+    fn message_zh(&self) -> String {
+        match self {
+            PinProblem::NotText => "PIN 须为带引号的数字，例如 \"0420\"（写成数值会丢失前导零）".into(),
+            PinProblem::NotDigits => "PIN 只能由数字 0-9 组成".into(),
+            PinProblem::TooShort => format!("PIN 至少须为 {PIN_MIN_DIGITS} 位数字"),
+            PinProblem::TooLong => format!("PIN 最多为 {PIN_MAX_DIGITS} 位数字"),
+        }
+    }
+}
+
+/// Whether `pin` may be an operator's PIN: the digits 0–9 only, [`PIN_MIN_DIGITS`] to
+/// [`PIN_MAX_DIGITS`] of them.
+pub fn pin_problem(pin: &str) -> Option<PinProblem> {
+    if !pin.bytes().all(|b| b.is_ascii_digit()) {
+        Some(PinProblem::NotDigits)
+    } else if pin.len() < PIN_MIN_DIGITS {
+        Some(PinProblem::TooShort)
+    } else if pin.len() > PIN_MAX_DIGITS {
+        Some(PinProblem::TooLong)
+    } else {
+        None
     }
 }
 
@@ -243,6 +311,22 @@ pub enum Reason {
     LotNotDefined {
         item: String,
         lot: String,
+    },
+    /// An operator's PIN that is not 4 to 12 digits (the PIN is not kept, so never shown).
+    BadPin(PinProblem),
+    /// An operator with an empty list of roles.
+    NoRoles,
+    /// A field only a receipt task has (`tolerance_pct`, a line's `sscc` or `expiry`), given on
+    /// a task of another kind.
+    ReceiptOnly {
+        kind: &'static str,
+    },
+    /// A pallet (SSCC) that another task of the file or of the cache already ships.
+    SsccTaken {
+        sscc: String,
+        /// `tasks[0] (ASN-0001)` in the file, or the id of a task in the cache.
+        by: String,
+        in_cache: bool,
     },
     /// A database constraint refused the row (a check the reader does not know).
     Rejected {
@@ -333,6 +417,22 @@ impl fmt::Display for Reason {
                 short(lot),
                 short(item)
             ),
+            Reason::BadPin(p) => write!(f, "{p}"),
+            Reason::NoRoles => write!(f, "needs at least one role; roles are {}", ROLES.join(", ")),
+            Reason::ReceiptOnly { kind } => {
+                write!(f, "only a receipt task takes this field, and this is a {kind} task")
+            }
+            Reason::SsccTaken { sscc, by, in_cache } => {
+                let by = if *in_cache {
+                    format!("task '{}' in the cache", short(by))
+                } else {
+                    by.clone()
+                };
+                write!(
+                    f,
+                    "pallet SSCC {sscc} is also on {by}; a pallet belongs to one task (its lines may carry several lots)"
+                )
+            }
             Reason::Rejected { detail } => write!(f, "rejected by the database: {detail}"),
         }
     }
@@ -360,6 +460,7 @@ impl Bilingual for Reason {
                 IdKind::Lot => "不是有效的批号：须为 1 到 20 个 GS1 字符集 82 中的字符（字母、数字及部分符号）".into(),
                 IdKind::Serial => "不是有效的序列号：须为 1 到 20 个 GS1 字符集 82 中的字符".into(),
                 IdKind::Location => "不是有效的库位代码：须为 1 到 32 个字母、数字或 - _ . /".into(),
+                IdKind::Sscc => "不是有效的 SSCC：须为 18 位数字，且校验位正确".into(),
             },
             Reason::NotOneOf { value, allowed } => {
                 format!("“{}”不是 {} 之一", short(value), allowed.join("、"))
@@ -384,6 +485,17 @@ impl Bilingual for Reason {
             }
             Reason::LotNotDefined { item, lot } => {
                 format!("物料“{}”的批次“{}”未定义（请在 lots 中添加）", short(item), short(lot))
+            }
+            Reason::BadPin(p) => p.message_zh(),
+            Reason::NoRoles => format!("至少需要一个角色；角色为 {}", ROLES.join("、")),
+            Reason::ReceiptOnly { kind } => format!("只有收货任务（receipt）才有此字段，此任务为 {kind} 任务"),
+            Reason::SsccTaken { sscc, by, in_cache } => {
+                let by = if *in_cache {
+                    format!("缓存中的任务“{}”", short(by))
+                } else {
+                    by.clone()
+                };
+                format!("托盘 SSCC {sscc} 也在 {by} 中；一个托盘只属于一个任务（其各行可为不同批次）")
             }
             Reason::Rejected { detail } => format!("被数据库拒绝：{detail}"),
         }
@@ -442,6 +554,7 @@ pub enum Row {
     Customer(CustomerRow),
     Serial(SerialRow),
     Task(TaskRow),
+    Operator(OperatorRow),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -488,6 +601,8 @@ pub struct LocationRow {
     pub warehouse: String,
     pub zone: String,
     pub kind: &'static str,
+    /// `ambient`, `chilled` or `frozen`.
+    pub storage: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -520,6 +635,8 @@ pub struct TaskRow {
     pub customer: Option<String>,
     pub reference: Option<String>,
     pub created_at: Option<String>,
+    /// How far a receipt may go over or under each line's quantity, in percent.
+    pub tolerance_pct: u8,
     pub lines: Vec<TaskLineRow>,
 }
 
@@ -530,11 +647,45 @@ pub struct TaskLineRow {
     /// Upper case.
     pub location: Option<String>,
     pub qty: u32,
+    /// Receipt lines: the lot's expiry as the ASN gives it.
+    pub expiry: Option<NaiveDate>,
+    /// Receipt lines: the pallet (18 digits, check digit verified) the line ships on.
+    pub sscc: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorRow {
+    pub id: String,
+    pub name: String,
+    /// Checked (digits only, 4 to 12 of them); the store keeps only its argon2id hash.
+    pub pin: Pin,
+    /// In the order of [`ROLES`], each once.
+    pub roles: Vec<&'static str>,
+}
+
+/// A plaintext PIN on its way to being hashed. Its `Debug` does not show it, so a row printed in
+/// a test failure or a log does not leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pin(String);
+
+impl Pin {
+    /// The PIN itself, for hashing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pin(<hidden>)")
+    }
 }
 
 pub const LOCATION_KINDS: &[&str] = &["pick", "reserve", "receiving", "quarantine", "shipping"];
 pub const TASK_KINDS: &[&str] = &["receipt", "pick", "count"];
-const TASK_LINE_FIELDS: &[&str] = &["item", "lot", "location", "qty"];
+const TASK_LINE_FIELDS: &[&str] = &["item", "lot", "location", "qty", "expiry", "sscc"];
+/// What an operator may do; `supervisor` authorises overrides.
+pub const ROLES: &[&str] = &["receiver", "picker", "checker", "counter", "supervisor"];
 const STATUSES: &[&str] = &["released", "quarantine", "on_hold", "recalled", "rejected"];
 const STORAGES: &[&str] = &["ambient", "chilled", "frozen"];
 /// The largest stock quantity accepted.
@@ -767,6 +918,7 @@ impl<'a> Fields<'a> {
             IdKind::Lot => LotNo::new(&s).map(|l| l.as_str().to_owned()),
             IdKind::Serial => SerialNo::new(&s).map(|l| l.as_str().to_owned()),
             IdKind::Location => LocationCode::new(&s).map(|l| l.as_str().to_owned()),
+            IdKind::Sscc => Sscc::new(&s).map(|l| l.as_str().to_owned()),
         };
         match checked {
             Ok(v) => Some(v),
@@ -802,6 +954,7 @@ pub fn check_row(section: Section, v: &Value) -> Result<Row, Problems> {
             Section::Customers => customer(&mut f),
             Section::Serials => serial(&mut f),
             Section::Tasks => task(&mut f),
+            Section::Operators => operator(&mut f),
         }
     };
     match row {
@@ -948,11 +1101,13 @@ fn location(f: &mut Fields<'_>) -> Option<Row> {
     let warehouse = f.text("warehouse");
     let zone = f.text("zone");
     let kind = f.one_of("kind", "pick", LOCATION_KINDS);
+    let storage = f.one_of("storage", "ambient", STORAGES);
     Some(Row::Location(LocationRow {
         code: code?,
         warehouse: warehouse?,
         zone: zone?,
         kind: kind?,
+        storage: storage?,
     }))
 }
 
@@ -1020,6 +1175,17 @@ fn task(f: &mut Fields<'_>) -> Option<Row> {
     ]
     .iter()
     .all(|(n, v)| v.is_some() || f.get(n).is_none());
+    // A pick or count task given a receipt's field (a task of a bad kind is refused already).
+    let other_kind = kind.filter(|k| *k != "receipt");
+    let receipt = kind == Some("receipt");
+    let tolerance = match other_kind {
+        Some(k) if f.get("tolerance_pct").is_some() => {
+            f.bad(f.path("tolerance_pct"), Reason::ReceiptOnly { kind: k });
+            Err(())
+        }
+        _ => f.opt_uint("tolerance_pct", 0, 100),
+    };
+    ok &= tolerance.is_ok();
     let mut lines = Vec::new();
     if f.get("lines").is_some() {
         match f.list("lines") {
@@ -1038,21 +1204,58 @@ fn task(f: &mut Fields<'_>) -> Option<Row> {
                     };
                     let mut lf = Fields::new(obj, prefix, TASK_LINE_FIELDS, f.problems);
                     let item = lf.text("item");
-                    let lot = lf.opt_text("lot");
+                    // An ASN's lot becomes a lot record at receipt, so it must be a GS1 lot.
+                    let lot = if receipt && lf.get("lot").is_some() {
+                        lf.id("lot", IdKind::Lot, false)
+                    } else {
+                        lf.opt_text("lot")
+                    };
                     let lot_ok = lot.is_some() || lf.get("lot").is_none();
                     let location = if lf.get("location").is_some() {
                         lf.id("location", IdKind::Location, false).map(Some)
                     } else {
                         Some(None)
                     };
-                    let qty = lf.opt_uint("qty", 0, u64::from(u32::MAX));
-                    match (item, lot_ok, location, qty) {
-                        (Some(item), true, Some(location), Ok(qty)) => lines.push(TaskLineRow {
-                            item,
-                            lot,
-                            location,
-                            qty: qty.unwrap_or(0) as u32,
-                        }),
+                    // A receipt line says how many are expected (the tolerance is a share of it).
+                    let qty = match (receipt, lf.get("qty")) {
+                        (true, None) => {
+                            lf.bad(lf.path("qty"), Reason::Missing);
+                            Err(())
+                        }
+                        (true, Some(v)) => lf
+                            .uint_at(lf.path("qty"), v, 1, u64::from(u32::MAX))
+                            .map(Some)
+                            .ok_or(()),
+                        (false, _) => lf.opt_uint("qty", 0, u64::from(u32::MAX)),
+                    };
+                    let (mut expiry, mut sscc, mut receipt_fields_ok) = (Ok(None), Some(None), true);
+                    match other_kind {
+                        Some(k) => {
+                            for name in ["expiry", "sscc"] {
+                                if lf.get(name).is_some() {
+                                    lf.bad(lf.path(name), Reason::ReceiptOnly { kind: k });
+                                    receipt_fields_ok = false;
+                                }
+                            }
+                        }
+                        None => {
+                            expiry = lf.date("expiry");
+                            if lf.get("sscc").is_some() {
+                                sscc = lf.id("sscc", IdKind::Sscc, false).map(Some);
+                            }
+                        }
+                    }
+                    match (item, lot_ok && receipt_fields_ok, location, qty, expiry, sscc) {
+                        (Some(item), true, Some(location), Ok(qty), Ok(expiry), Some(sscc)) => {
+                            lines.push(TaskLineRow {
+                                item,
+                                lot,
+                                location,
+                                qty: qty.unwrap_or(0) as u32,
+                                expiry,
+                                sscc,
+                            })
+                        }
                         _ => ok = false,
                     }
                 }
@@ -1068,7 +1271,68 @@ fn task(f: &mut Fields<'_>) -> Option<Row> {
         customer,
         reference,
         created_at,
+        tolerance_pct: tolerance.ok()?.unwrap_or(0) as u8,
         lines,
+    }))
+}
+
+fn operator(f: &mut Fields<'_>) -> Option<Row> {
+    let id = f.text("id");
+    let name = f.text("name");
+    // Read by hand: a PIN is never quoted back, not even as "found the number 1234".
+    let pin = match f.get("pin") {
+        None => {
+            f.bad(f.path("pin"), Reason::Missing);
+            None
+        }
+        Some(Value::String(p)) => match pin_problem(p) {
+            None => Some(Pin(p.clone())),
+            Some(why) => {
+                f.bad(f.path("pin"), Reason::BadPin(why));
+                None
+            }
+        },
+        Some(_) => {
+            f.bad(f.path("pin"), Reason::BadPin(PinProblem::NotText));
+            None
+        }
+    };
+    let roles = if f.get("roles").is_none() {
+        f.bad(f.path("roles"), Reason::Missing);
+        None
+    } else {
+        let (given, mut all_ok) = f.text_list("roles");
+        let mut known = [false; ROLES.len()];
+        for (path, r) in &given {
+            match ROLES.iter().position(|k| k == r) {
+                Some(i) => known[i] = true,
+                None => {
+                    let why = Reason::NotOneOf {
+                        value: r.clone(),
+                        allowed: ROLES,
+                    };
+                    f.bad(path.clone(), why);
+                    all_ok = false;
+                }
+            }
+        }
+        if all_ok && given.is_empty() {
+            f.bad(f.path("roles"), Reason::NoRoles);
+            all_ok = false;
+        }
+        all_ok.then(|| {
+            ROLES
+                .iter()
+                .zip(known)
+                .filter_map(|(r, k)| k.then_some(*r))
+                .collect::<Vec<_>>()
+        })
+    };
+    Some(Row::Operator(OperatorRow {
+        id: id?,
+        name: name?,
+        pin: pin?,
+        roles: roles?,
     }))
 }
 
@@ -1201,7 +1465,7 @@ impl<'de> Visitor<'de> for Top<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = [false; 8];
+        let mut seen = [false; Section::ALL.len()];
         while let Some(key) = map.next_key::<String>()? {
             let bad = |why| {
                 Event::Bad(RowError {
@@ -1433,6 +1697,128 @@ mod tests {
         );
         assert!(matches!(res, Err(ReadError::Stopped)));
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn operators_are_checked_field_by_field_and_a_pin_is_never_shown() {
+        let (rows, bad, _) = read(
+            r#"{"operators": [
+                {"id": "recv1", "name": "Receiver 1", "pin": "0420", "roles": ["picker", "receiver", "picker"]},
+                {"id": "x1", "name": "X", "pin": "987", "roles": []},
+                {"id": "x2", "name": "X", "pin": "98a7", "roles": ["boss"]},
+                {"id": "x3", "name": "X", "pin": 987654, "roles": "picker"},
+                {"id": "x4", "name": "X", "pin": "9876543210987", "roles": ["picker"], "badge": 1},
+                {"id": "x5", "name": ""}
+            ]}"#,
+        );
+        assert_eq!(rows.len(), 1);
+        let Row::Operator(op) = &rows[0].1 else {
+            panic!("{rows:?}")
+        };
+        assert_eq!(
+            (op.pin.expose(), op.roles.as_slice()),
+            ("0420", &["receiver", "picker"][..])
+        );
+        assert_eq!(format!("{op:?}").matches("0420").count(), 0, "Debug hides the PIN");
+        assert_eq!(
+            paths(&bad),
+            [
+                "operators[1].pin",
+                "operators[1].roles",
+                "operators[2].pin",
+                "operators[2].roles[0]",
+                "operators[3].pin",
+                "operators[3].roles",
+                "operators[4].badge",
+                "operators[4].pin",
+                "operators[5].name",
+                "operators[5].pin",
+                "operators[5].roles",
+            ]
+        );
+        assert_eq!(
+            bad[0].to_string(),
+            "operators[1].pin (x1): the PIN must be at least 4 digits"
+        );
+        assert_eq!(bad[0].message_zh(), "operators[1].pin (x1)：PIN 至少须为 4 位数字");
+        assert_eq!(bad[2].why, Reason::BadPin(PinProblem::NotDigits));
+        assert_eq!(bad[4].why, Reason::BadPin(PinProblem::NotText));
+        assert_eq!(bad[7].why, Reason::BadPin(PinProblem::TooLong));
+        for (e, pin) in bad
+            .iter()
+            .zip(["987", "", "98a7", "", "987654", "", "", "9876543210987"])
+        {
+            if !pin.is_empty() {
+                assert!(!e.to_string().contains(pin) && !e.message_zh().contains(pin), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn receipt_lines_take_pallets_and_expiries_and_other_tasks_do_not() {
+        let (rows, bad, _) = read(
+            r#"{"tasks": [
+                {"id": "ASN-1", "kind": "receipt", "tolerance_pct": 5, "lines": [
+                    {"item": "A", "qty": 10, "lot": "L1", "expiry": "2027-03-31", "sscc": "106141411234567897"},
+                    {"item": "A", "qty": 5}]},
+                {"id": "ASN-2", "kind": "receipt", "tolerance_pct": 101, "lines": [
+                    {"item": "A", "qty": 0, "lot": "L 1", "expiry": "2027-3-31", "sscc": "106141411234567898"},
+                    {"item": "A", "sscc": "12345"}]},
+                {"id": "PK-1", "kind": "pick", "tolerance_pct": 0, "lines": [
+                    {"item": "A", "lot": "any text", "expiry": "2027-03-31", "sscc": "106141411234567897"}]}
+            ]}"#,
+        );
+        assert_eq!(rows.len(), 1);
+        let Row::Task(t) = &rows[0].1 else { panic!() };
+        assert_eq!(t.tolerance_pct, 5);
+        assert_eq!(t.lines[0].sscc.as_deref(), Some("106141411234567897"));
+        assert_eq!(t.lines[0].expiry, NaiveDate::from_ymd_opt(2027, 3, 31));
+        assert_eq!((t.lines[1].sscc.as_deref(), t.lines[1].expiry), (None, None));
+        assert_eq!(
+            paths(&bad),
+            [
+                "tasks[1].tolerance_pct",
+                "tasks[1].lines[0].lot",
+                "tasks[1].lines[0].qty",
+                "tasks[1].lines[0].expiry",
+                "tasks[1].lines[0].sscc",
+                "tasks[1].lines[1].qty",
+                "tasks[1].lines[1].sscc",
+                "tasks[2].tolerance_pct",
+                "tasks[2].lines[0].expiry",
+                "tasks[2].lines[0].sscc",
+            ]
+        );
+        assert!(bad[4].to_string().contains("has a wrong check digit"), "{}", bad[4]);
+        assert!(
+            bad[4].message_zh().contains("不是有效的 SSCC"),
+            "{}",
+            bad[4].message_zh()
+        );
+        assert_eq!(
+            bad[7].to_string(),
+            "tasks[2].tolerance_pct (PK-1): only a receipt task takes this field, and this is a pick task"
+        );
+    }
+
+    #[test]
+    fn locations_have_a_storage_condition() {
+        let (rows, bad, _) = read(
+            r#"{"locations": [
+                {"code": "C-1", "warehouse": "W", "zone": "C", "storage": "chilled"},
+                {"code": "A-1", "warehouse": "W", "zone": "A"},
+                {"code": "X-1", "warehouse": "W", "zone": "X", "storage": "warm"}
+            ]}"#,
+        );
+        let storages: Vec<&str> = rows
+            .iter()
+            .map(|(_, r)| match r {
+                Row::Location(l) => l.storage,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(storages, ["chilled", "ambient"]);
+        assert_eq!(paths(&bad), ["locations[2].storage"]);
     }
 
     #[test]

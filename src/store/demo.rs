@@ -1,7 +1,8 @@
 //! `lotline demo-data`: a realistic cache for trying lotline and for benchmarks — food,
 //! pharmaceutical and medical-device items with Chinese and English names, valid GTINs, lots
 //! spread across expired / near-expiry / quarantined / on-hold / recalled, two warehouses,
-//! stock, customers and a few tasks. A handful of named showcase lots give predictable verdicts.
+//! stock, customers, a few tasks, receipt tasks (ASNs) with SSCC pallets, and an operator for
+//! every role. A handful of named showcase lots give predictable verdicts.
 
 use chrono::{Days, NaiveDate};
 use rand::rngs::SmallRng;
@@ -9,6 +10,7 @@ use rand::{Rng, SeedableRng};
 use rusqlite::params;
 use serde::Serialize;
 
+use super::pin::hash_pin;
 use super::{Store, StoreError, classify};
 use crate::domain::ids::gs1_check_digit;
 use crate::domain::lot::LotStatus;
@@ -384,6 +386,64 @@ const CUSTOMERS: &[(&str, &str, Option<u32>)] = &[
     ("C004", "Northern Wholesale 北方批发", None),
 ];
 
+/// The demo's operators: (id, name, PIN, roles). README lists them; PINs are stored hashed.
+pub const OPERATORS: &[(&str, &str, &str, &[&str])] = &[
+    ("recv1", "Receiver 1 收货员 1", "1111", &["receiver"]),
+    ("pick1", "Picker 1 拣货员 1", "2222", &["picker"]),
+    ("check1", "Checker 1 复核员 1", "3333", &["checker"]),
+    ("count1", "Counter 1 盘点员 1", "4444", &["counter"]),
+    (
+        "super1",
+        "Supervisor 1 主管 1",
+        "9999",
+        &["receiver", "picker", "checker", "counter", "supervisor"],
+    ),
+];
+
+/// A line of a demo ASN: item, lot, expiry in days from today, pallet (`demo_sscc(n)`), qty.
+type AsnLine = (&'static str, Option<&'static str>, Option<i64>, Option<u32>, i64);
+
+/// Receipt tasks as a supplier's advance shipping notice gives them: (id, reference, tolerance %,
+/// receiving dock, lines). Their lots are new (not in the cache), so receiving them creates them.
+const ASNS: &[(&str, &str, u8, &str, &[AsnLine])] = &[
+    (
+        "ASN-0001",
+        "PO-24-0117",
+        5,
+        "WH1-R-01-03",
+        &[
+            // Pallet 1: two lots of instant noodles.
+            ("F005", Some("N2611"), Some(150), Some(1), 200),
+            ("F005", Some("N2612"), Some(165), Some(1), 100),
+            // Pallet 2: one lot of rice.
+            ("F008", Some("R2611"), Some(340), Some(2), 60),
+            // Loose cartons, no ASN detail: received by scanning the goods.
+            ("M003", None, None, None, 40),
+        ],
+    ),
+    (
+        "ASN-0002",
+        "PO-24-0118",
+        0,
+        "WH1-R-01-04",
+        &[
+            // Pallet 3: a regulated device and a medicine that requires QC (its lot goes to quarantine).
+            ("M002", Some("K2611"), Some(700), Some(3), 100),
+            ("P005", Some("V2611"), Some(700), Some(3), 60),
+            // Pallet 4: chilled yoghurt.
+            ("F004", Some("Y1204"), Some(19), Some(4), 96),
+        ],
+    ),
+];
+
+/// The SSCC of demo pallet `n`: extension digit 0, the demo's GS1 company prefix 690123450, a
+/// seven-digit serial reference, check digit.
+pub fn demo_sscc(n: u32) -> String {
+    let body = format!("0690123450{n:07}");
+    let check = gs1_check_digit(body.as_bytes());
+    format!("{body}{check}")
+}
+
 /// Serial-numbered units written for each showcase lot (serials 101–104, 201–204, …).
 pub const SERIALS_PER_SHOWCASE_LOT: usize = 4;
 
@@ -417,6 +477,7 @@ pub struct DemoSummary {
     pub locations: usize,
     pub customers: usize,
     pub tasks: usize,
+    pub operators: usize,
     pub scans: Vec<DemoScan>,
 }
 
@@ -517,7 +578,9 @@ fn add_days(d: NaiveDate, n: i64) -> NaiveDate {
     }
 }
 
-fn locations() -> Vec<(String, &'static str, &'static str, &'static str)> {
+/// (code, warehouse, zone, kind, storage). Chilled and frozen goods have their own pick zones
+/// (C, F) and quarantine zones (QC, QF); everything else is ambient.
+fn locations() -> Vec<(String, &'static str, &'static str, &'static str, &'static str)> {
     let mut v = Vec::new();
     for wh in ["WH1", "WH2"] {
         let name = if wh == "WH1" {
@@ -525,18 +588,20 @@ fn locations() -> Vec<(String, &'static str, &'static str, &'static str)> {
         } else {
             "Suzhou DC 苏州配送中心"
         };
-        for (zone, kind, aisles, bays) in [
-            ("A", "pick", 12, 10),
-            ("B", "reserve", 8, 10),
-            ("C", "pick", 3, 6),
-            ("F", "pick", 2, 6),
-            ("Q", "quarantine", 2, 6),
-            ("R", "receiving", 1, 4),
-            ("S", "shipping", 1, 4),
+        for (zone, kind, storage, aisles, bays) in [
+            ("A", "pick", "ambient", 12, 10),
+            ("B", "reserve", "ambient", 8, 10),
+            ("C", "pick", "chilled", 3, 6),
+            ("F", "pick", "frozen", 2, 6),
+            ("Q", "quarantine", "ambient", 2, 6),
+            ("QC", "quarantine", "chilled", 1, 4),
+            ("QF", "quarantine", "frozen", 1, 4),
+            ("R", "receiving", "ambient", 1, 4),
+            ("S", "shipping", "ambient", 1, 4),
         ] {
             for a in 1..=aisles {
                 for b in 1..=bays {
-                    v.push((format!("{wh}-{zone}-{a:02}-{b:02}"), name, zone, kind));
+                    v.push((format!("{wh}-{zone}-{a:02}-{b:02}"), name, zone, kind, storage));
                 }
             }
         }
@@ -554,7 +619,7 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
             .map(|l| l.0.clone())
             .collect()
     };
-    let zones: Vec<(&str, Vec<String>)> = ["A", "B", "C", "F", "Q"]
+    let zones: Vec<(&str, Vec<String>)> = ["A", "B", "C", "F", "Q", "QC", "QF"]
         .iter()
         .map(|z| (*z, [by_zone(z, "WH1"), by_zone(z, "WH2")].concat()))
         .collect();
@@ -589,10 +654,10 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
         )
         .map_err(c)?;
     }
-    for (code, wh, zone, kind) in &locs {
+    for (code, wh, zone, kind, storage) in &locs {
         tx.execute(
-            "INSERT OR REPLACE INTO locations(code, warehouse, zone, kind) VALUES (?1, ?2, ?3, ?4)",
-            params![code, wh, format!("{}-{zone}", &code[..3]), kind],
+            "INSERT OR REPLACE INTO locations(code, warehouse, zone, kind, storage) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![code, wh, format!("{}-{zone}", &code[..3]), kind, storage],
         )
         .map_err(c)?;
     }
@@ -698,6 +763,8 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
                         "B"
                     }
                 }
+                (_, "chilled") => "QC",
+                (_, "frozen") => "QF",
                 _ => "Q",
             };
             let z = zone(home_zone);
@@ -707,12 +774,17 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
                 .map_err(c)?;
             stock_rows += 1;
             if status == LotStatus::Released && rng.random_bool(0.3) {
-                let b = zone("B");
+                // More of the lot in reserve, or for chilled and frozen goods in their own zone.
+                let b = zone(match it.10 {
+                    "chilled" => "C",
+                    "frozen" => "F",
+                    _ => "B",
+                });
                 let extra = &b[rng.random_range(0..b.len())];
                 ins_stock
                     .execute(params![id, extra, rng.random_range(1..=2000)])
                     .map_err(c)?;
-                // A lot at home in zone B can draw its own location again: the row is then
+                // A lot at home in that zone can draw its own location again: the row is then
                 // updated, not added, and is not counted twice.
                 if extra != home {
                     stock_rows += 1;
@@ -721,7 +793,7 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
         }
     }
 
-    // Tasks: a receipt, two picks and a count.
+    // Tasks: a receipt, two picks and a count; then the ASNs.
     let created = format!("{today}T08:00:00Z");
     let tasks: &[(
         &str,
@@ -784,6 +856,40 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
             )
             .map_err(c)?;
         }
+    }
+    // The ASNs came in with the trucks, after the morning's tasks.
+    let asn_created = format!("{today}T09:00:00Z");
+    for (id, reference, tolerance, dock, lines) in ASNS {
+        tx.execute(
+            "INSERT OR REPLACE INTO tasks(id, kind, reference, created_at, tolerance_pct) VALUES (?1, 'receipt', ?2, ?3, ?4)",
+            params![id, reference, asn_created, tolerance],
+        )
+        .map_err(c)?;
+        for (n, (item, lot, expiry, pallet, qty)) in lines.iter().enumerate() {
+            tx.execute(
+                "INSERT OR REPLACE INTO task_lines(task_id, line_no, item_id, lot, location, qty_expected, expiry, sscc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    id,
+                    n as i64 + 1,
+                    item,
+                    lot,
+                    dock,
+                    qty,
+                    expiry.map(|d| add_days(today, d).to_string()),
+                    pallet.map(demo_sscc)
+                ],
+            )
+            .map_err(c)?;
+        }
+    }
+    for (id, name, pin, roles) in OPERATORS {
+        let hash = hash_pin(pin).map_err(|e| StoreError::Data(format!("demo operator {id}: {e}")))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO operators(id, name, pin_hash, roles) VALUES (?1, ?2, ?3, ?4)",
+            params![id, name, hash, roles.join(",")],
+        )
+        .map_err(c)?;
     }
 
     let gtin_of = |item: &str| demo_gtin(ITEMS.iter().position(|i| i.0 == item).expect("item"));
@@ -876,7 +982,8 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
         stock_rows,
         locations: locs.len(),
         customers: CUSTOMERS.len(),
-        tasks: tasks.len(),
+        tasks: tasks.len() + ASNS.len(),
+        operators: OPERATORS.len(),
         scans,
     })
 }

@@ -187,10 +187,73 @@ enum Command {
         #[command(subcommand)]
         what: ProfilesWhat,
     },
+    /// Drive the gates without a screen: one JSON op a line (see README, "run-script"); prints
+    /// one JSON line per op.
+    RunScript {
+        /// The script, JSON lines; `-` reads stdin.
+        #[arg(long)]
+        script: String,
+        /// The date the shelf-life rules apply (default: the date of --now, or today).
+        #[arg(long, value_parser = parse_date_arg)]
+        today: Option<NaiveDate>,
+        /// The time every op is recorded at, RFC 3339 (default: the clock, read once per op).
+        #[arg(long, value_parser = parse_time_arg)]
+        now: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// The label printer, by hw-profile name with its port or file: `zebra-zd421-zpl=/dev/ttyUSB1`.
+        /// Default: a simulated printer that writes the ZPL beside the label's PNG (or the database).
+        #[arg(long, value_name = "PROFILE[=PORT]")]
+        printer: Option<String>,
+    },
+    /// Stock in the cache: one JSON line per location and lot.
+    Stock {
+        #[arg(long)]
+        item: Option<String>,
+        #[arg(long)]
+        lot: Option<String>,
+        #[arg(long)]
+        location: Option<String>,
+    },
+    /// The commands waiting for the hub.
+    Outbox {
+        #[command(subcommand)]
+        what: OutboxWhat,
+    },
+    /// The tamper-evident audit record.
+    Audit {
+        #[command(subcommand)]
+        what: AuditWhat,
+    },
     /// Benchmarks; prints medians and percentiles.
     Bench {
         #[command(subcommand)]
         what: BenchWhat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum OutboxWhat {
+    /// One JSON line per command, oldest first: {id, device_id, seq, type, schema_version,
+    /// created_at, operator, payload, state}.
+    List,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum ExportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditWhat {
+    /// Walks the hash chain: exit 0 with the number of entries checked, or 1 naming the first
+    /// entry that was edited, inserted, deleted or reordered.
+    Verify,
+    /// Writes the audit record to a file.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
     },
 }
 
@@ -312,6 +375,11 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
         return Err(format!("'{s}': width and height must be 200 to 4096"));
     }
     Ok((w, h))
+}
+
+fn parse_time_arg(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map_err(|_| format!("'{s}' is not an RFC 3339 time such as 2026-12-02T08:30:00+08:00"))
 }
 
 fn today_or_clock(t: Option<NaiveDate>) -> NaiveDate {
@@ -504,6 +572,66 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Some(Command::RunScript {
+            script,
+            today,
+            now,
+            printer,
+        }) => run_script(
+            require_db(&cli.db)?,
+            &script,
+            today,
+            now,
+            printer.as_deref(),
+            &cli.profiles_dir,
+        ),
+        Some(Command::Stock { item, lot, location }) => {
+            let path = require_db(&cli.db)?;
+            let store = Store::open_read_only(path)?;
+            let out = std::io::stdout();
+            let mut out = out.lock();
+            for row in store
+                .stock_lines(item.as_deref(), lot.as_deref(), location.as_deref())
+                .map_err(|e| e.in_file(path))?
+            {
+                writeln!(out, "{}", serde_json::to_string(&row)?)?;
+            }
+            Ok(())
+        }
+        Some(Command::Outbox { what: OutboxWhat::List }) => {
+            let path = require_db(&cli.db)?;
+            let store = Store::open_read_only(path)?;
+            let out = std::io::stdout();
+            let mut out = out.lock();
+            for c in store.outbox_commands().map_err(|e| e.in_file(path))? {
+                writeln!(out, "{}", serde_json::to_string(&c)?)?;
+            }
+            Ok(())
+        }
+        Some(Command::Audit { what }) => {
+            let path = require_db(&cli.db)?;
+            let store = Store::open_read_only(path)?;
+            match what {
+                AuditWhat::Verify => match store.audit_verify().map_err(|e| e.in_file(path))? {
+                    Ok(n) => {
+                        println!("{}: the audit chain is intact; {n} entries checked", path.display());
+                        println!("{}：审计链完整；已检查 {n} 条记录", path.display());
+                        Ok(())
+                    }
+                    Err(b) => Err(Text::new(
+                        format!("{}: {}", path.display(), b.message_en()),
+                        format!("{}：{}", path.display(), b.message_zh()),
+                    )
+                    .into()),
+                },
+                AuditWhat::Export { out, format } => {
+                    let n = crate::app::script::export_audit(&store, &out, matches!(format, ExportFormat::Json))
+                        .map_err(|e| e.in_file(path))?;
+                    println!("{n} audit entries written to {}", out.display());
+                    Ok(())
+                }
+            }
         }
         Some(Command::Decode {
             today,
@@ -745,6 +873,57 @@ fn bounded_stdin_lines() -> impl Iterator<Item = String> {
 }
 
 /// Calls `each` on every line of stdin.
+/// `lotline run-script`: drives a [`Session`](crate::app::session::Session) with one JSON op a
+/// line, printing one JSON line per op. A line that is not an op is answered `ok:false` and the
+/// script goes on; the exit code is 0 when the script was read to its end.
+fn run_script(
+    path: &Path,
+    script: &str,
+    today: Option<NaiveDate>,
+    now: Option<chrono::DateTime<chrono::FixedOffset>>,
+    printer: Option<&str>,
+    profiles_dir: &Path,
+) -> anyhow::Result<()> {
+    use crate::app::script::{ScriptLine, script_line};
+    let store = Store::open(path)?;
+    let printer = crate::app::printing::ShellPrinter::from_arg(printer, profiles_dir, path)?;
+    let mut session = crate::app::session::Session::new(
+        store,
+        crate::app::session::SessionOptions {
+            today,
+            ..Default::default()
+        },
+        Box::new(printer),
+    );
+    let reader: Box<dyn BufRead> = if script == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        let f = std::fs::File::open(script).map_err(|e| {
+            Text::new(
+                format!("cannot read the script {script}: {e}"),
+                format!("无法读取脚本 {script}：{e}"),
+            )
+        })?;
+        Box::new(std::io::BufReader::new(f))
+    };
+    let mut reader = reader;
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    let mut buf = Vec::with_capacity(256);
+    let mut step = 0;
+    while let Some(line) = read_input_line(&mut reader, &mut buf).context("cannot read the script")? {
+        let line = match line {
+            InputLine::Empty(_) => continue,
+            InputLine::Scan(text) => ScriptLine::Text(text),
+            other => ScriptLine::Refused(other.problem().expect("not a line").1),
+        };
+        step += 1;
+        let at = now.unwrap_or_else(|| chrono::Local::now().fixed_offset());
+        writeln!(out, "{}", script_line(&mut session, step, line, at))?;
+    }
+    Ok(())
+}
+
 fn for_each_stdin_line(mut each: impl FnMut(InputLine) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
     let mut r = stdin.lock();

@@ -6,3 +6,6 @@ pub mod decode;
 pub mod devices;
 pub mod listen;
 pub mod paths;
+pub mod printing;
+pub mod script;
+pub mod session;

@@ -3,13 +3,18 @@
 //! Invariant: nothing under `domain` does I/O or reads the clock; today's date is always passed
 //! in. It depends on no Slint, rusqlite, serialport, reqwest or tokio.
 
+pub mod audit;
+pub mod command;
 pub mod epc;
 pub mod gs1;
 pub mod hibc;
 pub mod ids;
 pub mod lot;
+pub mod operator;
 pub mod policy;
 pub mod reason;
 pub mod scan;
+pub mod task;
 pub mod text;
 pub mod udi;
+pub mod workflow;

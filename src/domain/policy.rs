@@ -224,6 +224,9 @@ pub fn evaluate(gate: Gate, facts: &Facts<'_>, today: NaiveDate) -> Evaluation {
                 Gate::Count => None,
             };
             match below_min {
+                // At receipt, short-dated goods are refused for regulated items (medicines,
+                // medical devices); for others it is a warning a supervisor must authorise.
+                Some(r @ Reason::BelowMinShelfLifeReceipt { .. }) if !item.regulated => t.warn.push(r),
                 Some(r) => t.reject.push(r),
                 None => {
                     if let Some(tier) = near_expiry_tier(&item.near_expiry_days, days_left) {
@@ -549,9 +552,30 @@ mod tests {
                 customer: None,
                 fefo: None,
             };
+            // A regulated item (medicine, medical device) is refused ...
+            let mut it = it.clone();
+            it.regulated = true;
+            let facts = Facts {
+                item: Some(&it),
+                ..facts
+            };
             let e = evaluate(Gate::Receive, &facts, d(TODAY));
             assert_eq!(e.verdict.as_str(), *verdict, "{rule:?} {expiry}: {e:?}");
             assert_eq!(codes(&e), *want, "{rule:?} {expiry}");
+            // ... any other gets a warning a supervisor must authorise.
+            let mut food = it.clone();
+            food.regulated = false;
+            let e = evaluate(
+                Gate::Receive,
+                &Facts {
+                    item: Some(&food),
+                    ..facts
+                },
+                d(TODAY),
+            );
+            let soft = if *verdict == "reject" { "warn" } else { *verdict };
+            assert_eq!(e.verdict.as_str(), soft, "not regulated: {rule:?} {expiry}: {e:?}");
+            assert_eq!(codes(&e), *want, "not regulated: {rule:?} {expiry}");
         }
     }
 

@@ -89,6 +89,53 @@ pub enum Reason {
     ToQuarantine {
         lot: String,
     },
+    /// More than the ASN line allows (its quantity plus the task's tolerance).
+    OverReceipt {
+        item: String,
+        expected: u32,
+        received: u32,
+        max: u32,
+    },
+    /// Less than the ASN line needs (its quantity less the task's tolerance) when the task ends.
+    UnderReceipt {
+        item: String,
+        expected: u32,
+        received: u32,
+        min: u32,
+    },
+    /// An SSCC the receipt's ASN does not list.
+    SsccNotOnAsn {
+        sscc: String,
+        task: String,
+    },
+    /// An SSCC scanned in a blind receipt (no ASN says what the pallet holds).
+    SsccWithoutAsn {
+        sscc: String,
+    },
+    /// Every line under this SSCC is already received.
+    SsccReceived {
+        sscc: String,
+    },
+    UnknownLocation {
+        code: String,
+    },
+    /// Quarantined stock may only go to a quarantine location.
+    QuarantineLocationRequired {
+        lot: String,
+        location: String,
+    },
+    /// Released stock does not go to quarantine, receiving or shipping locations.
+    WrongLocationKind {
+        location: String,
+        kind: String,
+    },
+    /// The item's storage condition differs from the location's.
+    StorageMismatch {
+        item: String,
+        needs: String,
+        location: String,
+        has: String,
+    },
 }
 
 /// Why an operator picks against FEFO: (code, English, Chinese). Stored by code.
@@ -102,6 +149,28 @@ pub const FEFO_OVERRIDE_REASONS: [(&str, &str, &str); 4] = [
     ),
     ("supervisor", "Supervisor's instruction", "主管指示"),
 ];
+
+/// A location kind in Chinese.
+pub fn location_kind_zh(kind: &str) -> &str {
+    match kind {
+        "pick" => "拣货",
+        "reserve" => "存储",
+        "receiving" => "收货",
+        "quarantine" => "隔离",
+        "shipping" => "发货",
+        other => other,
+    }
+}
+
+/// A storage condition in Chinese.
+pub fn storage_zh(s: &str) -> &str {
+    match s {
+        "ambient" => "常温",
+        "chilled" => "冷藏",
+        "frozen" => "冷冻",
+        other => other,
+    }
+}
 
 impl Reason {
     /// True for warnings the operator may only go past by giving a reason.
@@ -142,11 +211,20 @@ impl Reason {
             Reason::NotAnItem { .. } => "not_an_item",
             Reason::NewLot { .. } => "new_lot",
             Reason::ToQuarantine { .. } => "to_quarantine",
+            Reason::OverReceipt { .. } => "over_receipt",
+            Reason::UnderReceipt { .. } => "under_receipt",
+            Reason::SsccNotOnAsn { .. } => "sscc_not_on_asn",
+            Reason::SsccWithoutAsn { .. } => "sscc_without_asn",
+            Reason::SsccReceived { .. } => "sscc_received",
+            Reason::UnknownLocation { .. } => "unknown_location",
+            Reason::QuarantineLocationRequired { .. } => "quarantine_location_required",
+            Reason::WrongLocationKind { .. } => "wrong_location_kind",
+            Reason::StorageMismatch { .. } => "storage_mismatch",
         }
     }
 
     /// Every code this build can emit, for documentation and tests.
-    pub const CODES: [&'static str; 18] = [
+    pub const CODES: [&'static str; 27] = [
         "expired",
         "near_expiry",
         "below_min_shelf_life",
@@ -165,6 +243,15 @@ impl Reason {
         "not_an_item",
         "new_lot",
         "to_quarantine",
+        "over_receipt",
+        "under_receipt",
+        "sscc_not_on_asn",
+        "sscc_without_asn",
+        "sscc_received",
+        "unknown_location",
+        "quarantine_location_required",
+        "wrong_location_kind",
+        "storage_mismatch",
     ];
 
     pub fn message_en(&self) -> String {
@@ -245,6 +332,42 @@ impl Reason {
                 to_quarantine: false,
             } => format!("New lot {lot} will be created"),
             Reason::ToQuarantine { lot } => format!("Lot {lot} awaits QC: received stock goes to quarantine"),
+            Reason::OverReceipt {
+                item,
+                expected,
+                received,
+                max,
+            } => format!(
+                "Over-receipt of {item}: {received} received against {expected} expected (at most {max} with the tolerance); a supervisor must authorise"
+            ),
+            Reason::UnderReceipt {
+                item,
+                expected,
+                received,
+                min,
+            } => format!(
+                "Short receipt of {item}: {received} received against {expected} expected (at least {min} with the tolerance)"
+            ),
+            Reason::SsccNotOnAsn { sscc, task } => {
+                format!("Pallet {sscc} is not on {task}: check the delivery, or scan the goods' own labels")
+            }
+            Reason::SsccWithoutAsn { sscc } => format!(
+                "Pallet {sscc} scanned in a blind receipt: without an ASN nothing says what it holds; scan the goods' own labels"
+            ),
+            Reason::SsccReceived { sscc } => format!("Pallet {sscc} is already received"),
+            Reason::UnknownLocation { code } => format!("Unknown location: {code} is not in the local location list"),
+            Reason::QuarantineLocationRequired { lot, location } => {
+                format!("Lot {lot} is in quarantine: it may only go to a quarantine location, not {location}")
+            }
+            Reason::WrongLocationKind { location, kind } => {
+                format!("Location {location} is a {kind} location: put released stock in a pick or reserve location")
+            }
+            Reason::StorageMismatch {
+                item,
+                needs,
+                location,
+                has,
+            } => format!("{item} must be stored {needs}; location {location} is {has}"),
         }
     }
 
@@ -317,6 +440,47 @@ impl Reason {
                 to_quarantine: false,
             } => format!("将新建批次 {lot}"),
             Reason::ToQuarantine { lot } => format!("批次 {lot} 待检:收货库存进入隔离区"),
+            Reason::OverReceipt {
+                item,
+                expected,
+                received,
+                max,
+            } => format!("{item} 超收:应收 {expected},实收 {received}(含容差最多 {max});须主管授权"),
+            Reason::UnderReceipt {
+                item,
+                expected,
+                received,
+                min,
+            } => format!("{item} 短收:应收 {expected},实收 {received}(含容差至少 {min})"),
+            Reason::SsccNotOnAsn { sscc, task } => {
+                format!("托盘 {sscc} 不在 {task} 上:请核对到货,或扫描货物自身的标签")
+            }
+            Reason::SsccWithoutAsn { sscc } => {
+                format!("盲收时扫描了托盘 {sscc}:没有到货通知,无法得知托盘内容;请扫描货物自身的标签")
+            }
+            Reason::SsccReceived { sscc } => format!("托盘 {sscc} 已收货"),
+            Reason::UnknownLocation { code } => format!("未知库位:{code} 不在本机库位表中"),
+            Reason::QuarantineLocationRequired { lot, location } => {
+                format!("批次 {lot} 处于隔离状态:只能放入隔离库位,不能放入 {location}")
+            }
+            Reason::WrongLocationKind { location, kind } => {
+                format!(
+                    "库位 {location} 是{}库位:已放行的库存请放入拣货或存储库位",
+                    location_kind_zh(kind)
+                )
+            }
+            Reason::StorageMismatch {
+                item,
+                needs,
+                location,
+                has,
+            } => {
+                format!(
+                    "{item} 须{}存放;库位 {location} 为{}",
+                    storage_zh(needs),
+                    storage_zh(has)
+                )
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Every read the scan path needs is one indexed query; nothing here decides a verdict.
 
 pub mod demo;
+pub mod gates;
 pub mod import;
 mod migrations;
 pub mod pin;
@@ -18,7 +19,11 @@ use crate::domain::lot::{
     Customer, DEFAULT_NEAR_EXPIRY_TIERS, FefoCandidate, Item, Lot, LotStatus, MinRemaining, Storage,
 };
 
+use crate::domain::command::Command;
+use crate::domain::policy::Gate;
+use crate::domain::reason::Reason;
 use crate::domain::text::Bilingual;
+use crate::domain::workflow::{Action, AuditFacts};
 
 pub use migrations::MIGRATIONS;
 
@@ -1022,39 +1027,31 @@ impl Store {
     /// Writes a scan decision to the audit log and queues it for the hub, atomically.
     /// Returns the outbox command id.
     pub fn record_scan(&mut self, rec: &ScanRecord) -> Result<String, StoreError> {
-        let command_id = uuid::Uuid::new_v4().to_string();
-        let reasons = serde_json::to_string(&rec.reason_codes).map_err(|e| StoreError::Data(e.to_string()))?;
-        let payload = serde_json::json!({
-            "at": rec.at, "operator": rec.operator, "gate": rec.gate, "scan": rec.scan, "verdict": rec.verdict,
-            "reasons": rec.reason_codes, "item": rec.item_id, "lot": rec.lot, "task": rec.task_id, "customer": rec.customer_id,
-        })
-        .to_string();
-        let path = self.path.clone();
-        let c = |e| classify(&path, e);
-        let tx = self.begin_write()?;
-        tx.execute(
-            "INSERT INTO audit_log(at, operator, gate, scan, verdict, reasons, item_id, lot, task_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                rec.at,
-                rec.operator,
-                rec.gate,
-                rec.scan,
-                rec.verdict,
-                reasons,
-                rec.item_id,
-                rec.lot,
-                rec.task_id
-            ],
-        )
-        .map_err(c)?;
-        tx.execute(
-            "INSERT INTO outbox(command_id, kind, payload, created_at) VALUES (?1, 'scan', ?2, ?3)",
-            params![command_id, payload, rec.at],
-        )
-        .map_err(c)?;
-        tx.commit().map_err(c)?;
-        Ok(command_id)
+        let action = Action {
+            command: Command::Scan {
+                gate: rec.gate.clone(),
+                task: rec.task_id.clone(),
+                scan: rec.scan.clone(),
+                verdict: rec.verdict.clone(),
+                reasons: rec.reason_codes.clone(),
+                item: rec.item_id.clone(),
+                lot: rec.lot.clone(),
+            },
+            operator: Some(rec.operator.clone()),
+            audit: AuditFacts {
+                gate: Gate::parse(&rec.gate),
+                task_id: rec.task_id.clone(),
+                item_id: rec.item_id.clone(),
+                lot: rec.lot.clone(),
+                scan: Some(rec.scan.clone()),
+                verdict: ["accept", "warn", "reject"].into_iter().find(|v| *v == rec.verdict),
+                reasons: codes(&rec.reason_codes),
+                ..Default::default()
+            },
+            changes: vec![],
+        };
+        let at = record_time(&rec.at);
+        Ok(self.commit(&[action], at)?.remove(0).id)
     }
 
     /// Records that the operator went ahead with a warned scan and why, in the audit log and as
@@ -1065,47 +1062,44 @@ impl Store {
         rec: &ScanRecord,
         reason: &str,
     ) -> Result<String, StoreError> {
-        let command_id = uuid::Uuid::new_v4().to_string();
-        let reasons = serde_json::to_string(&rec.reason_codes).map_err(|e| StoreError::Data(e.to_string()))?;
-        let payload = serde_json::json!({
-            "scan_command": scan_command_id, "at": rec.at, "operator": rec.operator, "gate": rec.gate,
-            "scan": rec.scan, "warnings": rec.reason_codes, "reason": reason, "item": rec.item_id, "lot": rec.lot,
-            "task": rec.task_id,
-        })
-        .to_string();
-        let path = self.path.clone();
-        let c = |e| classify(&path, e);
-        let tx = self.begin_write()?;
-        tx.execute(
-            "INSERT INTO audit_log(at, operator, gate, scan, verdict, reasons, item_id, lot, task_id, override_reason)
-             VALUES (?1, ?2, ?3, ?4, 'warn', ?5, ?6, ?7, ?8, ?9)",
-            params![
-                rec.at,
-                rec.operator,
-                rec.gate,
-                rec.scan,
-                reasons,
-                rec.item_id,
-                rec.lot,
-                rec.task_id,
-                reason
-            ],
-        )
-        .map_err(c)?;
-        tx.execute(
-            "INSERT INTO outbox(command_id, kind, payload, created_at) VALUES (?1, 'warning_override', ?2, ?3)",
-            params![command_id, payload, rec.at],
-        )
-        .map_err(c)?;
-        tx.commit().map_err(c)?;
-        Ok(command_id)
+        let action = Action {
+            command: Command::WarningOverride {
+                scan_command: scan_command_id.to_owned(),
+                gate: rec.gate.clone(),
+                scan: rec.scan.clone(),
+                warnings: rec.reason_codes.clone(),
+                reason: reason.to_owned(),
+                item: rec.item_id.clone(),
+                lot: rec.lot.clone(),
+                task: rec.task_id.clone(),
+            },
+            operator: Some(rec.operator.clone()),
+            audit: AuditFacts {
+                gate: Gate::parse(&rec.gate),
+                task_id: rec.task_id.clone(),
+                item_id: rec.item_id.clone(),
+                lot: rec.lot.clone(),
+                scan: Some(rec.scan.clone()),
+                verdict: Some("warn"),
+                reasons: codes(&rec.reason_codes),
+                reason: Some(reason.to_owned()),
+                ..Default::default()
+            },
+            changes: vec![],
+        };
+        let at = record_time(&rec.at);
+        Ok(self.commit(&[action], at)?.remove(0).id)
     }
 
-    /// Audit rows, newest first: (at, gate, scan, verdict, reasons JSON).
+    /// Scan decisions in the audit log, newest first: (at, gate, scan, verdict, reasons JSON).
+    #[allow(clippy::type_complexity)]
     pub fn recent_audit(&self, limit: usize) -> Result<Vec<(String, String, String, String, String)>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT at, gate, scan, verdict, reasons FROM audit_log ORDER BY id DESC LIMIT ?1")
+            .prepare_cached(
+                "SELECT at, COALESCE(gate, ''), COALESCE(scan, ''), verdict, reasons FROM audit_log
+                 WHERE verdict IS NOT NULL AND scan IS NOT NULL ORDER BY id DESC LIMIT ?1",
+            )
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([limit as i64], |r| {
@@ -1114,6 +1108,24 @@ impl Store {
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
+}
+
+/// Reason codes as the audit facts keep them (static codes; an unknown one is kept as "other").
+fn codes(v: &[String]) -> Vec<&'static str> {
+    v.iter()
+        .map(|c| {
+            Reason::CODES
+                .iter()
+                .find(|k| **k == c.as_str())
+                .copied()
+                .unwrap_or("other")
+        })
+        .collect()
+}
+
+/// A record's RFC 3339 time, or now when it does not parse.
+fn record_time(at: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(at).unwrap_or_else(|_| chrono::Local::now().fixed_offset())
 }
 
 pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, StoreError> {

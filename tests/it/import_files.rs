@@ -431,6 +431,7 @@ fn check_failed_import(
         }
         ImportError::Json(_) => vec!["<json>".into()],
         ImportError::Store(e) => return Err(TestCaseError::fail(format!("a store error: {e}"))),
+        ImportError::Pin(e) => return Err(TestCaseError::fail(format!("a PIN error: {e}"))),
     })
 }
 

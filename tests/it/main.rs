@@ -5,10 +5,12 @@ mod cache_files;
 mod cli;
 mod conformance;
 mod devices;
+mod gates;
 mod grammar;
 #[cfg(feature = "hardware-tests")]
 mod hardware;
 mod import_files;
+mod scenarios;
 mod store;
 mod streams;
 mod tidy;

@@ -1,0 +1,485 @@
+//! The working session every front end drives: who is logged in, which gate and task are open,
+//! and the step the workflow engine is at.
+//!
+//! For each op the session looks the facts up in the store, reads the clock once (the caller
+//! passes `now`), runs [`crate::domain::workflow::step`], and carries out the effects: each
+//! `Commit` is one SQLite transaction (outbox command, chained audit entry, stock and task
+//! changes); a label is made, decoded back and printed before its command is written. Only then
+//! does the new state take effect and the reply go out; if the store cannot write, the state
+//! stays as it was and the reply says so (nothing half-written).
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::domain::command::{Command, ReceiptSummary};
+use crate::domain::ids::{Gtin, LotNo};
+use crate::domain::lot::Item;
+use crate::domain::policy::{Gate, Verdict};
+use crate::domain::reason::Reason;
+use crate::domain::scan::{ScanSettings, parse_scan};
+use crate::domain::text::{Bilingual, Text};
+use crate::domain::workflow::receive::{Receive, Step, item_code};
+use crate::domain::workflow::{self, Effect, Event, Facts, LabelRequest, OpError, OperatorFacts, State, Transition};
+use crate::store::gates::OutboxCommand;
+use crate::store::{Store, StoreError};
+
+/// The default idle time after which the session locks.
+pub const DEFAULT_IDLE_SECONDS: i64 = 300;
+
+/// One op, as `run-script` reads it (one JSON object a line) and the UI sends it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Op {
+    Login {
+        operator: String,
+        pin: String,
+    },
+    Start {
+        gate: String,
+        task: Option<String>,
+    },
+    Scan {
+        data: String,
+    },
+    Qty {
+        n: i64,
+    },
+    Location {
+        code: String,
+    },
+    Reason {
+        code: String,
+    },
+    Supervisor {
+        operator: String,
+        pin: String,
+        reason: String,
+    },
+    Confirm,
+    Release {
+        lot: String,
+        gtin: String,
+    },
+    Label {
+        out: Option<PathBuf>,
+    },
+    Finish,
+    Logout,
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Login { .. } => "login",
+            Op::Start { .. } => "start",
+            Op::Scan { .. } => "scan",
+            Op::Qty { .. } => "qty",
+            Op::Location { .. } => "location",
+            Op::Reason { .. } => "reason",
+            Op::Supervisor { .. } => "supervisor",
+            Op::Confirm => "confirm",
+            Op::Release { .. } => "release",
+            Op::Label { .. } => "label",
+            Op::Finish => "finish",
+            Op::Logout => "logout",
+        }
+    }
+}
+
+/// A label made for a received lot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelInfo {
+    pub element_string: String,
+    pub bracketed: String,
+    pub png: Option<PathBuf>,
+    pub printer: String,
+    /// The PNG bytes, for the screen.
+    pub png_bytes: Vec<u8>,
+}
+
+/// What the operator sees after an op.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub op: &'static str,
+    pub state: &'static str,
+    pub verdict: Option<Verdict>,
+    pub notes: Vec<Reason>,
+    pub prompt: Text,
+    pub error: Option<OpError>,
+    pub summary: Option<ReceiptSummary>,
+    pub label: Option<LabelInfo>,
+    /// The commands this op wrote.
+    pub commands: Vec<OutboxCommand>,
+}
+
+impl Reply {
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// The `run-script` line for this reply.
+    pub fn to_json(&self, step: usize) -> Value {
+        let reason = |r: &Reason| json!({"code": r.code(), "message_en": r.message_en(), "message_zh": r.message_zh()});
+        let mut v = json!({
+            "step": step,
+            "op": self.op,
+            "ok": self.ok(),
+            "state": self.state,
+            "verdict": self.verdict.as_ref().map(|v| v.as_str()),
+            "reasons": self.verdict.as_ref().map(|v| v.reasons().iter().map(reason).collect::<Vec<_>>()).unwrap_or_default(),
+            "prompt_en": self.prompt.en,
+            "prompt_zh": self.prompt.zh,
+            "error": self.error.as_ref().map(|e| json!({"code": e.code, "message": e.text.en, "message_zh": e.text.zh})),
+        });
+        if !self.notes.is_empty() {
+            v["notes"] = self.notes.iter().map(reason).collect();
+        }
+        if let Some(s) = &self.summary {
+            v["summary"] = serde_json::to_value(s).unwrap_or_default();
+        }
+        if let Some(l) = &self.label {
+            v["label"] = json!({
+                "element_string": l.bracketed,
+                "png": l.png.as_ref().map(|p| p.display().to_string()),
+                "printer": l.printer,
+            });
+        }
+        if !self.commands.is_empty() {
+            v["commands"] = self
+                .commands
+                .iter()
+                .map(|c| json!({"seq": c.seq, "type": c.kind}))
+                .collect();
+        }
+        v
+    }
+}
+
+/// Makes, checks and prints labels (the shell's label maker and printer).
+pub trait LabelPrinter {
+    /// Makes the label, decodes it back, prints it, and saves the PNG to `out` if given.
+    fn print(&mut self, label: &LabelRequest, name: &str, out: Option<&std::path::Path>) -> Result<LabelInfo, Text>;
+}
+
+/// Session settings.
+pub struct SessionOptions {
+    /// The date the rules apply (default: the date of `now`).
+    pub today: Option<NaiveDate>,
+    pub idle_seconds: i64,
+    /// The UI language for labels' item names.
+    pub zh: bool,
+    pub scan_settings: ScanSettings,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            today: None,
+            idle_seconds: DEFAULT_IDLE_SECONDS,
+            zh: false,
+            scan_settings: ScanSettings::default(),
+        }
+    }
+}
+
+pub struct Session {
+    store: Store,
+    state: State,
+    opts: SessionOptions,
+    printer: Box<dyn LabelPrinter>,
+    last_activity: Option<DateTime<FixedOffset>>,
+}
+
+fn store_error(e: &StoreError) -> OpError {
+    OpError::new(
+        "not_saved",
+        format!("Not saved: {e}. Nothing of this step was recorded; try again"),
+        format!("未保存:{}。此步骤未记录任何内容;请重试", e.message_zh()),
+    )
+}
+
+impl Session {
+    pub fn new(store: Store, opts: SessionOptions, printer: Box<dyn LabelPrinter>) -> Session {
+        Session {
+            store,
+            state: State::LoggedOut,
+            opts,
+            printer,
+            last_activity: None,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn set_zh(&mut self, zh: bool) {
+        self.opts.zh = zh;
+    }
+
+    pub fn set_idle_seconds(&mut self, s: i64) {
+        self.opts.idle_seconds = s;
+    }
+
+    fn today(&self, now: DateTime<FixedOffset>) -> NaiveDate {
+        self.opts.today.unwrap_or_else(|| now.date_naive())
+    }
+
+    /// Locks the session if it has been idle too long. Returns the reply when it did.
+    pub fn tick(&mut self, now: DateTime<FixedOffset>) -> Option<Reply> {
+        let last = self.last_activity?;
+        if self.state == State::LoggedOut || (now - last).num_seconds() < self.opts.idle_seconds {
+            return None;
+        }
+        let reply = self.run("idle", Event::Idle, Facts::default(), now, None);
+        self.last_activity = None;
+        Some(reply)
+    }
+
+    /// Runs one op.
+    pub fn handle(&mut self, op: Op, now: DateTime<FixedOffset>) -> Reply {
+        self.tick(now);
+        let name = op.name();
+        let today = self.today(now);
+        let (event, facts, label_out) = match self.prepare(op, today, now) {
+            Ok(x) => x,
+            Err(e) => return self.reply(name, Outcome::error(e)),
+        };
+        let reply = self.run(name, event, facts, now, label_out);
+        if self.state != State::LoggedOut {
+            self.last_activity = Some(now);
+        }
+        reply
+    }
+
+    /// Turns an op into the engine's event and looks up the facts it needs.
+    fn prepare(
+        &self,
+        op: Op,
+        today: NaiveDate,
+        now: DateTime<FixedOffset>,
+    ) -> Result<(Event, Facts, Option<PathBuf>), OpError> {
+        let se = |e: StoreError| store_error(&e);
+        let mut f = Facts {
+            today,
+            ..Default::default()
+        };
+        let mut label_out = None;
+        let event = match op {
+            Op::Login { operator, pin } => {
+                let id = operator.trim().to_owned();
+                f.operator = self.operator_facts(&id, &pin, now).map_err(se)?;
+                Event::Login { operator: id }
+            }
+            Op::Supervisor { operator, pin, reason } => {
+                let id = operator.trim().to_owned();
+                f.operator = self.operator_facts(&id, &pin, now).map_err(se)?;
+                Event::Supervisor { operator: id, reason }
+            }
+            Op::Start { gate, task } => {
+                let g = Gate::parse(gate.trim()).ok_or_else(|| {
+                    OpError::new(
+                        "unknown_gate",
+                        format!("'{gate}' is not a gate: receive, pick or count"),
+                        format!("「{gate}」不是作业:应为 receive(收货)、pick(拣货)或 count(盘点)"),
+                    )
+                })?;
+                if let Some(t) = &task {
+                    f.task = self.store.task_facts(t).map_err(se)?;
+                }
+                f.dock = self.store.receiving_dock().map_err(se)?;
+                Event::Start { gate: g, task }
+            }
+            Op::Scan { data } => {
+                let parsed = parse_scan(data.as_bytes(), None, &self.opts.scan_settings, today).map_err(|e| e.message);
+                let event = Event::Scan {
+                    raw: data.clone(),
+                    parsed,
+                };
+                if let State::Receive { r, .. } = &self.state {
+                    self.scan_facts(r, &event, &mut f).map_err(se)?;
+                }
+                event
+            }
+            Op::Qty { n } => Event::Qty(n),
+            Op::Location { code } => {
+                let code = code.trim().to_owned();
+                f.location = self.store.location(&code).map_err(se)?;
+                Event::Location(code)
+            }
+            Op::Reason { code } => Event::Reason(code),
+            Op::Confirm => Event::Confirm,
+            Op::Release { lot, gtin } => {
+                if let Ok(g) = Gtin::new(gtin.trim()) {
+                    f.item = self.store.item_by_code(g.as_str()).map_err(se)?;
+                }
+                if let (Some(item), Ok(l)) = (&f.item, LotNo::new(lot.trim())) {
+                    f.lots.extend(self.store.lot(&item.id, l.as_str()).map_err(se)?);
+                }
+                Event::Release {
+                    gtin: gtin.trim().to_owned(),
+                    lot: lot.trim().to_owned(),
+                }
+            }
+            Op::Label { out } => {
+                label_out = out;
+                Event::Label
+            }
+            Op::Finish => Event::Finish,
+            Op::Logout => Event::Logout,
+        };
+        Ok((event, f, label_out))
+    }
+
+    fn operator_facts(
+        &self,
+        id: &str,
+        pin: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Option<OperatorFacts>, StoreError> {
+        let Some(rec) = self.store.operator(id)? else {
+            return Ok(None);
+        };
+        // A locked operator's PIN is not tried at all.
+        let locked = rec.locked_until.is_some_and(|t| t > now);
+        let pin_ok = !locked && crate::store::pin::verify_pin(&rec.pin_hash, pin);
+        Ok(Some(OperatorFacts {
+            operator: rec.operator,
+            pin_ok,
+            failures: rec.failures,
+            locked_until: rec.locked_until,
+        }))
+    }
+
+    fn scan_facts(&self, r: &Receive, event: &Event, f: &mut Facts) -> Result<(), StoreError> {
+        let Event::Scan { raw, parsed } = event else {
+            return Ok(());
+        };
+        if let Step::Putaway(_) = r.step {
+            f.location = self.store.location(raw.trim())?;
+            return Ok(());
+        }
+        if let (Step::Scan | Step::Confirm(_), Ok(scan)) = (&r.step, parsed)
+            && let Some(code) = item_code(scan)
+        {
+            f.item = self.store.item_by_code(&code)?;
+        }
+        for (item, lot) in r.lots_wanted(event, f.item.as_ref()) {
+            if f.lot(&item, &lot).is_none()
+                && let Some(l) = self.store.lot(&item, lot.as_str())?
+            {
+                f.lots.push(l);
+            }
+        }
+        Ok(())
+    }
+
+    fn run(
+        &mut self,
+        name: &'static str,
+        event: Event,
+        facts: Facts,
+        now: DateTime<FixedOffset>,
+        label_out: Option<PathBuf>,
+    ) -> Reply {
+        let Transition { next, effects, outcome } = workflow::step(&self.state, event, &facts, now);
+        let mut commands = vec![];
+        let mut label = None;
+        for effect in effects {
+            match effect {
+                Effect::Commit(actions) => match self.store.commit(&actions, now) {
+                    Ok(c) => commands.extend(c),
+                    Err(e) => return self.reply(name, Outcome::error(store_error(&e))),
+                },
+                Effect::PrintLabel { label: req, mut action } => {
+                    let item_name = item_name(&req.item, self.opts.zh);
+                    let info = match self.printer.print(&req, &item_name, label_out.as_deref()) {
+                        Ok(i) => i,
+                        Err(t) => {
+                            return self.reply(
+                                name,
+                                Outcome::error(OpError {
+                                    code: "label_failed",
+                                    text: t,
+                                }),
+                            );
+                        }
+                    };
+                    if let Command::LabelPrinted {
+                        element_string,
+                        printer,
+                        ..
+                    } = &mut action.command
+                    {
+                        *element_string = info.bracketed.clone();
+                        printer.clone_from(&info.printer);
+                    }
+                    match self.store.commit(&[action], now) {
+                        Ok(c) => commands.extend(c),
+                        Err(e) => return self.reply(name, Outcome::error(store_error(&e))),
+                    }
+                    label = Some(info);
+                }
+            }
+        }
+        // Everything is written: the step takes effect.
+        if outcome.error.is_none() {
+            self.state = next;
+        }
+        let mut reply = self.reply(
+            name,
+            Outcome {
+                verdict: outcome.verdict,
+                notes: outcome.notes,
+                error: outcome.error,
+                summary: outcome.summary,
+            },
+        );
+        reply.label = label;
+        reply.commands = commands;
+        reply
+    }
+
+    fn reply(&self, op: &'static str, o: Outcome) -> Reply {
+        Reply {
+            op,
+            state: self.state.name(),
+            verdict: o.verdict,
+            notes: o.notes,
+            prompt: self.state.prompt(),
+            error: o.error,
+            summary: o.summary,
+            label: None,
+            commands: vec![],
+        }
+    }
+}
+
+struct Outcome {
+    verdict: Option<Verdict>,
+    notes: Vec<Reason>,
+    error: Option<OpError>,
+    summary: Option<ReceiptSummary>,
+}
+
+impl Outcome {
+    fn error(e: OpError) -> Outcome {
+        Outcome {
+            verdict: None,
+            notes: vec![],
+            error: Some(e),
+            summary: None,
+        }
+    }
+}
+
+fn item_name(item: &Item, zh: bool) -> String {
+    if zh { item.name_zh.clone() } else { item.name_en.clone() }
+}

@@ -73,4 +73,36 @@ doc = json.loads(example)
 import_seeds = {example.encode()}
 for k, v in doc.items():
     import_seeds.add(json.dumps({k: v}, ensure_ascii=False).encode())
+# Operators and a receipt task (ASN) with pallets, good and with a problem in every field the
+# reader checks for them (PIN, roles, SSCC, expiry, tolerance, fields only a receipt takes).
+receipt = {
+    "operators": [
+        {"id": "recv1", "name": "Receiver 1", "pin": "1111", "roles": ["receiver"]},
+        {"id": "super1", "name": "Supervisor 1", "pin": "000099", "roles": ["supervisor", "picker"]},
+    ],
+    "locations": [{"code": "WH1-C-01-01", "warehouse": "WH1", "zone": "C", "storage": "chilled"}],
+    "tasks": [{"id": "ASN-0001", "kind": "receipt", "tolerance_pct": 5, "lines": [
+        {"item": "F005", "qty": 200, "lot": "N2611", "expiry": "2027-04-20", "sscc": "069012345000000011"},
+        {"item": "F005", "qty": 100, "lot": "N2612", "expiry": "2027-05-05", "sscc": "069012345000000011"},
+        {"item": "M003", "qty": 40}]}],
+}
+broken = {
+    "operators": [
+        {"id": "w1", "name": "W", "pin": "123", "roles": []},
+        {"id": "w2", "name": "W", "pin": 12345, "roles": ["boss"]},
+        {"id": "w3", "name": "", "pin": "12a45678", "roles": "picker"},
+        {"id": "w1", "name": "W", "pin": "1234567890123", "roles": ["picker"]},
+    ],
+    "locations": [{"code": "X-1", "warehouse": "W", "zone": "X", "storage": "warm"}],
+    "tasks": [
+        {"id": "ASN-1", "kind": "receipt", "tolerance_pct": 101, "lines": [
+            {"item": "A", "qty": 0, "lot": "L 1", "expiry": "2027-2-30", "sscc": "069012345000000012"},
+            {"item": "A", "sscc": "0690123450"}]},
+        {"id": "ASN-2", "kind": "receipt", "lines": [{"item": "A", "qty": 1, "sscc": "069012345000000011"}]},
+        {"id": "PK-1", "kind": "pick", "tolerance_pct": 1, "lines": [
+            {"item": "A", "expiry": "2027-01-01", "sscc": "069012345000000011"}]},
+    ],
+}
+for d in (receipt, broken):
+    import_seeds.add(json.dumps(d, ensure_ascii=False).encode())
 write("import", sorted(import_seeds), limit=1 << 20)

@@ -431,7 +431,7 @@ fn check_failed_import(
         }
         ImportError::Json(_) => vec!["<json>".into()],
         ImportError::Store(e) => return Err(TestCaseError::fail(format!("a store error: {e}"))),
-        ImportError::Pin(e) => return Err(TestCaseError::fail(format!("a PIN error: {e}"))),
+        ImportError::Pin(e) => return Err(TestCaseError::fail(format!("a PIN hashing error: {e}"))),
     })
 }
 
@@ -593,4 +593,604 @@ fn a_first_load_builds_its_indexes_at_the_end_and_a_failed_one_keeps_them() {
     import_json(&mut s, GOOD).unwrap();
     drop(s);
     assert_eq!(indexes(&db), want, "after a failed and then a good first load");
+}
+
+/// Items, locations and a customer that the operator and receipt tests below refer to.
+const MASTER: &str = r#"
+  "items": [
+    {"id": "MILK", "name_en": "Milk 1 L", "name_zh": "牛奶 1升", "gtins": ["9501101530003"], "category": "fresh", "storage": "chilled"},
+    {"id": "AMOX", "name_en": "Amoxicillin", "name_zh": "阿莫西林", "gtins": ["09506000134352"], "category": "pharma"}
+  ],
+  "locations": [{"code": "DOCK-1", "warehouse": "WH1", "zone": "R", "kind": "receiving"}]"#;
+
+fn with_master(sections: &str) -> String {
+    format!("{{{MASTER},\n{sections}}}")
+}
+
+/// A database file with `json` imported, and a plain connection to read what it holds.
+fn imported(json: &str) -> (tempfile::TempDir, PathBuf, rusqlite::Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let mut s = Store::create(&db).unwrap();
+    import_json(&mut s, json).unwrap_or_else(|e| panic!("{e}"));
+    drop(s);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    (dir, db, c)
+}
+
+fn file_bytes_contain(db: &Path, needle: &str) -> bool {
+    let (main, wal) = snapshot(db);
+    let has = |b: &[u8]| b.windows(needle.len()).any(|w| w == needle.as_bytes());
+    has(&main) || wal.as_deref().is_some_and(has)
+}
+
+#[test]
+fn operators_import_with_only_an_argon2id_hash_of_the_pin() {
+    use lotline::store::pin::verify_pin;
+    let json = r#"{"operators": [
+        {"id": "recv1", "name": "Receiver 1", "pin": "73910582", "roles": ["receiver"]},
+        {"id": "super1", "name": "Supervisor 1", "pin": "0042", "roles": ["supervisor", "picker", "receiver", "checker", "counter"]}
+    ]}"#;
+    let (_d, db, c) = imported(json);
+    let rows: Vec<(String, String, String, String)> = c
+        .prepare("SELECT id, name, pin_hash, roles FROM operators ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 2);
+    let (recv, sup) = (&rows[0], &rows[1]);
+    assert_eq!(
+        (recv.0.as_str(), recv.1.as_str(), recv.3.as_str()),
+        ("recv1", "Receiver 1", "receiver")
+    );
+    // Roles in one order whatever the file's.
+    assert_eq!(sup.3, "receiver,picker,checker,counter,supervisor");
+    for (hash, pin) in [(&recv.2, "73910582"), (&sup.2, "0042")] {
+        assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
+        assert!(verify_pin(hash, pin), "{pin}");
+        assert!(!verify_pin(hash, "73910583") && !verify_pin(hash, "42"));
+    }
+    drop(c);
+    assert!(
+        !file_bytes_contain(&db, "73910582"),
+        "the PIN itself is nowhere in the database file"
+    );
+
+    // Importing again gives the operator its new PIN; the old one no longer works.
+    let mut s = Store::open(&db).unwrap();
+    let sum = import_json(
+        &mut s,
+        r#"{"operators": [{"id": "recv1", "name": "Receiver One", "pin": "5555", "roles": ["receiver", "counter"]}]}"#,
+    )
+    .unwrap();
+    assert_eq!(sum.operators, 1);
+    drop(s);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let (name, hash, roles): (String, String, String) = c
+        .query_row(
+            "SELECT name, pin_hash, roles FROM operators WHERE id = 'recv1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((name.as_str(), roles.as_str()), ("Receiver One", "receiver,counter"));
+    assert!(verify_pin(&hash, "5555") && !verify_pin(&hash, "73910582"));
+}
+
+#[test]
+fn each_bad_operator_field_is_named_in_both_languages_and_no_pin_is_shown() {
+    use lotline::domain::text::Bilingual;
+    let json = r#"{"operators": [
+        {"id": "ok1", "name": "Fine", "pin": "1111", "roles": ["picker"]},
+        {"id": "short", "name": "A", "pin": "864", "roles": ["picker"]},
+        {"id": "letters", "name": "B", "pin": "86x42", "roles": ["picker"]},
+        {"id": "long", "name": "C", "pin": "8642086420864", "roles": ["picker"]},
+        {"id": "number", "name": "D", "pin": 86420, "roles": ["picker"]},
+        {"id": "noroles", "name": "E", "pin": "5678", "roles": []},
+        {"id": "badrole", "name": "F", "pin": "5678", "roles": ["picker", "boss"]},
+        {"id": "ok1", "name": "Again", "pin": "2222", "roles": ["checker"]},
+        {"id": "", "name": "G", "pin": "5678"}
+    ]}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let mut s = Store::create(&db).unwrap();
+    let err = import_json(&mut s, json).unwrap_err();
+    let zh = err.message_zh();
+    let (errors, _) = rows(err);
+    assert_eq!(
+        paths(&errors),
+        [
+            "operators[1].pin",
+            "operators[2].pin",
+            "operators[3].pin",
+            "operators[4].pin",
+            "operators[5].roles",
+            "operators[6].roles[1]",
+            "operators[7]",
+            "operators[8].id",
+            "operators[8].roles",
+        ]
+    );
+    let en: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    for line in [
+        "operators[1].pin (short): the PIN must be at least 4 digits",
+        "operators[2].pin (letters): the PIN must be digits 0-9 only",
+        "operators[3].pin (long): the PIN must be at most 12 digits",
+        "operators[4].pin (number): the PIN must be digits in quotes, e.g. \"0420\" (a number would lose its leading zeros)",
+        "operators[5].roles (noroles): needs at least one role; roles are receiver, picker, checker, counter, supervisor",
+        "operators[6].roles[1] (badrole): \"boss\" is not one of receiver, picker, checker, counter, supervisor",
+        "operators[7] (ok1): duplicate of operators[0]; a record may appear only once in a file (remove one of them)",
+        "operators[8].id (): is empty",
+        "operators[8].roles (): is missing; this field is required",
+    ] {
+        assert!(en.iter().any(|e| e == line), "{line} in {en:#?}");
+    }
+    for line in [
+        "operators[1].pin (short)：PIN 至少须为 4 位数字",
+        "operators[2].pin (letters)：PIN 只能由数字 0-9 组成",
+        "operators[3].pin (long)：PIN 最多为 12 位数字",
+        "operators[4].pin (number)：PIN 须为带引号的数字",
+        "operators[5].roles (noroles)：至少需要一个角色",
+        "operators[6].roles[1] (badrole)：“boss”不是 receiver、picker、checker、counter、supervisor 之一",
+        "operators[7] (ok1)：与 operators[0] 重复",
+    ] {
+        assert!(zh.contains(line), "{line} in\n{zh}");
+    }
+    for pin in ["864", "86x42", "8642086420864", "86420"] {
+        assert!(!en.iter().any(|e| e.contains(pin)) && !zh.contains(pin), "{pin} shown");
+    }
+    drop(s);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = c.query_row("SELECT COUNT(*) FROM operators", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 0, "nothing written");
+
+    // The command line prints both languages and no PIN either.
+    let (_d, db) = good_db();
+    let f = dir.path().join("operators.json");
+    std::fs::write(&f, json).unwrap();
+    let o = lotline(&["import", "--db", db.to_str().unwrap(), f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("operators[1].pin (short): the PIN must be at least 4 digits"),
+        "{e}"
+    );
+    assert!(e.contains("operators[1].pin (short)：PIN 至少须为 4 位数字"), "{e}");
+    for pin in ["864", "86x42", "8642086420864", "86420"] {
+        assert!(!e.contains(pin), "{pin} shown: {e}");
+    }
+}
+
+#[test]
+fn receipt_lines_keep_their_pallet_lot_and_expiry() {
+    let json = with_master(
+        r#""tasks": [{"id": "ASN-1", "kind": "receipt", "reference": "PO-1", "tolerance_pct": 5, "lines": [
+            {"item": "MILK", "qty": 40, "lot": "M7", "expiry": "2027-02-28", "sscc": "106141411234567897", "location": "dock-1"},
+            {"item": "MILK", "qty": 20, "lot": "M8", "expiry": "2027-03-07", "sscc": "106141411234567897"},
+            {"item": "AMOX", "qty": 12, "lot": "A9", "expiry": "2028-12-31", "sscc": "069012345000000028"},
+            {"item": "AMOX", "qty": 3}
+        ]},
+        {"id": "PK-1", "kind": "pick", "lines": [{"item": "MILK", "lot": "M1", "qty": 2}]}]"#,
+    );
+    let (_d, _db, c) = imported(&json);
+    /// line_no, item, lot, qty, expiry, sscc, location
+    type Line = (
+        i64,
+        String,
+        Option<String>,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let lines: Vec<Line> = c
+        .prepare(
+            "SELECT line_no, item_id, lot, qty_expected, expiry, sscc, location FROM task_lines
+             WHERE task_id = 'ASN-1' ORDER BY line_no",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let s = |x: &str| Some(x.to_owned());
+    assert_eq!(
+        lines,
+        [
+            (
+                1,
+                "MILK".into(),
+                s("M7"),
+                40,
+                s("2027-02-28"),
+                s("106141411234567897"),
+                s("DOCK-1")
+            ),
+            (
+                2,
+                "MILK".into(),
+                s("M8"),
+                20,
+                s("2027-03-07"),
+                s("106141411234567897"),
+                None
+            ),
+            (
+                3,
+                "AMOX".into(),
+                s("A9"),
+                12,
+                s("2028-12-31"),
+                s("069012345000000028"),
+                None
+            ),
+            (4, "AMOX".into(), None, 3, None, None, None),
+        ]
+    );
+    let tol = |id: &str| -> i64 {
+        c.query_row("SELECT tolerance_pct FROM tasks WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!((tol("ASN-1"), tol("PK-1")), (5, 0));
+}
+
+#[test]
+fn a_wrong_sscc_or_receipt_field_is_named_by_its_path() {
+    use lotline::domain::text::Bilingual;
+    let json = with_master(
+        r#""tasks": [
+        {"id": "ASN-1", "kind": "receipt", "lines": [
+            {"item": "MILK", "qty": 40, "sscc": "106141411234567898"},
+            {"item": "MILK", "qty": 40, "sscc": "10614141123456789"},
+            {"item": "MILK", "qty": 40, "expiry": "2027-2-28"},
+            {"item": "MILK", "qty": 0},
+            {"item": "MILK"}
+        ]},
+        {"id": "CC-1", "kind": "count", "lines": [{"item": "MILK", "lot": "M1", "sscc": "106141411234567897"}]}]"#,
+    );
+    let mut s = Store::in_memory().unwrap();
+    let err = import_json(&mut s, &json).unwrap_err();
+    let zh = err.message_zh();
+    let (errors, _) = rows(err);
+    assert_eq!(
+        paths(&errors),
+        [
+            "tasks[0].lines[0].sscc",
+            "tasks[0].lines[1].sscc",
+            "tasks[0].lines[2].expiry",
+            "tasks[0].lines[3].qty",
+            "tasks[0].lines[4].qty",
+            "tasks[1].lines[0].sscc",
+        ]
+    );
+    let en: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        en[0],
+        "tasks[0].lines[0].sscc (ASN-1): '106141411234567898' has a wrong check digit"
+    );
+    assert!(
+        en[1].ends_with("'10614141123456789' must be exactly 18 digits"),
+        "{}",
+        en[1]
+    );
+    assert!(
+        en[3].ends_with("0 is out of range; must be 1 to 4294967295"),
+        "{}",
+        en[3]
+    );
+    assert!(en[4].ends_with("is missing; this field is required"), "{}", en[4]);
+    assert_eq!(
+        en[5],
+        "tasks[1].lines[0].sscc (CC-1): only a receipt task takes this field, and this is a count task"
+    );
+    assert!(
+        zh.contains("tasks[0].lines[0].sscc (ASN-1)：不是有效的 SSCC：须为 18 位数字，且校验位正确"),
+        "{zh}"
+    );
+    assert!(
+        zh.contains("tasks[1].lines[0].sscc (CC-1)：只有收货任务（receipt）才有此字段，此任务为 count 任务"),
+        "{zh}"
+    );
+    assert_eq!(s.count("tasks").unwrap(), 0);
+}
+
+#[test]
+fn a_pallet_on_two_tasks_is_an_error_naming_both() {
+    use lotline::domain::text::Bilingual;
+    const PALLET: &str = "106141411234567897";
+    let asn = |id: &str, item: &str| {
+        format!(r#"{{"id": "{id}", "kind": "receipt", "lines": [{{"item": "{item}", "qty": 1, "sscc": "{PALLET}"}}]}}"#)
+    };
+    // Two tasks of one file.
+    let json = with_master(&format!(
+        r#""tasks": [{}, {}]"#,
+        asn("ASN-1", "MILK"),
+        asn("ASN-2", "AMOX")
+    ));
+    let mut s = Store::in_memory().unwrap();
+    let err = import_json(&mut s, &json).unwrap_err();
+    let zh = err.message_zh();
+    let (errors, _) = rows(err);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(
+        errors[0].to_string(),
+        format!(
+            "tasks[1].lines[0].sscc (ASN-2): pallet SSCC {PALLET} is also on tasks[0] (ASN-1); a pallet belongs to one task (its lines may carry several lots)"
+        )
+    );
+    assert!(
+        zh.contains(&format!(
+            "tasks[1].lines[0].sscc (ASN-2)：托盘 SSCC {PALLET} 也在 tasks[0] (ASN-1) 中"
+        )),
+        "{zh}"
+    );
+
+    // A task of the cache and a new task of the next file.
+    let (_d, db, c) = imported(&with_master(&format!(r#""tasks": [{}]"#, asn("ASN-1", "MILK"))));
+    drop(c);
+    let mut s = Store::open(&db).unwrap();
+    let err = import_json(&mut s, &format!(r#"{{"tasks": [{}]}}"#, asn("ASN-2", "AMOX"))).unwrap_err();
+    let zh = err.message_zh();
+    let (errors, _) = rows(err);
+    assert_eq!(
+        errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [format!(
+            "tasks[0].lines[0].sscc (ASN-2): pallet SSCC {PALLET} is also on task 'ASN-1' in the cache; a pallet belongs to one task (its lines may carry several lots)"
+        )]
+    );
+    assert!(
+        zh.contains(&format!(
+            "tasks[0].lines[0].sscc (ASN-2)：托盘 SSCC {PALLET} 也在缓存中的任务“ASN-1”中；"
+        )),
+        "{zh}"
+    );
+    // Giving that task again with its pallet moved to the new task is fine, in either order.
+    for tasks in [
+        format!(
+            r#"[{}, {{"id": "ASN-1", "kind": "receipt", "lines": [{{"item": "MILK", "qty": 1}}]}}]"#,
+            asn("ASN-2", "AMOX")
+        ),
+        format!(
+            r#"[{{"id": "ASN-1", "kind": "receipt", "lines": [{{"item": "MILK", "qty": 1}}]}}, {}]"#,
+            asn("ASN-2", "AMOX")
+        ),
+    ] {
+        let sum = import_json(&mut s, &format!(r#"{{"tasks": {tasks}}}"#)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sum.tasks, 2);
+    }
+    // The same task again with the same pallet on two lines (two lots) is fine too.
+    let sum = import_json(
+        &mut s,
+        &format!(
+            r#"{{"tasks": [{{"id": "ASN-2", "kind": "receipt", "lines": [
+                {{"item": "AMOX", "qty": 1, "lot": "A1", "sscc": "{PALLET}"}},
+                {{"item": "AMOX", "qty": 2, "lot": "A2", "sscc": "{PALLET}"}}]}}]}}"#
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sum.tasks, 1);
+}
+
+#[test]
+fn tolerance_is_a_whole_percentage_for_receipts_only() {
+    let tasks: Vec<String> = [
+        ("receipt", "0"),
+        ("receipt", "100"),
+        ("receipt", "101"),
+        ("receipt", "-1"),
+        ("receipt", "2.5"),
+        ("receipt", "\"5\""),
+        ("pick", "3"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (kind, tol))| format!(r#"{{"id": "T{i}", "kind": "{kind}", "tolerance_pct": {tol}, "lines": []}}"#))
+    .collect();
+    let json = with_master(&format!(r#""tasks": [{}]"#, tasks.join(", ")));
+    let mut s = Store::in_memory().unwrap();
+    let (errors, _) = rows(import_json(&mut s, &json).unwrap_err());
+    let en: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        en,
+        [
+            "tasks[2].tolerance_pct (T2): 101 is out of range; must be 0 to 100",
+            "tasks[3].tolerance_pct (T3): -1 is out of range; must be 0 to 100",
+            "tasks[4].tolerance_pct (T4): expected a whole number, found the number 2.5",
+            "tasks[5].tolerance_pct (T5): expected a whole number, found the text \"5\"",
+            "tasks[6].tolerance_pct (T6): only a receipt task takes this field, and this is a pick task",
+        ]
+    );
+}
+
+#[test]
+fn locations_are_ambient_chilled_or_frozen() {
+    let json = r#"{"locations": [
+        {"code": "A-1", "warehouse": "W", "zone": "A"},
+        {"code": "C-1", "warehouse": "W", "zone": "C", "storage": "chilled"},
+        {"code": "F-1", "warehouse": "W", "zone": "F", "storage": "frozen", "kind": "quarantine"},
+        {"code": "B-1", "warehouse": "W", "zone": "B", "storage": "ambient", "kind": "reserve"}
+    ]}"#;
+    let (_d, db, c) = imported(json);
+    let got: Vec<(String, String)> = c
+        .prepare("SELECT code, storage FROM locations ORDER BY code")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let want = [
+        ("A-1", "ambient"),
+        ("B-1", "ambient"),
+        ("C-1", "chilled"),
+        ("F-1", "frozen"),
+    ];
+    assert_eq!(got, want.map(|(a, b)| (a.to_owned(), b.to_owned())));
+    drop(c);
+
+    use lotline::domain::text::Bilingual;
+    let mut s = Store::open(&db).unwrap();
+    let err = import_json(
+        &mut s,
+        r#"{"locations": [{"code": "C-1", "warehouse": "W", "zone": "C", "storage": "cold"},
+                          {"code": "C-2", "warehouse": "W", "zone": "C", "storage": 4}]}"#,
+    )
+    .unwrap_err();
+    let zh = err.message_zh();
+    let en: Vec<String> = rows(err).0.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        en,
+        [
+            "locations[0].storage (C-1): \"cold\" is not one of ambient, chilled, frozen",
+            "locations[1].storage (C-2): expected text in quotes, found the number 4",
+        ]
+    );
+    assert!(
+        zh.contains("locations[0].storage (C-1)：“cold”不是 ambient、chilled、frozen 之一"),
+        "{zh}"
+    );
+    drop(s);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let kept: String = c
+        .query_row("SELECT storage FROM locations WHERE code = 'C-1'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, "chilled", "a refused file changes nothing");
+}
+
+/// README's demo operators and ASNs are in the demo data: an operator with each role (PINs as
+/// documented), ASN-0001's pallets (one with two lots), and locations for every storage condition.
+#[test]
+fn demo_data_has_an_operator_for_every_role_and_asn_pallets() {
+    use lotline::domain::ids::Sscc;
+    use lotline::store::demo;
+    use lotline::store::import::read::ROLES;
+    use lotline::store::pin::verify_pin;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let mut s = Store::create(&db).unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+    let sum = demo::generate(&mut s, 300, 3, today).unwrap();
+    drop(s);
+    assert_eq!(sum.operators, 5);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let q = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for (id, pin, role) in [
+        ("recv1", "1111", "receiver"),
+        ("pick1", "2222", "picker"),
+        ("check1", "3333", "checker"),
+        ("count1", "4444", "counter"),
+        ("super1", "9999", "supervisor"),
+    ] {
+        let (hash, roles): (String, String) = c
+            .query_row("SELECT pin_hash, roles FROM operators WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert!(verify_pin(&hash, pin), "{id}");
+        assert!(roles.split(',').any(|r| r == role), "{id}: {roles}");
+        assert!(
+            readme.contains(&format!("| `{id}` |")) && readme.contains(&format!("| `{pin}` |")),
+            "README documents {id} and its PIN"
+        );
+    }
+    for role in ROLES {
+        let n = q(&format!(
+            "SELECT COUNT(*) FROM operators WHERE ',' || roles || ',' LIKE '%,{role},%'"
+        ));
+        assert!(n >= 1, "no operator with role {role}");
+    }
+    let (super_roles,): (String,) = c
+        .query_row("SELECT roles FROM operators WHERE id = 'super1'", [], |r| {
+            Ok((r.get(0)?,))
+        })
+        .unwrap();
+    assert_eq!(super_roles, ROLES.join(","));
+
+    // ASN-0001: 5 % tolerance; one pallet with two lots, one with one, one line without detail.
+    assert_eq!(
+        q("SELECT tolerance_pct FROM tasks WHERE id = 'ASN-0001' AND kind = 'receipt'"),
+        5
+    );
+    /// sscc, lot, expiry, item
+    type Line = (Option<String>, Option<String>, Option<String>, String);
+    let lines: Vec<Line> = c
+        .prepare("SELECT sscc, lot, expiry, item_id FROM task_lines WHERE task_id = 'ASN-0001' ORDER BY line_no")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let ssccs: Vec<&str> = lines.iter().filter_map(|l| l.0.as_deref()).collect();
+    assert_eq!(ssccs.len(), 3, "{lines:?}");
+    for sscc in &ssccs {
+        assert!(Sscc::new(sscc).is_ok(), "{sscc}");
+    }
+    assert_eq!(ssccs[0], ssccs[1], "a pallet of two lots");
+    assert_ne!(lines[0].1, lines[1].1);
+    assert_ne!(ssccs[1], ssccs[2]);
+    for l in &lines[..3] {
+        let expiry = l.2.as_deref().expect("an expiry");
+        assert!(expiry > "2026-11-21" && l.1.is_some(), "{l:?}");
+    }
+    assert_eq!((&lines[3].0, &lines[3].1, &lines[3].2), (&None, &None, &None));
+    assert_eq!(demo::demo_sscc(1), ssccs[0]);
+    for sscc in &ssccs {
+        assert!(readme.contains(&format!("(`{sscc}`)")), "README lists pallet {sscc}");
+    }
+    // No pallet is on two tasks.
+    assert_eq!(
+        q(
+            "SELECT COUNT(*) FROM (SELECT sscc FROM task_lines WHERE sscc IS NOT NULL
+           GROUP BY sscc HAVING COUNT(DISTINCT task_id) > 1)"
+        ),
+        0
+    );
+    // ASN-0002: a regulated item, one that requires QC, a chilled one; every ASN item has a GTIN.
+    for (flag, sql) in [
+        ("regulated", "i.regulated = 1"),
+        ("requires_qc", "i.requires_qc = 1"),
+        ("chilled", "i.storage = 'chilled'"),
+    ] {
+        let n = q(&format!(
+            "SELECT COUNT(*) FROM task_lines l JOIN items i ON i.id = l.item_id WHERE l.task_id = 'ASN-0002' AND {sql}"
+        ));
+        assert!(n >= 1, "ASN-0002 has no {flag} item");
+    }
+    assert_eq!(
+        q("SELECT COUNT(*) FROM task_lines l WHERE l.task_id LIKE 'ASN-%'
+           AND NOT EXISTS (SELECT 1 FROM barcodes b WHERE b.item_id = l.item_id AND b.kind = 'gtin')"),
+        0
+    );
+
+    // Every storage condition of the items has a pick or reserve location and a quarantine one,
+    // there is a receiving dock, and stock sits where its storage condition is kept.
+    for storage in ["ambient", "chilled", "frozen"] {
+        for kinds in ["'pick', 'reserve'", "'quarantine'"] {
+            let n = q(&format!(
+                "SELECT COUNT(*) FROM locations WHERE storage = '{storage}' AND kind IN ({kinds})"
+            ));
+            assert!(n >= 1, "{storage} {kinds}");
+        }
+    }
+    assert!(q("SELECT COUNT(*) FROM locations WHERE kind = 'receiving'") >= 1);
+    assert_eq!(
+        q(
+            "SELECT COUNT(*) FROM stock s JOIN lots l ON l.id = s.lot_id JOIN items i ON i.id = l.item_id
+           JOIN locations loc ON loc.code = s.location WHERE loc.storage <> i.storage"
+        ),
+        0
+    );
 }

@@ -139,8 +139,8 @@ fn readme_import_example_imports() {
     let mut store = lotline::store::Store::in_memory().unwrap();
     let sum = lotline::store::import::import_json(&mut store, json).unwrap_or_else(|e| panic!("README example: {e}"));
     assert_eq!(
-        (sum.items, sum.lots, sum.stock, sum.customers, sum.tasks),
-        (1, 1, 1, 1, 1)
+        (sum.items, sum.lots, sum.stock, sum.customers, sum.tasks, sum.operators),
+        (1, 1, 1, 1, 2, 2)
     );
     // The error example quotes a real message.
     let bad = json.replace("06901234500110", "0950110153001");

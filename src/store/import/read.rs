@@ -493,9 +493,9 @@ impl Bilingual for Reason {
                 let by = if *in_cache {
                     format!("缓存中的任务“{}”", short(by))
                 } else {
-                    by.clone()
+                    format!(" {by} ")
                 };
-                format!("托盘 SSCC {sscc} 也在 {by} 中；一个托盘只属于一个任务（其各行可为不同批次）")
+                format!("托盘 SSCC {sscc} 也在{by}中；一个托盘只属于一个任务（其各行可为不同批次）")
             }
             Reason::Rejected { detail } => format!("被数据库拒绝：{detail}"),
         }

@@ -1003,6 +1003,19 @@ impl NewFile {
     }
 }
 
+/// The session the GUI drives, its labels going to the simulated printer beside the cache.
+fn gui_session(store: Store, lang: Lang) -> crate::app::session::Session {
+    let printer = crate::app::printing::ShellPrinter::simulated(store.path().with_extension("labels.zpl"));
+    crate::app::session::Session::new(
+        store,
+        crate::app::session::SessionOptions {
+            zh: lang == Lang::Zh,
+            ..Default::default()
+        },
+        Box::new(printer),
+    )
+}
+
 fn run_gui(
     db: Option<PathBuf>,
     lang: Lang,
@@ -1016,7 +1029,7 @@ fn run_gui(
     };
     let units = store.serialized_units(40).unwrap_or_default();
     let (app, ctl) = ui::build(
-        store,
+        gui_session(store, lang),
         UiOptions {
             clock: ui::system_clock(),
             lang,
@@ -1432,7 +1445,7 @@ fn screenshot(
     let clock: ui::Clock = std::rc::Rc::new(move || now);
     let units = store.serialized_units(40).unwrap_or_default();
     let (app, ctl) = ui::build(
-        store,
+        gui_session(store, lang),
         UiOptions {
             clock,
             lang,

@@ -23,8 +23,9 @@ use crate::domain::scan::{ScanSettings, parse_scan};
 use crate::domain::text::{Bilingual, Text};
 use crate::domain::workflow::receive::{Receive, Step, item_code};
 use crate::domain::workflow::{self, Effect, Event, Facts, LabelRequest, OpError, OperatorFacts, State, Transition};
+use super::check::{CheckContext, CheckOutcome, check_scan};
 use crate::store::gates::OutboxCommand;
-use crate::store::{Store, StoreError};
+use crate::store::{ScanRecord, Store, StoreError};
 
 /// The default idle time after which the session locks.
 pub const DEFAULT_IDLE_SECONDS: i64 = 300;
@@ -161,7 +162,7 @@ impl Reply {
 /// Makes, checks and prints labels (the shell's label maker and printer).
 pub trait LabelPrinter {
     /// Makes the label, decodes it back, prints it, and saves the PNG to `out` if given.
-    fn print(&mut self, label: &LabelRequest, name: &str, out: Option<&std::path::Path>) -> Result<LabelInfo, Text>;
+    fn print(&mut self, label: &LabelRequest, name: &str, zh: bool, out: Option<&std::path::Path>) -> Result<LabelInfo, Text>;
 }
 
 /// Session settings.
@@ -191,6 +192,17 @@ pub struct Session {
     opts: SessionOptions,
     printer: Box<dyn LabelPrinter>,
     last_activity: Option<DateTime<FixedOffset>>,
+    /// Scan-screen records the store could not write yet (full disk), oldest first.
+    unsaved: Vec<ScanRecord>,
+    save_error: Option<String>,
+}
+
+/// A scan judged on the scan screen, and whether it is saved.
+#[derive(Debug, Clone)]
+pub struct CheckedScan {
+    pub outcome: CheckOutcome,
+    /// The outbox command that recorded it (None: not recorded, or not saved yet).
+    pub command: Option<String>,
 }
 
 fn store_error(e: &StoreError) -> OpError {
@@ -209,11 +221,100 @@ impl Session {
             opts,
             printer,
             last_activity: None,
+            unsaved: Vec::new(),
+            save_error: None,
         }
+    }
+
+    /// The operator logged in, if any.
+    pub fn operator_id(&self) -> Option<&str> {
+        self.state.operator().map(|o| o.id.as_str())
+    }
+
+    /// Why the last scan-screen record could not be saved, while some wait in memory.
+    pub fn save_error(&self) -> Option<&str> {
+        self.save_error.as_deref()
+    }
+
+    /// Scan-screen records waiting to be written.
+    pub fn unsaved(&self) -> usize {
+        self.unsaved.len()
+    }
+
+    /// The scan screen's check (pick and count until their guided flows exist): judged against
+    /// the cache, then (when `record`) written with the operator as a `scan` command and audit
+    /// entry. A record the store cannot write (full disk) is kept in memory and written, oldest
+    /// first, before the next one: nothing is dropped.
+    pub fn check_scan(
+        &mut self,
+        gate: Gate,
+        raw: &[u8],
+        ctx: &CheckContext,
+        now: DateTime<FixedOffset>,
+        record: bool,
+    ) -> Result<CheckedScan, StoreError> {
+        let outcome = check_scan(&self.store, gate, raw, ctx, now.date_naive())?;
+        if !record {
+            return Ok(CheckedScan { outcome, command: None });
+        }
+        self.last_activity = Some(now);
+        let rec = scan_record(self.operator_id().unwrap_or("-"), gate, &outcome, ctx, now);
+        self.flush_unsaved();
+        let mut command = None;
+        if self.unsaved.is_empty() {
+            match self.store.record_scan(&rec) {
+                Ok(id) => command = Some(id),
+                Err(e) => {
+                    self.save_error = Some(e.to_string());
+                    self.unsaved.push(rec);
+                }
+            }
+        } else {
+            // Keep order: this one waits behind the ones not saved yet.
+            self.unsaved.push(rec);
+        }
+        Ok(CheckedScan { outcome, command })
+    }
+
+    fn flush_unsaved(&mut self) {
+        while let Some(rec) = self.unsaved.first() {
+            match self.store.record_scan(rec) {
+                Ok(_) => {
+                    self.unsaved.remove(0);
+                }
+                Err(e) => {
+                    self.save_error = Some(e.to_string());
+                    return;
+                }
+            }
+        }
+        self.save_error = None;
+    }
+
+    /// Records why the operator goes ahead with a warned scan (`reason` is a code of
+    /// `FEFO_OVERRIDE_REASONS`), referring to the scan's command.
+    pub fn give_override_reason(
+        &mut self,
+        scan_command: &str,
+        gate: Gate,
+        outcome: &CheckOutcome,
+        ctx: &CheckContext,
+        reason: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<(), StoreError> {
+        let mut rec = scan_record(self.operator_id().unwrap_or("-"), gate, outcome, ctx, now);
+        rec.verdict = "warn".into();
+        self.store.record_override(scan_command, &rec, reason)?;
+        Ok(())
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The store, for the composition root's own writes (first-run creation, imports).
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
     }
 
     pub fn state(&self) -> &State {
@@ -400,7 +501,7 @@ impl Session {
                 },
                 Effect::PrintLabel { label: req, mut action } => {
                     let item_name = item_name(&req.item, self.opts.zh);
-                    let info = match self.printer.print(&req, &item_name, label_out.as_deref()) {
+                    let info = match self.printer.print(&req, &item_name, self.opts.zh, label_out.as_deref()) {
                         Ok(i) => i,
                         Err(t) => {
                             return self.reply(
@@ -477,6 +578,21 @@ impl Outcome {
             error: Some(e),
             summary: None,
         }
+    }
+}
+
+fn scan_record(operator: &str, gate: Gate, o: &CheckOutcome, ctx: &CheckContext, now: DateTime<FixedOffset>) -> ScanRecord {
+    ScanRecord {
+        at: now.to_rfc3339(),
+        operator: operator.to_owned(),
+        gate: gate.as_str().to_owned(),
+        scan: o.input.clone(),
+        verdict: o.verdict().to_owned(),
+        reason_codes: o.evaluation.verdict.reasons().iter().map(|r| r.code().to_owned()).collect(),
+        item_id: o.item.as_ref().map(|i| i.id.clone()),
+        lot: o.scan.as_ref().and_then(|s| s.fields.lot.as_ref()).map(|l| l.as_str().to_owned()),
+        task_id: ctx.task_id.clone(),
+        customer_id: ctx.customer.as_ref().map(|c| c.id.clone()),
     }
 }
 

@@ -5,6 +5,8 @@
 //! Pure `map_*` functions turn domain values into the structs the views show.
 
 pub mod headless;
+pub mod login;
+pub mod receive;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -15,7 +17,8 @@ use std::time::Instant;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
-use crate::app::check::{CheckContext, CheckOutcome, check_scan, task_context};
+use crate::app::check::{CheckContext, CheckOutcome, task_context};
+use crate::app::session::Session;
 use crate::devices::inventory::{InventorySession, TargetPlan};
 use crate::devices::profile::{Action, TerminalProfile};
 use crate::devices::sim::SimScanner;
@@ -26,7 +29,7 @@ use crate::domain::policy::{Gate, Verdict};
 use crate::domain::reason::FEFO_OVERRIDE_REASONS;
 use crate::domain::scan::{ScanKind, ScanSettings, parse_scan};
 use crate::store::demo::{DemoScan, stored_scans};
-use crate::store::{ScanRecord, StockRow, Store, Task};
+use crate::store::{StockRow, Store, Task};
 
 slint::include_modules!();
 
@@ -95,12 +98,11 @@ enum LookupState {
 
 /// UI state that outlives a single callback.
 pub struct Controller {
-    store: Store,
+    session: Session,
     clock: Clock,
     record: bool,
     lang: Lang,
     gate: Gate,
-    operator: String,
     customers: Vec<(String, String)>,
     customer_index: usize,
     task: Option<ActiveTask>,
@@ -110,9 +112,10 @@ pub struct Controller {
     last_command: Option<(String, String)>,
     /// The override reason given for the last scan, if any (index into FEFO_OVERRIDE_REASONS).
     override_given: Option<usize>,
+    /// Why the last action could not be done (a store error), shown on the scan screen.
     save_error: Option<String>,
-    /// Scan records that could not be written yet, oldest first.
-    unsaved: Vec<ScanRecord>,
+    login: login::LoginUi,
+    receive: receive::ReceiveUi,
     lookup: LookupState,
     demo: Vec<DemoScan>,
     devices: Devices,
@@ -191,7 +194,16 @@ struct RfidState {
 impl Controller {
     /// The cache this UI works on.
     pub fn store(&self) -> &Store {
-        &self.store
+        self.session.store()
+    }
+
+    /// The working session: operator, gate, task, the workflow's step.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
     }
 
     fn today(&self) -> NaiveDate {
@@ -215,81 +227,29 @@ impl Controller {
             Some(t) => t.ctx.clone(),
             None => CheckContext {
                 customer: match self.customer_index.checked_sub(1).and_then(|i| self.customers.get(i)) {
-                    Some((id, _)) => self.store.customer(id).ok().flatten(),
+                    Some((id, _)) => self.session.store().customer(id).ok().flatten(),
                     None => None,
                 },
                 ..Default::default()
             },
         };
-        match check_scan(&self.store, self.gate, raw, &ctx, today) {
-            Ok(outcome) => {
-                let rec = ScanRecord {
-                    at: now.to_rfc3339(),
-                    operator: self.operator.clone(),
-                    gate: self.gate.as_str().to_owned(),
-                    scan: outcome.input.clone(),
-                    verdict: outcome.verdict().to_owned(),
-                    reason_codes: outcome
-                        .evaluation
-                        .verdict
-                        .reasons()
-                        .iter()
-                        .map(|r| r.code().to_owned())
-                        .collect(),
-                    item_id: outcome.item.as_ref().map(|i| i.id.clone()),
-                    lot: outcome
-                        .scan
-                        .as_ref()
-                        .and_then(|s| s.fields.lot.as_ref())
-                        .map(|l| l.as_str().to_owned()),
-                    task_id: ctx.task_id.clone(),
-                    customer_id: ctx.customer.as_ref().map(|c| c.id.clone()),
-                };
-                self.last_command = None;
+        let _ = today;
+        match self.session.check_scan(self.gate, raw, &ctx, now, self.record) {
+            Ok(checked) => {
+                self.last_command = checked.command.map(|id| (id, now.to_rfc3339()));
                 self.override_given = None;
-                if self.record {
-                    self.flush_unsaved();
-                    if self.unsaved.is_empty() {
-                        match self.store.record_scan(&rec) {
-                            Ok(id) => self.last_command = Some((id, rec.at.clone())),
-                            Err(e) => {
-                                self.save_error = Some(e.to_string());
-                                self.unsaved.push(rec);
-                            }
-                        }
-                    } else {
-                        // Keep order: this one waits behind the ones not saved yet.
-                        self.unsaved.push(rec);
-                    }
-                }
+                self.save_error = self.session.save_error().map(str::to_owned);
                 self.recent.push_front(Recent {
-                    outcome: outcome.clone(),
+                    outcome: checked.outcome.clone(),
                     time: now.format("%H:%M:%S").to_string(),
                 });
                 self.recent.truncate(RECENT_MAX);
-                self.last = Some(outcome);
+                self.last = Some(checked.outcome);
             }
             Err(e) => {
                 self.save_error = Some(e.to_string());
             }
         }
-    }
-
-    /// Writes scans that could not be saved earlier (full disk, locked file), oldest first.
-    /// They stay in memory until written, so a transient failure loses nothing.
-    fn flush_unsaved(&mut self) {
-        while let Some(rec) = self.unsaved.first() {
-            match self.store.record_scan(rec) {
-                Ok(_) => {
-                    self.unsaved.remove(0);
-                }
-                Err(e) => {
-                    self.save_error = Some(e.to_string());
-                    return;
-                }
-            }
-        }
-        self.save_error = None;
     }
 
     /// True when the last scan warned with something that needs a reason and none is given yet.
@@ -309,32 +269,10 @@ impl Controller {
         let Some(o) = &self.last else { return };
         if self.record {
             let Some((cmd, _)) = &self.last_command else { return };
-            let at = (self.clock)().to_rfc3339();
-            let task_id = self.task.as_ref().map(|t| t.task.summary.id.clone());
-            let rec = ScanRecord {
-                at,
-                operator: self.operator.clone(),
-                gate: self.gate.as_str().to_owned(),
-                scan: o.input.clone(),
-                verdict: "warn".to_owned(),
-                reason_codes: o
-                    .evaluation
-                    .verdict
-                    .reasons()
-                    .iter()
-                    .map(|r| r.code().to_owned())
-                    .collect(),
-                item_id: o.item.as_ref().map(|i| i.id.clone()),
-                lot: o
-                    .scan
-                    .as_ref()
-                    .and_then(|s| s.fields.lot.as_ref())
-                    .map(|l| l.as_str().to_owned()),
-                task_id,
-                customer_id: None,
-            };
-            let cmd = cmd.clone();
-            if let Err(e) = self.store.record_override(&cmd, &rec, code) {
+            let ctx = self.task.as_ref().map(|t| t.ctx.clone()).unwrap_or_default();
+            let now = (self.clock)();
+            let (cmd, o) = (cmd.clone(), o.clone());
+            if let Err(e) = self.session.give_override_reason(&cmd, self.gate, &o, &ctx, code, now) {
                 self.save_error = Some(e.to_string());
                 return;
             }
@@ -344,8 +282,8 @@ impl Controller {
 
     /// Starts working on a task: its gate, its customer, its items.
     pub fn open_task(&mut self, id: &str) -> Option<Gate> {
-        let task = self.store.task(id).ok().flatten()?;
-        let ctx = task_context(&self.store, &task).ok()?;
+        let task = self.session.store().task(id).ok().flatten()?;
+        let ctx = task_context(self.session.store(), &task).ok()?;
         let gate = match task.summary.kind.as_str() {
             "receipt" => Gate::Receive,
             "count" => Gate::Count,
@@ -395,16 +333,16 @@ impl Controller {
                 });
             }
         };
-        let Some(item) = self.store.item_by_code(&code)? else {
+        let Some(item) = self.session.store().item_by_code(&code)? else {
             return Ok(LookupState::Message {
                 en: format!("Unknown item: {code} is not in the local catalogue"),
                 zh: format!("未知商品:{code} 不在本地商品库中"),
             });
         };
         match &scan.fields.lot {
-            Some(l) => match self.store.lot(&item.id, l.as_str())? {
+            Some(l) => match self.session.store().lot(&item.id, l.as_str())? {
                 Some(lot) => {
-                    let stock = self.store.stock_of_lot(&item.id, l.as_str())?;
+                    let stock = self.session.store().stock_of_lot(&item.id, l.as_str())?;
                     Ok(LookupState::Card { item, lot, stock })
                 }
                 None => Ok(LookupState::Message {
@@ -413,7 +351,7 @@ impl Controller {
                 }),
             },
             None => {
-                let lots = self.store.lots_of_item(&item.id, 50)?;
+                let lots = self.session.store().lots_of_item(&item.id, 50)?;
                 Ok(LookupState::Lots { item, lots })
             }
         }
@@ -536,10 +474,10 @@ impl Controller {
             Ok(EpcDecoded::Gs1(e)) => {
                 let ai = |k: &str| e.ais.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
                 match (ai("01"), ai("21")) {
-                    (Some(gtin), serial) => match self.store.item_by_code(&gtin).ok().flatten() {
+                    (Some(gtin), serial) => match self.session.store().item_by_code(&gtin).ok().flatten() {
                         Some(item) => {
                             let serial = serial.unwrap_or_default();
-                            let lot = self.store.serial_lot(&item.id, &serial).ok().flatten();
+                            let lot = self.session.store().serial_lot(&item.id, &serial).ok().flatten();
                             TagFacts::Unit {
                                 item: Box::new(item),
                                 serial,
@@ -609,7 +547,7 @@ impl Controller {
         };
         let Some(lot) = lots.get(index).cloned() else { return };
         let item = item.clone();
-        match self.store.stock_of_lot(&item.id, lot.lot.as_str()) {
+        match self.session.store().stock_of_lot(&item.id, lot.lot.as_str()) {
             Ok(stock) => self.lookup = LookupState::Card { item, lot, stock },
             Err(e) => {
                 self.lookup = LookupState::Message {
@@ -754,12 +692,12 @@ fn status_severity(s: LotStatus) -> i32 {
 
 fn render_status(app: &AppWindow, c: &Controller) {
     let st = app.global::<AppState>();
-    st.set_operator(shared(&c.operator));
+    st.set_operator(shared(c.session.operator_id().unwrap_or("—")));
     st.set_online(false);
-    st.set_queued(c.store.outbox_pending().unwrap_or(0) as i32);
+    st.set_queued(c.store().outbox_pending().unwrap_or(0) as i32);
     st.set_language(shared(c.lang.code()));
     st.set_today(shared(c.today().to_string()));
-    st.set_db_path(shared(c.store.path().display().to_string()));
+    st.set_db_path(shared(c.store().path().display().to_string()));
 }
 
 fn kind_label(kind: &str, lang: Lang) -> &'static str {
@@ -774,44 +712,43 @@ fn kind_label(kind: &str, lang: Lang) -> &'static str {
     }
 }
 
-fn task_title(t: &Task, lang: Lang) -> String {
-    let mut s = format!("{} · {}", t.summary.id, kind_label(&t.summary.kind, lang));
-    if let Some(r) = &t.summary.reference {
+fn task_title(t: &crate::store::TaskSummary, lang: Lang) -> String {
+    let mut s = format!("{} · {}", t.id, kind_label(&t.kind, lang));
+    if let Some(r) = &t.reference {
         s.push_str(&format!(" · {r}"));
     }
     s
 }
 
-fn render_tasks(app: &AppWindow, c: &Controller) {
-    let lang = c.lang;
-    let rows: Vec<TaskRow> = c
-        .store
-        .tasks(None)
+/// A task as Home and the gates' task lists show it (one query for all tasks, none per task).
+fn map_task(t: &crate::store::TaskSummary, customers: &[(String, String)], lang: Lang) -> TaskRow {
+    let customer = t.customer_id.as_deref().and_then(|id| customers.iter().find(|(cid, _)| cid == id));
+    let lines = t.lines;
+    let detail = match (lang, customer) {
+        (Lang::En, Some((_, name))) => format!("{name} · {lines} line(s)"),
+        (Lang::En, None) => format!("{lines} line(s)"),
+        (Lang::Zh, Some((_, name))) => format!("{name} · {lines} 行"),
+        (Lang::Zh, None) => format!("{lines} 行"),
+    };
+    TaskRow {
+        id: shared(&t.id),
+        title: shared(task_title(t, lang)),
+        detail: shared(detail),
+    }
+}
+
+fn open_tasks(c: &Controller, kind: Option<&str>) -> Vec<TaskRow> {
+    c.store()
+        .tasks(kind)
         .unwrap_or_default()
-        .into_iter()
+        .iter()
         .filter(|t| t.status == "open" || t.status == "in_progress")
-        .filter_map(|t| c.store.task(&t.id).ok().flatten())
-        .map(|t| {
-            let customer = t
-                .summary
-                .customer_id
-                .as_deref()
-                .and_then(|id| c.customers.iter().find(|(cid, _)| cid == id));
-            let lines = t.lines.len();
-            let detail = match (lang, customer) {
-                (Lang::En, Some((_, name))) => format!("{name} · {lines} line(s)"),
-                (Lang::En, None) => format!("{lines} line(s)"),
-                (Lang::Zh, Some((_, name))) => format!("{name} · {lines} 行"),
-                (Lang::Zh, None) => format!("{lines} 行"),
-            };
-            TaskRow {
-                id: shared(&t.summary.id),
-                title: shared(task_title(&t, lang)),
-                detail: shared(detail),
-            }
-        })
-        .collect();
-    app.global::<AppState>().set_tasks(model(rows));
+        .map(|t| map_task(t, &c.customers, c.lang))
+        .collect()
+}
+
+fn render_tasks(app: &AppWindow, c: &Controller) {
+    app.global::<AppState>().set_tasks(model(open_tasks(c, None)));
 }
 
 fn render_scan(app: &AppWindow, c: &Controller) {
@@ -820,7 +757,7 @@ fn render_scan(app: &AppWindow, c: &Controller) {
     sa.set_gate(shared(c.gate.as_str()));
     match &c.task {
         Some(t) => {
-            let mut title = task_title(&t.task, lang);
+            let mut title = task_title(&t.task.summary, lang);
             if let Some(cu) = &t.ctx.customer {
                 title.push_str(&format!(" · {}", cu.name));
             }
@@ -911,7 +848,7 @@ fn render_scan(app: &AppWindow, c: &Controller) {
     names.extend(c.customers.iter().map(|(_, n)| shared(n)));
     sa.set_customers(model(names));
     sa.set_customer_index(c.customer_index as i32);
-    sa.set_message(match (&c.save_error, c.unsaved.len()) {
+    sa.set_message(match (&c.save_error, c.session.unsaved()) {
         (Some(e), 0) => shared(match lang {
             Lang::En => format!("Not saved: {e}"),
             Lang::Zh => format!("未保存:{e}"),
@@ -1168,6 +1105,25 @@ pub fn render(app: &AppWindow, c: &Controller) {
     render_scan(app, c);
     render_lookup(app, c);
     render_rfid(app, c);
+    login::render(app, c);
+    receive::render(app, c);
+}
+
+impl Controller {
+    /// Whether the operator may open `gate` (anyone while nobody is logged in: pictures and
+    /// read-only caches record nothing).
+    fn may_open(&self, gate: Gate) -> bool {
+        self.session.state().operator().is_none_or(|o| o.may_open(gate))
+    }
+
+    fn refuse_gate(&mut self, gate: Gate) {
+        let role = crate::domain::operator::Role::for_gate(gate);
+        let msg = match self.lang {
+            Lang::En => format!("You may not open the {} gate: it needs the {} role", gate.as_str(), role.label_en()),
+            Lang::Zh => format!("您无权打开{}作业:需要{}角色", crate::domain::workflow::gate_zh(gate), role.label_zh()),
+        };
+        self.note_device(msg);
+    }
 }
 
 thread_local! {
@@ -1235,6 +1191,13 @@ pub fn refresh(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {
         render_rfid(app, &c);
     }
     render_devices(app, &c);
+    // The idle lock: after the configured time without an action, back to the login screen.
+    if c.check_idle() {
+        login::render(app, &c);
+        receive::render(app, &c);
+        render_status(app, &c);
+        app.global::<AppState>().set_screen(Screen::Login);
+    }
 }
 
 /// Selects the catalogue for `lang`. Logs instead of failing: English is always there.
@@ -1245,27 +1208,22 @@ fn select_language(lang: Lang) {
 }
 
 /// Builds the main window over `store` and connects every callback.
-pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Controller>>), slint::PlatformError> {
+pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Controller>>), slint::PlatformError> {
     let app = AppWindow::new()?;
+    let store = session.store();
     let customers = store
         .customers()
         .unwrap_or_default()
         .into_iter()
         .map(|c| (c.id, c.name))
         .collect();
-    let operator = store
-        .setting("operator")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "demo".into());
     let demo = stored_scans(&store).unwrap_or_default();
     let ctl = Rc::new(RefCell::new(Controller {
-        store,
+        session,
         clock: opts.clock,
         record: opts.record,
         lang: opts.lang,
         gate: Gate::Pick,
-        operator,
         customers,
         customer_index: 0,
         task: None,
@@ -1274,7 +1232,8 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
         last_command: None,
         override_given: None,
         save_error: None,
-        unsaved: Vec::new(),
+        login: Default::default(),
+        receive: Default::default(),
         lookup: LookupState::None,
         demo,
         devices: Devices::default(),
@@ -1283,6 +1242,10 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
     }));
     select_language(opts.lang);
     render(&app, &ctl.borrow());
+    login::connect(&app, &ctl);
+    receive::connect(&app, &ctl);
+    // The app opens on the login screen; pictures (nothing recorded) open on Home.
+    app.global::<AppState>().set_screen(if opts.record { Screen::Login } else { Screen::Home });
 
     let weak = app.as_weak();
     let c = ctl.clone();
@@ -1299,6 +1262,16 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
     app.global::<AppState>().on_open_gate(move |gate| {
         let Some(app) = weak.upgrade() else { return };
         let Some(gate) = Gate::parse(&gate) else { return };
+        if !c.borrow().may_open(gate) {
+            c.borrow_mut().refuse_gate(gate);
+            render_devices(&app, &c.borrow());
+            return;
+        }
+        if gate == Gate::Receive {
+            receive::render(&app, &c.borrow());
+            app.global::<AppState>().set_screen(Screen::Receive);
+            return;
+        }
         {
             let mut c = c.borrow_mut();
             if c.gate != gate || c.task.is_some() {
@@ -1308,7 +1281,7 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
             c.task = None;
             c.save_error = None;
         }
-        render(&app, &c.borrow());
+        render_scan(&app, &c.borrow());
         app.global::<AppState>().set_screen(Screen::Scan);
     });
 
@@ -1316,9 +1289,32 @@ pub fn build(store: Store, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell<Con
     let c = ctl.clone();
     app.global::<AppState>().on_open_task(move |id| {
         let Some(app) = weak.upgrade() else { return };
+        let is_receipt = c
+            .borrow()
+            .store()
+            .tasks(Some("receipt"))
+            .unwrap_or_default()
+            .iter()
+            .any(|t| t.id == id.as_str());
+        if is_receipt {
+            if !c.borrow().may_open(Gate::Receive) {
+                c.borrow_mut().refuse_gate(Gate::Receive);
+                render_devices(&app, &c.borrow());
+                return;
+            }
+            app.global::<ReceiveAdapter>().invoke_start(id);
+            app.global::<AppState>().set_screen(Screen::Receive);
+            return;
+        }
         let opened = c.borrow_mut().open_task(&id);
-        if opened.is_some() {
-            render(&app, &c.borrow());
+        if let Some(gate) = opened {
+            if !c.borrow().may_open(gate) {
+                c.borrow_mut().refuse_gate(gate);
+                render_devices(&app, &c.borrow());
+                return;
+            }
+            render_scan(&app, &c.borrow());
+            render_status(&app, &c.borrow());
             app.global::<AppState>().set_screen(Screen::Scan);
         }
     });

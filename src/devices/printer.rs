@@ -108,7 +108,7 @@ fn no_answer(place: &str, timeout: Duration) -> PrinterError {
     }
 }
 
-fn io_error(place: &str, e: &std::io::Error) -> PrinterError {
+fn io_error(place: &str, e: &std::io::Error, timeout: Duration) -> PrinterError {
     match e.kind() {
         std::io::ErrorKind::PermissionDenied => PrinterError::Permission {
             place: place.to_owned(),
@@ -117,7 +117,7 @@ fn io_error(place: &str, e: &std::io::Error) -> PrinterError {
             place: place.to_owned(),
         },
         // ENXIO: a FIFO nobody reads, a device node without its device.
-        _ if e.raw_os_error() == Some(libc::ENXIO) => no_answer_now(place),
+        _ if e.raw_os_error() == Some(libc::ENXIO) => no_answer(place, timeout),
         _ if super::is_gone(e) => PrinterError::Missing {
             place: place.to_owned(),
         },
@@ -125,14 +125,6 @@ fn io_error(place: &str, e: &std::io::Error) -> PrinterError {
             place: place.to_owned(),
             detail: e.to_string(),
         },
-    }
-}
-
-/// Nobody is there to take the label (a FIFO without a reader): no answer, at once.
-fn no_answer_now(place: &str) -> PrinterError {
-    PrinterError::NoAnswer {
-        port: place.to_owned(),
-        secs: 0,
     }
 }
 
@@ -176,7 +168,7 @@ fn send_serial(s: &SerialSettings, bytes: &[u8], timeout: Duration) -> Result<()
                     e.kind(),
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
                 ) => {}
-            Err(e) => return Err(io_error(place, &e)),
+            Err(e) => return Err(io_error(place, &e, timeout)),
         }
     }
     // Not `flush` (tcdrain): it waits without a limit. The driver's output queue is polled instead.
@@ -209,8 +201,8 @@ fn send_file(path: &Path, bytes: &[u8], timeout: Duration, create: bool) -> Resu
         .create(create)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| io_error(&place, &e))?;
-    let meta = file.metadata().map_err(|e| io_error(&place, &e))?;
+        .map_err(|e| io_error(&place, &e, timeout))?;
+    let meta = file.metadata().map_err(|e| io_error(&place, &e, timeout))?;
     if meta.is_dir() {
         return Err(PrinterError::Failed {
             place,
@@ -235,7 +227,7 @@ fn send_file(path: &Path, bytes: &[u8], timeout: Duration, create: bool) -> Resu
             }
             Err(match failure {
                 WriteFailure::Timeout => no_answer(&place, timeout),
-                WriteFailure::Io(e) => io_error(&place, &e),
+                WriteFailure::Io(e) => io_error(&place, &e, timeout),
             })
         }
     }

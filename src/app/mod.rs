@@ -4,5 +4,6 @@
 pub mod check;
 pub mod decode;
 pub mod devices;
+pub mod label;
 pub mod listen;
 pub mod paths;

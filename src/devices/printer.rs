@@ -365,6 +365,14 @@ mod tests {
     fn a_serial_printer_on_a_pseudo_terminal_receives_the_label() {
         let mut pty = crate::devices::sim::Pty::open(None).unwrap();
         let target = PrinterTarget::Serial(SerialSettings::new_8n1(pty.path().to_str().unwrap(), 9600));
+        // The printer end stays connected: when the last sender closes a pseudo-terminal it hangs
+        // up, and the master's reads fail with data still unread.
+        let _connected = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(pty.path())
+            .unwrap();
         // Larger than a pseudo-terminal's buffer, so the printer must read while it is sent.
         let label = format!(
             "^XA^CI28^FO10,10^FD全脂牛奶 x_y^FS{}^XZ\n",

@@ -9,6 +9,7 @@ mod grammar;
 #[cfg(feature = "hardware-tests")]
 mod hardware;
 mod import_files;
+mod labels;
 mod store;
 mod streams;
 mod tidy;

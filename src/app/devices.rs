@@ -9,9 +9,10 @@ use crate::devices::codec::{InventoryConfig, ReaderProtocol, Region as CodecRegi
 use crate::devices::evdev::{EvdevOptions, EvdevTarget};
 use crate::devices::hidraw::HidrawTarget;
 use crate::devices::inventory::TargetPlan;
+use crate::devices::printer::PrinterTarget;
 use crate::devices::profile::{
-    DmiField, Framing, Kind, LoadedProfiles, Profile, RfidProtocol, RfidSettings, ScannerProtocol, ScannerTransport,
-    SerialConfig, TargetMode,
+    DmiField, Framing, Kind, LoadedProfiles, PrinterTransport, Profile, RfidProtocol, RfidSettings, ScannerProtocol,
+    ScannerTransport, SerialConfig, TargetMode,
 };
 use crate::devices::serial::SerialSettings;
 use crate::devices::sim::{SimReader, SimReaderOptions, SimScanner, SimScannerWire};
@@ -90,6 +91,10 @@ pub fn device_name(profile: &Profile, port: Option<&str>) -> String {
         },
         (None, crate::devices::profile::Device::Rfid(r)) => r.serial.path.clone(),
         (None, crate::devices::profile::Device::Terminal(_)) => String::new(),
+        (None, crate::devices::profile::Device::Printer(p)) => match &p.transport {
+            PrinterTransport::Serial(s) => s.path.clone(),
+            PrinterTransport::File(f) => f.clone(),
+        },
     };
     if where_.is_empty() {
         profile.name.clone()
@@ -166,7 +171,21 @@ pub fn start(profile: &Profile, port: Option<&str>, sink: Sink, inventory: bool)
             "{} is a terminal profile: it describes the handheld, not a device to open",
             profile.name
         )),
+        crate::devices::profile::Device::Printer(_) => Err(format!(
+            "{} is a label printer profile: labels are sent to it (see printer_target), it is not a device to listen to",
+            profile.name
+        )),
     }
+}
+
+/// Where a printer profile's labels go; `port` overrides its serial port or file path. `None`
+/// for a profile that is not a printer's. (The simulated printer is
+/// [`PrinterTarget::Simulated`], chosen by the caller, not by a profile.)
+pub fn printer_target(profile: &Profile, port: Option<&str>) -> Option<PrinterTarget> {
+    Some(match &profile.printer()?.transport {
+        PrinterTransport::Serial(c) => PrinterTarget::Serial(serial_settings(c, port)),
+        PrinterTransport::File(path) => PrinterTarget::File(PathBuf::from(port.unwrap_or(path))),
+    })
 }
 
 /// Where the machine's identity is read from (overridable for tests).

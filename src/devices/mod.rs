@@ -11,6 +11,7 @@ pub mod codec;
 pub mod evdev;
 pub mod hidraw;
 pub mod inventory;
+pub mod printer;
 pub mod profile;
 pub mod rfid;
 pub mod scanner;

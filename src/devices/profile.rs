@@ -1,4 +1,5 @@
-//! Device profiles: one TOML file per scanner, RFID reader or terminal model (`hw-profiles/`), read
+//! Device profiles: one TOML file per scanner, RFID reader, label printer or terminal model
+//! (`hw-profiles/`), read
 //! strictly, checked by named checks, and turned into the typed settings the drivers take.
 //!
 //! The shape follows probe-rs (`chip_family.rs` + `validate_builtin`), libinput quirks
@@ -7,7 +8,7 @@
 //!   error that names the field and the line, never a setting silently ignored;
 //! - [`parse`] then runs the named checks listed in [`CHECKS`] and builds a [`Profile`], whose
 //!   types say what a driver may rely on (an RFID profile always has serial settings, a terminal
-//!   always has a screen);
+//!   always has a screen, a printer its label stock);
 //! - every [`ProfileError`] names the file, the line when known, the field and the check;
 //! - the shipped files are embedded in the binary ([`builtin`]); files in [`SYSTEM_DIR`] replace
 //!   a shipped profile of the same name or add new ones ([`load_all`]); [`check_dir`] backs
@@ -28,6 +29,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 
+use crate::domain::label::{Dpi, LabelMedia};
 use crate::domain::text::Text;
 
 /// The `schema_version` this build reads.
@@ -39,6 +41,8 @@ pub const SYSTEM_DIR: &str = "/etc/lotline/hw-profiles.d";
 pub const SCANNER_PATH: &str = "/dev/lotline-scanner";
 /// The stable name `assets/udev/99-lotline.rules` gives a UHF RFID reader's serial port.
 pub const RFID_PATH: &str = "/dev/lotline-rfid";
+/// The stable name `assets/udev/99-lotline.rules` gives a USB label printer (usblp).
+pub const PRINTER_PATH: &str = "/dev/lotline-printer";
 /// The stable name `assets/udev/99-lotline.rules` gives a keyboard-wedge scanner's input node.
 pub const WEDGE_PATH: &str = "/dev/input/lotline-wedge";
 /// HID usage page "Bar Code Scanner" (HID POS), the only one the hidraw driver speaks.
@@ -118,6 +122,8 @@ choice! {
         Rfid = "rfid",
         /// The handheld itself: its screen and hardware keys.
         Terminal = "terminal",
+        /// A label printer (ZPL) on a serial port or a file / device node.
+        Printer = "printer",
     }
 }
 
@@ -225,6 +231,14 @@ choice! {
         Fcc = "fcc",
         /// ETSI EN 302 208, 865–868 MHz.
         Etsi = "etsi",
+    }
+}
+
+choice! {
+    /// The language a label printer speaks.
+    PrinterLanguage, "printer language" {
+        /// Zebra Programming Language II.
+        Zpl = "zpl",
     }
 }
 
@@ -380,7 +394,7 @@ fn baud_schema(_: &mut SchemaGenerator) -> Schema {
 // The file, as written
 // ---------------------------------------------------------------------------------------------
 
-/// A lotline hardware profile: one scanner, UHF RFID reader or terminal model
+/// A lotline hardware profile: one scanner, UHF RFID reader, label printer or terminal model
 /// (`hw-profiles/*.toml`, or `/etc/lotline/hw-profiles.d/*.toml`). See hw-profiles/README.md.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -389,7 +403,7 @@ pub struct ProfileFile {
     /// Version of this file format: 1.
     #[schemars(extend("const" = 1))]
     pub schema_version: u32,
-    /// What the profile describes: `scanner`, `rfid` or `terminal`.
+    /// What the profile describes: `scanner`, `rfid`, `terminal` or `printer`.
     #[schemars(schema_with = "choice_schema::<Kind>")]
     pub kind: String,
     /// The profile's name: the file name without `.toml` (lowercase letters, digits, `-`).
@@ -401,7 +415,7 @@ pub struct ProfileFile {
     /// `dmi`, every field given must fit). A profile without rules is used only by name.
     #[serde(default, rename = "match")]
     pub matches: MatchFile,
-    /// How to talk to the device (scanners and RFID readers; a terminal has none).
+    /// How to talk to the device (scanners, RFID readers and printers; a terminal has none).
     #[serde(default)]
     pub transport: Option<TransportFile>,
     /// How scans are framed (scanners).
@@ -416,6 +430,9 @@ pub struct ProfileFile {
     /// The terminal's hardware keys, per action (kind `terminal`).
     #[serde(default)]
     pub keys: Option<KeysFile>,
+    /// The label printer's language and label stock (kind `printer`).
+    #[serde(default)]
+    pub printer: Option<PrinterFile>,
 }
 
 /// How to recognise the device.
@@ -461,7 +478,7 @@ pub struct DevicetreeFile {
 }
 
 /// How to talk to the device: exactly one of `[transport.serial]`, `[transport.evdev]`,
-/// `[transport.hidraw]`.
+/// `[transport.hidraw]`, `[transport.file]`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "lowercase")]
 pub enum TransportFile {
@@ -471,6 +488,20 @@ pub enum TransportFile {
     Evdev(EvdevFile),
     /// A HID POS scanner (usage page 0x8C) through hidraw.
     Hidraw(HidrawFile),
+    /// Printers: a file or device node labels are written to (`/dev/usb/lp0`, a FIFO, a file).
+    File(FileFile),
+}
+
+impl TransportFile {
+    /// The section's name after `transport.`.
+    fn name(&self) -> &'static str {
+        match self {
+            TransportFile::Serial(_) => "serial",
+            TransportFile::Evdev(_) => "evdev",
+            TransportFile::Hidraw(_) => "hidraw",
+            TransportFile::File(_) => "file",
+        }
+    }
 }
 
 /// Serial port settings. Everything in the shipped profiles is 8N1 without flow control.
@@ -529,6 +560,38 @@ pub struct HidrawFile {
     /// HID usage page; only 0x8C (Bar Code Scanner, HID POS) is supported. Default 0x8C.
     #[serde(default)]
     pub usage_page: Option<u16>,
+}
+
+/// A printer reached through a file or device node.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileFile {
+    /// An absolute path: the printer's device node (`/dev/usb/lp0`, the udev name
+    /// `/dev/lotline-printer`), a FIFO another program reads, or a file. It must exist.
+    pub path: String,
+}
+
+/// A label printer's language and label stock.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterFile {
+    /// The printer language: `zpl`.
+    #[schemars(schema_with = "choice_schema::<PrinterLanguage>")]
+    pub language: String,
+    /// Print resolution in dots per inch: 203, 300 or 600.
+    #[schemars(extend("enum" = [203, 300, 600]))]
+    pub dpi: u32,
+    /// Label width in mm (50–220).
+    #[schemars(range(min = 50, max = 220))]
+    pub label_width_mm: u32,
+    /// Label height (length along the feed) in mm (25–1000).
+    #[schemars(range(min = 25, max = 1000))]
+    pub label_height_mm: u32,
+    /// A font on the printer for Chinese text, e.g. `E:ANMDS.TTF`. Without it, the built-in
+    /// font prints Latin text only and a label with Chinese text is refused.
+    #[serde(default)]
+    #[schemars(pattern(r"^[A-Za-z]:[A-Za-z0-9_\-]{1,16}\.(TTF|TTE|OTF|FNT|ttf|tte|otf|fnt)$"))]
+    pub font: Option<String>,
 }
 
 /// How a scanner's scans are framed.
@@ -678,6 +741,7 @@ pub enum Device {
     Scanner(ScannerProfile),
     Rfid(RfidProfile),
     Terminal(TerminalProfile),
+    Printer(PrinterProfile),
 }
 
 impl Profile {
@@ -686,6 +750,7 @@ impl Profile {
             Device::Scanner(_) => Kind::Scanner,
             Device::Rfid(_) => Kind::Rfid,
             Device::Terminal(_) => Kind::Terminal,
+            Device::Printer(_) => Kind::Printer,
         }
     }
 
@@ -723,6 +788,13 @@ impl Profile {
     pub fn terminal(&self) -> Option<&TerminalProfile> {
         match &self.device {
             Device::Terminal(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn printer(&self) -> Option<&PrinterProfile> {
+        match &self.device {
+            Device::Printer(p) => Some(p),
             _ => None,
         }
     }
@@ -909,6 +981,21 @@ pub struct RfidSettings {
     pub read_tid: bool,
 }
 
+/// A label printer: how to reach it, its language and its label stock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrinterProfile {
+    pub transport: PrinterTransport,
+    pub language: PrinterLanguage,
+    pub media: LabelMedia,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PrinterTransport {
+    Serial(SerialConfig),
+    /// An absolute path: a device node, a FIFO or a file.
+    File(String),
+}
+
 /// The handheld itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TerminalProfile {
@@ -1010,14 +1097,14 @@ pub const CHECKS: &[Check] = &[
     check("name-matches-file", "`name` equals the file name without `.toml`"),
     check("name-format", "`name` is 1–64 lowercase letters, digits and `-`"),
     check("description-present", "`description` is not empty"),
-    check("kind-known", "`kind` is scanner, rfid or terminal"),
+    check("kind-known", "`kind` is scanner, rfid, terminal or printer"),
     check(
         "sections-fit-kind",
-        "scanners have no [rfid]/[screen]/[keys]; rfid needs [rfid]; terminal needs [screen]",
+        "each kind has only its sections: rfid needs [rfid], terminal [screen], printer [printer]",
     ),
     check(
         "transport-fits-kind",
-        "scanners need a transport, rfid readers a serial one, terminals none",
+        "scanners need a transport, rfid readers a serial one, printers a serial or file one, terminals none",
     ),
     check(
         "match-fits-kind",
@@ -1030,7 +1117,7 @@ pub const CHECKS: &[Check] = &[
     ),
     check(
         "path-format",
-        "device paths are absolute paths under /dev (evdev: /dev/input)",
+        "device paths are absolute paths under /dev (evdev: /dev/input); a printer's file path is absolute",
     ),
     check(
         "transport-target",
@@ -1077,6 +1164,13 @@ pub const CHECKS: &[Check] = &[
     ),
     check("key-known", "keys are Slint key names from the fixed list"),
     check("keys-unique", "a key is bound to one action, once"),
+    check("language-known", "the printer language is zpl"),
+    check("dpi-standard", "the printer resolution is 203, 300 or 600 dpi"),
+    check("label-size", "the label is 50–220 mm wide and 25–1000 mm long"),
+    check(
+        "font-format",
+        "`font` names a font on the printer: drive, colon, name, .TTF/.TTE/.OTF/.FNT (E:ANMDS.TTF)",
+    ),
 ];
 
 /// What each check ensures, in Chinese (the same order as [`CHECKS`]; a test keeps them paired).
@@ -1090,14 +1184,14 @@ const CHECKS_ZH: &[(&str, &str)] = &[
     ("name-matches-file", "`name` 须与去掉 `.toml` 的文件名相同"),
     ("name-format", "`name` 须为 1–64 个小写字母、数字或 `-`"),
     ("description-present", "`description` 不能为空"),
-    ("kind-known", "`kind` 须为 scanner、rfid 或 terminal"),
+    ("kind-known", "`kind` 须为 scanner、rfid、terminal 或 printer"),
     (
         "sections-fit-kind",
-        "扫描器不能有 [rfid]/[screen]/[keys]；rfid 须有 [rfid]；terminal 须有 [screen]",
+        "每种设备只能有自己的部分：rfid 须有 [rfid]，terminal 须有 [screen]，printer 须有 [printer]",
     ),
     (
         "transport-fits-kind",
-        "扫描器须有传输方式，RFID 读写器须用串口，终端不能有传输方式",
+        "扫描器须有传输方式，RFID 读写器须用串口，打印机须用串口或文件，终端不能有传输方式",
     ),
     (
         "match-fits-kind",
@@ -1108,7 +1202,10 @@ const CHECKS_ZH: &[(&str, &str)] = &[
         "glob-format",
         "通配符不能为空且 `[...]` 须成对；by-id 通配符须以 /dev/serial/by-id/ 开头",
     ),
-    ("path-format", "设备路径须为 /dev 下的绝对路径（evdev：/dev/input）"),
+    (
+        "path-format",
+        "设备路径须为 /dev 下的绝对路径（evdev：/dev/input）；打印机的文件路径须为绝对路径",
+    ),
     (
         "transport-target",
         "evdev 或 hidraw 传输须有 `path` 或 `[match] usb` 规则",
@@ -1148,6 +1245,13 @@ const CHECKS_ZH: &[(&str, &str)] = &[
     ("screen-size", "屏幕每边须为 120–4096 像素，对角线 1.5–15 英寸"),
     ("key-known", "按键须为固定列表中的 Slint 键名"),
     ("keys-unique", "一个按键只能绑定一个动作，且只能出现一次"),
+    ("language-known", "打印机语言须为 zpl"),
+    ("dpi-standard", "打印机分辨率须为 203、300 或 600 dpi"),
+    ("label-size", "标签宽须为 50–220 毫米，长须为 25–1000 毫米"),
+    (
+        "font-format",
+        "`font` 须为打印机上的字体：盘符、冒号、名称、.TTF/.TTE/.OTF/.FNT（E:ANMDS.TTF）",
+    ),
 ];
 
 /// What the check named `name` ensures, in Chinese.
@@ -1429,6 +1533,7 @@ fn build(ck: &mut Checker<'_>, f: &ProfileFile, stem: &str) -> Option<Profile> {
         Kind::Scanner => build_scanner(ck, f, matches.as_ref()).map(Device::Scanner),
         Kind::Rfid => build_rfid(ck, f).map(Device::Rfid),
         Kind::Terminal => build_terminal(ck, f).map(Device::Terminal),
+        Kind::Printer => build_printer(ck, f).map(Device::Printer),
     };
     Some(Profile {
         name: f.name.clone(),
@@ -1549,6 +1654,7 @@ fn reject_sections(ck: &mut Checker<'_>, f: &ProfileFile, kind: Kind, sections: 
             "rfid" => f.rfid.is_some(),
             "screen" => f.screen.is_some(),
             "keys" => f.keys.is_some(),
+            "printer" => f.printer.is_some(),
             _ => unreachable!("unknown section {s}"),
         };
         ok &= ck.ensure(!present, "sections-fit-kind", s, || {
@@ -1602,7 +1708,7 @@ fn build_serial(ck: &mut Checker<'_>, s: &SerialFile) -> Option<SerialConfig> {
 }
 
 fn build_scanner(ck: &mut Checker<'_>, f: &ProfileFile, matches: Option<&Match>) -> Option<ScannerProfile> {
-    let sections_ok = reject_sections(ck, f, Kind::Scanner, &["rfid", "screen", "keys"]);
+    let sections_ok = reject_sections(ck, f, Kind::Scanner, &["rfid", "screen", "keys", "printer"]);
     let usb: Vec<UsbId> = matches.map(|m| m.usb.clone()).unwrap_or_default();
     let has_usb = !f.matches.usb.is_empty();
     let transport = match &f.transport {
@@ -1659,6 +1765,14 @@ fn build_scanner(ck: &mut Checker<'_>, f: &ProfileFile, matches: Option<&Match>)
                     usage_page: page,
                 })
             })
+        }
+        Some(TransportFile::File(_)) => {
+            ck.fail(
+                "transport-fits-kind",
+                "transport.file",
+                "a scanner is reached over [transport.serial], [transport.evdev] or [transport.hidraw], not file",
+            );
+            None
         }
     };
     let framing = build_framing(ck, f.framing.as_ref(), f.transport.as_ref());
@@ -1796,15 +1910,11 @@ fn build_framing(
 }
 
 fn build_rfid(ck: &mut Checker<'_>, f: &ProfileFile) -> Option<RfidProfile> {
-    let sections_ok = reject_sections(ck, f, Kind::Rfid, &["framing", "screen", "keys"]);
+    let sections_ok = reject_sections(ck, f, Kind::Rfid, &["framing", "screen", "keys", "printer"]);
     let serial = match &f.transport {
         Some(TransportFile::Serial(s)) => build_serial(ck, s),
         Some(other) => {
-            let which = match other {
-                TransportFile::Evdev(_) => "evdev",
-                TransportFile::Hidraw(_) => "hidraw",
-                TransportFile::Serial(_) => "serial",
-            };
+            let which = other.name();
             ck.fail(
                 "transport-fits-kind",
                 &format!("transport.{which}"),
@@ -1882,8 +1992,102 @@ fn build_rfid(ck: &mut Checker<'_>, f: &ProfileFile) -> Option<RfidProfile> {
     })
 }
 
+fn build_printer(ck: &mut Checker<'_>, f: &ProfileFile) -> Option<PrinterProfile> {
+    let sections_ok = reject_sections(ck, f, Kind::Printer, &["framing", "rfid", "screen", "keys"]);
+    let transport = match &f.transport {
+        Some(TransportFile::Serial(s)) => build_serial(ck, s).map(PrinterTransport::Serial),
+        Some(TransportFile::File(file)) => {
+            let path = &file.path;
+            let ok = path.starts_with('/')
+                && path.len() > 1
+                && !path.ends_with('/')
+                && !path.split('/').any(|part| part == "..")
+                && !path.contains(|c: char| c.is_control() || "*?[]".contains(c));
+            ck.ensure(ok, "path-format", "transport.file.path", || {
+                format!("`{path}` is not an absolute path to a file or device node (`/dev/usb/lp0`)")
+            })
+            .then(|| PrinterTransport::File(path.clone()))
+        }
+        Some(other) => {
+            let which = other.name();
+            ck.fail(
+                "transport-fits-kind",
+                &format!("transport.{which}"),
+                format!("a label printer is reached over [transport.serial] or [transport.file], not {which}"),
+            );
+            None
+        }
+        None => {
+            ck.fail(
+                "transport-fits-kind",
+                "transport",
+                "a label printer needs [transport.serial] or [transport.file]",
+            );
+            None
+        }
+    };
+    let Some(p) = &f.printer else {
+        ck.fail(
+            "sections-fit-kind",
+            "printer",
+            "a printer profile needs a [printer] section (language, dpi, label_width_mm, label_height_mm)",
+        );
+        return None;
+    };
+    let language = ck.choice::<PrinterLanguage>("language-known", "printer.language", &p.language);
+    let dpi = Dpi::from_dpi(p.dpi);
+    ck.ensure(dpi.is_some(), "dpi-standard", "printer.dpi", || {
+        format!("{} dpi is not a label printer resolution: use 203, 300 or 600", p.dpi)
+    });
+    let width = ck.range(
+        "label-size",
+        "printer.label_width_mm",
+        p.label_width_mm,
+        LabelMedia::WIDTH_MM,
+    );
+    let height = ck.range(
+        "label-size",
+        "printer.label_height_mm",
+        p.label_height_mm,
+        LabelMedia::HEIGHT_MM,
+    );
+    let font_ok = p.font.as_deref().is_none_or(|font| {
+        ck.ensure(printer_font_ok(font), "font-format", "printer.font", || {
+            format!("`{font}` is not a printer font name: write drive, colon and file name, e.g. `E:ANMDS.TTF`")
+        })
+    });
+    (sections_ok && font_ok).then_some(())?;
+    Some(PrinterProfile {
+        transport: transport?,
+        language: language?,
+        media: LabelMedia {
+            dpi: dpi?,
+            width_mm: width?,
+            height_mm: height?,
+            font: p.font.clone(),
+        },
+    })
+}
+
+/// A font name as ZPL's `^A@` takes it: `E:ANMDS.TTF` (drive letter, colon, 1–16 letters,
+/// digits, `_` or `-`, then .TTF, .TTE, .OTF or .FNT in either case).
+fn printer_font_ok(font: &str) -> bool {
+    let b = font.as_bytes();
+    let Some((name, ext)) = font.get(2..).and_then(|rest| rest.rsplit_once('.')) else {
+        return false;
+    };
+    b.len() > 2
+        && b[0].is_ascii_alphabetic()
+        && b[1] == b':'
+        && (1..=16).contains(&name.len())
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        && ["TTF", "TTE", "OTF", "FNT"].iter().any(|e| e.eq_ignore_ascii_case(ext))
+}
+
 fn build_terminal(ck: &mut Checker<'_>, f: &ProfileFile) -> Option<TerminalProfile> {
-    let sections_ok = reject_sections(ck, f, Kind::Terminal, &["framing", "rfid"]);
+    let sections_ok = reject_sections(ck, f, Kind::Terminal, &["framing", "rfid", "printer"]);
     let transport_ok = ck.ensure(f.transport.is_none(), "transport-fits-kind", "transport", || {
         "a terminal profile describes the handheld itself and has no [transport]".into()
     });
@@ -2251,6 +2455,7 @@ const SHIPPED: &[(&str, &str)] = &[
         "chafon-uhfreader288.toml",
         include_str!("../../hw-profiles/chafon-uhfreader288.toml"),
     ),
+    ("file-printer.toml", include_str!("../../hw-profiles/file-printer.toml")),
     (
         "generic-cdc-scanner.toml",
         include_str!("../../hw-profiles/generic-cdc-scanner.toml"),
@@ -2271,6 +2476,10 @@ const SHIPPED: &[(&str, &str)] = &[
         include_str!("../../hw-profiles/thingmagic-m6e-nano.toml"),
     ),
     ("zebra-ssi.toml", include_str!("../../hw-profiles/zebra-ssi.toml")),
+    (
+        "zebra-zd421-zpl.toml",
+        include_str!("../../hw-profiles/zebra-zd421-zpl.toml"),
+    ),
 ];
 
 /// How shipped files are named in errors.
@@ -2675,6 +2884,15 @@ mod tests {
                 }) => h.path.clone(),
                 Device::Rfid(r) => Some(r.serial.path.clone()),
                 Device::Terminal(_) => None,
+                Device::Printer(PrinterProfile {
+                    transport: PrinterTransport::Serial(s),
+                    ..
+                }) => Some(s.path.clone()),
+                // Device nodes need a udev name; a file or FIFO elsewhere does not.
+                Device::Printer(PrinterProfile {
+                    transport: PrinterTransport::File(f),
+                    ..
+                }) => f.starts_with("/dev/").then(|| f.clone()),
             };
             if let Some(path) = path {
                 assert!(
@@ -2684,7 +2902,7 @@ mod tests {
                 );
             }
         }
-        for want in [SCANNER_PATH, RFID_PATH, WEDGE_PATH] {
+        for want in [SCANNER_PATH, RFID_PATH, WEDGE_PATH, PRINTER_PATH] {
             assert!(links.contains(want), "99-lotline.rules does not create {want}");
         }
         // Every rule line says which profile it serves.
@@ -2800,6 +3018,30 @@ mod tests {
         );
         assert_eq!(t.action_for_text("\n"), Some(Action::Enter));
         assert_eq!(all.of_kind(Kind::Terminal).count(), 1);
+
+        let zebra = all.get("zebra-zd421-zpl").unwrap();
+        assert_eq!(zebra.kind(), Kind::Printer);
+        let z = zebra.printer().unwrap();
+        assert_eq!(z.transport, PrinterTransport::File(PRINTER_PATH.into()));
+        assert_eq!(z.language, PrinterLanguage::Zpl);
+        assert_eq!(
+            z.media,
+            LabelMedia {
+                dpi: Dpi::D203,
+                width_mm: 60,
+                height_mm: 40,
+                font: None
+            }
+        );
+        assert!(zebra.matches.fits_usb(0x0a5f, 0x0185));
+        assert_eq!(zebra.serial(), None, "serial() stays the scanners' and readers'");
+        let file = all.get("file-printer").unwrap().printer().unwrap();
+        assert_eq!(
+            file.transport,
+            PrinterTransport::File("/run/lotline/printer.zpl".into())
+        );
+        assert_eq!((file.media.width_mm, file.media.height_mm), (50, 30));
+        assert_eq!(all.of_kind(Kind::Printer).count(), 2);
         assert_eq!(all.len(), SHIPPED.len());
     }
 
@@ -2880,6 +3122,42 @@ trigger = ["F11", "F12"]
 back = ["Escape"]
 "#;
 
+    const PRINTER: &str = r#"schema_version = 1
+kind = "printer"
+name = "NAME"
+description = "test printer"
+
+[transport.serial]
+path = "/dev/ttyUSB0"
+baud = 9600
+flow_control = "hardware"
+
+[printer]
+language = "zpl"
+dpi = 300
+label_width_mm = 100
+label_height_mm = 50
+font = "E:ANMDS.TTF"
+"#;
+
+    const FILE_PRINTER: &str = r#"schema_version = 1
+kind = "printer"
+name = "NAME"
+description = "test file printer"
+
+[match]
+usb = ["0a5f:*"]
+
+[transport.file]
+path = "/var/spool/lotline/labels.zpl"
+
+[printer]
+language = "zpl"
+dpi = 203
+label_width_mm = 50
+label_height_mm = 30
+"#;
+
     /// Writes `text` (with NAME = the file stem) to a temp dir and loads it.
     fn load_one(file: &str, text: &str) -> Vec<ProfileError> {
         let dir = tempfile::tempdir().unwrap();
@@ -2892,7 +3170,10 @@ back = ["Escape"]
 
     #[test]
     fn the_valid_bases_load() {
-        for (i, base) in [SCANNER, RFID, WEDGE, HIDPOS, TERMINAL].iter().enumerate() {
+        for (i, base) in [SCANNER, RFID, WEDGE, HIDPOS, TERMINAL, PRINTER, FILE_PRINTER]
+            .iter()
+            .enumerate()
+        {
             assert_eq!(load_one(&format!("base-{i}.toml"), base), vec![], "base {i}");
         }
     }
@@ -2913,7 +3194,7 @@ back = ["Escape"]
     const BROKEN: &[Broken] = &[
         ("typo'd field", SCANNER, "suffix = ", "sufix = ", "parse", "framing.sufix", Some(15)),
         ("typo'd table", SCANNER, "[framing]", "[frameing]", "parse", "frameing", Some(14)),
-        ("wrong kind", SCANNER, "kind = \"scanner\"", "kind = \"printer\"", "kind-known", "kind", Some(3)),
+        ("wrong kind", SCANNER, "kind = \"scanner\"", "kind = \"camera\"", "kind-known", "kind", Some(3)),
         ("scanner with rfid", SCANNER, "[framing]", "[rfid]\nprotocol = \"r2000\"\nregion = \"fcc\"\n[framing]", "sections-fit-kind", "rfid", Some(14)),
         ("rfid over evdev", RFID, "[transport.serial]\npath = \"/dev/lotline-rfid\"\nbaud = 115200", "[transport.evdev]\npath = \"/dev/input/event3\"", "transport-fits-kind", "transport.evdev", Some(6)),
         ("rfid without transport", RFID, "[transport.serial]\npath = \"/dev/lotline-rfid\"\nbaud = 115200", "", "transport-fits-kind", "transport", None),
@@ -2959,6 +3240,26 @@ back = ["Escape"]
         ("two transports", SCANNER, "[framing]", "[transport.hidraw]\n[framing]", "parse", "transport", Some(10)),
         ("TOML syntax error", SCANNER, "gap_ms = 50", "gap_ms = = 50", "parse", "framing.gap_ms", Some(16)),
         ("unclosed header", SCANNER, "[framing]", "[framing", "parse", "framing", Some(14)),
+        ("printer without [printer]", PRINTER, "[printer]\nlanguage = \"zpl\"\ndpi = 300\nlabel_width_mm = 100\nlabel_height_mm = 50\nfont = \"E:ANMDS.TTF\"\n", "", "sections-fit-kind", "printer", None),
+        ("printer without transport", PRINTER, "[transport.serial]\npath = \"/dev/ttyUSB0\"\nbaud = 9600\nflow_control = \"hardware\"\n", "", "transport-fits-kind", "transport", None),
+        ("printer over evdev", PRINTER, "[transport.serial]\npath = \"/dev/ttyUSB0\"\nbaud = 9600", "[transport.evdev]\npath = \"/dev/input/event3\"", "transport-fits-kind", "transport.evdev", Some(6)),
+        ("printer language epl", PRINTER, "\"zpl\"", "\"epl\"", "language-known", "printer.language", Some(12)),
+        ("printer 200 dpi", PRINTER, "dpi = 300", "dpi = 200", "dpi-standard", "printer.dpi", Some(13)),
+        ("label too narrow", PRINTER, "label_width_mm = 100", "label_width_mm = 30", "label-size", "printer.label_width_mm", Some(14)),
+        ("label too short", PRINTER, "label_height_mm = 50", "label_height_mm = 10", "label-size", "printer.label_height_mm", Some(15)),
+        ("font without a drive", PRINTER, "\"E:ANMDS.TTF\"", "\"ANMDS.TTF\"", "font-format", "printer.font", Some(16)),
+        ("font not a font file", PRINTER, "\"E:ANMDS.TTF\"", "\"E:ANMDS.GRF\"", "font-format", "printer.font", Some(16)),
+        ("printer baud 12345", PRINTER, "baud = 9600", "baud = 12345", "baud-standard", "transport.serial.baud", Some(8)),
+        ("printer missing dpi", PRINTER, "dpi = 300\n", "", "parse", "printer.dpi", Some(11)),
+        ("printer with framing", PRINTER, "[printer]", "[framing]\nsuffix = \"\\r\"\n[printer]", "sections-fit-kind", "framing", Some(11)),
+        ("relative file path", FILE_PRINTER, "\"/var/spool/lotline/labels.zpl\"", "\"labels.zpl\"", "path-format", "transport.file.path", Some(10)),
+        ("file path with ..", FILE_PRINTER, "/var/spool/lotline/labels.zpl", "/var/spool/../etc/labels.zpl", "path-format", "transport.file.path", Some(10)),
+        ("file path a folder", FILE_PRINTER, "/var/spool/lotline/labels.zpl", "/var/spool/lotline/", "path-format", "transport.file.path", Some(10)),
+        ("by-id rule on a file printer", FILE_PRINTER, "usb = [\"0a5f:*\"]", "serial_by_id = [\"/dev/serial/by-id/usb-Zebra*\"]", "match-fits-kind", "match.serial_by_id", Some(7)),
+        ("scanner over a file", SCANNER, "[transport.serial]\npath = \"/dev/lotline-scanner\"\nbaud = 115200", "[transport.file]\npath = \"/tmp/scans\"", "transport-fits-kind", "transport.file", Some(10)),
+        ("rfid over a file", RFID, "[transport.serial]\npath = \"/dev/lotline-rfid\"\nbaud = 115200", "[transport.file]\npath = \"/tmp/tags\"", "transport-fits-kind", "transport.file", Some(6)),
+        ("scanner with [printer]", SCANNER, "[framing]", "[printer]\nlanguage = \"zpl\"\ndpi = 203\nlabel_width_mm = 50\nlabel_height_mm = 30\n[framing]", "sections-fit-kind", "printer", Some(14)),
+        ("terminal with [printer]", TERMINAL, "[keys]", "[printer]\nlanguage = \"zpl\"\ndpi = 203\nlabel_width_mm = 50\nlabel_height_mm = 30\n[keys]", "sections-fit-kind", "printer", Some(10)),
     ];
 
     #[test]

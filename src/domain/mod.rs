@@ -9,6 +9,7 @@ pub mod epc;
 pub mod gs1;
 pub mod hibc;
 pub mod ids;
+pub mod label;
 pub mod lot;
 pub mod operator;
 pub mod policy;

@@ -202,10 +202,7 @@ impl Scan {
     /// The AIs in bracketed form, `(01)09501101530003(17)261130(10)ABC`; a `(` inside a value
     /// is written `\(`. Empty when there are no AIs.
     pub fn bracketed(&self) -> String {
-        self.ais
-            .iter()
-            .map(|(ai, v)| format!("({ai}){}", v.replace('(', "\\(")))
-            .collect()
+        gs1::bracketed(&self.ais)
     }
 }
 

@@ -10,6 +10,7 @@ mod grammar;
 #[cfg(feature = "hardware-tests")]
 mod hardware;
 mod import_files;
+mod labels;
 mod scenarios;
 mod store;
 mod streams;

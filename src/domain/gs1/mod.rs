@@ -530,6 +530,14 @@ pub fn element_string(ais: &[(String, String)]) -> String {
     out
 }
 
+/// The bracketed form of these AIs, `(01)09501101530003(17)261130(10)ABC`; a `(` inside a value
+/// is written `\(`. Empty when there are no AIs.
+pub fn bracketed(ais: &[(String, String)]) -> String {
+    ais.iter()
+        .map(|(ai, v)| format!("({ai}){}", v.replace('(', "\\(")))
+        .collect()
+}
+
 /// Splits the bracketed form into (AI, value) pairs without checking them (a damaged label's
 /// text still converts): `None` when the text is not in bracketed form at all.
 pub fn split_bracketed(data: &str) -> Option<Vec<(String, String)>> {

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use chrono::{DateTime, FixedOffset};
 use i_slint_backend_testing::ElementHandle;
 use lotline::store::{Store, demo};
-use lotline::ui::{self, AppState, AppWindow, Lang, LookupAdapter, ScanAdapter, Screen, UiOptions, VerdictKind};
+use lotline::ui::{self, AppState, AppWindow, Lang, LoginAdapter, LookupAdapter, ReceiveAdapter, ScanAdapter, Screen, UiOptions, VerdictKind};
 use slint::ComponentHandle;
 use slint::platform::{Key, WindowEvent};
 
@@ -22,7 +22,7 @@ fn build(dir: &std::path::Path) -> (AppWindow, Ctl, std::path::PathBuf) {
     let mut store = Store::create(&path).unwrap();
     demo::generate(&mut store, 300, 5, now().date_naive()).unwrap();
     let (app, ctl) = ui::build(
-        store,
+        session(store, dir),
         UiOptions {
             clock: Rc::new(now),
             lang: Lang::En,
@@ -32,6 +32,26 @@ fn build(dir: &std::path::Path) -> (AppWindow, Ctl, std::path::PathBuf) {
     .unwrap();
     app.show().unwrap();
     (app, ctl, path)
+}
+
+fn session(store: Store, dir: &std::path::Path) -> lotline::app::session::Session {
+    lotline::app::session::Session::new(
+        store,
+        Default::default(),
+        Box::new(lotline::app::printing::ShellPrinter::simulated(dir.join("labels.zpl"))),
+    )
+}
+
+/// Logs in on the login screen: the operator chip (or typed id), then the PIN on the keypad.
+fn login(app: &AppWindow, id: &str, pin: &str) {
+    let la = app.global::<LoginAdapter>();
+    assert_eq!(app.global::<AppState>().get_screen(), Screen::Login);
+    la.invoke_choose(id.into());
+    for d in pin.chars() {
+        la.invoke_pin_key(d.to_string().into());
+    }
+    assert_eq!(value(app, "pin"), pin.len().to_string(), "dots, not digits");
+    la.invoke_pin_key("ok".into());
 }
 
 fn find(app: &AppWindow, label: &str) -> ElementHandle {
@@ -77,14 +97,22 @@ fn ui_flows() {
     let scan = app.global::<ScanAdapter>();
     let gtin = |i| demo::demo_gtin(i);
 
+    // The app opens on the login screen: a wrong PIN is refused with a message, the right one
+    // opens Home.
+    assert_eq!(state.get_screen(), Screen::Login);
+    login(&app, "super1", "1234");
+    assert_eq!(state.get_screen(), Screen::Login);
+    assert!(value(&app, "login message").starts_with("Wrong PIN for super1"), "{}", value(&app, "login message"));
+    login(&app, "super1", "9999");
+
     // Home shows the four gates and the status bar.
     assert_eq!(state.get_screen(), Screen::Home);
     for gate in ["Receive", "Pick", "Count", "Lookup"] {
         find(&app, gate);
     }
-    assert_eq!(value(&app, "operator"), "Operator: demo");
+    assert_eq!(value(&app, "operator"), "Operator: super1");
     assert_eq!(value(&app, "connectivity"), "○ Offline");
-    assert_eq!(value(&app, "queued"), "Queued: 0");
+    assert_eq!(value(&app, "queued"), "Queued: 2", "the wrong PIN and the login are recorded");
 
     // Pick gate: a keyboard-wedge scan of an expired lot shows a red banner with the reason.
     click(&app, "Pick");
@@ -95,7 +123,7 @@ fn ui_flows() {
     assert_eq!(scan.get_verdict(), VerdictKind::Reject);
     assert_eq!(value(&app, "verdict"), "STOP: do not move");
     assert_eq!(value(&app, "reason"), "• Lot L2311 expired 3 days ago (2026-11-18)");
-    assert_eq!(value(&app, "queued"), "Queued: 1", "the scan is recorded for sync");
+    assert_eq!(value(&app, "queued"), "Queued: 3", "the scan is recorded for sync");
 
     // A good lot turns the banner green; the recent list keeps both, newest first.
     wedge(&app, &format!("]d201{}10S240601", gtin(18)));
@@ -255,12 +283,15 @@ fn ui_flows() {
         "{}",
         value(&app, "save message")
     );
-    let saved_before = ctl.borrow().store().count("audit_log").unwrap();
+    let scans = |s: &Store| -> i64 {
+        s.outbox_commands().unwrap().iter().filter(|c| c.kind == "scan" || c.kind == "warning_override").count() as i64
+    };
+    let saved_before = scans(ctl.borrow().store());
     ctl.borrow().store().cap_size(1_000_000).unwrap();
     wedge(&app, &ok_scan);
     assert_eq!(scan.get_message(), "");
     assert_eq!(
-        ctl.borrow().store().count("audit_log").unwrap(),
+        scans(ctl.borrow().store()),
         saved_before + 3,
         "both kept scans and the new one are written"
     );
@@ -270,8 +301,10 @@ fn ui_flows() {
     drop(app);
     drop(ctl);
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.count("audit_log").unwrap(), 10 + full_disk_scans);
-    assert_eq!(store.outbox_pending().unwrap(), 10 + full_disk_scans);
+    assert_eq!(scans(&store), 10 + full_disk_scans);
+    assert_eq!(store.count("audit_log").unwrap(), 12 + full_disk_scans, "and the two logins");
+    assert_eq!(store.outbox_pending().unwrap(), 12 + full_disk_scans);
+    assert!(store.audit_verify().unwrap().is_ok());
     let raw = rusqlite::Connection::open(&db).unwrap();
     let n: i64 = raw
         .query_row("SELECT COUNT(*) FROM audit_log WHERE task_id = 'PK-0001'", [], |r| {
@@ -281,7 +314,7 @@ fn ui_flows() {
     assert_eq!(n, 2);
     let why: String = raw
         .query_row(
-            "SELECT override_reason FROM audit_log WHERE override_reason IS NOT NULL",
+            "SELECT reason FROM audit_log WHERE action = 'warning_override'",
             [],
             |r| r.get(0),
         )
@@ -295,6 +328,98 @@ fn ui_flows() {
     assert!(payload.contains("\"reason\":\"earlier_lot_damaged\""), "{payload}");
 
     device_flows(dir.path());
+    receive_flow(dir.path());
+}
+
+/// A receiver logs in, receives ASN-0001's first pallet by its SSCC and a line by scanning the
+/// goods and typing the quantity, prints a label, and puts the goods away.
+fn receive_flow(dir: &std::path::Path) {
+    let path = dir.join("receive.db");
+    let mut store = Store::create(&path).unwrap();
+    demo::generate(&mut store, 300, 5, now().date_naive()).unwrap();
+    let (app, ctl) = ui::build(
+        session(store, dir),
+        UiOptions {
+            clock: Rc::new(now),
+            lang: Lang::En,
+            record: true,
+        },
+    )
+    .unwrap();
+    app.show().unwrap();
+    let state = app.global::<AppState>();
+    let ra = app.global::<ReceiveAdapter>();
+    login(&app, "recv1", "1111");
+    assert_eq!(state.get_screen(), Screen::Home);
+
+    // A receiver may not open the pick gate.
+    click(&app, "Pick");
+    assert_eq!(state.get_screen(), Screen::Home);
+
+    // Receive: the receipt tasks; open ASN-0001.
+    click(&app, "Receive");
+    assert_eq!(state.get_screen(), Screen::Receive);
+    assert!(!ra.get_active());
+    click(&app, "ASN-0001");
+    assert!(ra.get_active());
+    assert_eq!(ra.get_step(), "receive.scan");
+
+    // The first pallet by its SSCC: both lots, from the ASN, in one step.
+    wedge(&app, "(00)069012345000000011");
+    assert_eq!(ra.get_step(), "receive.confirm", "{}", ra.get_message());
+    assert_eq!(ra.get_verdict(), VerdictKind::Accept);
+    assert!(value(&app, "prompt").starts_with("Confirm receipt of pallet 069012345000000011"));
+    click(&app, "Confirm");
+    assert_eq!(ra.get_step(), "receive.putaway");
+    wedge(&app, "WH1-B-01-01");
+    assert_eq!(ra.get_step(), "receive.scan", "{}", ra.get_message());
+
+    // The gloves line: scan the goods, type the lot, the quantity on the keypad.
+    let gloves = ctl.borrow().store().item_by_id("M003").unwrap().unwrap();
+    let gtin = gloves.gtin.as_ref().unwrap().as_str().to_owned();
+    wedge(&app, &format!("(01){gtin}(17)281130"));
+    assert_eq!(ra.get_step(), "receive.lot", "{}", ra.get_message());
+    wedge(&app, "G-7");
+    assert_eq!(ra.get_step(), "receive.qty", "{}", ra.get_message());
+    assert!(ra.get_keypad());
+    for k in ["4", "0"] {
+        ra.invoke_key(k.into());
+    }
+    assert_eq!(value(&app, "quantity"), "40");
+    ra.invoke_key("ok".into());
+    assert_eq!(ra.get_step(), "receive.confirm", "{}", ra.get_message());
+    click(&app, "Confirm");
+    assert_eq!(ra.get_step(), "receive.putaway");
+
+    // A label for the lot typed in: shown on screen, saved, decoded back.
+    click(&app, "Print label");
+    assert!(ra.get_label_shown(), "{}", ra.get_message());
+    assert!(ra.get_label_text().contains(&format!("(01){gtin}(17)281130(10)G-7(30)40")));
+    click(&app, "Close");
+    wedge(&app, "WH1-B-01-02");
+    assert_eq!(ra.get_step(), "receive.scan", "{}", ra.get_message());
+
+    // Finish: the summary, then Home.
+    click(&app, "Finish");
+    assert!(ra.get_summary_shown());
+    let lines: Vec<String> = slint::Model::iter(&ra.get_summary_lines()).map(|s| s.to_string()).collect();
+    assert!(lines.iter().any(|l| l.contains("M003 · 40 / 40 · received")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("F008 · 0 / 60 · not received")), "{lines:?}");
+    click(&app, "Close");
+    assert_eq!(state.get_screen(), Screen::Home);
+
+    // All recorded and verifiable.
+    let store = ctl.borrow();
+    let store = store.store();
+    let stock = store.stock_lines(Some("M003"), Some("G-7"), None).unwrap();
+    assert_eq!(stock.len(), 1);
+    assert_eq!((stock[0].location.as_str(), stock[0].qty), ("WH1-B-01-02", 40));
+    assert_eq!(store.stock_lines(Some("F005"), Some("N2611"), Some("WH1-B-01-01")).unwrap()[0].qty, 200);
+    let kinds: Vec<String> = store.outbox_commands().unwrap().into_iter().map(|c| c.kind).collect();
+    for k in ["login", "task_started", "receive", "putaway", "label_printed", "task_finished"] {
+        assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
+    }
+    assert_eq!(store.audit_verify().unwrap(), Ok(kinds.len() as u64));
 }
 
 /// Presses and releases a key as a terminal's hardware key arrives (F-keys, Escape).
@@ -323,7 +448,7 @@ fn device_flows(dir: &std::path::Path) {
     );
     let in_field = units.len() + 2;
     let (app, ctl) = ui::build(
-        store,
+        session(store, dir),
         UiOptions {
             clock: Rc::new(now),
             lang: Lang::En,
@@ -378,7 +503,7 @@ fn device_flows(dir: &std::path::Path) {
         scan.get_verdict() == VerdictKind::Reject
     });
     assert!(value(&app, "reason").contains("expired"), "{}", value(&app, "reason"));
-    assert_eq!(value(&app, "queued"), "Queued: 1");
+    assert_eq!(value(&app, "queued"), "Queued: 2");
 
     // Escape goes home; a scan there opens the lot card.
     hardware_key(&app, Key::Escape);

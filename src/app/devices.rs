@@ -172,7 +172,7 @@ pub fn start(profile: &Profile, port: Option<&str>, sink: Sink, inventory: bool)
             profile.name
         )),
         crate::devices::profile::Device::Printer(_) => Err(format!(
-            "{} is a label printer profile: labels are sent to it (see printer_target), it is not a device to listen to",
+            "{} is a label printer profile: lotline sends labels to it, there is nothing to listen to",
             profile.name
         )),
     }

@@ -128,15 +128,13 @@ pub fn make_label(content: &LabelContent, media: &LabelMedia) -> Result<Label, L
     let element_string = label::element_string(content)?;
     let bracketed = label::bracketed(content)?;
     let zpl = label::zpl(content, media)?;
-    let scanned = |s: &str| format!("]d2{}", show_gs(s));
-    let expected = scanned(&element_string);
     // The ZPL carries the same element string (its `^BX` escapes undone).
     match label::zpl_symbol_data(&zpl) {
         Some(d) if d == element_string => {}
         other => {
             return Err(LabelError::RoundTrip {
-                expected,
-                decoded: format!("{} (in the ZPL)", other.as_deref().map_or("nothing".into(), scanned)),
+                expected: as_scanned(&element_string),
+                decoded: format!("{} (in the ZPL)", other.as_deref().map_or("nothing".into(), as_scanned)),
             });
         }
     }
@@ -216,7 +214,7 @@ fn save_problem(e: &std::io::Error, folder: &Path) -> SaveProblem {
 /// Reads the symbol in `image` back; it must be GS1 (`]d2`, FNC1 first) with exactly
 /// `element_string`.
 fn verify(element_string: &str, image: &Gray) -> Result<(), LabelError> {
-    let expected = format!("]d2{}", show_gs(element_string));
+    let expected = as_scanned(element_string);
     let (symbology, text) = read_back(image).map_err(|detail| LabelError::RoundTrip {
         expected: expected.clone(),
         decoded: format!("nothing ({detail})"),
@@ -231,6 +229,11 @@ fn verify(element_string: &str, image: &Gray) -> Result<(), LabelError> {
 /// GS written as `<GS>` for messages.
 fn show_gs(s: &str) -> String {
     s.replace(GS, "<GS>")
+}
+
+/// What a scanner sends for a GS1 DataMatrix of `element_string`, GS shown as `<GS>`.
+fn as_scanned(element_string: &str) -> String {
+    format!("]d2{}", show_gs(element_string))
 }
 
 // ---------------------------------------------------------------------------------------------

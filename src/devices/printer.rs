@@ -202,13 +202,8 @@ fn send_file(path: &Path, bytes: &[u8], timeout: Duration, create: bool) -> Resu
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
         .map_err(|e| io_error(&place, &e, timeout))?;
+    // (A folder cannot be opened for writing: EISDIR, reported as `Failed`.)
     let meta = file.metadata().map_err(|e| io_error(&place, &e, timeout))?;
-    if meta.is_dir() {
-        return Err(PrinterError::Failed {
-            place,
-            detail: "it is a folder, not a file or a printer device".into(),
-        });
-    }
     let regular = meta.is_file();
     let old_len = meta.len();
     let result = write_with_deadline(&mut file, bytes, Instant::now() + timeout).and_then(|()| {

@@ -429,6 +429,12 @@ fn message_zh(e: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<ImportError>() {
             return Some(e.message_zh());
         }
+        if let Some(e) = cause.downcast_ref::<crate::app::label::LabelError>() {
+            return Some(e.message_zh());
+        }
+        if let Some(e) = cause.downcast_ref::<crate::devices::printer::PrinterError>() {
+            return Some(e.message_zh());
+        }
         None
     })
 }

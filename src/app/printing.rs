@@ -12,13 +12,14 @@ use crate::domain::label::{Dpi, LabelContent, LabelMedia};
 use crate::domain::text::{Bilingual, Text};
 use crate::domain::workflow::LabelRequest;
 
-/// The simulated printer's label: 4 × 2 inches at 203 dpi.
+/// The simulated printer's label: 4 × 2 inches at 203 dpi, with SimSun loaded for Chinese item
+/// names (a real printer's font comes from its profile).
 fn default_media() -> LabelMedia {
     LabelMedia {
         dpi: Dpi::from_dpi(203).expect("203 dpi is a standard resolution"),
         width_mm: 100,
         height_mm: 50,
-        font: None,
+        font: Some("E:SIMSUN.TTF".into()),
     }
 }
 
@@ -84,7 +85,9 @@ impl LabelPrinter for ShellPrinter {
         let (printer, target) = match &self.profiled {
             Some((n, t, _)) => (n.clone(), t.clone()),
             None => {
-                let f = out.map(|o| o.with_extension("zpl")).unwrap_or_else(|| self.sim_file.clone());
+                let f = out
+                    .map(|o| o.with_extension("zpl"))
+                    .unwrap_or_else(|| self.sim_file.clone());
                 ("simulated".to_owned(), PrinterTarget::Simulated(f))
             }
         };

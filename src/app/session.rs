@@ -14,6 +14,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::check::{CheckContext, CheckOutcome, check_scan};
 use crate::domain::command::{Command, ReceiptSummary};
 use crate::domain::ids::{Gtin, LotNo};
 use crate::domain::lot::Item;
@@ -23,7 +24,6 @@ use crate::domain::scan::{ScanSettings, parse_scan};
 use crate::domain::text::{Bilingual, Text};
 use crate::domain::workflow::receive::{Receive, Step, item_code};
 use crate::domain::workflow::{self, Effect, Event, Facts, LabelRequest, OpError, OperatorFacts, State, Transition};
-use super::check::{CheckContext, CheckOutcome, check_scan};
 use crate::store::gates::OutboxCommand;
 use crate::store::{ScanRecord, Store, StoreError};
 
@@ -162,7 +162,13 @@ impl Reply {
 /// Makes, checks and prints labels (the shell's label maker and printer).
 pub trait LabelPrinter {
     /// Makes the label, decodes it back, prints it, and saves the PNG to `out` if given.
-    fn print(&mut self, label: &LabelRequest, name: &str, zh: bool, out: Option<&std::path::Path>) -> Result<LabelInfo, Text>;
+    fn print(
+        &mut self,
+        label: &LabelRequest,
+        name: &str,
+        zh: bool,
+        out: Option<&std::path::Path>,
+    ) -> Result<LabelInfo, Text>;
 }
 
 /// Session settings.
@@ -581,16 +587,32 @@ impl Outcome {
     }
 }
 
-fn scan_record(operator: &str, gate: Gate, o: &CheckOutcome, ctx: &CheckContext, now: DateTime<FixedOffset>) -> ScanRecord {
+fn scan_record(
+    operator: &str,
+    gate: Gate,
+    o: &CheckOutcome,
+    ctx: &CheckContext,
+    now: DateTime<FixedOffset>,
+) -> ScanRecord {
     ScanRecord {
         at: now.to_rfc3339(),
         operator: operator.to_owned(),
         gate: gate.as_str().to_owned(),
         scan: o.input.clone(),
         verdict: o.verdict().to_owned(),
-        reason_codes: o.evaluation.verdict.reasons().iter().map(|r| r.code().to_owned()).collect(),
+        reason_codes: o
+            .evaluation
+            .verdict
+            .reasons()
+            .iter()
+            .map(|r| r.code().to_owned())
+            .collect(),
         item_id: o.item.as_ref().map(|i| i.id.clone()),
-        lot: o.scan.as_ref().and_then(|s| s.fields.lot.as_ref()).map(|l| l.as_str().to_owned()),
+        lot: o
+            .scan
+            .as_ref()
+            .and_then(|s| s.fields.lot.as_ref())
+            .map(|l| l.as_str().to_owned()),
         task_id: ctx.task_id.clone(),
         customer_id: ctx.customer.as_ref().map(|c| c.id.clone()),
     }

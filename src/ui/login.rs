@@ -83,7 +83,9 @@ pub fn render(app: &AppWindow, c: &Controller) {
     la.set_operator(shared(&c.login.operator));
     la.set_pin_length(c.login.pin.len() as i32);
     la.set_pin_dots(shared(map_pin_dots(c.login.pin.len())));
-    la.set_message(shared(c.login.message.as_ref().map(|t| text(t, c.lang)).unwrap_or_default()));
+    la.set_message(shared(
+        c.login.message.as_ref().map(|t| text(t, c.lang)).unwrap_or_default(),
+    ));
     la.set_prompt(shared(text(&c.session.state().prompt(), c.lang)));
     let ops: Vec<OperatorChip> = c
         .store()

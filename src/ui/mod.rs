@@ -722,7 +722,10 @@ fn task_title(t: &crate::store::TaskSummary, lang: Lang) -> String {
 
 /// A task as Home and the gates' task lists show it (one query for all tasks, none per task).
 fn map_task(t: &crate::store::TaskSummary, customers: &[(String, String)], lang: Lang) -> TaskRow {
-    let customer = t.customer_id.as_deref().and_then(|id| customers.iter().find(|(cid, _)| cid == id));
+    let customer = t
+        .customer_id
+        .as_deref()
+        .and_then(|id| customers.iter().find(|(cid, _)| cid == id));
     let lines = t.lines;
     let detail = match (lang, customer) {
         (Lang::En, Some((_, name))) => format!("{name} · {lines} line(s)"),
@@ -1119,8 +1122,16 @@ impl Controller {
     fn refuse_gate(&mut self, gate: Gate) {
         let role = crate::domain::operator::Role::for_gate(gate);
         let msg = match self.lang {
-            Lang::En => format!("You may not open the {} gate: it needs the {} role", gate.as_str(), role.label_en()),
-            Lang::Zh => format!("您无权打开{}作业:需要{}角色", crate::domain::workflow::gate_zh(gate), role.label_zh()),
+            Lang::En => format!(
+                "You may not open the {} gate: it needs the {} role",
+                gate.as_str(),
+                role.label_en()
+            ),
+            Lang::Zh => format!(
+                "您无权打开{}作业:需要{}角色",
+                crate::domain::workflow::gate_zh(gate),
+                role.label_zh()
+            ),
         };
         self.note_device(msg);
     }
@@ -1245,7 +1256,8 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
     login::connect(&app, &ctl);
     receive::connect(&app, &ctl);
     // The app opens on the login screen; pictures (nothing recorded) open on Home.
-    app.global::<AppState>().set_screen(if opts.record { Screen::Login } else { Screen::Home });
+    app.global::<AppState>()
+        .set_screen(if opts.record { Screen::Login } else { Screen::Home });
 
     let weak = app.as_weak();
     let c = ctl.clone();

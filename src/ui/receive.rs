@@ -46,8 +46,22 @@ fn receive_state(c: &Controller) -> Option<&Receive> {
 
 /// Where the GUI keeps label PNGs: `labels/` beside the cache.
 fn label_path(c: &Controller, lot: &str) -> PathBuf {
-    let dir = c.store().path().parent().map(|p| p.join("labels")).unwrap_or_else(|| PathBuf::from("labels"));
-    let safe: String = lot.chars().map(|ch| if ch.is_ascii_alphanumeric() || ch == '-' { ch } else { '_' }).collect();
+    let dir = c
+        .store()
+        .path()
+        .parent()
+        .map(|p| p.join("labels"))
+        .unwrap_or_else(|| PathBuf::from("labels"));
+    let safe: String = lot
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || ch == '-' {
+                ch
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let stamp = (c.clock)().format("%Y%m%d-%H%M%S");
     dir.join(format!("{safe}-{stamp}.png"))
 }
@@ -334,12 +348,15 @@ pub fn render(app: &AppWindow, c: &Controller) {
     ));
     ra.set_subject(shared(map_subject(r, &c.receive.scanned, lang)));
     ra.set_message(shared(
-        last.and_then(|l| l.error.as_ref()).map(|e| text(&e.text, lang)).unwrap_or_default(),
+        last.and_then(|l| l.error.as_ref())
+            .map(|e| text(&e.text, lang))
+            .unwrap_or_default(),
     ));
     ra.set_lines(model(r.map(|r| map_lines(r, lang)).unwrap_or_default()));
     ra.set_keypad(matches!(step, "receive.qty" | "receive.expiry"));
     ra.set_entry(shared(&c.receive.entry));
-    let pending_needs = matches!(r.map(|r| &r.step), Some(Step::Confirm(p)) if p.needs_supervisor && p.authorised.is_none());
+    let pending_needs =
+        matches!(r.map(|r| &r.step), Some(Step::Confirm(p)) if p.needs_supervisor && p.authorised.is_none());
     ra.set_needs_supervisor(pending_needs);
     ra.set_can_confirm(step == "receive.confirm");
     ra.set_can_label(matches!(step, "receive.putaway" | "receive.scan") && r.is_some_and(|r| !r.done.is_empty()));
@@ -355,7 +372,11 @@ pub fn render(app: &AppWindow, c: &Controller) {
     ra.set_supervisor_id(shared(&c.receive.supervisor_id));
     ra.set_supervisor_pin_dots(shared(map_pin_dots(c.receive.supervisor_pin.len())));
     ra.set_supervisor_message(shared(
-        c.receive.supervisor_message.as_ref().map(|t| text(t, lang)).unwrap_or_default(),
+        c.receive
+            .supervisor_message
+            .as_ref()
+            .map(|t| text(t, lang))
+            .unwrap_or_default(),
     ));
     match &c.receive.label {
         Some(l) => {
@@ -521,7 +542,13 @@ mod tests {
             quarantined: vec!["P300/P-NEW".into()],
             awaiting_putaway: vec![],
         };
-        assert_eq!(map_summary(&s, Lang::En), ["1. F100 · 8 / 20 · SHORT", "To quarantine: P300/P-NEW"]);
-        assert_eq!(map_summary(&s, Lang::Zh), ["1. F100 · 8 / 20 · 短收", "进入隔离:P300/P-NEW"]);
+        assert_eq!(
+            map_summary(&s, Lang::En),
+            ["1. F100 · 8 / 20 · SHORT", "To quarantine: P300/P-NEW"]
+        );
+        assert_eq!(
+            map_summary(&s, Lang::Zh),
+            ["1. F100 · 8 / 20 · 短收", "进入隔离:P300/P-NEW"]
+        );
     }
 }

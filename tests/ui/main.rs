@@ -7,7 +7,10 @@ use std::rc::Rc;
 use chrono::{DateTime, FixedOffset};
 use i_slint_backend_testing::ElementHandle;
 use lotline::store::{Store, demo};
-use lotline::ui::{self, AppState, AppWindow, Lang, LoginAdapter, LookupAdapter, ReceiveAdapter, ScanAdapter, Screen, UiOptions, VerdictKind};
+use lotline::ui::{
+    self, AppState, AppWindow, Lang, LoginAdapter, LookupAdapter, ReceiveAdapter, ScanAdapter, Screen, UiOptions,
+    VerdictKind,
+};
 use slint::ComponentHandle;
 use slint::platform::{Key, WindowEvent};
 
@@ -102,7 +105,11 @@ fn ui_flows() {
     assert_eq!(state.get_screen(), Screen::Login);
     login(&app, "super1", "1234");
     assert_eq!(state.get_screen(), Screen::Login);
-    assert!(value(&app, "login message").starts_with("Wrong PIN for super1"), "{}", value(&app, "login message"));
+    assert!(
+        value(&app, "login message").starts_with("Wrong PIN for super1"),
+        "{}",
+        value(&app, "login message")
+    );
     login(&app, "super1", "9999");
 
     // Home shows the four gates and the status bar.
@@ -112,7 +119,11 @@ fn ui_flows() {
     }
     assert_eq!(value(&app, "operator"), "Operator: super1");
     assert_eq!(value(&app, "connectivity"), "○ Offline");
-    assert_eq!(value(&app, "queued"), "Queued: 2", "the wrong PIN and the login are recorded");
+    assert_eq!(
+        value(&app, "queued"),
+        "Queued: 2",
+        "the wrong PIN and the login are recorded"
+    );
 
     // Pick gate: a keyboard-wedge scan of an expired lot shows a red banner with the reason.
     click(&app, "Pick");
@@ -284,7 +295,11 @@ fn ui_flows() {
         value(&app, "save message")
     );
     let scans = |s: &Store| -> i64 {
-        s.outbox_commands().unwrap().iter().filter(|c| c.kind == "scan" || c.kind == "warning_override").count() as i64
+        s.outbox_commands()
+            .unwrap()
+            .iter()
+            .filter(|c| c.kind == "scan" || c.kind == "warning_override")
+            .count() as i64
     };
     let saved_before = scans(ctl.borrow().store());
     ctl.borrow().store().cap_size(1_000_000).unwrap();
@@ -302,7 +317,11 @@ fn ui_flows() {
     drop(ctl);
     let store = Store::open(&db).unwrap();
     assert_eq!(scans(&store), 10 + full_disk_scans);
-    assert_eq!(store.count("audit_log").unwrap(), 12 + full_disk_scans, "and the two logins");
+    assert_eq!(
+        store.count("audit_log").unwrap(),
+        12 + full_disk_scans,
+        "and the two logins"
+    );
     assert_eq!(store.outbox_pending().unwrap(), 12 + full_disk_scans);
     assert!(store.audit_verify().unwrap().is_ok());
     let raw = rusqlite::Connection::open(&db).unwrap();
@@ -394,7 +413,10 @@ fn receive_flow(dir: &std::path::Path) {
     // A label for the lot typed in: shown on screen, saved, decoded back.
     click(&app, "Print label");
     assert!(ra.get_label_shown(), "{}", ra.get_message());
-    assert!(ra.get_label_text().contains(&format!("(01){gtin}(17)281130(10)G-7(30)40")));
+    assert!(
+        ra.get_label_text()
+            .contains(&format!("(01){gtin}(17)281130(10)G-7(30)40"))
+    );
     click(&app, "Close");
     wedge(&app, "WH1-B-01-02");
     assert_eq!(ra.get_step(), "receive.scan", "{}", ra.get_message());
@@ -402,9 +424,17 @@ fn receive_flow(dir: &std::path::Path) {
     // Finish: the summary, then Home.
     click(&app, "Finish");
     assert!(ra.get_summary_shown());
-    let lines: Vec<String> = slint::Model::iter(&ra.get_summary_lines()).map(|s| s.to_string()).collect();
-    assert!(lines.iter().any(|l| l.contains("M003 · 40 / 40 · received")), "{lines:?}");
-    assert!(lines.iter().any(|l| l.contains("F008 · 0 / 60 · not received")), "{lines:?}");
+    let lines: Vec<String> = slint::Model::iter(&ra.get_summary_lines())
+        .map(|s| s.to_string())
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("M003 · 40 / 40 · received")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("F008 · 0 / 60 · not received")),
+        "{lines:?}"
+    );
     click(&app, "Close");
     assert_eq!(state.get_screen(), Screen::Home);
 
@@ -414,9 +444,22 @@ fn receive_flow(dir: &std::path::Path) {
     let stock = store.stock_lines(Some("M003"), Some("G-7"), None).unwrap();
     assert_eq!(stock.len(), 1);
     assert_eq!((stock[0].location.as_str(), stock[0].qty), ("WH1-B-01-02", 40));
-    assert_eq!(store.stock_lines(Some("F005"), Some("N2611"), Some("WH1-B-01-01")).unwrap()[0].qty, 200);
+    assert_eq!(
+        store
+            .stock_lines(Some("F005"), Some("N2611"), Some("WH1-B-01-01"))
+            .unwrap()[0]
+            .qty,
+        200
+    );
     let kinds: Vec<String> = store.outbox_commands().unwrap().into_iter().map(|c| c.kind).collect();
-    for k in ["login", "task_started", "receive", "putaway", "label_printed", "task_finished"] {
+    for k in [
+        "login",
+        "task_started",
+        "receive",
+        "putaway",
+        "label_printed",
+        "task_finished",
+    ] {
         assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
     }
     assert_eq!(store.audit_verify().unwrap(), Ok(kinds.len() as u64));
@@ -457,6 +500,7 @@ fn device_flows(dir: &std::path::Path) {
     )
     .unwrap();
     app.show().unwrap();
+    login(&app, "super1", "9999");
     let sink = ui::device_sink(&app, &ctl);
     let profiles = profile::load_all(&dir.join("no-overrides"));
     let sim = lotline::app::devices::start_simulated(&profiles, &units, sink).unwrap();

@@ -28,6 +28,7 @@ use crate::domain::lot::{Item, Lot, LotStatus};
 use crate::domain::policy::{Gate, Verdict};
 use crate::domain::reason::FEFO_OVERRIDE_REASONS;
 use crate::domain::scan::{ScanKind, ScanSettings, parse_scan};
+use crate::domain::text::Bilingual;
 use crate::store::demo::{DemoScan, stored_scans};
 use crate::store::{StockRow, Store, Task};
 
@@ -91,9 +92,20 @@ struct ActiveTask {
 
 enum LookupState {
     None,
-    Message { en: String, zh: String },
-    Card { item: Item, lot: Lot, stock: Vec<StockRow> },
-    Lots { item: Item, lots: Vec<Lot> },
+    Message {
+        en: String,
+        zh: String,
+    },
+    Card {
+        item: Item,
+        lot: Lot,
+        stock: Vec<StockRow>,
+        movements: Vec<crate::store::gates::Movement>,
+    },
+    Lots {
+        item: Item,
+        lots: Vec<Lot>,
+    },
 }
 
 /// UI state that outlives a single callback.
@@ -308,7 +320,7 @@ impl Controller {
             Ok(s) => s,
             Err(e) => LookupState::Message {
                 en: e.to_string(),
-                zh: e.to_string(),
+                zh: e.message_zh(),
             },
         };
     }
@@ -343,7 +355,13 @@ impl Controller {
             Some(l) => match self.session.store().lot(&item.id, l.as_str())? {
                 Some(lot) => {
                     let stock = self.session.store().stock_of_lot(&item.id, l.as_str())?;
-                    Ok(LookupState::Card { item, lot, stock })
+                    let movements = self.session.store().movements(&item.id, l.as_str(), 10)?;
+                    Ok(LookupState::Card {
+                        item,
+                        lot,
+                        stock,
+                        movements,
+                    })
                 }
                 None => Ok(LookupState::Message {
                     en: format!("Lot {l} of {} is not known here", item.name_en),
@@ -547,12 +565,23 @@ impl Controller {
         };
         let Some(lot) = lots.get(index).cloned() else { return };
         let item = item.clone();
-        match self.session.store().stock_of_lot(&item.id, lot.lot.as_str()) {
-            Ok(stock) => self.lookup = LookupState::Card { item, lot, stock },
+        let store = self.session.store();
+        let found = store
+            .stock_of_lot(&item.id, lot.lot.as_str())
+            .and_then(|stock| Ok((stock, store.movements(&item.id, lot.lot.as_str(), 10)?)));
+        match found {
+            Ok((stock, movements)) => {
+                self.lookup = LookupState::Card {
+                    item,
+                    lot,
+                    stock,
+                    movements,
+                }
+            }
             Err(e) => {
                 self.lookup = LookupState::Message {
                     en: e.to_string(),
-                    zh: e.to_string(),
+                    zh: e.message_zh(),
                 }
             }
         }
@@ -641,6 +670,33 @@ fn map_recent(r: &Recent, lang: Lang) -> RecentScan {
         detail: first,
         time: shared(&r.time),
     }
+}
+
+/// One movement on the lot card: "received 40 → WH1-R-01-03 · recv1 · 2026-11-21 09:30".
+pub fn map_movement(m: &crate::store::gates::Movement, lang: Lang) -> String {
+    let what = match (m.kind.as_str(), lang) {
+        ("receive", Lang::En) => "received",
+        ("putaway", Lang::En) => "put away",
+        ("pick", Lang::En) => "picked",
+        ("count", Lang::En) => "counted",
+        ("adjust", Lang::En) => "adjusted",
+        ("receive", Lang::Zh) => "收货",
+        ("putaway", Lang::Zh) => "上架",
+        ("pick", Lang::Zh) => "拣货",
+        ("count", Lang::Zh) => "盘点",
+        ("adjust", Lang::Zh) => "调整",
+        (other, _) => other,
+    };
+    let place = match (&m.from, &m.to) {
+        (Some(f), Some(t)) => format!("{f} → {t}"),
+        (None, Some(t)) => format!("→ {t}"),
+        (Some(f), None) => format!("{f} →"),
+        (None, None) => String::new(),
+    };
+    let when = chrono::DateTime::parse_from_rfc3339(&m.at)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| m.at.clone());
+    format!("{what} {} {place} · {} · {when}", m.qty, m.operator)
 }
 
 fn status_label(s: LotStatus, lang: Lang) -> &'static str {
@@ -878,11 +934,18 @@ fn render_lookup(app: &AppWindow, c: &Controller) {
     la.set_message(SharedString::new());
     la.set_lots(model(vec![]));
     la.set_stock(model(vec![]));
+    la.set_movements(model(vec![]));
     match &c.lookup {
         LookupState::None => {}
         LookupState::Message { en, zh } => la.set_message(shared(if lang == Lang::Zh { zh } else { en })),
-        LookupState::Card { item, lot, stock } => {
+        LookupState::Card {
+            item,
+            lot,
+            stock,
+            movements,
+        } => {
             la.set_has_card(true);
+            la.set_movements(model(movements.iter().map(|m| shared(map_movement(m, lang))).collect()));
             la.set_item_name(shared(item_name(item, lang)));
             la.set_item_meta(shared(format!(
                 "{} · GTIN {} · {}",

@@ -13,6 +13,43 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
+/// The UI renders and forwards: it neither opens the store nor writes to it, and builds no
+/// outbox payload; every action goes through `app::session::Session`.
+#[test]
+fn the_ui_does_not_write_or_build_commands() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+    let mut files = vec![];
+    rust_files(&root, &mut files);
+    assert!(files.len() >= 3, "ui files not found");
+    let forbidden = [
+        "Store::open",
+        "Store::create",
+        "Store::in_memory",
+        "rusqlite::",
+        "record_scan",
+        "record_override",
+        ".commit(",
+        "begin_write",
+        "store_mut",
+        "json!",
+        "serde_json::",
+        "domain::command::Command",
+        "Command::Scan",
+        "ScanRecord",
+        "outbox(",
+    ];
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for word in forbidden {
+            assert!(
+                !text.contains(word),
+                "{} uses {word}: the UI forwards actions to app::session, it does not write",
+                f.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn domain_is_pure() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain");

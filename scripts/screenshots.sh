@@ -21,3 +21,22 @@ out=docs/screenshots
 "$bin" screenshot --db "$db" --today "$today" --screen scan --lang zh --size 480x800 --scan "(01)$milk(10)L2405" --out "$out/scan-warn-zh-480x800.png"
 "$bin" screenshot --db "$db" --today "$today" --screen rfid --lang en --out "$out/rfid-en.png"
 "$bin" screenshot --db "$db" --today "$today" --screen rfid --lang zh --size 480x800 --out "$out/rfid-zh-480x800.png"
+# The receive gate: each picture runs its ops (as `run-script` takes them) on a fresh copy.
+ops="$tmp/ops.jsonl"
+shot() { # name lang size screen ops...
+  local name="$1" lang="$2" size="$3" screen="$4"; shift 4
+  printf '%s\n' "$@" > "$ops"
+  cp "$db" "$tmp/shot.db"
+  "$bin" screenshot --db "$tmp/shot.db" --today "$today" --screen "$screen" --lang "$lang" --size "$size" --script "$ops" --out "$out/$name.png"
+  rm -f "$tmp/shot.db" "$tmp/shot.db-wal" "$tmp/shot.db-shm" "$tmp/shot.labels.zpl"
+}
+login='{"op":"login","operator":"recv1","pin":"1111"}'
+asn='{"op":"start","gate":"receive","task":"ASN-0001"}'
+gloves=06901234500219
+"$bin" screenshot --db "$db" --today "$today" --screen login --lang zh --size 480x800 --out "$out/login-zh-480x800.png"
+shot receive-tasks-en en 720x1280 receive "$login"
+shot receive-sscc-en en 720x1280 receive "$login" "$asn" '{"op":"scan","data":"(00)069012345000000011"}'
+shot receive-qty-zh zh 720x1280 receive "$login" "$asn" "{\"op\":\"scan\",\"data\":\"(01)$gloves(17)281130\"}" '{"op":"scan","data":"G-7"}'
+shot receive-label-zh zh 720x1280 receive "$login" "$asn" "{\"op\":\"scan\",\"data\":\"(01)$gloves(17)281130\"}" '{"op":"scan","data":"G-7"}' '{"op":"qty","n":40}' '{"op":"confirm"}' '{"op":"label"}'
+shot receive-over-en en 720x1280 receive "$login" "$asn" "{\"op\":\"scan\",\"data\":\"(01)$gloves(17)281130(10)G-8(30)60\"}"
+shot receive-putaway-refused-en en 720x1280 receive "$login" '{"op":"start","gate":"receive","task":"ASN-0002"}' '{"op":"scan","data":"(00)069012345000000042"}' '{"op":"confirm"}' '{"op":"location","code":"WH1-A-01-01"}'

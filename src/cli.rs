@@ -91,6 +91,8 @@ enum ScreenArg {
     Scan,
     Lookup,
     Rfid,
+    Login,
+    Receive,
 }
 
 #[derive(Subcommand, Debug)]
@@ -157,6 +159,9 @@ enum Command {
         /// A scan to show (scan screen: its verdict; lookup: its lot card).
         #[arg(long)]
         scan: Option<String>,
+        /// Ops to run first, as `run-script` takes them (they are recorded in the database).
+        #[arg(long)]
+        script: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "pick")]
         gate: GateArg,
         #[arg(long, value_parser = parse_date_arg)]
@@ -662,6 +667,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             size,
             shot_lang,
             scan,
+            script,
             gate,
             today,
         }) => screenshot(
@@ -672,6 +678,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             size,
             shot_lang.into(),
             scan.as_deref(),
+            script.as_deref(),
             gate.into(),
             today,
         ),
@@ -1436,6 +1443,7 @@ fn screenshot(
     (w, h): (u32, u32),
     lang: Lang,
     scan: Option<&str>,
+    script: Option<&Path>,
     gate: Gate,
     today: Option<NaiveDate>,
 ) -> anyhow::Result<()> {
@@ -1491,13 +1499,25 @@ fn screenshot(
         ScreenArg::Scan => "scan",
         ScreenArg::Lookup => "lookup",
         ScreenArg::Rfid => "rfid",
+        ScreenArg::Login => "login",
+        ScreenArg::Receive => "receive",
     };
     ui::open_screen(&app, screen_name, gate);
+    if let Some(script) = script {
+        let text = std::fs::read_to_string(script).with_context(|| format!("cannot read {}", script.display()))?;
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let op: crate::app::session::Op = serde_json::from_str(line)
+                .with_context(|| format!("{}:{}: not a run-script op", script.display(), i + 1))?;
+            ctl.borrow_mut().receive_op(op);
+        }
+        ui::render(&app, &ctl.borrow());
+        ui::open_screen(&app, screen_name, gate);
+    }
     if let Some(s) = scan {
         match screen {
             ScreenArg::Scan => app.global::<ui::ScanAdapter>().invoke_submit(s.into()),
             ScreenArg::Lookup => app.global::<ui::LookupAdapter>().invoke_lookup(s.into()),
-            ScreenArg::Home | ScreenArg::Rfid => bail!("--scan needs --screen scan or --screen lookup"),
+            _ => bail!("--scan needs --screen scan or --screen lookup"),
         }
     }
     ui::headless::write_png(&app, out)?;

@@ -1558,6 +1558,8 @@ pub fn open_screen(app: &AppWindow, screen: &str, gate: Gate) {
         "scan" => app.global::<AppState>().invoke_open_gate(shared(gate.as_str())),
         "lookup" => app.global::<AppState>().invoke_open_lookup(),
         "rfid" => app.global::<AppState>().invoke_open_rfid(),
+        "login" => app.global::<AppState>().set_screen(Screen::Login),
+        "receive" => app.global::<AppState>().set_screen(Screen::Receive),
         _ => app.global::<AppState>().invoke_go_home(),
     }
 }

@@ -80,16 +80,16 @@ impl Controller {
         if reply.summary.is_some() {
             self.receive.summary = reply.summary.clone();
         }
-        // A refused op keeps the previous verdict on screen; its message shows below.
-        let keep = reply.error.is_some() && reply.verdict.is_none();
-        if keep {
-            if let Some(last) = &mut self.receive.last {
+        // An op that judges nothing (a refusal, a label, a quantity typed) keeps the last verdict
+        // on screen; a refusal's message shows below it. Opening a task starts afresh.
+        let fresh = matches!(reply.op, "start" | "login" | "logout");
+        match (&mut self.receive.last, reply.verdict.is_none() && !fresh) {
+            (Some(last), true) => {
                 last.error = reply.error;
-            } else {
-                self.receive.last = Some(reply);
+                last.state = reply.state;
+                last.prompt = reply.prompt;
             }
-        } else {
-            self.receive.last = Some(reply);
+            _ => self.receive.last = Some(reply),
         }
     }
 

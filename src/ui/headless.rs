@@ -2,6 +2,8 @@
 //! renderer and no display, and PNG output of a window snapshot.
 
 use std::path::Path;
+
+use crate::domain::text::Text;
 use std::rc::Rc;
 
 use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
@@ -29,17 +31,23 @@ pub fn install(width: u32, height: u32) -> Result<Rc<MinimalSoftwareWindow>, Pla
 }
 
 /// Renders `component`'s window and writes it to `out` as an RGBA PNG.
-pub fn write_png(component: &impl ComponentHandle, out: &Path) -> anyhow::Result<()> {
-    component.show()?;
+pub fn write_png(component: &impl ComponentHandle, out: &Path) -> Result<(), Text> {
+    let fail = |e: &dyn std::fmt::Display| {
+        Text::new(
+            format!("cannot write the picture {}: {e}", out.display()),
+            format!("无法写入图片 {}:{e}", out.display()),
+        )
+    };
+    component.show().map_err(|e| fail(&e))?;
     slint::platform::update_timers_and_animations();
-    let snap = component.window().take_snapshot()?;
+    let snap = component.window().take_snapshot().map_err(|e| fail(&e))?;
     let (w, h) = (snap.width(), snap.height());
-    let file = std::fs::File::create(out).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    let file = std::fs::File::create(out).map_err(|e| fail(&e))?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w, h);
     enc.set_color(png::ColorType::Rgba);
     enc.set_depth(png::BitDepth::Eight);
-    let mut writer = enc.write_header()?;
-    writer.write_image_data(snap.as_bytes())?;
-    writer.finish()?;
+    let mut writer = enc.write_header().map_err(|e| fail(&e))?;
+    writer.write_image_data(snap.as_bytes()).map_err(|e| fail(&e))?;
+    writer.finish().map_err(|e| fail(&e))?;
     Ok(())
 }

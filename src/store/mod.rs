@@ -22,6 +22,7 @@ use crate::domain::lot::{
 use crate::domain::command::Command;
 use crate::domain::policy::Gate;
 use crate::domain::reason::Reason;
+use crate::domain::task::{TaskKind, TaskStatus};
 use crate::domain::text::Bilingual;
 use crate::domain::workflow::{Action, AuditFacts};
 
@@ -476,8 +477,8 @@ pub struct StockRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskSummary {
     pub id: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: TaskKind,
+    pub status: TaskStatus,
     pub customer_id: Option<String>,
     pub reference: Option<String>,
     pub lines: i64,
@@ -922,7 +923,7 @@ impl Store {
         rows.map(|r| r.map_err(|e| self.err(e))?).collect()
     }
 
-    pub fn tasks(&self, kind: Option<&str>) -> Result<Vec<TaskSummary>, StoreError> {
+    pub fn tasks(&self, kind: Option<TaskKind>) -> Result<Vec<TaskSummary>, StoreError> {
         let mut st = self
             .conn
             .prepare_cached(
@@ -931,19 +932,27 @@ impl Store {
              FROM tasks t WHERE ?1 IS NULL OR t.kind = ?1 ORDER BY t.created_at, t.id",
             )
             .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([kind], |r| {
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(String, String, String, Option<String>, Option<String>, i64)> = st
+            .query_map([kind.map(|k| k.as_str())], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|(id, kind, status, customer_id, reference, lines)| {
+                let bad = |what: &str, v: &str| StoreError::Data(format!("task {id}: bad {what} '{v}' in database"));
                 Ok(TaskSummary {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    status: r.get(2)?,
-                    customer_id: r.get(3)?,
-                    reference: r.get(4)?,
-                    lines: r.get(5)?,
+                    kind: kind.parse().map_err(|_| bad("kind", &kind))?,
+                    status: status.parse().map_err(|_| bad("status", &status))?,
+                    id,
+                    customer_id,
+                    reference,
+                    lines,
                 })
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+            .collect()
     }
 
     /// A task and its lines.

@@ -28,6 +28,7 @@ use crate::domain::lot::{Item, Lot, LotStatus};
 use crate::domain::policy::{Gate, Verdict};
 use crate::domain::reason::FEFO_OVERRIDE_REASONS;
 use crate::domain::scan::{ScanKind, ScanSettings, parse_scan};
+use crate::domain::task::TaskKind;
 use crate::domain::text::Bilingual;
 use crate::store::demo::{DemoScan, stored_scans};
 use crate::store::{StockRow, Store, Task};
@@ -296,10 +297,10 @@ impl Controller {
     pub fn open_task(&mut self, id: &str) -> Option<Gate> {
         let task = self.session.store().task(id).ok().flatten()?;
         let ctx = task_context(self.session.store(), &task).ok()?;
-        let gate = match task.summary.kind.as_str() {
-            "receipt" => Gate::Receive,
-            "count" => Gate::Count,
-            _ => Gate::Pick,
+        let gate = match task.summary.kind {
+            TaskKind::Receipt => Gate::Receive,
+            TaskKind::Count => Gate::Count,
+            TaskKind::Pick => Gate::Pick,
         };
         if self.gate != gate || self.task.as_ref().map(|t| &t.task.summary.id) != Some(&task.summary.id) {
             self.last = None;
@@ -756,20 +757,19 @@ fn render_status(app: &AppWindow, c: &Controller) {
     st.set_db_path(shared(c.store().path().display().to_string()));
 }
 
-fn kind_label(kind: &str, lang: Lang) -> &'static str {
+fn kind_label(kind: TaskKind, lang: Lang) -> &'static str {
     match (kind, lang) {
-        ("receipt", Lang::En) => "Receipt",
-        ("pick", Lang::En) => "Pick",
-        ("count", Lang::En) => "Count",
-        ("receipt", Lang::Zh) => "收货",
-        ("pick", Lang::Zh) => "拣货",
-        ("count", Lang::Zh) => "盘点",
-        _ => "Task",
+        (TaskKind::Receipt, Lang::En) => "Receipt",
+        (TaskKind::Pick, Lang::En) => "Pick",
+        (TaskKind::Count, Lang::En) => "Count",
+        (TaskKind::Receipt, Lang::Zh) => "收货",
+        (TaskKind::Pick, Lang::Zh) => "拣货",
+        (TaskKind::Count, Lang::Zh) => "盘点",
     }
 }
 
 fn task_title(t: &crate::store::TaskSummary, lang: Lang) -> String {
-    let mut s = format!("{} · {}", t.id, kind_label(&t.kind, lang));
+    let mut s = format!("{} · {}", t.id, kind_label(t.kind, lang));
     if let Some(r) = &t.reference {
         s.push_str(&format!(" · {r}"));
     }
@@ -796,12 +796,12 @@ fn map_task(t: &crate::store::TaskSummary, customers: &[(String, String)], lang:
     }
 }
 
-fn open_tasks(c: &Controller, kind: Option<&str>) -> Vec<TaskRow> {
+fn open_tasks(c: &Controller, kind: Option<TaskKind>) -> Vec<TaskRow> {
     c.store()
         .tasks(kind)
         .unwrap_or_default()
         .iter()
-        .filter(|t| t.status == "open" || t.status == "in_progress")
+        .filter(|t| t.status.is_open())
         .map(|t| map_task(t, &c.customers, c.lang))
         .collect()
 }
@@ -1367,7 +1367,7 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
         let is_receipt = c
             .borrow()
             .store()
-            .tasks(Some("receipt"))
+            .tasks(Some(TaskKind::Receipt))
             .unwrap_or_default()
             .iter()
             .any(|t| t.id == id.as_str());

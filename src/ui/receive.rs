@@ -317,7 +317,7 @@ pub fn render(app: &AppWindow, c: &Controller) {
     let lang = c.lang;
     let r = receive_state(c);
     ra.set_active(r.is_some());
-    ra.set_tasks(model(open_tasks(c, Some("receipt"))));
+    ra.set_tasks(model(open_tasks(c, Some(crate::domain::task::TaskKind::Receipt))));
     let step = c.session.state().name();
     ra.set_step(shared(step));
     ra.set_prompt(shared(text(&c.session.state().prompt(), lang)));

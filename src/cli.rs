@@ -429,6 +429,12 @@ fn message_zh(e: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<ImportError>() {
             return Some(e.message_zh());
         }
+        if let Some(e) = cause.downcast_ref::<crate::app::devices::StartError>() {
+            return Some(e.message_zh());
+        }
+        if let Some(e) = cause.downcast_ref::<crate::devices::sim::SimError>() {
+            return Some(e.message_zh());
+        }
         None
     })
 }
@@ -1049,7 +1055,7 @@ fn logged(sink: crate::devices::Sink) -> crate::devices::Sink {
             } => {
                 eprintln!("lotline: {now} {device}: {} ({detail})", state.as_str())
             }
-            DeviceEvent::Error { device, message } => eprintln!("lotline: {now} {device}: {message}"),
+            DeviceEvent::Error { device, message, .. } => eprintln!("lotline: {now} {device}: {message}"),
             _ => {}
         }
         sink(ev)
@@ -1117,7 +1123,7 @@ fn start_devices(
                     "lotline: no scanner or RFID reader found: using a simulated scanner and reader (see --device, --devices)"
                 );
             }
-            let sim = start_simulated(&profiles, units, sink).map_err(anyhow::Error::msg)?;
+            let sim = start_simulated(&profiles, units, sink)?;
             out.scanner = Some(sim.scanner_driver);
             out.rfid = Some(sim.reader_driver);
             out.sim_scanner = Some(sim.scanner);
@@ -1127,7 +1133,7 @@ fn start_devices(
         }
     }
     for (p, port) in chosen {
-        let h = start(&p, port.as_deref(), sink.clone(), false).map_err(anyhow::Error::msg)?;
+        let h = start(&p, port.as_deref(), sink.clone(), false)?;
         eprintln!("lotline: using {}", h.device);
         match h.kind {
             DeviceKind::Scanner => out.scanner = Some(h),
@@ -1153,7 +1159,7 @@ fn listen(dir: &Path, name: &str, port: Option<&str>, duration: Option<f64>, inv
     let sink: crate::devices::Sink = std::sync::Arc::new(move |ev| {
         let _ = tx.send(ev);
     });
-    let _driver = crate::app::devices::start(p, port, sink, inventory).map_err(anyhow::Error::msg)?;
+    let _driver = crate::app::devices::start(p, port, sink, inventory)?;
     let end = duration.map(|d| std::time::Instant::now() + std::time::Duration::from_secs_f64(d.max(0.0)));
     let out = std::io::stdout();
     let mut watch = crate::app::listen::OpenWatch::default();
@@ -1176,8 +1182,8 @@ fn listen(dir: &Path, name: &str, port: Option<&str>, duration: Option<f64>, inv
                 // `error` event; a device lost later is reopened as in the app.
                 if let Some(why) = watch.failure(&ev) {
                     return Err(Text::new(
-                        format!("cannot open the device of profile '{name}': {why}"),
-                        format!("无法打开配置 '{name}' 的设备：{why}"),
+                        format!("cannot open the device of profile '{name}': {}", why.en),
+                        format!("无法打开配置 '{name}' 的设备：{}", why.zh),
                     )
                     .into());
                 }
@@ -1311,7 +1317,7 @@ fn simulate(dir: &Path, what: SimulateWhat) -> anyhow::Result<()> {
                 baud,
                 ..Default::default()
             };
-            let sim = std::sync::Arc::new(SimReader::start(opts, link.as_deref()).map_err(anyhow::Error::msg)?);
+            let sim = std::sync::Arc::new(SimReader::start(opts, link.as_deref())?);
             println!("{}", sim.path().display());
             eprintln!(
                 "lotline: simulated {protocol} reader with {tags} tag(s) on {} at {baud} baud",

@@ -124,7 +124,8 @@ pub struct Controller {
 struct DeviceStatus {
     name: String,
     state: DeviceState,
-    detail: String,
+    /// Its port and settings when up, why not when not (English and Chinese).
+    detail: crate::domain::text::Text,
 }
 
 /// The devices the app runs, handed over by the composition root.
@@ -424,12 +425,12 @@ impl Controller {
         self.devices.scanner = devices.scanner.as_ref().map(|d| DeviceStatus {
             name: d.device.clone(),
             state: DeviceState::Absent,
-            detail: String::new(),
+            detail: crate::domain::text::Text::new("", ""),
         });
         self.devices.rfid = devices.rfid.as_ref().map(|d| DeviceStatus {
             name: d.device.clone(),
             state: DeviceState::Absent,
-            detail: String::new(),
+            detail: crate::domain::text::Text::new("", ""),
         });
         self.devices.attached = devices;
     }
@@ -496,6 +497,7 @@ impl Controller {
                 kind,
                 state,
                 detail,
+                detail_zh,
             } => {
                 let slot = match kind {
                     DeviceKind::Scanner => &mut self.devices.scanner,
@@ -504,12 +506,12 @@ impl Controller {
                 *slot = Some(DeviceStatus {
                     name: device.clone(),
                     state,
-                    detail: detail.clone(),
+                    detail: crate::domain::text::Text::new(detail.clone(), detail_zh.clone()),
                 });
                 match state {
                     DeviceState::Lost => self.note_device(match self.lang {
                         Lang::En => format!("{device}: disconnected ({detail}). Waiting for it to come back."),
-                        Lang::Zh => format!("{device}:已断开({detail})。等待重新连接。"),
+                        Lang::Zh => format!("{device}:已断开({detail_zh})。等待重新连接。"),
                     }),
                     DeviceState::Reconnected => self.note_device(match self.lang {
                         Lang::En => format!("{device}: connected again"),
@@ -517,13 +519,20 @@ impl Controller {
                     }),
                     DeviceState::Absent => self.note_device(match self.lang {
                         Lang::En => format!("{device}: not found ({detail})"),
-                        Lang::Zh => format!("{device}:未找到设备({detail})"),
+                        Lang::Zh => format!("{device}:未找到设备({detail_zh})"),
                     }),
                     DeviceState::Connected => {}
                 }
                 self.rfid.dirty = true;
             }
-            DeviceEvent::Error { device, message } => self.note_device(format!("{device}: {message}")),
+            DeviceEvent::Error {
+                device,
+                message,
+                message_zh,
+            } => self.note_device(match self.lang {
+                Lang::En => format!("{device}: {message}"),
+                Lang::Zh => format!("{device}:{message_zh}"),
+            }),
         }
         None
     }
@@ -1109,10 +1118,14 @@ fn render_rfid(app: &AppWindow, c: &Controller) {
     ra.set_reader(shared(match &c.devices.rfid {
         Some(d) => {
             let line = device_line(d, "Reader", "读写器", c.devices.attached.simulated, lang);
-            if d.state.is_up() || d.detail.is_empty() {
+            let detail = match lang {
+                Lang::En => &d.detail.en,
+                Lang::Zh => &d.detail.zh,
+            };
+            if d.state.is_up() || detail.is_empty() {
                 format!("{} · {line}", d.name)
             } else {
-                format!("{} · {line}: {}", d.name, d.detail)
+                format!("{} · {line}: {detail}", d.name)
             }
         }
         None => match lang {

@@ -18,7 +18,8 @@ use crate::devices::sim::{SimError, SimReader, SimReaderOptions, SimScanner, Sim
 use crate::devices::{DriverHandle, Sink, evdev, hidraw, rfid, scanner};
 use crate::domain::text::Bilingual;
 
-/// Why a profile's driver, or the simulated pair, could not be started.
+/// Why a profile's driver, or the simulated pair, could not be started. A cause is part of the
+/// message, not a `source` (the command line prints every source after the message).
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(
@@ -42,9 +43,9 @@ pub enum StartError {
     )]
     NotRfid { profile: String },
     #[error("cannot start the simulated scanner: {0}")]
-    SimScanner(#[source] SimError),
+    SimScanner(SimError),
     #[error("cannot start the simulated RFID reader: {0}")]
-    SimReader(#[source] SimError),
+    SimReader(SimError),
 }
 
 impl Bilingual for StartError {

@@ -18,7 +18,8 @@ use super::codec::framer::FramerConfig;
 use super::codec::{HostCommand, InventoryMode, ReaderEmulation, TagReport, Target, gen2, ssi};
 use crate::domain::text::Bilingual;
 
-/// Why a simulator could not start.
+/// Why a simulator could not start. A cause is part of the message, not a `source` (the command
+/// line prints every source after the message, so it would show twice).
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error("unknown RFID protocol '{protocol}' (r2000, m100, mercury, chafon18, chafon288)")]
@@ -26,9 +27,9 @@ pub enum SimError {
     #[error(
         "cannot create a pseudo-terminal or the link to it: {0}; check that /dev/ptmx is usable and the link's folder writable"
     )]
-    Pty(#[source] std::io::Error),
+    Pty(std::io::Error),
     #[error("cannot start the simulator's thread: {0}")]
-    Thread(#[source] std::io::Error),
+    Thread(std::io::Error),
 }
 
 impl Bilingual for SimError {

@@ -6,6 +6,7 @@
 pub mod demo;
 pub mod gates;
 pub mod import;
+mod integrity;
 mod migrations;
 pub mod pin;
 
@@ -237,7 +238,10 @@ fn detail_zh(detail: &str) -> String {
         "no space left" => "磁盘空间不足".into(),
         other => match other.strip_prefix("invalid stored data: ") {
             Some(rest) => format!("存储的数据无效：{rest}"),
-            None => other.to_owned(),
+            None => match other.strip_prefix(integrity::QUICK_CHECK_FOUND) {
+                Some(rest) => format!("PRAGMA quick_check 发现：{rest}"),
+                None => other.to_owned(),
+            },
         },
     }
 }
@@ -522,6 +526,9 @@ pub struct Store {
     /// A new cache whose first load has not committed yet: the next write transaction marks it
     /// complete ([`COMPLETE_KEY`]), so the mark lands in the same commit as the load.
     unfinished: bool,
+    /// What `PRAGMA quick_check` reported on a cache opened by [`Store::open_damaged`]: every
+    /// write is refused with it.
+    damaged: Option<String>,
 }
 
 impl Store {
@@ -549,6 +556,7 @@ impl Store {
             conn,
             path: path.to_owned(),
             unfinished: false,
+            damaged: None,
         };
         s.conn
             .execute_batch(&format!(
@@ -606,6 +614,7 @@ impl Store {
             conn,
             path: PathBuf::from(":memory:"),
             unfinished: false,
+            damaged: None,
         };
         s.configure()?;
         s.migrate()?;
@@ -618,6 +627,7 @@ impl Store {
             conn,
             path: path.to_owned(),
             unfinished: new,
+            damaged: None,
         };
         s.configure()?;
         s.migrate()?;
@@ -686,6 +696,7 @@ impl Store {
     /// [`StoreError::Busy`] naming this database. Every write goes through here. On a new cache
     /// the first such transaction also carries the completion mark.
     pub fn begin_write(&mut self) -> Result<Transaction<'_>, StoreError> {
+        self.refuse_if_damaged()?;
         let path = self.path.clone();
         let c = |e| classify(&path, e);
         if self.unfinished {

@@ -891,6 +891,8 @@ fn run_script(
     profiles_dir: &Path,
 ) -> anyhow::Result<()> {
     use crate::app::script::{ScriptLine, script_line};
+    // A damaged cache is refused before any op, and before anything is written to it.
+    Store::open_read_only(path)?.quick_check()?;
     let store = Store::open(path)?;
     let printer = crate::app::printing::ShellPrinter::from_arg(printer, profiles_dir, path)?;
     let mut session = crate::app::session::Session::new(
@@ -958,9 +960,19 @@ fn open_or_create_default(path: &Path) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// Opens the cache for the UI: read and write, or, on a read-only file or medium, read-only
-/// (lookups and checks work; a scan is kept in memory and the screen says it cannot be saved).
+/// Opens the cache for the UI: read and write, or, on a read-only file or medium or when
+/// `PRAGMA quick_check` finds it damaged, read-only (lookups and checks work; a scan is kept in
+/// memory and the screen says it cannot be saved, and why).
 fn open_for_ui(path: &Path) -> anyhow::Result<Store> {
+    // Checked through a read-only opening, so nothing is written to a damaged file.
+    match Store::open_read_only(path)?.quick_check() {
+        Err(e @ StoreError::Corrupt { .. }) => {
+            eprintln!("lotline: {e}; opening it read-only: nothing is recorded");
+            eprintln!("lotline: {}；以只读方式打开：不会记录任何内容", e.message_zh());
+            return Ok(Store::open_damaged(e)?);
+        }
+        other => other?,
+    }
     match Store::open(path) {
         Err(e @ StoreError::ReadOnly { .. }) => {
             eprintln!("lotline: {e}; opening it read-only: scans are not saved");

@@ -110,7 +110,7 @@ pub struct Controller {
     last_command: Option<(String, String)>,
     /// The override reason given for the last scan, if any (index into FEFO_OVERRIDE_REASONS).
     override_given: Option<usize>,
-    save_error: Option<String>,
+    save_error: Option<crate::domain::text::Text>,
     /// Scan records that could not be written yet, oldest first.
     unsaved: Vec<ScanRecord>,
     lookup: LookupState,
@@ -254,7 +254,7 @@ impl Controller {
                         match self.store.record_scan(&rec) {
                             Ok(id) => self.last_command = Some((id, rec.at.clone())),
                             Err(e) => {
-                                self.save_error = Some(e.to_string());
+                                self.save_error = Some(crate::domain::text::Text::of(&e));
                                 self.unsaved.push(rec);
                             }
                         }
@@ -271,7 +271,7 @@ impl Controller {
                 self.last = Some(outcome);
             }
             Err(e) => {
-                self.save_error = Some(e.to_string());
+                self.save_error = Some(crate::domain::text::Text::of(&e));
             }
         }
     }
@@ -285,7 +285,7 @@ impl Controller {
                     self.unsaved.remove(0);
                 }
                 Err(e) => {
-                    self.save_error = Some(e.to_string());
+                    self.save_error = Some(crate::domain::text::Text::of(&e));
                     return;
                 }
             }
@@ -336,7 +336,7 @@ impl Controller {
             };
             let cmd = cmd.clone();
             if let Err(e) = self.store.record_override(&cmd, &rec, code) {
-                self.save_error = Some(e.to_string());
+                self.save_error = Some(crate::domain::text::Text::of(&e));
                 return;
             }
         }
@@ -920,7 +920,11 @@ fn render_scan(app: &AppWindow, c: &Controller) {
     names.extend(c.customers.iter().map(|(_, n)| shared(n)));
     sa.set_customers(model(names));
     sa.set_customer_index(c.customer_index as i32);
-    sa.set_message(match (&c.save_error, c.unsaved.len()) {
+    let save_error = c.save_error.as_ref().map(|e| match lang {
+        Lang::En => e.en.as_str(),
+        Lang::Zh => e.zh.as_str(),
+    });
+    sa.set_message(match (save_error, c.unsaved.len()) {
         (Some(e), 0) => shared(match lang {
             Lang::En => format!("Not saved: {e}"),
             Lang::Zh => format!("未保存:{e}"),
@@ -928,12 +932,9 @@ fn render_scan(app: &AppWindow, c: &Controller) {
         (e, n) if n > 0 => shared(match lang {
             Lang::En => format!(
                 "{n} scan(s) kept on screen, not yet saved; retried with the next scan. {}",
-                e.as_deref().unwrap_or("")
+                e.unwrap_or("")
             ),
-            Lang::Zh => format!(
-                "{n} 条扫描暂未保存,已保留,下次扫描时重试。{}",
-                e.as_deref().unwrap_or("")
-            ),
+            Lang::Zh => format!("{n} 条扫描暂未保存,已保留,下次扫描时重试。{}", e.unwrap_or("")),
         }),
         _ => SharedString::new(),
     });

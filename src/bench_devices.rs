@@ -94,8 +94,7 @@ fn soak(seconds: f64) -> anyhow::Result<(u64, u64, u64, f64)> {
             ..Default::default()
         },
         None,
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     let received = Arc::new(Mutex::new((0u64, 0u64)));
     let r = received.clone();
     let sink: Sink = Arc::new(move |ev| {
@@ -202,8 +201,7 @@ fn reconnect_times(cycles: usize) -> anyhow::Result<Vec<f64>> {
             ..Default::default()
         },
         Some(&std::env::temp_dir().join(format!("lotline-bench-replug-{}", std::process::id()))),
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     let (tx, rx) = channel();
     let sink: Sink = Arc::new(move |ev| {
         if let DeviceEvent::State { state, .. } = ev {

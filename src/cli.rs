@@ -440,6 +440,12 @@ fn message_zh(e: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<crate::devices::printer::PrinterError>() {
             return Some(e.message_zh());
         }
+        if let Some(e) = cause.downcast_ref::<crate::app::devices::StartError>() {
+            return Some(e.message_zh());
+        }
+        if let Some(e) = cause.downcast_ref::<crate::devices::sim::SimError>() {
+            return Some(e.message_zh());
+        }
         None
     })
 }
@@ -898,6 +904,8 @@ fn run_script(
     profiles_dir: &Path,
 ) -> anyhow::Result<()> {
     use crate::app::script::{ScriptLine, script_line};
+    // A damaged cache is refused before any op, and before anything is written to it.
+    Store::open_read_only(path)?.quick_check()?;
     let store = Store::open(path)?;
     let printer = crate::app::printing::ShellPrinter::from_arg(printer, profiles_dir, path)?;
     let mut session = crate::app::session::Session::new(
@@ -965,9 +973,19 @@ fn open_or_create_default(path: &Path) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// Opens the cache for the UI: read and write, or, on a read-only file or medium, read-only
-/// (lookups and checks work; a scan is kept in memory and the screen says it cannot be saved).
+/// Opens the cache for the UI: read and write, or, on a read-only file or medium or when
+/// `PRAGMA quick_check` finds it damaged, read-only (lookups and checks work; a scan is kept in
+/// memory and the screen says it cannot be saved, and why).
 fn open_for_ui(path: &Path) -> anyhow::Result<Store> {
+    // Checked through a read-only opening, so nothing is written to a damaged file.
+    match Store::open_read_only(path)?.quick_check() {
+        Err(e @ StoreError::Corrupt { .. }) => {
+            eprintln!("lotline: {e}; opening it read-only: nothing is recorded");
+            eprintln!("lotline: {}；以只读方式打开：不会记录任何内容", e.message_zh());
+            return Ok(Store::open_damaged(e)?);
+        }
+        other => other?,
+    }
     match Store::open(path) {
         Err(e @ StoreError::ReadOnly { .. }) => {
             eprintln!("lotline: {e}; opening it read-only: scans are not saved");
@@ -1075,7 +1093,7 @@ fn logged(sink: crate::devices::Sink) -> crate::devices::Sink {
             } => {
                 eprintln!("lotline: {now} {device}: {} ({detail})", state.as_str())
             }
-            DeviceEvent::Error { device, message } => eprintln!("lotline: {now} {device}: {message}"),
+            DeviceEvent::Error { device, message, .. } => eprintln!("lotline: {now} {device}: {message}"),
             _ => {}
         }
         sink(ev)
@@ -1143,7 +1161,7 @@ fn start_devices(
                     "lotline: no scanner or RFID reader found: using a simulated scanner and reader (see --device, --devices)"
                 );
             }
-            let sim = start_simulated(&profiles, units, sink).map_err(anyhow::Error::msg)?;
+            let sim = start_simulated(&profiles, units, sink)?;
             out.scanner = Some(sim.scanner_driver);
             out.rfid = Some(sim.reader_driver);
             out.sim_scanner = Some(sim.scanner);
@@ -1153,7 +1171,7 @@ fn start_devices(
         }
     }
     for (p, port) in chosen {
-        let h = start(&p, port.as_deref(), sink.clone(), false).map_err(anyhow::Error::msg)?;
+        let h = start(&p, port.as_deref(), sink.clone(), false)?;
         eprintln!("lotline: using {}", h.device);
         match h.kind {
             DeviceKind::Scanner => out.scanner = Some(h),
@@ -1179,7 +1197,7 @@ fn listen(dir: &Path, name: &str, port: Option<&str>, duration: Option<f64>, inv
     let sink: crate::devices::Sink = std::sync::Arc::new(move |ev| {
         let _ = tx.send(ev);
     });
-    let _driver = crate::app::devices::start(p, port, sink, inventory).map_err(anyhow::Error::msg)?;
+    let _driver = crate::app::devices::start(p, port, sink, inventory)?;
     let end = duration.map(|d| std::time::Instant::now() + std::time::Duration::from_secs_f64(d.max(0.0)));
     let out = std::io::stdout();
     let mut watch = crate::app::listen::OpenWatch::default();
@@ -1202,8 +1220,8 @@ fn listen(dir: &Path, name: &str, port: Option<&str>, duration: Option<f64>, inv
                 // `error` event; a device lost later is reopened as in the app.
                 if let Some(why) = watch.failure(&ev) {
                     return Err(Text::new(
-                        format!("cannot open the device of profile '{name}': {why}"),
-                        format!("无法打开配置 '{name}' 的设备：{why}"),
+                        format!("cannot open the device of profile '{name}': {}", why.en),
+                        format!("无法打开配置 '{name}' 的设备：{}", why.zh),
                     )
                     .into());
                 }
@@ -1337,7 +1355,7 @@ fn simulate(dir: &Path, what: SimulateWhat) -> anyhow::Result<()> {
                 baud,
                 ..Default::default()
             };
-            let sim = std::sync::Arc::new(SimReader::start(opts, link.as_deref()).map_err(anyhow::Error::msg)?);
+            let sim = std::sync::Arc::new(SimReader::start(opts, link.as_deref())?);
             println!("{}", sim.path().display());
             eprintln!(
                 "lotline: simulated {protocol} reader with {tags} tag(s) on {} at {baud} baud",

@@ -15,8 +15,71 @@ use crate::devices::profile::{
     ScannerTransport, SerialConfig, TargetMode,
 };
 use crate::devices::serial::SerialSettings;
-use crate::devices::sim::{SimReader, SimReaderOptions, SimScanner, SimScannerWire};
+use crate::devices::sim::{SimError, SimReader, SimReaderOptions, SimScanner, SimScannerWire};
 use crate::devices::{DriverHandle, Sink, evdev, hidraw, rfid, scanner};
+use crate::domain::text::Bilingual;
+
+/// Why a profile's driver, or the simulated pair, could not be started. A cause is part of the
+/// message, not a `source` (the command line prints every source after the message).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "{profile}: no path and no USB id to find the keyboard node; give it with --device {profile}=/dev/input/by-id/…"
+    )]
+    NoKeyboardNode { profile: String },
+    #[error("{profile}: layout {layout} unknown to the decoder; choose another layout in the profile")]
+    UnknownLayout { profile: String, layout: String },
+    #[error("{profile} is a terminal profile: it describes the handheld, not a device to open")]
+    TerminalProfile { profile: String },
+    #[error("{profile} is a label printer profile: lotline sends labels to it, there is nothing to listen to")]
+    PrinterProfile { profile: String },
+    #[error(
+        "the {profile} profile the simulated devices run on is missing: this lotline build is broken; reinstall lotline"
+    )]
+    ProfileMissing { profile: String },
+    #[error(
+        "{profile} has no scanner framing: the simulated scanner runs on the shipped profile; remove the override of {profile} from the profiles folder"
+    )]
+    NoFraming { profile: String },
+    #[error(
+        "{profile} is not an RFID profile: the simulated reader runs on the shipped one; remove the override of {profile} from the profiles folder"
+    )]
+    NotRfid { profile: String },
+    #[error("cannot start the simulated scanner: {0}")]
+    SimScanner(SimError),
+    #[error("cannot start the simulated RFID reader: {0}")]
+    SimReader(SimError),
+}
+
+impl Bilingual for StartError {
+    fn message_zh(&self) -> String {
+        match self {
+            StartError::NoKeyboardNode { profile } => format!(
+                "{profile}：没有路径也没有 USB ID，无法找到键盘设备节点；请用 --device {profile}=/dev/input/by-id/… 指定"
+            ),
+            StartError::UnknownLayout { profile, layout } => {
+                format!("{profile}：解码器不认识键盘布局 {layout}；请在配置文件中选择其他布局")
+            }
+            StartError::TerminalProfile { profile } => {
+                format!("{profile} 是终端配置：它描述的是手持终端，不是要打开的设备")
+            }
+            StartError::PrinterProfile { profile } => {
+                format!("{profile} 是标签打印机配置：lotline 向它发送标签，没有可监听的内容")
+            }
+            StartError::ProfileMissing { profile } => {
+                format!("缺少模拟设备所用的 {profile} 配置：此 lotline 版本已损坏；请重新安装 lotline")
+            }
+            StartError::NoFraming { profile } => format!(
+                "{profile} 没有扫描器分帧设置：模拟扫描器使用随附的配置；请从配置文件夹中移除 {profile} 的覆盖文件"
+            ),
+            StartError::NotRfid { profile } => {
+                format!("{profile} 不是 RFID 配置：模拟读写器使用随附的配置；请从配置文件夹中移除 {profile} 的覆盖文件")
+            }
+            StartError::SimScanner(e) => format!("无法启动模拟扫描器：{}", e.message_zh()),
+            StartError::SimReader(e) => format!("无法启动模拟 RFID 读写器：{}", e.message_zh()),
+        }
+    }
+}
 
 /// The serial settings of a profile, with the port overridden when one is given.
 pub fn serial_settings(c: &SerialConfig, port: Option<&str>) -> SerialSettings {
@@ -105,7 +168,7 @@ pub fn device_name(profile: &Profile, port: Option<&str>) -> String {
 
 /// Starts the driver a scanner or RFID profile describes; `port` overrides the profile's device
 /// path. `inventory` starts an RFID inventory as soon as the reader answers.
-pub fn start(profile: &Profile, port: Option<&str>, sink: Sink, inventory: bool) -> Result<DriverHandle, String> {
+pub fn start(profile: &Profile, port: Option<&str>, sink: Sink, inventory: bool) -> Result<DriverHandle, StartError> {
     let name = device_name(profile, port);
     match &profile.device {
         crate::devices::profile::Device::Scanner(s) => Ok(match &s.transport {
@@ -129,15 +192,18 @@ pub fn start(profile: &Profile, port: Option<&str>, sink: Sink, inventory: bool)
                             product: u.product,
                         },
                         None => {
-                            return Err(format!(
-                                "{}: no path and no USB id to find the keyboard node",
-                                profile.name
-                            ));
+                            return Err(StartError::NoKeyboardNode {
+                                profile: profile.name.clone(),
+                            });
                         }
                     },
                 };
-                let layout = crate::devices::codec::wedge::Layout::from_name(e.layout.name())
-                    .ok_or_else(|| format!("{}: layout {} unknown to the decoder", profile.name, e.layout))?;
+                let layout = crate::devices::codec::wedge::Layout::from_name(e.layout.name()).ok_or_else(|| {
+                    StartError::UnknownLayout {
+                        profile: profile.name.clone(),
+                        layout: e.layout.to_string(),
+                    }
+                })?;
                 let opts = EvdevOptions {
                     target,
                     layout,
@@ -167,14 +233,12 @@ pub fn start(profile: &Profile, port: Option<&str>, sink: Sink, inventory: bool)
             };
             Ok(rfid::spawn(name, serial_settings(&r.serial, port), opts, sink))
         }
-        crate::devices::profile::Device::Terminal(_) => Err(format!(
-            "{} is a terminal profile: it describes the handheld, not a device to open",
-            profile.name
-        )),
-        crate::devices::profile::Device::Printer(_) => Err(format!(
-            "{} is a label printer profile: lotline sends labels to it, there is nothing to listen to",
-            profile.name
-        )),
+        crate::devices::profile::Device::Terminal(_) => Err(StartError::TerminalProfile {
+            profile: profile.name.clone(),
+        }),
+        crate::devices::profile::Device::Printer(_) => Err(StartError::PrinterProfile {
+            profile: profile.name.clone(),
+        }),
     }
 }
 
@@ -333,14 +397,21 @@ pub struct Simulated {
 }
 
 /// Starts the simulated pair. `units` are the (GTIN, serial) pairs the simulated tags carry.
-pub fn start_simulated(profiles: &LoadedProfiles, units: &[(String, String)], sink: Sink) -> Result<Simulated, String> {
-    let sp = profiles
-        .get("generic-cdc-scanner")
-        .ok_or("the generic-cdc-scanner profile is missing")?;
-    let rp = profiles
-        .get("impinj-r2000")
-        .ok_or("the impinj-r2000 profile is missing")?;
-    let framing = sp.framing().ok_or("generic-cdc-scanner has no framing")?;
+pub fn start_simulated(
+    profiles: &LoadedProfiles,
+    units: &[(String, String)],
+    sink: Sink,
+) -> Result<Simulated, StartError> {
+    let profile = |name: &str| {
+        profiles.get(name).ok_or_else(|| StartError::ProfileMissing {
+            profile: name.to_owned(),
+        })
+    };
+    let sp = profile("generic-cdc-scanner")?;
+    let rp = profile("impinj-r2000")?;
+    let framing = sp.framing().ok_or_else(|| StartError::NoFraming {
+        profile: sp.name.clone(),
+    })?;
     // Stable names, as udev gives real devices: an unplugged and re-plugged simulator gets a new
     // pseudo-terminal behind the same link.
     let link = |what: &str| std::env::temp_dir().join(format!("lotline-simulated-{what}-{}", std::process::id()));
@@ -351,7 +422,7 @@ pub fn start_simulated(profiles: &LoadedProfiles, units: &[(String, String)], si
         },
         Some(&link("scanner")),
     )
-    .map_err(|e| format!("cannot start the simulated scanner: {e}"))?;
+    .map_err(StartError::SimScanner)?;
     let mut tags = crate::devices::sim::sgtin_population(units);
     // Two tags that are not items: an SGTIN of a GTIN the cache does not know, and a non-GS1 EPC.
     if let Ok(epc) = crate::domain::epc::encode_sgtin96("09506000134352", 7, 1, 77) {
@@ -370,7 +441,9 @@ pub fn start_simulated(profiles: &LoadedProfiles, units: &[(String, String)], si
         antenna: Some(2),
         tid: None,
     });
-    let rfid = rp.rfid().ok_or("impinj-r2000 is not an RFID profile")?;
+    let rfid = rp.rfid().ok_or_else(|| StartError::NotRfid {
+        profile: rp.name.clone(),
+    })?;
     let reader = SimReader::start(
         SimReaderOptions {
             protocol: "r2000".into(),
@@ -380,7 +453,8 @@ pub fn start_simulated(profiles: &LoadedProfiles, units: &[(String, String)], si
             ..Default::default()
         },
         Some(&link("rfid")),
-    )?;
+    )
+    .map_err(StartError::SimReader)?;
     let sport = scanner.path().display().to_string();
     let rport = reader.path().display().to_string();
     let scanner_driver = start(sp, Some(&sport), sink.clone(), false)?;

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::devices::codec::gen2::hex;
 use crate::devices::{DeviceEvent, DeviceState};
+use crate::domain::text::Text;
 
 /// The JSON line for an event, or `None` for events `listen` does not print (round ends).
 pub fn event_json(ev: &DeviceEvent) -> Option<Value> {
@@ -51,7 +52,7 @@ pub fn event_json(ev: &DeviceEvent) -> Option<Value> {
                 m.insert("detail".into(), json!(detail));
             }
         },
-        DeviceEvent::Error { device, message } => {
+        DeviceEvent::Error { device, message, .. } => {
             m.insert("event".into(), json!("error"));
             m.insert("message".into(), json!(message));
             m.insert("device".into(), json!(device));
@@ -70,9 +71,9 @@ pub struct OpenWatch {
 }
 
 impl OpenWatch {
-    /// Takes the next event; `Some(message)` when it says the device could not be opened before
-    /// it was ever connected.
-    pub fn failure(&mut self, ev: &DeviceEvent) -> Option<String> {
+    /// Takes the next event; `Some(message)` (English and Chinese) when it says the device could
+    /// not be opened before it was ever connected.
+    pub fn failure(&mut self, ev: &DeviceEvent) -> Option<Text> {
         match ev {
             DeviceEvent::State { state, .. } if state.is_up() => {
                 self.connected = true;
@@ -81,9 +82,12 @@ impl OpenWatch {
             DeviceEvent::State {
                 state: DeviceState::Absent,
                 detail,
+                detail_zh,
                 ..
-            } if !self.connected => Some(detail.clone()),
-            DeviceEvent::Error { message, .. } if !self.connected => Some(message.clone()),
+            } if !self.connected => Some(Text::new(detail.clone(), detail_zh.clone())),
+            DeviceEvent::Error {
+                message, message_zh, ..
+            } if !self.connected => Some(Text::new(message.clone(), message_zh.clone())),
             _ => None,
         }
     }
@@ -130,6 +134,7 @@ mod tests {
             kind: DeviceKind::Rfid,
             state: DeviceState::Lost,
             detail: "gone".into(),
+            detail_zh: "已断开".into(),
         };
         assert_eq!(event_json(&lost).unwrap()["state"], "lost");
         let not_there = DeviceEvent::State {
@@ -137,6 +142,7 @@ mod tests {
             kind: DeviceKind::Rfid,
             state: DeviceState::Absent,
             detail: "x does not exist".into(),
+            detail_zh: "x 不存在".into(),
         };
         assert_eq!(event_json(&not_there).unwrap()["event"], "error");
     }
@@ -163,18 +169,20 @@ mod tests {
             kind: DeviceKind::Rfid,
             state,
             detail: "detail".into(),
+            detail_zh: "详情".into(),
         };
         let error = DeviceEvent::Error {
             device: "r".into(),
             message: "permission denied".into(),
+            message_zh: "无权限".into(),
         };
         assert_eq!(
-            OpenWatch::default().failure(&state(DeviceState::Absent)).as_deref(),
-            Some("detail")
+            OpenWatch::default().failure(&state(DeviceState::Absent)),
+            Some(Text::new("detail", "详情"))
         );
         assert_eq!(
-            OpenWatch::default().failure(&error).as_deref(),
-            Some("permission denied")
+            OpenWatch::default().failure(&error),
+            Some(Text::new("permission denied", "无权限"))
         );
         let mut w = OpenWatch::default();
         assert_eq!(w.failure(&state(DeviceState::Connected)), None);

@@ -200,7 +200,7 @@ pub struct Session {
     last_activity: Option<DateTime<FixedOffset>>,
     /// Scan-screen records the store could not write yet (full disk), oldest first.
     unsaved: Vec<ScanRecord>,
-    save_error: Option<String>,
+    save_error: Option<Text>,
 }
 
 /// A scan judged on the scan screen, and whether it is saved.
@@ -238,8 +238,8 @@ impl Session {
     }
 
     /// Why the last scan-screen record could not be saved, while some wait in memory.
-    pub fn save_error(&self) -> Option<&str> {
-        self.save_error.as_deref()
+    pub fn save_error(&self) -> Option<&Text> {
+        self.save_error.as_ref()
     }
 
     /// Scan-screen records waiting to be written.
@@ -271,7 +271,7 @@ impl Session {
             match self.store.record_scan(&rec) {
                 Ok(id) => command = Some(id),
                 Err(e) => {
-                    self.save_error = Some(e.to_string());
+                    self.save_error = Some(Text::of(&e));
                     self.unsaved.push(rec);
                 }
             }
@@ -289,7 +289,7 @@ impl Session {
                     self.unsaved.remove(0);
                 }
                 Err(e) => {
-                    self.save_error = Some(e.to_string());
+                    self.save_error = Some(Text::of(&e));
                     return;
                 }
             }

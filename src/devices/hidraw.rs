@@ -9,10 +9,61 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
+use super::codec::FrameError;
 use super::codec::hidpos::{HidPosAssembler, trigger_report};
 use super::evdev::wait_readable;
 use super::serial::{OpenError, PortSession, SessionEnd, pending_commands, supervise};
-use super::{DeviceEvent, DeviceKind, DriverCommand, DriverHandle, ScanEvent, Sink};
+use super::{DeviceEvent, DeviceKind, DriverCommand, DriverHandle, LinkError, ScanEvent, Sink};
+use crate::domain::text::Bilingual;
+
+/// What went wrong with a HID POS scanner's hidraw node: each names the node (or the USB vendors
+/// looked for) and says what to check.
+#[derive(Debug, thiserror::Error)]
+pub enum HidrawError {
+    #[error("{path} does not exist: is the scanner plugged in, and is this its hidraw node?")]
+    Missing { path: PathBuf },
+    #[error("cannot list {dir}: {source}")]
+    Sysfs { dir: PathBuf, source: std::io::Error },
+    #[error(
+        "no HID POS scanner (usage page 0x8C) from USB vendor {} is attached: is it plugged in and set to HID POS mode?",
+        vendor_ids(.vendors)
+    )]
+    NoPosScanner { vendors: Vec<u16> },
+    #[error("no permission to open {path} (see assets/udev/99-lotline.rules)")]
+    Permission { path: PathBuf },
+    #[error("cannot open {path}: {source}")]
+    Open { path: PathBuf, source: std::io::Error },
+    /// A report the assembler could not take.
+    #[error("HID POS report {0}")]
+    Report(FrameError),
+}
+
+fn vendor_ids(vendors: &[u16]) -> String {
+    vendors.iter().map(|v| format!("{v:04x}")).collect::<Vec<_>>().join("/")
+}
+
+impl Bilingual for HidrawError {
+    fn message_zh(&self) -> String {
+        match self {
+            HidrawError::Missing { path } => {
+                format!(
+                    "{} 不存在：扫描器是否已插好？这是它的 hidraw 设备节点吗？",
+                    path.display()
+                )
+            }
+            HidrawError::Sysfs { dir, source } => format!("无法列出 {}：{source}", dir.display()),
+            HidrawError::NoPosScanner { vendors } => format!(
+                "未连接 USB 厂商 {} 的 HID POS 扫描器（用途页 0x8C）：是否已插好并设为 HID POS 模式？",
+                vendor_ids(vendors)
+            ),
+            HidrawError::Permission { path } => {
+                format!("无权打开 {}（见 assets/udev/99-lotline.rules）", path.display())
+            }
+            HidrawError::Open { path, source } => format!("无法打开 {}：{source}", path.display()),
+            HidrawError::Report(e) => format!("HID POS 报告：{}", e.message_zh()),
+        }
+    }
+}
 
 /// Which hidraw node: a path, or the first HID POS node of one of these USB vendors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,18 +90,21 @@ pub fn is_pos_descriptor(desc: &[u8]) -> bool {
 
 /// Finds the node: the path itself, or a `/dev/hidraw*` whose sysfs entry has one of the vendor
 /// ids and a HID POS report descriptor.
-pub fn find_node(target: &HidrawTarget, sysfs: &Path) -> Result<PathBuf, String> {
+pub fn find_node(target: &HidrawTarget, sysfs: &Path) -> Result<PathBuf, HidrawError> {
     match target {
         HidrawTarget::Path(p) => {
             if p.exists() {
                 Ok(p.clone())
             } else {
-                Err(format!("{} does not exist", p.display()))
+                Err(HidrawError::Missing { path: p.clone() })
             }
         }
         HidrawTarget::Usb { vendors } => {
             let mut entries: Vec<_> = std::fs::read_dir(sysfs)
-                .map_err(|e| format!("{}: {e}", sysfs.display()))?
+                .map_err(|source| HidrawError::Sysfs {
+                    dir: sysfs.to_owned(),
+                    source,
+                })?
                 .flatten()
                 .collect();
             entries.sort_by_key(|e| e.file_name());
@@ -66,11 +120,9 @@ pub fn find_node(target: &HidrawTarget, sysfs: &Path) -> Result<PathBuf, String>
                     return Ok(Path::new("/dev").join(e.file_name()));
                 }
             }
-            let ids: Vec<String> = vendors.iter().map(|v| format!("{v:04x}")).collect();
-            Err(format!(
-                "no HID POS scanner (usage page 0x8C) from USB vendor {} is attached",
-                ids.join("/")
-            ))
+            Err(HidrawError::NoPosScanner {
+                vendors: vendors.clone(),
+            })
         }
     }
 }
@@ -84,21 +136,15 @@ pub fn spawn(device: String, target: HidrawTarget, sink: Sink) -> DriverHandle {
         .spawn(move || {
             let mut session = HidSession::new(device.clone(), sink.clone());
             let mut open = || -> Result<(File, String), OpenError> {
-                let path = find_node(&target, Path::new("/sys/class/hidraw")).map_err(OpenError::Missing)?;
-                let f = File::options()
-                    .read(true)
-                    .write(true)
-                    .open(&path)
-                    .map_err(|e| match e.kind() {
-                        std::io::ErrorKind::PermissionDenied => OpenError::Failed(format!(
-                            "no permission to open {} (see assets/udev/99-lotline.rules)",
-                            path.display()
-                        )),
-                        std::io::ErrorKind::NotFound => {
-                            OpenError::Missing(format!("{} does not exist", path.display()))
-                        }
-                        _ => OpenError::Failed(format!("cannot open {}: {e}", path.display())),
-                    })?;
+                let path = find_node(&target, Path::new("/sys/class/hidraw")).map_err(OpenError::missing)?;
+                let f = File::options().read(true).write(true).open(&path).map_err(|e| {
+                    let path = path.clone();
+                    match e.kind() {
+                        std::io::ErrorKind::PermissionDenied => OpenError::failed(HidrawError::Permission { path }),
+                        std::io::ErrorKind::NotFound => OpenError::missing(HidrawError::Missing { path }),
+                        _ => OpenError::failed(HidrawError::Open { path, source: e }),
+                    }
+                })?;
                 Ok((f, format!("{} (HID POS)", path.display())))
             };
             supervise(&device, DeviceKind::Scanner, &mut open, &sink, &rx, &mut session);
@@ -133,10 +179,7 @@ impl HidSession {
                 device: self.device.clone(),
                 at: chrono::Utc::now(),
             })),
-            Some(Err(e)) => (self.sink)(DeviceEvent::Error {
-                device: self.device.clone(),
-                message: format!("HID POS report {e}"),
-            }),
+            Some(Err(e)) => (self.sink)(DeviceEvent::error(&self.device, &HidrawError::Report(e))),
             None => {}
         }
     }
@@ -148,13 +191,13 @@ impl<F: Read + Write + AsRawFd> PortSession<F> for HidSession {
         let mut buf = [0u8; 256];
         loop {
             match wait_readable(f.as_raw_fd(), Duration::from_millis(50)) {
-                Err(why) => return SessionEnd::Gone(why),
+                Err(why) => return SessionEnd::Gone(why.into()),
                 Ok(false) => {}
                 Ok(true) => match f.read(&mut buf) {
-                    Ok(0) => return SessionEnd::Gone("device disconnected".into()),
+                    Ok(0) => return SessionEnd::Gone(LinkError::HungUp.into()),
                     Ok(n) => self.report(&buf[..n]),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return SessionEnd::Gone(format!("device disconnected ({e})")),
+                    Err(e) => return SessionEnd::Gone(LinkError::Gone(e).into()),
                 },
             }
             let Some(cmds) = pending_commands(rx) else {
@@ -164,7 +207,7 @@ impl<F: Read + Write + AsRawFd> PortSession<F> for HidSession {
                 if let DriverCommand::Trigger(on) = c
                     && let Err(e) = f.write_all(&trigger_report(on))
                 {
-                    return SessionEnd::Gone(format!("device disconnected ({e})"));
+                    return SessionEnd::Gone(LinkError::Gone(e).into());
                 }
             }
         }

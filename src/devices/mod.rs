@@ -25,6 +25,8 @@ use chrono::{DateTime, Utc};
 
 use codec::TagReport;
 
+use crate::domain::text::{Bilingual, Text};
+
 /// A scan as a scanner delivered it, before the grammar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanEvent {
@@ -97,17 +99,44 @@ pub enum DeviceEvent {
         target: char,
         reads_per_s: Option<u32>,
     },
+    /// `detail` (English) and `detail_zh` (Chinese): for a device that is up, its port and
+    /// settings (the same text in both); for one that is not, why (a [`DeviceError`]).
     State {
         device: String,
         kind: DeviceKind,
         state: DeviceState,
         detail: String,
+        detail_zh: String,
     },
-    /// Something went wrong that the user or a technician should know (bad frames, no answer).
+    /// Something went wrong that the user or a technician should know (bad frames, no answer),
+    /// rendered from a typed error in English (`message`) and Chinese (`message_zh`).
     Error {
         device: String,
         message: String,
+        message_zh: String,
     },
+}
+
+impl DeviceEvent {
+    /// An `Error` event with both messages of `e`.
+    pub fn error(device: &str, e: &(impl Bilingual + ?Sized)) -> DeviceEvent {
+        DeviceEvent::Error {
+            device: device.to_owned(),
+            message: e.message_en(),
+            message_zh: e.message_zh(),
+        }
+    }
+
+    /// A `State` event whose detail is `detail` in both languages.
+    pub fn state(device: &str, kind: DeviceKind, state: DeviceState, detail: Text) -> DeviceEvent {
+        DeviceEvent::State {
+            device: device.to_owned(),
+            kind,
+            state,
+            detail: detail.en,
+            detail_zh: detail.zh,
+        }
+    }
 }
 
 /// Scanner or RFID reader.
@@ -168,6 +197,70 @@ impl Drop for DriverHandle {
         let _ = self.tx.send(DriverCommand::Shutdown);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+/// Why an open device stopped working: it went away, or reading or writing it failed. A `Lost`
+/// state carries it; the supervisor then looks for the device again (the UI says so).
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The device closed its end (a hang-up).
+    #[error("device disconnected")]
+    HungUp,
+    /// A read returned nothing at all: older serial drivers signal an unplug that way.
+    #[error("device disconnected (end of file)")]
+    EndOfFile,
+    /// Unplugged, hung up, ENODEV (see [`is_gone`]).
+    #[error("device disconnected ({0})")]
+    Gone(#[source] std::io::Error),
+    #[error("read/write failed: {0}")]
+    Io(#[source] std::io::Error),
+}
+
+impl LinkError {
+    /// `Gone` when `e` means the device went away, else `Io`.
+    pub fn from_io(e: std::io::Error) -> LinkError {
+        if is_gone(&e) {
+            LinkError::Gone(e)
+        } else {
+            LinkError::Io(e)
+        }
+    }
+}
+
+impl Bilingual for LinkError {
+    fn message_zh(&self) -> String {
+        match self {
+            LinkError::HungUp => "设备已断开".into(),
+            LinkError::EndOfFile => "设备已断开（文件结束）".into(),
+            LinkError::Gone(e) => format!("设备已断开（{e}）"),
+            LinkError::Io(e) => format!("读写失败：{e}"),
+        }
+    }
+}
+
+/// Why a device cannot be opened or stopped working, whatever its transport: what a `State`
+/// (`Absent`, `Lost`) or `Error` event reports.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error(transparent)]
+    Serial(#[from] serial::SerialError),
+    #[error(transparent)]
+    Evdev(#[from] evdev::EvdevError),
+    #[error(transparent)]
+    Hidraw(#[from] hidraw::HidrawError),
+}
+
+impl Bilingual for DeviceError {
+    fn message_zh(&self) -> String {
+        match self {
+            DeviceError::Link(e) => e.message_zh(),
+            DeviceError::Serial(e) => e.message_zh(),
+            DeviceError::Evdev(e) => e.message_zh(),
+            DeviceError::Hidraw(e) => e.message_zh(),
         }
     }
 }

@@ -136,10 +136,12 @@ fn send_serial(s: &SerialSettings, bytes: &[u8], timeout: Duration) -> Result<()
     let deadline = Instant::now() + timeout;
     let mut port = serial::open(s, timeout).map_err(|e| match e {
         OpenError::Missing(_) => PrinterError::Missing { place: place.into() },
-        OpenError::Failed(m) if m.contains("no permission") => PrinterError::Permission { place: place.into() },
+        OpenError::Failed(super::DeviceError::Serial(serial::SerialError::Permission { .. })) => {
+            PrinterError::Permission { place: place.into() }
+        }
         OpenError::Failed(detail) => PrinterError::Failed {
             place: place.into(),
-            detail,
+            detail: detail.to_string(),
         },
     })?;
     // Non-blocking: serialport polls before each write, but a blocking write of more than the

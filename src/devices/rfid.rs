@@ -15,7 +15,8 @@ use super::inventory::{InventorySession, TargetPlan};
 use super::serial::{
     PortSession, SerialSettings, SessionEnd, opener, pending_commands, read_some, supervise, write_all,
 };
-use super::{DeviceEvent, DeviceKind, DriverCommand, DriverHandle, Sink, TagEvent};
+use super::{DeviceEvent, DeviceKind, DriverCommand, DriverHandle, LinkError, Sink, TagEvent};
+use crate::domain::text::Bilingual;
 
 /// How long a reader may take to answer the probe before the user is told.
 pub const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -53,19 +54,52 @@ pub fn spawn(device: String, settings: SerialSettings, opts: RfidOptions, sink: 
     DriverHandle::new(name, DeviceKind::Rfid, tx, thread)
 }
 
-#[derive(Default)]
-struct Dropped {
-    checksum: u32,
-    epc_crc: u32,
-    garbage_bytes: u64,
-    malformed: u32,
+/// What an RFID reader reports while it runs (its port's problems are [`super::DeviceError`]s).
+#[derive(Debug, thiserror::Error)]
+pub enum RfidError {
+    #[error("no answer from the {protocol} reader: check its power, the baud rate and the protocol in the profile")]
+    NoAnswer { protocol: String },
+    #[error("reader answered command {cmd:#04x} with {message} ({code:#06x})")]
+    Refused { cmd: u8, code: u16, message: &'static str },
+    #[error("TID of {epc} could not be read: {message}")]
+    TidUnread { epc: String, message: &'static str },
+    /// Frames and reads dropped over the last few seconds.
+    #[error("{0}")]
+    Dropped(Dropped),
+}
+
+impl Bilingual for RfidError {
+    fn message_zh(&self) -> String {
+        match self {
+            RfidError::NoAnswer { protocol } => {
+                format!("{protocol} 读写器没有应答：请检查其电源、波特率以及配置文件中的协议")
+            }
+            RfidError::Refused { cmd, code, message } => {
+                format!("读写器对命令 {cmd:#04x} 的应答为 {message}（{code:#06x}）")
+            }
+            RfidError::TidUnread { epc, message } => format!("无法读取 {epc} 的 TID：{message}"),
+            RfidError::Dropped(d) => d.message_zh(),
+        }
+    }
+}
+
+/// Frames and tag reads dropped since the last report.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    pub checksum: u32,
+    pub epc_crc: u32,
+    pub garbage_bytes: u64,
+    pub malformed: u32,
 }
 
 impl Dropped {
     fn any(&self) -> bool {
         self.checksum + self.epc_crc + self.malformed > 0 || self.garbage_bytes > 0
     }
-    fn describe(&self) -> String {
+}
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut parts = Vec::new();
         if self.epc_crc > 0 {
             parts.push(format!("{} corrupt tag read(s) (EPC CRC wrong)", self.epc_crc));
@@ -79,10 +113,30 @@ impl Dropped {
         if self.garbage_bytes > 0 {
             parts.push(format!("{} byte(s) of noise", self.garbage_bytes));
         }
-        format!(
+        write!(
+            f,
             "dropped {} (a wrong baud rate or a bad cable shows up like this)",
             parts.join(", ")
         )
+    }
+}
+
+impl Bilingual for Dropped {
+    fn message_zh(&self) -> String {
+        let mut parts = Vec::new();
+        if self.epc_crc > 0 {
+            parts.push(format!("{} 个损坏的标签读数（EPC CRC 错误）", self.epc_crc));
+        }
+        if self.checksum > 0 {
+            parts.push(format!("{} 个校验和错误的帧", self.checksum));
+        }
+        if self.malformed > 0 {
+            parts.push(format!("{} 个格式错误的帧", self.malformed));
+        }
+        if self.garbage_bytes > 0 {
+            parts.push(format!("{} 字节噪声", self.garbage_bytes));
+        }
+        format!("已丢弃 {}（波特率错误或线缆不良时会出现这种情况）", parts.join("、"))
     }
 }
 
@@ -127,25 +181,22 @@ impl RfidSession {
         }
     }
 
-    fn error(&self, message: String) {
-        (self.sink)(DeviceEvent::Error {
-            device: self.device.clone(),
-            message,
-        });
+    fn error(&self, e: RfidError) {
+        (self.sink)(DeviceEvent::error(&self.device, &e));
     }
 
     fn target(&self) -> Target {
         self.inventory.as_ref().map(|s| s.pass().1).unwrap_or(Target::A)
     }
 
-    fn start(&mut self, port: &mut TTYPort, now: Instant) -> Result<(), String> {
+    fn start(&mut self, port: &mut TTYPort, now: Instant) -> Result<(), LinkError> {
         if self.inventory.is_none() {
             self.inventory = Some(InventorySession::new(self.plan, now));
         }
         self.send_round(port, now)
     }
 
-    fn send_round(&mut self, port: &mut TTYPort, now: Instant) -> Result<(), String> {
+    fn send_round(&mut self, port: &mut TTYPort, now: Instant) -> Result<(), LinkError> {
         let target = self.target();
         for cmd in self.proto.start_inventory(&self.cfg, target) {
             write_all(port, &cmd)?;
@@ -155,7 +206,7 @@ impl RfidSession {
         Ok(())
     }
 
-    fn stop(&mut self, port: &mut TTYPort) -> Result<(), String> {
+    fn stop(&mut self, port: &mut TTYPort) -> Result<(), LinkError> {
         self.round_sent = None;
         if let Some(cmd) = self.proto.stop_inventory() {
             write_all(port, &cmd)?;
@@ -182,7 +233,7 @@ impl RfidSession {
         msg: Result<ReaderMsg, FrameError>,
         now: Instant,
         answered: &mut bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), LinkError> {
         let per_round = self.proto.mode() == InventoryMode::PerRound;
         match msg {
             Ok(ReaderMsg::Tag(tag)) => {
@@ -211,19 +262,17 @@ impl RfidSession {
                 *answered = true;
                 if is_no_tag(self.proto.name(), code) {
                     if let Some((epc, _)) = self.tid_pending.take() {
-                        self.error(format!(
-                            "TID of {} could not be read: {message}",
-                            super::codec::gen2::hex(&epc)
-                        ));
+                        self.error(RfidError::TidUnread {
+                            epc: super::codec::gen2::hex(&epc),
+                            message,
+                        });
                         return self.after_tid(port, now);
                     }
                     if per_round && self.round_sent.is_some() {
                         return self.round_finished(port, now, None);
                     }
                 } else {
-                    self.error(format!(
-                        "reader answered command {cmd:#04x} with {message} ({code:#06x})"
-                    ));
+                    self.error(RfidError::Refused { cmd, code, message });
                     if self.tid_pending.take().is_some() {
                         return self.after_tid(port, now);
                     }
@@ -265,7 +314,7 @@ impl RfidSession {
 
     /// A PerRound round ended: read a queued TID, or run the next round. A pass ends (and the
     /// target flips, when alternating) once a round finds no new tag, or after `PASS_MAX`.
-    fn round_finished(&mut self, port: &mut TTYPort, now: Instant, read_rate: Option<u32>) -> Result<(), String> {
+    fn round_finished(&mut self, port: &mut TTYPort, now: Instant, read_rate: Option<u32>) -> Result<(), LinkError> {
         self.round_sent = None;
         let too_long = self
             .inventory
@@ -290,7 +339,7 @@ impl RfidSession {
         self.send_round(port, now)
     }
 
-    fn after_tid(&mut self, port: &mut TTYPort, now: Instant) -> Result<(), String> {
+    fn after_tid(&mut self, port: &mut TTYPort, now: Instant) -> Result<(), LinkError> {
         if self.want_inventory {
             self.send_round(port, now)
         } else {
@@ -313,7 +362,7 @@ fn is_no_tag(protocol: &str, code: u16) -> bool {
 
 impl PortSession<TTYPort> for RfidSession {
     fn run(&mut self, port: &mut TTYPort, _reconnected: bool, rx: &Receiver<DriverCommand>) -> SessionEnd {
-        let result = (|| -> Result<SessionEnd, String> {
+        let result = (|| -> Result<SessionEnd, LinkError> {
             // A fresh decoder state: nothing of a frame cut by the disconnect survives.
             self.decoder.reset();
             self.round_sent = None;
@@ -345,10 +394,9 @@ impl PortSession<TTYPort> for RfidSession {
                     if answered {
                         probe_deadline = None;
                     } else {
-                        self.error(format!(
-                            "no answer from the {} reader: check its power, the baud rate and the protocol in the profile",
-                            self.proto.name()
-                        ));
+                        self.error(RfidError::NoAnswer {
+                            protocol: self.proto.name().to_owned(),
+                        });
                         write_all(port, &self.proto.probe())?;
                         probe_deadline = Some(now + 3 * PROBE_TIMEOUT);
                     }
@@ -357,8 +405,7 @@ impl PortSession<TTYPort> for RfidSession {
                 }
                 if now.duration_since(self.dropped_since) >= ERROR_REPORT_EVERY {
                     if self.dropped.any() {
-                        let msg = self.dropped.describe();
-                        self.error(msg);
+                        self.error(RfidError::Dropped(self.dropped.clone()));
                     }
                     self.dropped = Dropped::default();
                     self.dropped_since = now;
@@ -411,7 +458,7 @@ impl PortSession<TTYPort> for RfidSession {
         })();
         match result {
             Ok(end) => end,
-            Err(why) => SessionEnd::Gone(why),
+            Err(why) => SessionEnd::Gone(why.into()),
         }
     }
 

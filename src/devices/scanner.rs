@@ -6,16 +6,17 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use serialport::{SerialPort, TTYPort};
+use serialport::TTYPort;
 
 use super::codec::FrameError;
 use super::codec::aim::{Aim, aim_from_ssi_type, split_aim};
 use super::codec::framer::{Framer, FramerConfig};
 use super::codec::ssi::{self, DecodeAssembler, SsiDecoder};
 use super::serial::{
-    PortSession, SerialSettings, SessionEnd, opener, pending_commands, read_some, supervise, write_all,
+    PortSession, SerialSettings, SessionEnd, opener, pending_commands, read_some, set_timeout, supervise, write_all,
 };
-use super::{DeviceEvent, DeviceKind, DriverCommand, DriverHandle, ScanEvent, Sink};
+use super::{DeviceError, DeviceEvent, DeviceKind, DriverCommand, DriverHandle, ScanEvent, Sink};
+use crate::domain::text::Bilingual;
 
 /// The longest a read waits before the driver looks at its commands again.
 const POLL: Duration = Duration::from_millis(50);
@@ -69,11 +70,27 @@ pub fn scan_event(device: &str, frame: &[u8], expect_aim: bool) -> ScanEvent {
     }
 }
 
+/// What a serial scanner reports while it runs.
+#[derive(Debug, thiserror::Error)]
+pub enum ScannerError {
+    /// Bytes that are not a scan (a wrong baud rate or framing looks like this).
+    #[error("scanner data {0}; if this repeats, check the baud rate and the suffix in the profile")]
+    Data(FrameError),
+}
+
+impl Bilingual for ScannerError {
+    fn message_zh(&self) -> String {
+        match self {
+            ScannerError::Data(e) => format!(
+                "扫描器数据：{}；如反复出现，请检查配置文件中的波特率和后缀",
+                e.message_zh()
+            ),
+        }
+    }
+}
+
 fn frame_error(sink: &Sink, device: &str, e: &FrameError) {
-    sink(DeviceEvent::Error {
-        device: device.to_owned(),
-        message: format!("scanner data {e}"),
-    });
+    sink(DeviceEvent::error(device, &ScannerError::Data(e.clone())));
 }
 
 struct PlainSession {
@@ -107,13 +124,13 @@ impl PortSession<TTYPort> for PlainSession {
                     .clamp(Duration::from_millis(1), POLL),
                 None => POLL,
             };
-            if port.set_timeout(wait).is_err() {
-                return SessionEnd::Gone("device disconnected".into());
+            if let Err(e) = set_timeout(port, wait) {
+                return SessionEnd::Gone(e.into());
             }
             match read_some(port, &mut buf) {
                 Ok(0) => self.framer.tick(Instant::now(), &mut frames),
                 Ok(n) => self.framer.push(&buf[..n], Instant::now(), &mut frames),
-                Err(why) => return SessionEnd::Gone(why),
+                Err(why) => return SessionEnd::Gone(why.into()),
             }
             self.emit(&mut frames);
             // A plain serial scanner has no soft trigger: its own trigger button scans.
@@ -156,10 +173,9 @@ impl PortSession<TTYPort> for SsiSession {
     fn run(&mut self, port: &mut TTYPort, _reconnected: bool, rx: &Receiver<DriverCommand>) -> SessionEnd {
         self.decoder.reset();
         self.assembler.reset();
-        if let Err(why) = port
-            .set_timeout(POLL)
-            .map_err(|e| e.to_string())
-            .and_then(|_| write_all(port, &Self::setup()))
+        if let Err(why) = set_timeout(port, POLL)
+            .map_err(DeviceError::from)
+            .and_then(|_| write_all(port, &Self::setup()).map_err(DeviceError::from))
         {
             return SessionEnd::Gone(why);
         }
@@ -169,7 +185,7 @@ impl PortSession<TTYPort> for SsiSession {
             match read_some(port, &mut buf) {
                 Ok(0) => {}
                 Ok(n) => self.decoder.push(&buf[..n], &mut packets),
-                Err(why) => return SessionEnd::Gone(why),
+                Err(why) => return SessionEnd::Gone(why.into()),
             }
             for p in packets.drain(..) {
                 let reply = match p {
@@ -198,7 +214,7 @@ impl PortSession<TTYPort> for SsiSession {
                 if let Some(r) = reply
                     && let Err(why) = write_all(port, &r)
                 {
-                    return SessionEnd::Gone(why);
+                    return SessionEnd::Gone(why.into());
                 }
             }
             let Some(cmds) = pending_commands(rx) else {
@@ -211,7 +227,7 @@ impl PortSession<TTYPort> for SsiSession {
                     _ => continue,
                 };
                 if let Err(why) = write_all(port, &bytes) {
-                    return SessionEnd::Gone(why);
+                    return SessionEnd::Gone(why.into());
                 }
             }
         }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serialport::{DataBits, FlowControl, Parity, StopBits, TTYPort};
 
-use super::{DeviceEvent, DeviceKind, DeviceState, DriverCommand, REOPEN_POLL, Sink};
+use super::{DeviceError, DeviceEvent, DeviceKind, DeviceState, DriverCommand, LinkError, REOPEN_POLL, Sink};
+use crate::domain::text::{Bilingual, Text};
 
 /// How to open a serial port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,52 +63,97 @@ impl SerialSettings {
     }
 }
 
+/// What went wrong with a serial port: each names the port and says what to check.
+#[derive(Debug, thiserror::Error)]
+pub enum SerialError {
+    #[error("{port} does not exist: is the device plugged in, and is this its port?")]
+    Missing { port: String },
+    #[error("{port} is not there ({source}): is the device plugged in?")]
+    NotThere { port: String, source: serialport::Error },
+    #[error("no permission to open {port} (is the user in the dialout group? see assets/udev)")]
+    Permission { port: String },
+    #[error("{port} is busy: another program has it open; close that program")]
+    Busy { port: String },
+    #[error("cannot open {port}: {source}; check that it is the device's serial port")]
+    Open { port: String, source: serialport::Error },
+    #[error("cannot set up {port}: {source}")]
+    Configure { port: String, source: serialport::Error },
+}
+
+impl Bilingual for SerialError {
+    fn message_zh(&self) -> String {
+        match self {
+            SerialError::Missing { port } => format!("{port} 不存在：设备是否已插好？这是它的端口吗？"),
+            SerialError::NotThere { port, source } => format!("{port} 不在（{source}）：设备是否已插好？"),
+            SerialError::Permission { port } => {
+                format!("无权打开 {port}（用户是否在 dialout 组中？见 assets/udev）")
+            }
+            SerialError::Busy { port } => format!("{port} 正忙：另一个程序已打开它；请关闭该程序"),
+            SerialError::Open { port, source } => format!("无法打开 {port}：{source}；请确认这是该设备的串口"),
+            SerialError::Configure { port, source } => format!("无法设置 {port}：{source}"),
+        }
+    }
+}
+
 /// Why a device could not be opened.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum OpenError {
     /// The device node is not there: not attached yet, or unplugged.
-    Missing(String),
+    Missing(DeviceError),
     /// It is there but cannot be used: permissions, another program has it, bad settings.
-    Failed(String),
+    Failed(DeviceError),
 }
 
 impl OpenError {
-    pub fn message(&self) -> &str {
+    pub fn missing(e: impl Into<DeviceError>) -> OpenError {
+        OpenError::Missing(e.into())
+    }
+
+    pub fn failed(e: impl Into<DeviceError>) -> OpenError {
+        OpenError::Failed(e.into())
+    }
+
+    /// What went wrong.
+    pub fn error(&self) -> &DeviceError {
         match self {
-            OpenError::Missing(m) | OpenError::Failed(m) => m,
+            OpenError::Missing(e) | OpenError::Failed(e) => e,
         }
     }
 }
 
 /// Opens the port; the error says what to check.
 pub fn open(s: &SerialSettings, timeout: Duration) -> Result<TTYPort, OpenError> {
+    let port = || s.path.clone();
     if !std::path::Path::new(&s.path).exists() {
-        return Err(OpenError::Missing(format!("{} does not exist", s.path)));
+        return Err(OpenError::missing(SerialError::Missing { port: port() }));
     }
     s.builder(timeout).open_native().map_err(|e| {
         let why = e.to_string();
         match e.kind() {
-            serialport::ErrorKind::NoDevice => OpenError::Missing(format!("{} is not there ({why})", s.path)),
+            serialport::ErrorKind::NoDevice => OpenError::missing(SerialError::NotThere {
+                port: port(),
+                source: e,
+            }),
             serialport::ErrorKind::Io(std::io::ErrorKind::NotFound) => {
-                OpenError::Missing(format!("{} does not exist", s.path))
+                OpenError::missing(SerialError::Missing { port: port() })
             }
-            serialport::ErrorKind::Io(std::io::ErrorKind::PermissionDenied) => OpenError::Failed(format!(
-                "no permission to open {} (is the user in the dialout group? see assets/udev)",
-                s.path
-            )),
-            _ if why.contains("busy") || why.contains("EBUSY") => {
-                OpenError::Failed(format!("{} is busy: another program has it open", s.path))
+            serialport::ErrorKind::Io(std::io::ErrorKind::PermissionDenied) => {
+                OpenError::failed(SerialError::Permission { port: port() })
             }
-            _ => OpenError::Failed(format!("cannot open {}: {why}", s.path)),
+            _ if why.contains("busy") || why.contains("EBUSY") => OpenError::failed(SerialError::Busy { port: port() }),
+            _ => OpenError::failed(SerialError::Open {
+                port: port(),
+                source: e,
+            }),
         }
     })
 }
 
 /// Why a session on an open port ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum SessionEnd {
-    /// The device went away (unplugged, hung up); the message says how.
-    Gone(String),
+    /// The device went away (unplugged, hung up) or could not be used; the error says how.
+    Gone(DeviceError),
     Shutdown,
 }
 
@@ -134,14 +180,7 @@ pub fn supervise<P>(
     rx: &Receiver<DriverCommand>,
     session: &mut dyn PortSession<P>,
 ) {
-    let state = |state: DeviceState, detail: String| {
-        sink(DeviceEvent::State {
-            device: device.to_owned(),
-            kind,
-            state,
-            detail,
-        });
-    };
+    let state = |state: DeviceState, detail: Text| sink(DeviceEvent::state(device, kind, state, detail));
     let mut connected_before = false;
     let mut last_problem: Option<String> = None;
     loop {
@@ -154,7 +193,7 @@ pub fn supervise<P>(
                     } else {
                         DeviceState::Connected
                     },
-                    detail,
+                    Text::new(detail.clone(), detail),
                 );
                 let end = session.run(&mut port, connected_before, rx);
                 connected_before = true;
@@ -162,24 +201,21 @@ pub fn supervise<P>(
                 drop(port);
                 match end {
                     SessionEnd::Shutdown => return,
-                    SessionEnd::Gone(why) => state(DeviceState::Lost, why),
+                    SessionEnd::Gone(why) => state(DeviceState::Lost, Text::of(&why)),
                 }
             }
             Err(problem) => {
-                let why = problem.message().to_owned();
-                if last_problem.as_deref() != Some(why.as_str()) {
+                let why = Text::of(problem.error());
+                if last_problem.as_deref() != Some(why.en.as_str()) {
                     match (&problem, connected_before) {
                         // Gone after being there: `Lost` said so already.
                         (OpenError::Missing(_), true) => {}
                         (OpenError::Missing(_), false) if last_problem.is_none() => {
                             state(DeviceState::Absent, why.clone())
                         }
-                        _ => sink(DeviceEvent::Error {
-                            device: device.to_owned(),
-                            message: why.clone(),
-                        }),
+                        _ => sink(DeviceEvent::error(device, &why)),
                     }
-                    last_problem = Some(why);
+                    last_problem = Some(why.en);
                 }
                 match rx.recv_timeout(REOPEN_POLL) {
                     Ok(DriverCommand::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
@@ -213,29 +249,70 @@ pub fn pending_commands(rx: &Receiver<DriverCommand>) -> Option<Vec<DriverComman
 /// Reads what is there within the port's timeout. `Ok(0)` is "nothing yet"; `Err` says the
 /// device is gone. (serialport reports a timeout as an error, so a read of zero bytes is an end
 /// of file: older serialport builds signal an unplug that way.)
-pub fn read_some(port: &mut TTYPort, buf: &mut [u8]) -> Result<usize, String> {
+pub fn read_some(port: &mut TTYPort, buf: &mut [u8]) -> Result<usize, LinkError> {
     use std::io::Read;
     match port.read(buf) {
-        Ok(0) => Err("device disconnected (end of file)".to_owned()),
+        Ok(0) => Err(LinkError::EndOfFile),
         Ok(n) => Ok(n),
         Err(e) if e.kind() == std::io::ErrorKind::TimedOut || e.kind() == std::io::ErrorKind::Interrupted => Ok(0),
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(0),
-        Err(e) => Err(describe_gone(&e)),
+        Err(e) => Err(LinkError::from_io(e)),
     }
 }
 
 /// Writes all of `bytes`; `Err` says the device is gone.
-pub fn write_all(port: &mut TTYPort, bytes: &[u8]) -> Result<(), String> {
+pub fn write_all(port: &mut TTYPort, bytes: &[u8]) -> Result<(), LinkError> {
     use std::io::Write;
     port.write_all(bytes)
         .and_then(|_| port.flush())
-        .map_err(|e| describe_gone(&e))
+        .map_err(LinkError::from_io)
 }
 
-fn describe_gone(e: &std::io::Error) -> String {
-    if super::is_gone(e) {
-        format!("device disconnected ({e})")
-    } else {
-        format!("read/write failed: {e}")
+/// Sets the port's read timeout.
+pub fn set_timeout(port: &mut TTYPort, timeout: Duration) -> Result<(), SerialError> {
+    use serialport::SerialPort;
+    port.set_timeout(timeout).map_err(|source| SerialError::Configure {
+        port: port.name().unwrap_or_default(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_port_is_missing_and_named_in_both_languages() {
+        let s = SerialSettings::new_8n1("/dev/lotline-no-such-port", 9600);
+        let e = open(&s, Duration::from_millis(10)).unwrap_err();
+        assert!(
+            matches!(&e, OpenError::Missing(DeviceError::Serial(SerialError::Missing { .. }))),
+            "{e:?}"
+        );
+        assert!(
+            e.error()
+                .to_string()
+                .starts_with("/dev/lotline-no-such-port does not exist: is the device plugged in"),
+            "{}",
+            e.error()
+        );
+        assert!(
+            e.error().message_zh().starts_with("/dev/lotline-no-such-port 不存在"),
+            "{}",
+            e.error().message_zh()
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_port_fails_and_says_what_to_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("plain-file");
+        std::fs::write(&f, "x").unwrap();
+        let s = SerialSettings::new_8n1(f.display().to_string(), 9600);
+        let e = open(&s, Duration::from_millis(10)).unwrap_err();
+        assert!(matches!(&e, OpenError::Failed(DeviceError::Serial(_))), "{e:?}");
+        let (en, zh) = (e.error().to_string(), e.error().message_zh());
+        assert!(en.contains("plain-file") && zh.contains("plain-file"), "{en} / {zh}");
+        assert_ne!(en, zh);
     }
 }

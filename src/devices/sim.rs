@@ -16,6 +16,33 @@ use serialport::{SerialPort, TTYPort};
 
 use super::codec::framer::FramerConfig;
 use super::codec::{HostCommand, InventoryMode, ReaderEmulation, TagReport, Target, gen2, ssi};
+use crate::domain::text::Bilingual;
+
+/// Why a simulator could not start. A cause is part of the message, not a `source` (the command
+/// line prints every source after the message, so it would show twice).
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("unknown RFID protocol '{protocol}' (r2000, m100, mercury, chafon18, chafon288)")]
+    UnknownProtocol { protocol: String },
+    #[error(
+        "cannot create a pseudo-terminal or the link to it: {0}; check that /dev/ptmx is usable and the link's folder writable"
+    )]
+    Pty(std::io::Error),
+    #[error("cannot start the simulator's thread: {0}")]
+    Thread(std::io::Error),
+}
+
+impl Bilingual for SimError {
+    fn message_zh(&self) -> String {
+        match self {
+            SimError::UnknownProtocol { protocol } => {
+                format!("未知的 RFID 协议 '{protocol}'（可用：r2000、m100、mercury、chafon18、chafon288）")
+            }
+            SimError::Pty(e) => format!("无法创建伪终端或指向它的链接：{e}；请确认 /dev/ptmx 可用且链接所在文件夹可写"),
+            SimError::Thread(e) => format!("无法启动模拟器线程：{e}"),
+        }
+    }
+}
 
 /// A pseudo-terminal pair whose master the simulator holds; the slave is reached through a
 /// stable symlink when one is given.
@@ -172,15 +199,16 @@ pub struct SimScanner {
 }
 
 impl SimScanner {
-    pub fn start(wire: SimScannerWire, link: Option<&Path>) -> std::io::Result<SimScanner> {
-        let pty = Pty::open(link)?;
+    pub fn start(wire: SimScannerWire, link: Option<&Path>) -> Result<SimScanner, SimError> {
+        let pty = Pty::open(link).map_err(SimError::Pty)?;
         let path = pty.path();
         let (tx, rx) = std::sync::mpsc::channel();
         let sent = Arc::new(AtomicU64::new(0));
         let s = sent.clone();
         let thread = std::thread::Builder::new()
             .name("sim scanner".into())
-            .spawn(move || scanner_loop(pty, wire, rx, s))?;
+            .spawn(move || scanner_loop(pty, wire, rx, s))
+            .map_err(SimError::Thread)?;
         Ok(SimScanner {
             tx,
             path,
@@ -383,17 +411,14 @@ pub struct SimReader {
 }
 
 impl SimReader {
-    pub fn start(opts: SimReaderOptions, link: Option<&Path>) -> Result<SimReader, String> {
-        let emu = super::codec::emulation(&opts.protocol).ok_or_else(|| {
-            format!(
-                "unknown RFID protocol '{}' (r2000, m100, mercury, chafon18, chafon288)",
-                opts.protocol
-            )
+    pub fn start(opts: SimReaderOptions, link: Option<&Path>) -> Result<SimReader, SimError> {
+        let emu = super::codec::emulation(&opts.protocol).ok_or_else(|| SimError::UnknownProtocol {
+            protocol: opts.protocol.clone(),
         })?;
         let mode = super::codec::protocol(&opts.protocol)
             .map(|p| p.mode())
             .unwrap_or(InventoryMode::PerRound);
-        let pty = Pty::open(link).map_err(|e| format!("cannot create a pseudo-terminal: {e}"))?;
+        let pty = Pty::open(link).map_err(SimError::Pty)?;
         let path = pty.path();
         let stats = Arc::new(SimReaderStats::default());
         let (tx, rx) = std::sync::mpsc::channel();
@@ -401,7 +426,7 @@ impl SimReader {
         let thread = std::thread::Builder::new()
             .name(format!("sim {}", opts.protocol))
             .spawn(move || ReaderSim::new(pty, emu, mode, opts, st).run(rx))
-            .map_err(|e| e.to_string())?;
+            .map_err(SimError::Thread)?;
         Ok(SimReader {
             tx,
             path,

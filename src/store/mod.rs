@@ -6,6 +6,7 @@
 pub mod demo;
 pub mod gates;
 pub mod import;
+mod integrity;
 mod migrations;
 pub mod pin;
 
@@ -238,7 +239,10 @@ fn detail_zh(detail: &str) -> String {
         "no space left" => "磁盘空间不足".into(),
         other => match other.strip_prefix("invalid stored data: ") {
             Some(rest) => format!("存储的数据无效：{rest}"),
-            None => other.to_owned(),
+            None => match other.strip_prefix(integrity::QUICK_CHECK_FOUND) {
+                Some(rest) => format!("PRAGMA quick_check 发现：{rest}"),
+                None => other.to_owned(),
+            },
         },
     }
 }
@@ -523,6 +527,9 @@ pub struct Store {
     /// A new cache whose first load has not committed yet: the next write transaction marks it
     /// complete ([`COMPLETE_KEY`]), so the mark lands in the same commit as the load.
     unfinished: bool,
+    /// What `PRAGMA quick_check` reported on a cache opened by [`Store::open_damaged`]: every
+    /// write is refused with it.
+    damaged: Option<String>,
 }
 
 impl Store {
@@ -550,6 +557,7 @@ impl Store {
             conn,
             path: path.to_owned(),
             unfinished: false,
+            damaged: None,
         };
         s.conn
             .execute_batch(&format!(
@@ -607,6 +615,7 @@ impl Store {
             conn,
             path: PathBuf::from(":memory:"),
             unfinished: false,
+            damaged: None,
         };
         s.configure()?;
         s.migrate()?;
@@ -619,6 +628,7 @@ impl Store {
             conn,
             path: path.to_owned(),
             unfinished: new,
+            damaged: None,
         };
         s.configure()?;
         s.migrate()?;
@@ -687,6 +697,7 @@ impl Store {
     /// [`StoreError::Busy`] naming this database. Every write goes through here. On a new cache
     /// the first such transaction also carries the completion mark.
     pub fn begin_write(&mut self) -> Result<Transaction<'_>, StoreError> {
+        self.refuse_if_damaged()?;
         let path = self.path.clone();
         let c = |e| classify(&path, e);
         if self.unfinished {
@@ -733,6 +744,11 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether this cache takes writes: not opened read-only, not found damaged.
+    pub fn writable(&self) -> bool {
+        self.damaged.is_none() && !self.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true)
     }
 
     pub fn schema_version(&self) -> Result<i64, StoreError> {

@@ -126,7 +126,7 @@ pub struct Controller {
     /// The override reason given for the last scan, if any (index into FEFO_OVERRIDE_REASONS).
     override_given: Option<usize>,
     /// Why the last action could not be done (a store error), shown on the scan screen.
-    save_error: Option<String>,
+    save_error: Option<crate::domain::text::Text>,
     login: login::LoginUi,
     receive: receive::ReceiveUi,
     lookup: LookupState,
@@ -140,7 +140,8 @@ pub struct Controller {
 struct DeviceStatus {
     name: String,
     state: DeviceState,
-    detail: String,
+    /// Its port and settings when up, why not when not (English and Chinese).
+    detail: crate::domain::text::Text,
 }
 
 /// The devices the app runs, handed over by the composition root.
@@ -251,7 +252,7 @@ impl Controller {
             Ok(checked) => {
                 self.last_command = checked.command.map(|id| (id, now.to_rfc3339()));
                 self.override_given = None;
-                self.save_error = self.session.save_error().map(str::to_owned);
+                self.save_error = self.session.save_error().cloned();
                 self.recent.push_front(Recent {
                     outcome: checked.outcome.clone(),
                     time: now.format("%H:%M:%S").to_string(),
@@ -260,7 +261,7 @@ impl Controller {
                 self.last = Some(checked.outcome);
             }
             Err(e) => {
-                self.save_error = Some(e.to_string());
+                self.save_error = Some(crate::domain::text::Text::of(&e));
             }
         }
     }
@@ -286,7 +287,7 @@ impl Controller {
             let now = (self.clock)();
             let (cmd, o) = (cmd.clone(), o.clone());
             if let Err(e) = self.session.give_override_reason(&cmd, self.gate, &o, &ctx, code, now) {
-                self.save_error = Some(e.to_string());
+                self.save_error = Some(crate::domain::text::Text::of(&e));
                 return;
             }
         }
@@ -381,12 +382,12 @@ impl Controller {
         self.devices.scanner = devices.scanner.as_ref().map(|d| DeviceStatus {
             name: d.device.clone(),
             state: DeviceState::Absent,
-            detail: String::new(),
+            detail: crate::domain::text::Text::new("", ""),
         });
         self.devices.rfid = devices.rfid.as_ref().map(|d| DeviceStatus {
             name: d.device.clone(),
             state: DeviceState::Absent,
-            detail: String::new(),
+            detail: crate::domain::text::Text::new("", ""),
         });
         self.devices.attached = devices;
     }
@@ -453,6 +454,7 @@ impl Controller {
                 kind,
                 state,
                 detail,
+                detail_zh,
             } => {
                 let slot = match kind {
                     DeviceKind::Scanner => &mut self.devices.scanner,
@@ -461,12 +463,12 @@ impl Controller {
                 *slot = Some(DeviceStatus {
                     name: device.clone(),
                     state,
-                    detail: detail.clone(),
+                    detail: crate::domain::text::Text::new(detail.clone(), detail_zh.clone()),
                 });
                 match state {
                     DeviceState::Lost => self.note_device(match self.lang {
                         Lang::En => format!("{device}: disconnected ({detail}). Waiting for it to come back."),
-                        Lang::Zh => format!("{device}:已断开({detail})。等待重新连接。"),
+                        Lang::Zh => format!("{device}:已断开({detail_zh})。等待重新连接。"),
                     }),
                     DeviceState::Reconnected => self.note_device(match self.lang {
                         Lang::En => format!("{device}: connected again"),
@@ -474,13 +476,20 @@ impl Controller {
                     }),
                     DeviceState::Absent => self.note_device(match self.lang {
                         Lang::En => format!("{device}: not found ({detail})"),
-                        Lang::Zh => format!("{device}:未找到设备({detail})"),
+                        Lang::Zh => format!("{device}:未找到设备({detail_zh})"),
                     }),
                     DeviceState::Connected => {}
                 }
                 self.rfid.dirty = true;
             }
-            DeviceEvent::Error { device, message } => self.note_device(format!("{device}: {message}")),
+            DeviceEvent::Error {
+                device,
+                message,
+                message_zh,
+            } => self.note_device(match self.lang {
+                Lang::En => format!("{device}: {message}"),
+                Lang::Zh => format!("{device}:{message_zh}"),
+            }),
         }
         None
     }
@@ -907,7 +916,11 @@ fn render_scan(app: &AppWindow, c: &Controller) {
     names.extend(c.customers.iter().map(|(_, n)| shared(n)));
     sa.set_customers(model(names));
     sa.set_customer_index(c.customer_index as i32);
-    sa.set_message(match (&c.save_error, c.session.unsaved()) {
+    let save_error = c.save_error.as_ref().map(|e| match lang {
+        Lang::En => e.en.as_str(),
+        Lang::Zh => e.zh.as_str(),
+    });
+    sa.set_message(match (save_error, c.session.unsaved()) {
         (Some(e), 0) => shared(match lang {
             Lang::En => format!("Not saved: {e}"),
             Lang::Zh => format!("未保存:{e}"),
@@ -915,12 +928,9 @@ fn render_scan(app: &AppWindow, c: &Controller) {
         (e, n) if n > 0 => shared(match lang {
             Lang::En => format!(
                 "{n} scan(s) kept on screen, not yet saved; retried with the next scan. {}",
-                e.as_deref().unwrap_or("")
+                e.unwrap_or("")
             ),
-            Lang::Zh => format!(
-                "{n} 条扫描暂未保存,已保留,下次扫描时重试。{}",
-                e.as_deref().unwrap_or("")
-            ),
+            Lang::Zh => format!("{n} 条扫描暂未保存,已保留,下次扫描时重试。{}", e.unwrap_or("")),
         }),
         _ => SharedString::new(),
     });
@@ -1112,10 +1122,14 @@ fn render_rfid(app: &AppWindow, c: &Controller) {
     ra.set_reader(shared(match &c.devices.rfid {
         Some(d) => {
             let line = device_line(d, "Reader", "读写器", c.devices.attached.simulated, lang);
-            if d.state.is_up() || d.detail.is_empty() {
+            let detail = match lang {
+                Lang::En => &d.detail.en,
+                Lang::Zh => &d.detail.zh,
+            };
+            if d.state.is_up() || detail.is_empty() {
                 format!("{} · {line}", d.name)
             } else {
-                format!("{} · {line}: {}", d.name, d.detail)
+                format!("{} · {line}: {detail}", d.name)
             }
         }
         None => match lang {

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use lotline::store::{APPLICATION_ID, MIGRATIONS, Store, StoreError};
 use proptest::prelude::*;
 
-use crate::{demo_db, fonts_hidden_conf, lotline, stderr, stdout};
+use crate::{demo_db, fonts_hidden_conf, lotline, lotline_in, stderr, stdout};
 
 const TODAY: &str = "2026-11-21";
 
@@ -457,6 +457,86 @@ fn damage_found_mid_run_names_the_file_and_what_to_do() {
         "(01)09506000134352",
     ]);
     assert_refused(&o, &cache, "damaged");
+}
+
+/// Overwrites the middle of the root page of the index `lots_fefo`: a b-tree page that opening
+/// a cache does not read, and `PRAGMA quick_check` does.
+fn damage_fefo_index(path: &Path) {
+    let (root, page): (i64, i64) = {
+        let raw = rusqlite::Connection::open(path).unwrap();
+        let root = raw
+            .query_row("SELECT rootpage FROM sqlite_schema WHERE name = 'lots_fefo'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        (root, raw.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap())
+    };
+    assert!(root > 1, "lots_fefo has its own page");
+    let mut bytes = std::fs::read(path).unwrap();
+    let at = ((root - 1) * page) as usize;
+    bytes[at..at + 64].fill(0xEE);
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn sha256(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[test]
+fn a_cache_quick_check_finds_damaged_is_refused_by_run_script_and_opened_read_only_by_the_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = small_cache(dir.path());
+    damage_fefo_index(&cache);
+    // Opening does not see the damage.
+    Store::open_read_only(&cache).unwrap().count("items").unwrap();
+    let hash = sha256(&cache);
+    let before = snapshot(dir.path());
+    let p = cache.to_str().unwrap();
+
+    // run-script refuses it before any op, in English and in Chinese, and writes nothing.
+    let o = lotline_in(
+        &["run-script", "--db", p, "--script", "-"],
+        Some("{\"op\":\"logout\"}\n"),
+    );
+    let err = assert_refused(&o, &cache, "is damaged (PRAGMA quick_check found: ");
+    assert!(
+        err.contains("restore it from a backup")
+            && err.contains("lotline demo-data --db")
+            && err.contains("lotline import --db"),
+        "says what to do: {err}"
+    );
+    assert!(
+        err.contains("PRAGMA quick_check 发现") && err.contains("请从备份恢复") && err.contains("重新创建"),
+        "says it in Chinese: {err}"
+    );
+    assert_eq!(stdout(&o), "", "no op ran");
+    assert_eq!(sha256(&cache), hash, "the cache is unchanged");
+    assert_eq!(snapshot(dir.path()), before, "no file was written beside it");
+
+    // The app opens it read-only (nothing is recorded) and says why, in both languages.
+    let out = tempfile::tempdir().unwrap();
+    let png = out.path().join("home.png");
+    let o = lotline(&[
+        "screenshot",
+        "--db",
+        p,
+        "--screen",
+        "home",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "lotline: {p} is not a lotline database or is damaged (PRAGMA quick_check found: "
+        )) && err.contains("opening it read-only: nothing is recorded"),
+        "{err}"
+    );
+    assert!(err.contains("以只读方式打开：不会记录任何内容"), "{err}");
+    assert_eq!(sha256(&cache), hash, "the cache is unchanged");
+    assert_eq!(snapshot(dir.path()), before, "no file was written beside it");
 }
 
 #[test]

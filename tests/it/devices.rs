@@ -437,11 +437,15 @@ fn a_reader_that_never_answers_is_reported_and_the_driver_keeps_trying() {
     let _driver = devices::start(&reader_profile("r2000"), Some(&link.display().to_string()), sink, true).unwrap();
     ev.state(DeviceState::Connected);
     let e = ev.until("no answer", |e| matches!(e, DeviceEvent::Error { .. }));
-    let DeviceEvent::Error { message, .. } = e else {
+    let DeviceEvent::Error {
+        message, message_zh, ..
+    } = e
+    else {
         unreachable!()
     };
     assert!(message.contains("no answer from the r2000 reader"), "{message}");
     assert!(message.contains("baud rate"), "{message}");
+    assert!(message_zh.contains("r2000 读写器没有应答"), "{message_zh}");
 }
 
 #[test]
@@ -452,11 +456,20 @@ fn a_missing_device_is_absent_then_connected_when_it_appears() {
     let p = shipped("generic-cdc-scanner");
     let _driver = devices::start(&p, Some(&link.display().to_string()), sink, false).unwrap();
     let e = ev.state(DeviceState::Absent);
-    let DeviceEvent::State { detail, kind, .. } = e else {
+    let DeviceEvent::State {
+        detail,
+        detail_zh,
+        kind,
+        ..
+    } = e
+    else {
         unreachable!()
     };
     assert_eq!(kind, DeviceKind::Scanner);
     assert!(detail.contains("does not exist"), "{detail}");
+    let link_shown = link.display().to_string();
+    assert!(detail.contains(&link_shown), "names the port: {detail}");
+    assert!(detail_zh.contains(&format!("{link_shown} 不存在")), "{detail_zh}");
     let sim = SimScanner::start(
         SimScannerWire::Plain {
             framing: cdc_framing(),
@@ -493,9 +506,11 @@ fn hid_pos_reports_are_assembled_into_scans() {
         let mut session = lotline::devices::hidraw::HidSession::new("hidpos".into(), s2.clone());
         let mut host = Some(host);
         let mut open = || {
-            host.take()
-                .map(|h| (h, "socketpair".to_owned()))
-                .ok_or_else(|| lotline::devices::serial::OpenError::Missing("gone for good".to_owned()))
+            host.take().map(|h| (h, "socketpair".to_owned())).ok_or_else(|| {
+                lotline::devices::serial::OpenError::missing(lotline::devices::hidraw::HidrawError::Missing {
+                    path: "socketpair".into(),
+                })
+            })
         };
         supervise("hidpos", DeviceKind::Scanner, &mut open, &s2, &rx, &mut session);
     });

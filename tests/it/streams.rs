@@ -421,6 +421,15 @@ fn listen_exits_1_after_the_error_event_when_the_port_cannot_be_opened() {
         );
         assert!(err.contains("无法打开"), "{err}");
     }
+    // The device's own error is in the Chinese line too.
+    let o = lotline(&[
+        "listen",
+        "--profile",
+        "generic-cdc-scanner",
+        "--port",
+        "/dev/does-not-exist",
+    ]);
+    assert!(stderr(&o).contains("/dev/does-not-exist 不存在"), "{}", stderr(&o));
     assert_eq!(std::fs::read(&not_a_tty).unwrap(), b"x");
 }
 

@@ -124,6 +124,75 @@ fn device_codecs_are_pure() {
     }
 }
 
+/// The error types of every `Result` in `s` whose error is a bare `String` (generic arguments
+/// split at the top level, so `Result<Vec<u8>, String>` is found and `Result<String, E>` is not).
+fn string_errors(s: &str) -> Vec<String> {
+    let mut found = vec![];
+    let mut rest = s;
+    while let Some(i) = rest.find("Result<") {
+        let args = &rest[i + "Result<".len()..];
+        let (mut depth, mut end, mut last_comma, mut prev) = (0usize, None, None, ' ');
+        for (j, c) in args.char_indices() {
+            let arrow = prev == '-';
+            prev = c;
+            match c {
+                '<' | '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                '>' if arrow => {}
+                '>' if depth == 0 => {
+                    end = Some(j);
+                    break;
+                }
+                '>' => depth -= 1,
+                ',' if depth == 0 => last_comma = Some(j),
+                _ => {}
+            }
+        }
+        if let (Some(end), Some(comma)) = (end, last_comma)
+            && args[comma + 1..end].trim() == "String"
+        {
+            found.push(format!("Result<{}>", &args[..end]));
+        }
+        rest = args;
+    }
+    found
+}
+
+#[test]
+fn string_errors_are_found_through_nested_generics() {
+    assert_eq!(
+        string_errors("fn f() -> Result<Vec<u8>, String>"),
+        ["Result<Vec<u8>, String>"]
+    );
+    assert_eq!(string_errors("fn f() -> Result<(), String> {"), ["Result<(), String>"]);
+    assert_eq!(
+        string_errors("Result<Box<dyn Fn(u8) -> u8>, String>"),
+        ["Result<Box<dyn Fn(u8) -> u8>, String>"]
+    );
+    assert!(string_errors("fn f() -> Result<String, Text>; Vec<Result<Vec<u8>, FrameError>>").is_empty());
+}
+
+/// Device errors are typed (`thiserror`, each with its Chinese message), not strings: no
+/// `Result<_, String>` in the drivers, the simulators or the app's device service.
+#[test]
+fn device_errors_are_typed_not_strings() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("src/app/devices.rs")];
+    rust_files(&root.join("src/devices"), &mut files);
+    assert!(files.len() >= 12, "device files not found");
+    let mut bad = vec![];
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for e in string_errors(&text) {
+            bad.push(format!("{}: {e}", f.display()));
+        }
+        if text.contains("map_err(|e| e.to_string())") {
+            bad.push(format!("{}: map_err(|e| e.to_string())", f.display()));
+        }
+    }
+    assert!(bad.is_empty(), "string errors where a typed error belongs: {bad:#?}");
+}
+
 #[test]
 fn every_reason_code_is_documented_in_readme() {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();

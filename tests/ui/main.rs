@@ -348,6 +348,7 @@ fn ui_flows() {
 
     device_flows(dir.path());
     receive_flow(dir.path());
+    damaged_cache_flow(dir.path());
 }
 
 /// A receiver logs in, receives ASN-0001's first pallet by its SSCC and a line by scanning the
@@ -463,6 +464,58 @@ fn receive_flow(dir: &std::path::Path) {
         assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
     }
     assert_eq!(store.audit_verify().unwrap(), Ok(kinds.len() as u64));
+}
+}
+
+/// A cache `PRAGMA quick_check` finds damaged, opened read-only as the app does: a scan is not
+/// recorded, and the scan screen names the file and what to do, in both languages.
+fn damaged_cache_flow(dir: &std::path::Path) {
+    let path = dir.join("damaged.db");
+    let mut store = Store::create(&path).unwrap();
+    demo::generate(&mut store, 50, 5, now().date_naive()).unwrap();
+    drop(store);
+    let (root, page): (i64, i64) = {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        let root = raw
+            .query_row("SELECT rootpage FROM sqlite_schema WHERE name = 'lots_fefo'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        (root, raw.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap())
+    };
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = ((root - 1) * page) as usize;
+    bytes[at..at + 64].fill(0xEE);
+    std::fs::write(&path, &bytes).unwrap();
+
+    let damage = Store::open_read_only(&path).unwrap().quick_check().unwrap_err();
+    let (app, _ctl) = ui::build(
+        session(Store::open_damaged(damage).unwrap(), dir),
+        UiOptions {
+            clock: Rc::new(now),
+            lang: Lang::En,
+            record: true,
+        },
+    )
+    .unwrap();
+    app.show().unwrap();
+    click(&app, "Pick");
+    wedge(&app, &format!("(01){}(10)L2311", demo::demo_gtin(0)));
+    let shown = path.to_str().unwrap();
+    let message = value(&app, "save message");
+    assert!(
+        message.contains(shown) && message.contains("restore it from a backup"),
+        "{message}"
+    );
+    click(&app, "中文");
+    let message = value(&app, "save message");
+    assert!(message.contains(shown) && message.contains("请从备份恢复"), "{message}");
+    drop(app);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "nothing was written to the damaged cache"
+    );
 }
 
 /// Presses and releases a key as a terminal's hardware key arrives (F-keys, Escape).

@@ -481,8 +481,8 @@ fn decode_reply(variant: ChafonVariant, f: &[u8], out: &mut Vec<Result<ReaderMsg
     if re_cmd == cmd::INVENTORY {
         match st {
             status::DONE | status::TIMEOUT | status::MORE | status::MEMORY_FULL => {
-                if let Err(why) = push_tags(variant, data, out) {
-                    out.push(Err(FrameError::Malformed(why)));
+                if let Err(e) = push_tags(variant, data, out) {
+                    out.push(Err(e));
                 }
                 match st {
                     status::DONE => out.push(Ok(ReaderMsg::RoundEnd {
@@ -524,11 +524,14 @@ fn decode_reply(variant: ChafonVariant, f: &[u8], out: &mut Vec<Result<ReaderMsg
 }
 
 /// Checks the layout of an inventory frame's data, then pushes its tags.
-fn push_tags(variant: ChafonVariant, d: &[u8], out: &mut Vec<Result<ReaderMsg, FrameError>>) -> Result<(), String> {
+fn push_tags(variant: ChafonVariant, d: &[u8], out: &mut Vec<Result<ReaderMsg, FrameError>>) -> Result<(), FrameError> {
+    let malformed = |why: &str| FrameError::Malformed(why.to_owned());
     let (first, per_tag_extra, antenna) = match variant {
         ChafonVariant::UhfReader18 => (1, 0, None),
         ChafonVariant::UhfReader288 => {
-            let mask = *d.first().ok_or("Chafon 288 inventory frame without data")?;
+            let mask = *d
+                .first()
+                .ok_or_else(|| malformed("Chafon 288 inventory frame without data"))?;
             // 1, 2, 4, 8 → antennas 1..4 (`uhfreader288m.py`); any other mask is not one port.
             let ant = if mask.is_power_of_two() {
                 Some(mask.trailing_zeros() as u8 + 1)
@@ -538,14 +541,20 @@ fn push_tags(variant: ChafonVariant, d: &[u8], out: &mut Vec<Result<ReaderMsg, F
             (2, 1, ant)
         }
     };
-    let num = usize::from(*d.get(first - 1).ok_or("Chafon inventory frame without a tag count")?);
+    let num = usize::from(
+        *d.get(first - 1)
+            .ok_or_else(|| malformed("Chafon inventory frame without a tag count"))?,
+    );
     let mut i = first;
     for _ in 0..num {
-        let len = usize::from(*d.get(i).ok_or("Chafon inventory frame: fewer tags than counted")?);
+        let len = usize::from(
+            *d.get(i)
+                .ok_or_else(|| malformed("Chafon inventory frame: fewer tags than counted"))?,
+        );
         i += 1 + len + per_tag_extra;
     }
     if i != d.len() {
-        return Err(format!(
+        return Err(FrameError::Malformed(format!(
             "Chafon {} inventory frame: {num} tag(s) need {i} data bytes, the frame has {} (wrong reader variant?)",
             if variant == ChafonVariant::UhfReader18 {
                 "18"
@@ -553,7 +562,7 @@ fn push_tags(variant: ChafonVariant, d: &[u8], out: &mut Vec<Result<ReaderMsg, F
                 "288"
             },
             d.len()
-        ));
+        )));
     }
     let mut i = first;
     for _ in 0..num {

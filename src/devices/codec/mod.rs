@@ -81,6 +81,19 @@ impl std::fmt::Display for FrameError {
     }
 }
 
+impl crate::domain::text::Bilingual for FrameError {
+    fn message_zh(&self) -> String {
+        match self {
+            FrameError::BadChecksum { expected, found } => {
+                format!("帧已丢弃：校验和 {found:#06x}，应为 {expected:#06x}")
+            }
+            FrameError::EpcCrc { epc_hex } => format!("损坏的标签读数已丢弃（EPC CRC-16 错误）：{epc_hex}"),
+            FrameError::Garbage { bytes } => format!("已跳过 {bytes} 字节噪声"),
+            FrameError::Malformed(why) => format!("帧已丢弃：{why}"),
+        }
+    }
+}
+
 /// Which inventoried flag a Gen2 query targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {

@@ -1332,9 +1332,11 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
     render(&app, &ctl.borrow());
     login::connect(&app, &ctl);
     receive::connect(&app, &ctl);
-    // The app opens on the login screen; pictures (nothing recorded) open on Home.
+    // The app opens on the login screen. Pictures (nothing recorded) and a cache that takes no
+    // writes (read-only, damaged: lookups and checks only, and the screens say so) open on Home.
+    let login_first = opts.record && ctl.borrow().store().writable();
     app.global::<AppState>()
-        .set_screen(if opts.record { Screen::Login } else { Screen::Home });
+        .set_screen(if login_first { Screen::Login } else { Screen::Home });
 
     let weak = app.as_weak();
     let c = ctl.clone();

@@ -465,7 +465,6 @@ fn receive_flow(dir: &std::path::Path) {
     }
     assert_eq!(store.audit_verify().unwrap(), Ok(kinds.len() as u64));
 }
-}
 
 /// A cache `PRAGMA quick_check` finds damaged, opened read-only as the app does: a scan is not
 /// recorded, and the scan screen names the file and what to do, in both languages.

@@ -486,6 +486,7 @@ fn lot_id(tx: &Transaction<'_>, item_id: &str, lot: &LotNo) -> Result<i64, Appli
     .ok_or_else(|| Applied::Data(format!("lot {} of {item_id} is not in the cache", lot.as_str())))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn movement(
     tx: &Transaction<'_>,
     a: &Action,
@@ -515,7 +516,6 @@ fn movement(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn apply(tx: &Transaction<'_>, ch: &Change, a: &Action, command_id: &str, at: &str) -> Result<(), Applied> {
     match ch {
         Change::UpsertLot {

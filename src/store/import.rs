@@ -381,6 +381,7 @@ impl Writer<'_> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn pending(
         &mut self,
         kind: i64,

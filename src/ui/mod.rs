@@ -320,7 +320,7 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
         .into_iter()
         .map(|c| (c.id, c.name))
         .collect();
-    let demo = stored_scans(&store).unwrap_or_default();
+    let demo = stored_scans(store).unwrap_or_default();
     let ctl = Rc::new(RefCell::new(Controller {
         session,
         clock: opts.clock,

@@ -108,10 +108,8 @@ impl Controller {
                     self.receive_op(Op::Qty { n });
                 }
             }
-            d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() => {
-                if self.receive.entry.len() < 10 {
-                    self.receive.entry.push_str(d);
-                }
+            d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() && self.receive.entry.len() < 10 => {
+                self.receive.entry.push_str(d);
             }
             _ => {}
         }
@@ -145,10 +143,8 @@ impl Controller {
                     }
                 }
             }
-            d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() => {
-                if s.supervisor_pin.len() < 12 {
-                    s.supervisor_pin.push_str(d);
-                }
+            d if d.len() == 1 && d.as_bytes()[0].is_ascii_digit() && s.supervisor_pin.len() < 12 => {
+                s.supervisor_pin.push_str(d);
             }
             _ => {}
         }

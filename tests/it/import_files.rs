@@ -154,7 +154,7 @@ fn the_command_line_says_how_many_more_problems_there_were() {
     assert!(e.contains("… and 3 more problem(s)"), "{e}");
     assert!(e.contains("另有 3 个问题"), "{e}");
     assert!(e.contains(&format!("lotline: {n} problem(s) in")), "{e}");
-    assert!(e.contains(&format!("个问题；未导入任何数据")), "{e}");
+    assert!(e.contains("个问题；未导入任何数据"), "{e}");
     assert_eq!(snapshot(&db), before, "the database must not change");
 }
 

@@ -1596,7 +1596,9 @@ impl<'de> Visitor<'de> for SectionSeed<'_, '_> {
 mod tests {
     use super::*;
 
-    fn read(json: &str) -> (Vec<(String, Row)>, Vec<RowError>, Result<(), ReadError>) {
+    type Read = (Vec<(String, Row)>, Vec<RowError>, Result<(), ReadError>);
+
+    fn read(json: &str) -> Read {
         let (mut rows, mut bad) = (vec![], vec![]);
         let res = read_import(json.as_bytes(), &mut |ev| {
             match ev {

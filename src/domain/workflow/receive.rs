@@ -229,6 +229,7 @@ impl Receive {
                 let Ok(scan) = parsed else { return want };
                 if let (Some(sscc), Some(t)) = (&scan.fields.sscc, &self.task)
                     && scan.fields.gtin.is_none()
+                    && contained_gtin(scan).is_none()
                 {
                     for l in t.lines.iter().filter(|l| l.sscc.as_ref() == Some(sscc)) {
                         if let Some(lot) = &l.lot {
@@ -266,14 +267,25 @@ impl Receive {
 
 /// The key a scan names its item by: the GTIN, or for non-GS1 codes their device identifier
 /// (imported as an alias).
+///
+/// A logistics label without (01) names its contents by (02), the GTIN of the trade items it
+/// holds, with their count in (37).
 pub fn item_code(scan: &Scan) -> Option<String> {
     match scan.kind {
         ScanKind::Sscc => None,
-        ScanKind::Gs1 | ScanKind::DigitalLink | ScanKind::Gtin => {
-            scan.fields.gtin.as_ref().map(|g| g.as_str().to_owned())
-        }
+        ScanKind::Gs1 | ScanKind::DigitalLink | ScanKind::Gtin => scan
+            .fields
+            .gtin
+            .as_ref()
+            .map(|g| g.as_str().to_owned())
+            .or_else(|| contained_gtin(scan)),
         _ => scan.fields.code.clone(),
     }
+}
+
+/// AI (02): the GTIN of the trade items a logistic unit contains.
+fn contained_gtin(scan: &Scan) -> Option<String> {
+    scan.ais.iter().find(|(ai, _)| ai == "02").map(|(_, v)| v.clone())
 }
 
 fn lot_from(raw: &str, parsed: &Result<Scan, String>) -> Result<LotNo, OpError> {
@@ -595,9 +607,10 @@ fn scan_goods(op: &Operator, r: &Receive, raw: &str, parsed: &Result<Scan, Strin
         }
     };
     let shown = scan.raw.clone();
-    // A pallet.
+    // A pallet, unless its label says what it holds (AI 02 + 37: received as those goods).
     if let Some(sscc) = &scan.fields.sscc
         && scan.fields.gtin.is_none()
+        && contained_gtin(scan).is_none()
     {
         let Some(t) = &r.task else {
             let ev = reject(Reason::SsccWithoutAsn {

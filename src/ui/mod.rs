@@ -4,6 +4,7 @@
 //! synchronously: a verdict is a handful of indexed SQLite reads, well under a frame.
 //! Pure `map_*` functions turn domain values into the structs the views show.
 
+pub mod files;
 pub mod headless;
 pub mod login;
 pub mod receive;
@@ -116,6 +117,7 @@ pub struct Controller {
     save_error: Option<String>,
     login: login::LoginUi,
     receive: receive::ReceiveUi,
+    files: files::FilesUi,
     lookup: LookupState,
     demo: Vec<DemoScan>,
     devices: Devices,
@@ -1110,6 +1112,7 @@ pub fn render(app: &AppWindow, c: &Controller) {
     render_rfid(app, c);
     login::render(app, c);
     receive::render(app, c);
+    files::render(app, c);
 }
 
 impl Controller {
@@ -1245,6 +1248,7 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
         save_error: None,
         login: Default::default(),
         receive: Default::default(),
+        files: Default::default(),
         lookup: LookupState::None,
         demo,
         devices: Devices::default(),
@@ -1255,6 +1259,7 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
     render(&app, &ctl.borrow());
     login::connect(&app, &ctl);
     receive::connect(&app, &ctl);
+    files::connect(&app, &ctl);
     // The app opens on the login screen; pictures (nothing recorded) open on Home.
     app.global::<AppState>()
         .set_screen(if opts.record { Screen::Login } else { Screen::Home });

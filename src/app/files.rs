@@ -135,8 +135,8 @@ pub enum FilesError {
     NotSupervisor { operator: String },
     #[error("{0}")]
     Store(StoreError),
-    #[error("{0}")]
-    Import(ImportError),
+    #[error("{}: {error}", .path.display())]
+    Import { path: PathBuf, error: ImportError },
 }
 
 impl Bilingual for FilesError {
@@ -168,7 +168,7 @@ impl Bilingual for FilesError {
                 format!("只有主管可以导入主数据；{operator} 不是主管")
             }
             FilesError::Store(e) => e.message_zh(),
-            FilesError::Import(e) => e.message_zh(),
+            FilesError::Import { path, error } => format!("{}：{}", path.display(), error.message_zh()),
         }
     }
 }
@@ -178,20 +178,26 @@ impl FilesError {
     /// many more there were than the import kept.
     pub fn problems(&self) -> (Vec<Text>, usize) {
         match self {
-            FilesError::Import(ImportError::Rows { errors, more }) => (errors.iter().map(Text::of).collect(), *more),
+            FilesError::Import {
+                error: ImportError::Rows { errors, more },
+                ..
+            } => (errors.iter().map(Text::of).collect(), *more),
             _ => (vec![], 0),
         }
     }
 
-    /// The headline: for row problems a count ("3 problem(s) ... nothing was imported"), else
-    /// the whole message.
+    /// The headline: for row problems their count ("3 problem(s) in FILE; nothing was
+    /// imported", as `lotline import` says it), else the whole message.
     pub fn headline(&self) -> Text {
         match self {
-            FilesError::Import(ImportError::Rows { errors, more }) => {
+            FilesError::Import {
+                path,
+                error: ImportError::Rows { errors, more },
+            } => {
                 let n = errors.len() + more;
                 Text::new(
-                    format!("{n} problem(s) in the file; nothing was imported"),
-                    format!("文件中有 {n} 个问题；未导入任何数据"),
+                    format!("{n} problem(s) in {}; nothing was imported", path.display()),
+                    format!("{} 中有 {n} 个问题；未导入任何数据", path.display()),
                 )
             }
             e => Text::of(e),
@@ -227,9 +233,7 @@ pub fn may_import(op: Option<&Operator>) -> Result<(), FilesError> {
     match op {
         None => Err(FilesError::NotLoggedIn),
         Some(o) if o.has(Role::Supervisor) => Ok(()),
-        Some(o) => Err(FilesError::NotSupervisor {
-            operator: o.id.clone(),
-        }),
+        Some(o) => Err(FilesError::NotSupervisor { operator: o.id.clone() }),
     }
 }
 
@@ -293,10 +297,7 @@ fn unescape_mount(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -493,7 +494,13 @@ pub fn export_name(kind: &str, device_id: &str, now: DateTime<FixedOffset>) -> S
 
 /// `dir/NAME.EXT`, or `dir/NAME-2.EXT` (…) when that is taken: an export never replaces a file.
 fn free_path(dir: &Path, name: &str, ext: &str) -> PathBuf {
-    let with = |n: &str| dir.join(if ext.is_empty() { n.to_owned() } else { format!("{n}.{ext}") });
+    let with = |n: &str| {
+        dir.join(if ext.is_empty() {
+            n.to_owned()
+        } else {
+            format!("{n}.{ext}")
+        })
+    };
     let first = with(name);
     if std::fs::symlink_metadata(&first).is_err() {
         return first;
@@ -590,7 +597,11 @@ pub fn received_csv(commands: &[OutboxCommand]) -> (Vec<u8>, usize) {
     };
     for c in commands.iter().filter(|c| c.kind == "receive") {
         let p = &c.payload;
-        let lines = p.get("lines").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+        let lines = p
+            .get("lines")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         for l in lines {
             let f = |k: &str| l.get(k).map(text).unwrap_or_default();
             let fields = [
@@ -770,7 +781,10 @@ pub fn import_master_data(store: &mut Store, file: &Path) -> Result<ImportSummar
     match import_from(store, r) {
         Ok(sum) => Ok(sum),
         Err(ImportError::Store(e)) => Err(FilesError::Store(e.in_file(store.path()))),
-        Err(e) => Err(FilesError::Import(e)),
+        Err(error) => Err(FilesError::Import {
+            path: file.to_owned(),
+            error,
+        }),
     }
 }
 
@@ -856,7 +870,12 @@ mod tests {
         assert_eq!(l.more, 0);
         assert_eq!(l.entries[2].size, 2);
         assert!(l.entries[0].is_dir && !l.entries[2].is_dir);
-        let folders: Vec<_> = list_dir(d.path(), &[]).unwrap().entries.into_iter().map(|e| e.name).collect();
+        let folders: Vec<_> = list_dir(d.path(), &[])
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
         assert_eq!(folders, ["Alpha", "zeta"]);
 
         let big = tempfile::tempdir().unwrap();

@@ -163,7 +163,9 @@ impl Controller {
     /// A row of the picker tapped: a medium or folder opens; a file is imported.
     pub fn files_open(&mut self, index: usize) {
         if self.files.folder.is_none() {
-            let Some(root) = self.files.roots.get(index).cloned() else { return };
+            let Some(root) = self.files.roots.get(index).cloned() else {
+                return;
+            };
             self.files.root = Some(root.clone());
             self.files.folder = Some(root);
             self.files_list();
@@ -332,20 +334,14 @@ pub fn map_rows(roots: &[PathBuf], folder: Option<&Path>, listing: &Listing, lan
 /// What the picker is choosing for.
 pub fn map_picker_title(action: FileAction, lang: Lang) -> String {
     let (en, zh) = match action {
-        FileAction::ExportAuditCsv => (
-            "Where to export the audit log (CSV)?",
-            "将审计日志（CSV）导出到哪里？",
-        ),
+        FileAction::ExportAuditCsv => ("Where to export the audit log (CSV)?", "将审计日志（CSV）导出到哪里？"),
         FileAction::ExportAuditJson => (
             "Where to export the audit log (JSON)?",
             "将审计日志（JSON）导出到哪里？",
         ),
         FileAction::ExportReceived => ("Where to export the received lines?", "将收货明细导出到哪里？"),
         FileAction::ExportLabels => ("Where to copy the labels?", "将标签复制到哪里？"),
-        FileAction::Import => (
-            "Choose the master-data file (.json)",
-            "请选择主数据文件（.json）",
-        ),
+        FileAction::Import => ("Choose the master-data file (.json)", "请选择主数据文件（.json）"),
     };
     match lang {
         Lang::En => en.to_owned(),
@@ -656,7 +652,10 @@ mod tests {
     fn problems_are_cut_with_a_count() {
         let p: Vec<Text> = (0..3).map(|i| Text::new(format!("e{i}"), format!("错{i}"))).collect();
         assert_eq!(map_problems(&p, 0, Lang::En, 5), ["e0", "e1", "e2"]);
-        assert_eq!(map_problems(&p, 4, Lang::En, 2), ["e0", "e1", "… and 5 more problem(s)"]);
+        assert_eq!(
+            map_problems(&p, 4, Lang::En, 2),
+            ["e0", "e1", "… and 5 more problem(s)"]
+        );
         assert_eq!(map_problems(&p, 0, Lang::Zh, 2), ["错0", "错1", "…… 另有 1 个问题"]);
     }
 }

@@ -86,10 +86,7 @@ fn a_fake_medium_is_listed_folders_first_and_json_files_only() {
 
     let l = list_dir(&stick, &["json"]).unwrap();
     let shown: Vec<(&str, bool)> = l.entries.iter().map(|e| (e.name.as_str(), e.is_dir)).collect();
-    assert_eq!(
-        shown,
-        [("Archive", true), ("exports", true), ("master.json", false)]
-    );
+    assert_eq!(shown, [("Archive", true), ("exports", true), ("master.json", false)]);
     assert_eq!(l.entries[2].path, stick.join("master.json"));
     assert_eq!(l.more, 0);
     // Exports choose a folder: files are not listed.
@@ -168,7 +165,11 @@ fn exports_write_the_audit_log_the_received_lines_and_the_labels() {
         .collect();
     assert_eq!(
         lots,
-        [("F200", "R-NEW1", "60"), ("F200", "R-NEW2", "40"), ("F100", "M-1", "20")]
+        [
+            ("F200", "R-NEW1", "60"),
+            ("F200", "R-NEW2", "40"),
+            ("F100", "M-1", "20")
+        ]
     );
     for r in &rows[1..] {
         assert_eq!(r[col("operator")], "recv1");
@@ -204,14 +205,13 @@ fn exports_write_the_audit_log_the_received_lines_and_the_labels() {
         names(&lab.path),
         ["M-1-20261201-090000.png", "R-NEW1-20261201-090100.png"]
     );
-    assert_eq!(std::fs::read(lab.path.join("R-NEW1-20261201-090100.png")).unwrap(), b"\x89PNG two");
+    assert_eq!(
+        std::fs::read(lab.path.join("R-NEW1-20261201-090100.png")).unwrap(),
+        b"\x89PNG two"
+    );
 
     // Every export appeared whole: nothing half-written is left beside them.
-    assert!(
-        names(&stick).iter().all(|n| !n.starts_with('.')),
-        "{:?}",
-        names(&stick)
-    );
+    assert!(names(&stick).iter().all(|n| !n.starts_with('.')), "{:?}", names(&stick));
 
     // A folder that is not there: a plain message, nothing written.
     let gone = stick.join("gone");
@@ -308,7 +308,9 @@ fn a_file_with_bad_rows_names_each_in_both_languages_and_changes_nothing() {
     assert_eq!(more, 0);
     assert_eq!(problems.len(), 3, "{problems:?}");
     assert!(
-        problems[0].en.starts_with("items[0].gtins[0] (T901): '09501101531184' has a wrong check digit"),
+        problems[0]
+            .en
+            .starts_with("items[0].gtins[0] (T901): '09501101531184' has a wrong check digit"),
         "{}",
         problems[0].en
     );
@@ -317,8 +319,9 @@ fn a_file_with_bad_rows_names_each_in_both_languages_and_changes_nothing() {
     for p in &problems {
         assert!(!p.zh.is_empty() && p.zh != p.en, "{p:?}");
     }
-    assert_eq!(e.headline().en, "3 problem(s) in the file; nothing was imported");
-    assert_eq!(e.headline().zh, "文件中有 3 个问题；未导入任何数据");
+    let f = file.display();
+    assert_eq!(e.headline().en, format!("3 problem(s) in {f}; nothing was imported"));
+    assert_eq!(e.headline().zh, format!("{f} 中有 3 个问题；未导入任何数据"));
     assert_eq!(snapshot(&db), before, "nothing changed");
 }
 
@@ -335,7 +338,10 @@ fn a_file_that_is_not_master_data_is_refused_and_changes_nothing() {
     let cases: Vec<(PathBuf, NotMasterData)> = vec![
         (audit, NotMasterData::NotAnObject),
         (received, NotMasterData::NotJson),
-        (write(&stick, "label.png", b"\x89PNG\r\n\x1a\n...."), NotMasterData::NotJson),
+        (
+            write(&stick, "label.png", b"\x89PNG\r\n\x1a\n...."),
+            NotMasterData::NotJson,
+        ),
         (write(&stick, "empty.json", b"{ }"), NotMasterData::NoSections),
         (
             write(&stick, "config.json", br#"{"printer": "zebra"}"#),

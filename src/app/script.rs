@@ -91,6 +91,13 @@ pub fn script_line(session: &mut Session, step: usize, line: ScriptLine, now: Da
 /// Writes the audit record to `out` as CSV or a JSON array; returns the number of entries.
 /// The file appears only when complete (written beside it, then renamed).
 pub fn export_audit(store: &Store, out: &Path, json_format: bool) -> Result<usize, StoreError> {
+    let (body, n) = audit_bytes(store, json_format)?;
+    write_atomically(out, &body).map_err(|e| StoreError::Data(format!("cannot write {}: {e}", out.display())))?;
+    Ok(n)
+}
+
+/// The audit record as `export_audit` writes it (CSV or a JSON array), and its number of entries.
+pub fn audit_bytes(store: &Store, json_format: bool) -> Result<(Vec<u8>, usize), StoreError> {
     let (rows, _) = store.audit_entries()?;
     let mut body = Vec::new();
     if json_format {
@@ -161,11 +168,11 @@ pub fn export_audit(store: &Store, out: &Path, json_format: bool) -> Result<usiz
             let _ = writeln!(body, "{}", line.join(","));
         }
     }
-    write_atomically(out, &body).map_err(|e| StoreError::Data(format!("cannot write {}: {e}", out.display())))?;
-    Ok(rows.len())
+    Ok((body, rows.len()))
 }
 
-fn csv_field(s: &str) -> String {
+/// One CSV field, quoted when it holds a comma, a quote or a line break.
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -323,6 +323,15 @@ impl Session {
         &mut self.store
     }
 
+    /// Imports a master-data file (from a USB stick): a supervisor's action, all or nothing.
+    pub fn import_master_data(
+        &mut self,
+        file: &std::path::Path,
+    ) -> Result<crate::store::import::ImportSummary, super::files::FilesError> {
+        super::files::may_import(self.state.operator())?;
+        super::files::import_master_data(&mut self.store, file)
+    }
+
     pub fn state(&self) -> &State {
         &self.state
     }

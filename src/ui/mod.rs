@@ -7,6 +7,7 @@
 //! and the shared helpers. The Slint event loop owns the main thread; callbacks run on it and
 //! call into the application layer synchronously (a verdict is a handful of indexed reads).
 
+pub mod files;
 pub mod headless;
 mod home;
 pub mod login;
@@ -146,6 +147,7 @@ pub struct Controller {
     save_error: Option<crate::domain::text::Text>,
     login: login::LoginUi,
     receive: receive::ReceiveUi,
+    files: files::FilesUi,
     lookup: LookupState,
     demo: Vec<DemoScan>,
     devices: Devices,
@@ -282,6 +284,7 @@ pub fn render(app: &AppWindow, c: &Controller) {
     render_rfid(app, c);
     login::render(app, c);
     receive::render(app, c);
+    files::render(app, c);
 }
 
 impl Controller {}
@@ -337,6 +340,7 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
         save_error: None,
         login: Default::default(),
         receive: Default::default(),
+        files: Default::default(),
         lookup: LookupState::None,
         demo,
         devices: Devices::default(),
@@ -351,6 +355,7 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
     rfid::connect(&app, &ctl);
     login::connect(&app, &ctl);
     receive::connect(&app, &ctl);
+    files::connect(&app, &ctl);
     // The app opens on the login screen. Pictures (nothing recorded) and a cache that takes no
     // writes (read-only, damaged: lookups and checks only, and the screens say so) open on Home.
     let login_first = opts.record && ctl.borrow().store().writable();

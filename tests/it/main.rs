@@ -5,6 +5,7 @@ mod cache_files;
 mod cli;
 mod conformance;
 mod devices;
+mod files;
 mod gates;
 mod grammar;
 #[cfg(feature = "hardware-tests")]

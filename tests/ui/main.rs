@@ -349,6 +349,7 @@ fn ui_flows() {
     device_flows(dir.path());
     receive_flow(dir.path());
     damaged_cache_flow(dir.path());
+    files_flow(dir.path());
 }
 
 /// A receiver logs in, receives ASN-0001's first pallet by its SSCC and a line by scanning the
@@ -642,4 +643,145 @@ fn device_flows(dir: &std::path::Path) {
     pump_until("the scanner back", &|| {
         value(&app, "scanner") == "● Scanner ready (simulated)"
     });
+}
+
+/// A supervisor exports the audit log to a USB stick through the in-app picker (no medium at
+/// first: the screen says to insert one), then imports a file with bad rows: each problem shows,
+/// in either language, and nothing changes. A receiver may export but not import.
+fn files_flow(dir: &std::path::Path) {
+    use lotline::ui::FilesAdapter;
+
+    let path = dir.join("files.db");
+    let mut store = Store::create(&path).unwrap();
+    demo::generate(&mut store, 300, 5, now().date_naive()).unwrap();
+    let (app, ctl) = ui::build(
+        session(store, dir),
+        UiOptions {
+            clock: Rc::new(now),
+            lang: Lang::En,
+            record: true,
+        },
+    )
+    .unwrap();
+    app.show().unwrap();
+    let stick = dir.join("media").join("STICK");
+    std::fs::create_dir_all(stick.join("exports")).unwrap();
+    std::fs::write(stick.join("notes.txt"), "not listed for an import").unwrap();
+    // The in-app picker (as on the kms build), over no medium yet.
+    ctl.borrow_mut().set_file_dialog(false);
+    ctl.borrow_mut().set_media_roots(vec![]);
+    let state = app.global::<AppState>();
+    let fa = app.global::<FilesAdapter>();
+    login(&app, "super1", "9999");
+    click(&app, "Files");
+    assert_eq!(state.get_screen(), Screen::Files);
+    assert!(fa.get_may_import());
+
+    // Export the audit log: no stick yet, so the picker asks for one.
+    click(&app, "Export audit (CSV)");
+    assert!(fa.get_picking());
+    assert_eq!(value(&app, "no medium"), "Insert a USB stick, then tap Refresh.");
+    // The stick goes in; Refresh finds it and, the only one, opens it.
+    ctl.borrow_mut().set_media_roots(vec![stick.clone()]);
+    click(&app, "Refresh");
+    assert_eq!(value(&app, "picker location"), stick.display().to_string());
+    let rows: Vec<String> = slint::Model::iter(&fa.get_rows()).map(|r| r.name.to_string()).collect();
+    assert_eq!(rows, ["exports"], "folders only for an export");
+    click(&app, "exports");
+    assert_eq!(
+        value(&app, "picker location"),
+        stick.join("exports").display().to_string()
+    );
+    click(&app, "Up");
+    click(&app, "exports");
+    click(&app, "Export here");
+    assert!(!fa.get_picking());
+    let entries = ctl.borrow().store().count("audit_log").unwrap();
+    let msg = value(&app, "files message");
+    assert!(
+        msg.starts_with(&format!(
+            "Exported {entries} audit entries to {}",
+            stick.join("exports").display()
+        )),
+        "{msg}"
+    );
+    let exported: Vec<_> = std::fs::read_dir(stick.join("exports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(exported.len(), 1);
+    let name = exported[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("lotline-audit-") && name.ends_with("-20261121-093000.csv"),
+        "{name}"
+    );
+    let csv = std::fs::read_to_string(&exported[0]).unwrap();
+    assert_eq!(csv.lines().count() as i64, entries + 1, "a header and every entry");
+    assert!(csv.contains(",super1,"), "{csv}");
+
+    // Import a file with bad rows: the picker lists folders and .json files; tapping the file
+    // imports it; the problems show and nothing changes.
+    std::fs::write(
+        stick.join("bad.json"),
+        r#"{"items": [{"id": "T901", "name_en": "Test tape", "name_zh": "测试胶带",
+                       "gtins": ["09501101531184"], "storage": "ambient"}],
+            "stock": [{"location": "WH1-A-01-01", "item": "F001", "lot": "NOPE", "qty": 5}]}"#,
+    )
+    .unwrap();
+    let counts = |c: &lotline::ui::Controller| -> Vec<i64> {
+        ["items", "barcodes", "lots", "stock", "outbox", "audit_log"]
+            .iter()
+            .map(|t| c.store().count(t).unwrap())
+            .collect()
+    };
+    let before = counts(&ctl.borrow());
+    click(&app, "Import master data");
+    assert!(fa.get_picking());
+    let rows: Vec<String> = slint::Model::iter(&fa.get_rows()).map(|r| r.name.to_string()).collect();
+    assert_eq!(rows, ["exports", "bad.json"]);
+    click(&app, "bad.json");
+    assert!(!fa.get_picking());
+    assert!(!fa.get_message_ok());
+    let problems: Vec<String> = slint::Model::iter(&fa.get_problems()).map(|p| p.to_string()).collect();
+    let bad = stick.join("bad.json");
+    assert_eq!(
+        value(&app, "files message"),
+        format!("3 problem(s) in {}; nothing was imported", bad.display()),
+        "{problems:#?}"
+    );
+    assert_eq!(
+        problems,
+        [
+            "items[0].category (T901): is missing; this field is required",
+            "items[0].gtins[0] (T901): '09501101531184' has a wrong check digit (expected 5)",
+            "stock[0].lot (NOPE): lot 'NOPE' of item 'F001' is not defined (add it under lots)",
+        ]
+    );
+    assert_eq!(value(&app, "import problem"), problems[0]);
+    assert_eq!(counts(&ctl.borrow()), before, "nothing changed");
+    // ... and in Chinese.
+    click(&app, "中文");
+    assert_eq!(
+        value(&app, "files message"),
+        format!("{} 中有 3 个问题；未导入任何数据", bad.display())
+    );
+    assert!(
+        slint::Model::iter(&fa.get_problems()).all(|p| p.contains('：') && !p.contains("is missing")),
+        "the problems in Chinese"
+    );
+    click(&app, "English");
+
+    // A receiver may export, not import.
+    click(&app, "‹ Home");
+    click(&app, "Log out");
+    login(&app, "recv1", "1111");
+    click(&app, "Files");
+    assert_eq!(fa.get_message(), "", "the supervisor's results are gone");
+    assert!(!fa.get_may_import());
+    fa.invoke_action("import".into());
+    assert!(!fa.get_picking());
+    assert_eq!(
+        value(&app, "files message"),
+        "only a supervisor may import master data; recv1 is not one"
+    );
 }

@@ -39,6 +39,9 @@ pub struct Cli {
     /// ones when none is found; `simulated` always simulates; `none` uses only the keyboard.
     #[arg(long, value_enum, default_value = "auto")]
     devices: DevicesArg,
+    /// Minutes without an action after which the app locks and asks for a login again.
+    #[arg(long, default_value_t = 5, value_name = "MINUTES")]
+    idle_lock: u32,
     /// Device profiles that override or add to the shipped ones.
     #[arg(long, global = true, default_value = crate::devices::profile::SYSTEM_DIR)]
     profiles_dir: PathBuf,
@@ -458,6 +461,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &cli.devices_given,
             cli.devices,
             &cli.profiles_dir,
+            cli.idle_lock,
         ),
         Some(Command::DemoData { lots, seed, today }) => {
             let path = require_db(&cli.db)?;
@@ -1053,6 +1057,7 @@ fn run_gui(
     given: &[String],
     mode: DevicesArg,
     profiles_dir: &Path,
+    idle_lock_minutes: u32,
 ) -> anyhow::Result<()> {
     let store = match &db {
         Some(p) => open_for_ui(p)?,
@@ -1060,7 +1065,11 @@ fn run_gui(
     };
     let units = store.serialized_units(40).unwrap_or_default();
     let (app, ctl) = ui::build(
-        gui_session(store, lang),
+        {
+            let mut s = gui_session(store, lang);
+            s.set_idle_seconds(i64::from(idle_lock_minutes.max(1)) * 60);
+            s
+        },
         UiOptions {
             clock: ui::system_clock(),
             lang,

@@ -32,6 +32,8 @@ pub struct ReceiveUi {
     supervisor_id: String,
     supervisor_pin: String,
     supervisor_reason: Option<usize>,
+    /// A reason typed instead of chosen (it wins over the chosen one).
+    supervisor_reason_text: String,
     supervisor_message: Option<Text>,
     label: Option<LabelInfo>,
     summary: Option<ReceiptSummary>,
@@ -122,7 +124,9 @@ impl Controller {
                 s.supervisor_pin.pop();
             }
             "ok" => {
+                let typed = s.supervisor_reason_text.trim();
                 let reason = match s.supervisor_reason.and_then(|i| OVERRIDE_REASONS.get(i)) {
+                    _ if !typed.is_empty() => typed.to_owned(),
                     Some((code, _, _)) => (*code).to_owned(),
                     None => String::new(),
                 };
@@ -140,6 +144,7 @@ impl Controller {
                         self.receive.supervisor_message = None;
                         self.receive.supervisor_id.clear();
                         self.receive.supervisor_reason = None;
+                        self.receive.supervisor_reason_text.clear();
                     }
                 }
             }
@@ -366,6 +371,7 @@ pub fn render(app: &AppWindow, c: &Controller) {
     ));
     ra.set_reason_index(c.receive.supervisor_reason.map(|i| i as i32).unwrap_or(-1));
     ra.set_supervisor_id(shared(&c.receive.supervisor_id));
+    ra.set_supervisor_reason_text(shared(&c.receive.supervisor_reason_text));
     ra.set_supervisor_pin_dots(shared(map_pin_dots(c.receive.supervisor_pin.len())));
     ra.set_supervisor_message(shared(
         c.receive
@@ -500,9 +506,10 @@ pub fn connect(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {
     let c = ctl.clone();
     ra.on_supervisor_key(move |k| {
         let Some(app) = weak.upgrade() else { return };
-        let typed = app.global::<ReceiveAdapter>().get_supervisor_id().to_string();
+        let ra = app.global::<ReceiveAdapter>();
         let mut c = c.borrow_mut();
-        c.receive.supervisor_id = typed;
+        c.receive.supervisor_id = ra.get_supervisor_id().to_string();
+        c.receive.supervisor_reason_text = ra.get_supervisor_reason_text().to_string();
         c.supervisor_key(&k);
         render(&app, &c);
         render_status(&app, &c);

@@ -27,6 +27,9 @@ use crate::domain::workflow::{self, Effect, Event, Facts, LabelRequest, OpError,
 use crate::store::gates::OutboxCommand;
 use crate::store::{ScanRecord, Store, StoreError};
 
+/// A scan op's `data` that starts with this is an RFID tag's EPC in hex (`epc:3074…`).
+pub const EPC_PREFIX: &str = "epc:";
+
 /// The default idle time after which the session locks.
 pub const DEFAULT_IDLE_SECONDS: i64 = 300;
 
@@ -414,7 +417,20 @@ impl Session {
                 Event::Start { gate: g, task }
             }
             Op::Scan { data } => {
-                let parsed = parse_scan(data.as_bytes(), None, &self.opts.scan_settings, today).map_err(|e| e.message);
+                let parsed = match data.trim().strip_prefix(EPC_PREFIX) {
+                    // An RFID tag: its EPC, read as the GS1 keys it encodes (SGTIN: (01) + (21)).
+                    Some(hex) => match crate::domain::epc::decode_epc_hex(hex.trim()) {
+                        Ok(crate::domain::epc::EpcDecoded::Gs1(e)) => {
+                            parse_scan(e.bracketed().as_bytes(), None, &self.opts.scan_settings, today)
+                                .map_err(|e| e.message)
+                        }
+                        Ok(crate::domain::epc::EpcDecoded::Raw { reason, .. }) => {
+                            Err(format!("the tag carries no GS1 key: {reason}"))
+                        }
+                        Err(e) => Err(format!("unreadable EPC: {}", e.message)),
+                    },
+                    None => parse_scan(data.as_bytes(), None, &self.opts.scan_settings, today).map_err(|e| e.message),
+                };
                 let event = Event::Scan {
                     raw: data.clone(),
                     parsed,
@@ -486,6 +502,11 @@ impl Session {
             && let Some(code) = item_code(scan)
         {
             f.item = self.store.item_by_code(&code)?;
+        }
+        if let (Some(item), Ok(scan)) = (&f.item, parsed)
+            && let Some(serial) = &scan.fields.serial
+        {
+            f.serial_lot = self.store.serial_lot(&item.id, serial.as_str())?;
         }
         for (item, lot) in r.lots_wanted(event, f.item.as_ref()) {
             if f.lot(&item, &lot).is_none()

@@ -37,6 +37,17 @@ pub struct ReceiveUi {
     supervisor_message: Option<Text>,
     label: Option<LabelInfo>,
     summary: Option<ReceiptSummary>,
+    /// RFID tags (EPC hex) already taken in this receipt: a tag is read many times a second.
+    tags_taken: std::collections::HashSet<String>,
+    /// A tag changed the screen outside a callback (the device path re-renders it).
+    pub(super) dirty: bool,
+}
+
+impl ReceiveUi {
+    /// True the first time `epc` is seen in this receipt.
+    pub(super) fn take_tag(&mut self, epc: &str) -> bool {
+        self.tags_taken.insert(epc.to_owned())
+    }
 }
 
 fn receive_state(c: &Controller) -> Option<&Receive> {
@@ -362,6 +373,8 @@ pub fn render(app: &AppWindow, c: &Controller) {
     ra.set_can_confirm(step == "receive.confirm");
     ra.set_can_label(matches!(step, "receive.putaway" | "receive.scan") && r.is_some_and(|r| !r.done.is_empty()));
     ra.set_can_finish(matches!(step, "receive.putaway" | "receive.scan"));
+    ra.set_has_reader(c.devices.attached.rfid.is_some());
+    ra.set_reading(c.rfid.running);
     ra.set_supervisor_open(c.receive.supervisor_open);
     ra.set_reason_choices(model(
         OVERRIDE_REASONS
@@ -435,6 +448,9 @@ pub fn connect(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {
         c.receive_op(Op::Label { out: Some(out) });
     })));
     ra.on_close_label(action(Box::new(|c| c.receive.label = None)));
+    ra.on_read_tags(action(Box::new(|c| {
+        if c.rfid.running { c.rfid_stop() } else { c.rfid_start() }
+    })));
     ra.on_open_supervisor(action(Box::new(|c| {
         c.receive.supervisor_open = true;
         c.receive.supervisor_message = None;

@@ -44,6 +44,18 @@ impl Controller {
                 }
             }
             DeviceEvent::Tag(t) => {
+                // At the receive gate, waiting for goods: each tag not yet taken in this receipt
+                // is one unit (a tag read again, or read while a receipt is pending, waits for
+                // the reader's next round).
+                if screen == Screen::Receive && self.session.state().name() == "receive.scan" {
+                    let hex = crate::devices::codec::gen2::hex(&t.tag.epc);
+                    if self.receive.take_tag(&hex) {
+                        self.receive_op(crate::app::session::Op::Scan {
+                            data: format!("{}{hex}", crate::app::session::EPC_PREFIX),
+                        });
+                        self.receive.dirty = true;
+                    }
+                }
                 if !self.rfid.running && self.rfid.session.is_none() {
                     return None;
                 }
@@ -214,6 +226,11 @@ pub fn handle_device_event(app: &AppWindow, ctl: &Rc<RefCell<Controller>>, ev: D
     let is_tag = matches!(ev, DeviceEvent::Tag(_) | DeviceEvent::Round { .. });
     let screen = app.global::<AppState>().get_screen();
     let switch = ctl.borrow_mut().device_event(ev, screen);
+    if std::mem::take(&mut ctl.borrow_mut().receive.dirty) {
+        let c = ctl.borrow();
+        super::receive::render(app, &c);
+        render_status(app, &c);
+    }
     if is_tag {
         // Tag lists are re-rendered by the UI timer, at most a few times a second.
         return;

@@ -173,6 +173,8 @@ pub struct Facts {
     pub item: Option<Item>,
     /// The cache's lots among those the event names.
     pub lots: Vec<Lot>,
+    /// For a serialised unit (AI 21, or an RFID tag's SGTIN): its lot in the serial registry.
+    pub serial_lot: Option<Lot>,
     /// For `location` (or a location scanned at putaway).
     pub location: Option<Location>,
 }

@@ -684,19 +684,31 @@ fn scan_goods(op: &Operator, r: &Receive, raw: &str, parsed: &Result<Scan, Strin
             .or_else(|| of_item.first())
             .copied();
     }
-    let lot = scan.fields.lot.clone().or_else(|| line.and_then(|l| l.lot.clone()));
+    // The lot: on the label, else the serial registry's for a serialised unit (an RFID tag),
+    // else the ASN line's.
+    let serial_lot = facts.serial_lot.as_ref().filter(|l| l.item_id == item.id);
+    let lot = scan
+        .fields
+        .lot
+        .clone()
+        .or_else(|| serial_lot.map(|l| l.lot.clone()))
+        .or_else(|| line.and_then(|l| l.lot.clone()));
     let expiry = scan.fields.expiry.or_else(|| line.and_then(|l| l.expiry));
     // Variable-measure goods: one case per scan, its net weight recorded.
-    let qty = match (scan.fields.quantity, scan.fields.net_weight_kg) {
-        (Some(q), _) => Some(q.min(MAX_QTY as u64) as u32),
-        (None, Some(_)) => Some(1),
+    // A serialised unit (AI 21, an RFID tag) is one unit.
+    let qty = match (scan.fields.quantity, scan.fields.net_weight_kg, &scan.fields.serial) {
+        (Some(q), _, _) => Some(q.min(MAX_QTY as u64) as u32),
+        (None, Some(_), _) | (None, None, Some(_)) => Some(1),
         _ => None,
     };
     let pl = PendingLine {
         item: item.clone(),
         line_no: line.map(|l| l.line_no),
-        known: lot.as_ref().and_then(|l| facts.lot(&item.id, l)).cloned(),
-        labelled: scan.fields.lot.is_some(),
+        known: lot
+            .as_ref()
+            .and_then(|l| facts.lot(&item.id, l).or(serial_lot.filter(|s| s.lot == *l)))
+            .cloned(),
+        labelled: scan.fields.lot.is_some() || serial_lot.is_some(),
         lot,
         expiry,
         production_date: scan.fields.production_date,

@@ -1063,16 +1063,7 @@ impl Store {
                 lot: rec.lot.clone(),
             },
             operator: Some(rec.operator.clone()),
-            audit: AuditFacts {
-                gate: Gate::parse(&rec.gate),
-                task_id: rec.task_id.clone(),
-                item_id: rec.item_id.clone(),
-                lot: rec.lot.clone(),
-                scan: Some(rec.scan.clone()),
-                verdict: ["accept", "warn", "reject"].into_iter().find(|v| *v == rec.verdict),
-                reasons: codes(&rec.reason_codes),
-                ..Default::default()
-            },
+            audit: rec.audit(),
             changes: vec![],
         };
         let at = record_time(&rec.at);
@@ -1100,15 +1091,9 @@ impl Store {
             },
             operator: Some(rec.operator.clone()),
             audit: AuditFacts {
-                gate: Gate::parse(&rec.gate),
-                task_id: rec.task_id.clone(),
-                item_id: rec.item_id.clone(),
-                lot: rec.lot.clone(),
-                scan: Some(rec.scan.clone()),
                 verdict: Some("warn"),
-                reasons: codes(&rec.reason_codes),
                 reason: Some(reason.to_owned()),
-                ..Default::default()
+                ..rec.audit()
             },
             changes: vec![],
         };
@@ -1132,6 +1117,22 @@ impl Store {
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+}
+
+impl ScanRecord {
+    /// The audit entry's facts for this scan.
+    fn audit(&self) -> AuditFacts {
+        AuditFacts {
+            gate: Gate::parse(&self.gate),
+            task_id: self.task_id.clone(),
+            item_id: self.item_id.clone(),
+            lot: self.lot.clone(),
+            scan: Some(self.scan.clone()),
+            verdict: ["accept", "warn", "reject"].into_iter().find(|v| *v == self.verdict),
+            reasons: codes(&self.reason_codes),
+            ..Default::default()
+        }
     }
 }
 

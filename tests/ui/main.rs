@@ -20,8 +20,9 @@ fn now() -> DateTime<FixedOffset> {
 
 type Ctl = Rc<std::cell::RefCell<lotline::ui::Controller>>;
 
-fn build(dir: &std::path::Path) -> (AppWindow, Ctl, std::path::PathBuf) {
-    let path = dir.join("ui.db");
+/// The app on a fresh demo cache `name` in `dir`, shown.
+fn build(dir: &std::path::Path, name: &str) -> (AppWindow, Ctl, std::path::PathBuf) {
+    let path = dir.join(name);
     let mut store = Store::create(&path).unwrap();
     demo::generate(&mut store, 300, 5, now().date_naive()).unwrap();
     let (app, ctl) = ui::build(
@@ -95,7 +96,7 @@ fn wedge(app: &AppWindow, text: &str) {
 fn ui_flows() {
     i_slint_backend_testing::init_integration_test_with_mock_time();
     let dir = tempfile::tempdir().unwrap();
-    let (app, ctl, db) = build(dir.path());
+    let (app, ctl, db) = build(dir.path(), "ui.db");
     let state = app.global::<AppState>();
     let scan = app.global::<ScanAdapter>();
     let gtin = |i| demo::demo_gtin(i);
@@ -355,19 +356,7 @@ fn ui_flows() {
 /// A receiver logs in, receives ASN-0001's first pallet by its SSCC and a line by scanning the
 /// goods and typing the quantity, prints a label, and puts the goods away.
 fn receive_flow(dir: &std::path::Path) {
-    let path = dir.join("receive.db");
-    let mut store = Store::create(&path).unwrap();
-    demo::generate(&mut store, 300, 5, now().date_naive()).unwrap();
-    let (app, ctl) = ui::build(
-        session(store, dir),
-        UiOptions {
-            clock: Rc::new(now),
-            lang: Lang::En,
-            record: true,
-        },
-    )
-    .unwrap();
-    app.show().unwrap();
+    let (app, ctl, _) = build(dir, "receive.db");
     let state = app.global::<AppState>();
     let ra = app.global::<ReceiveAdapter>();
     login(&app, "recv1", "1111");
@@ -670,19 +659,7 @@ fn device_flows(dir: &std::path::Path) {
 fn files_flow(dir: &std::path::Path) {
     use lotline::ui::FilesAdapter;
 
-    let path = dir.join("files.db");
-    let mut store = Store::create(&path).unwrap();
-    demo::generate(&mut store, 300, 5, now().date_naive()).unwrap();
-    let (app, ctl) = ui::build(
-        session(store, dir),
-        UiOptions {
-            clock: Rc::new(now),
-            lang: Lang::En,
-            record: true,
-        },
-    )
-    .unwrap();
-    app.show().unwrap();
+    let (app, ctl, _) = build(dir, "files.db");
     let stick = dir.join("media").join("STICK");
     std::fs::create_dir_all(stick.join("exports")).unwrap();
     std::fs::write(stick.join("notes.txt"), "not listed for an import").unwrap();

@@ -287,7 +287,20 @@ pub fn render(app: &AppWindow, c: &Controller) {
     files::render(app, c);
 }
 
-impl Controller {}
+/// Renders the status bar and one screen: what an event on that screen changed.
+pub fn render_screen(app: &AppWindow, c: &Controller, screen: Screen) {
+    render_status(app, c);
+    render_devices(app, c);
+    match screen {
+        Screen::Home => render_tasks(app, c),
+        Screen::Scan => render_scan(app, c),
+        Screen::Lookup => render_lookup(app, c),
+        Screen::Rfid => render_rfid(app, c),
+        Screen::Login => login::render(app, c),
+        Screen::Receive => receive::render(app, c),
+        Screen::Files => files::render(app, c),
+    }
+}
 
 /// Re-renders the RFID screen if tags came in, and lets old device messages fade.
 pub fn refresh(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {

@@ -33,12 +33,38 @@ impl Controller {
         match ev {
             DeviceEvent::Scan(scan) => {
                 let bytes = scan.to_scan_bytes();
+                let text = String::from_utf8_lossy(&bytes).into_owned();
                 match screen {
                     Screen::Scan => self.submit_bytes(&bytes),
-                    Screen::Lookup => self.lookup(&String::from_utf8_lossy(&bytes)),
+                    Screen::Lookup => self.lookup(&text),
+                    // A badge names the operator.
+                    Screen::Login => {
+                        // The badge's code, without the scanner's symbology identifier.
+                        let today = self.today();
+                        let badge = parse_scan(&bytes, None, &ScanSettings::default(), today)
+                            .ok()
+                            .and_then(|s| s.fields.code.clone())
+                            .unwrap_or(text);
+                        self.login.operator = badge.trim().to_owned();
+                        self.login.message = None;
+                    }
+                    // At the receive gate the scan goes to the receipt; on its task list a
+                    // scanned ASN number opens that task.
+                    Screen::Receive => {
+                        let op = if self.session.state().task_id().is_some() || self.session.state().gate().is_some() {
+                            crate::app::session::Op::Scan { data: text }
+                        } else {
+                            crate::app::session::Op::Start {
+                                gate: "receive".into(),
+                                task: Some(text.trim().to_owned()),
+                            }
+                        };
+                        self.receive_op(op);
+                    }
+                    Screen::Files => {}
                     // A scan anywhere else shows its lot card.
-                    _ => {
-                        self.lookup(&String::from_utf8_lossy(&bytes));
+                    Screen::Home | Screen::Rfid => {
+                        self.lookup(&text);
                         return Some(Screen::Lookup);
                     }
                 }
@@ -236,7 +262,7 @@ pub fn handle_device_event(app: &AppWindow, ctl: &Rc<RefCell<Controller>>, ev: D
         return;
     }
     let c = ctl.borrow();
-    render(app, &c);
+    render_screen(app, &c, switch.unwrap_or(screen));
     if let Some(s) = switch {
         app.global::<AppState>().set_screen(s);
     }

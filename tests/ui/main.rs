@@ -651,6 +651,18 @@ fn device_flows(dir: &std::path::Path) {
         "{}",
         rcv.get_subject()
     );
+
+    // A scan from the serial scanner goes to the receipt (here it replaces the pending tag).
+    scanner.scan_text(&format!("(01){}(17)271130(10)SER-9(30)5", demo::demo_gtin(0)));
+    pump_until("the scanned goods pending", &|| rcv.get_subject().contains("SER-9"));
+
+    // On the login screen a badge scan names the operator.
+    state.invoke_logout();
+    assert_eq!(state.get_screen(), Screen::Login);
+    scanner.scan_text("recv1");
+    pump_until("the badge's operator", &|| {
+        app.global::<LoginAdapter>().get_operator() == "recv1"
+    });
 }
 
 /// A supervisor exports the audit log to a USB stick through the in-app picker (no medium at

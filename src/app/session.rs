@@ -321,11 +321,6 @@ impl Session {
         &self.store
     }
 
-    /// The store, for the composition root's own writes (first-run creation, imports).
-    pub fn store_mut(&mut self) -> &mut Store {
-        &mut self.store
-    }
-
     /// Imports a master-data file (from a USB stick): a supervisor's action, all or nothing.
     pub fn import_master_data(
         &mut self,

@@ -235,10 +235,6 @@ impl Controller {
         &self.session
     }
 
-    pub fn session_mut(&mut self) -> &mut Session {
-        &mut self.session
-    }
-
     fn today(&self) -> NaiveDate {
         (self.clock)().date_naive()
     }

@@ -59,12 +59,7 @@ fn receive_state(c: &Controller) -> Option<&Receive> {
 
 /// Where the GUI keeps label PNGs: `labels/` beside the cache.
 fn label_path(c: &Controller, lot: &str) -> PathBuf {
-    let dir = c
-        .store()
-        .path()
-        .parent()
-        .map(|p| p.join("labels"))
-        .unwrap_or_else(|| PathBuf::from("labels"));
+    let dir = crate::app::files::labels_dir(c.store());
     let safe: String = lot
         .chars()
         .map(|ch| {

@@ -19,18 +19,7 @@ use crate::{lotline, stderr, stdout};
 
 const NOW: &str = "2026-12-01T09:00:00+08:00";
 
-/// A receipt of two lots by pallet and one by goods label, put away.
-const RECEIPT: &str = r#"{"op":"login","operator":"recv1","pin":"1111"}
-{"op":"start","gate":"receive","task":"ASN-1"}
-{"op":"scan","data":"(00)006901234000000001"}
-{"op":"confirm"}
-{"op":"location","code":"A-02"}
-{"op":"scan","data":"]d2010690123450001117261212\u001d10M-1\u001d3020"}
-{"op":"confirm"}
-{"op":"scan","data":"C-01"}
-{"op":"finish"}
-{"op":"logout"}
-"#;
+use crate::gates::RECEIPT;
 
 fn now() -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339("2026-12-01T09:05:07+08:00").unwrap()

@@ -18,8 +18,8 @@ fn json_lines(s: &str) -> Vec<Value> {
         .collect()
 }
 
-/// A receipt of two lots, put away, on a fresh fixture cache.
-const RECEIPT: &str = r#"{"op":"login","operator":"recv1","pin":"1111"}
+/// A receipt of ASN-1's first pallet (two lots) and one line by its goods label, put away.
+pub const RECEIPT: &str = r#"{"op":"login","operator":"recv1","pin":"1111"}
 {"op":"start","gate":"receive","task":"ASN-1"}
 {"op":"scan","data":"(00)006901234000000001"}
 {"op":"confirm"}

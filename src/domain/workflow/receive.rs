@@ -258,11 +258,6 @@ impl Receive {
             _ => vec![],
         }
     }
-
-    /// The code a scan names its item by, for the shell's look-up (None: it names no item).
-    pub fn item_code(scan: &Scan) -> Option<String> {
-        item_code(scan)
-    }
 }
 
 /// The key a scan names its item by: the GTIN, or for non-GS1 codes their device identifier
@@ -547,8 +542,8 @@ pub(crate) fn step(
                 format!("尚不能确认:{}", r.prompt().zh),
             ),
         ),
-        (Step::Putaway(lines), Event::Location(code)) => putaway(state, op, r, lines, &code, facts),
-        (Step::Putaway(lines), Event::Scan { raw, .. }) => putaway(state, op, r, lines, raw.trim(), facts),
+        (Step::Putaway(lines), Event::Location(code)) => putaway(op, r, lines, &code, facts),
+        (Step::Putaway(lines), Event::Scan { raw, .. }) => putaway(op, r, lines, raw.trim(), facts),
         (Step::Scan | Step::Putaway(_), Event::Label) => label(state, op, r),
         (Step::Scan | Step::Putaway(_), Event::Finish) => finish(op, r),
         (Step::Lot(..) | Step::Expiry(..) | Step::Qty(..) | Step::Confirm(_), Event::Finish) => Transition::refuse(
@@ -770,7 +765,7 @@ fn settle(op: &Operator, r: &Receive, p: Pending, raw: &str, today: NaiveDate, m
 
 fn settle_inner(op: &Operator, r: &Receive, mut p: Pending, today: NaiveDate) -> Transition {
     let (ev, needs) = judge(r, &p, today);
-    let mut outcome = Outcome {
+    let outcome = Outcome {
         verdict: Some(ev.verdict.clone()),
         notes: ev.notes.clone(),
         ..Default::default()
@@ -801,7 +796,6 @@ fn settle_inner(op: &Operator, r: &Receive, mut p: Pending, today: NaiveDate) ->
         Some((_, i)) => Step::Qty(p, i),
         None => Step::Confirm(p),
     };
-    outcome.error = None;
     Transition {
         next: with_step(op, r, step),
         effects: vec![],
@@ -1128,8 +1122,7 @@ fn confirm(state: &State, op: &Operator, r: &Receive, p: &Pending) -> Transition
     t
 }
 
-fn putaway(state: &State, op: &Operator, r: &Receive, lines: &[Received], code: &str, facts: &Facts) -> Transition {
-    let _ = state;
+fn putaway(op: &Operator, r: &Receive, lines: &[Received], code: &str, facts: &Facts) -> Transition {
     let Some(loc) = facts.location.as_ref().filter(|l| l.code == code) else {
         let ev = reject(Reason::UnknownLocation { code: code.to_owned() });
         return refused_at(op, r, code, ev);

@@ -231,4 +231,82 @@ CREATE TABLE audit_log (
     hash          TEXT NOT NULL
 );
 "#,
+    // 4: picking and counting. Pick lines record what was short and why, who made the GSP
+    // second check, and the FEFO override reason; movements name their task line. Count tasks
+    // name their locations (or a zone) and whether they are blind; items their count tolerance.
+    // A count's snapshot, its entries per location and round, the moment each location was
+    // counted (with the last movement id then: the reconciliation window), the RFID tags it
+    // took, and the recounts it asks for.
+    r#"
+ALTER TABLE items ADD COLUMN count_tolerance TEXT;            -- '2' (units) or '5%' (of expected); NULL: 0
+ALTER TABLE tasks ADD COLUMN blind INTEGER NOT NULL DEFAULT 1; -- count: expected quantities hidden
+ALTER TABLE tasks ADD COLUMN zone TEXT;                        -- count: every location of this zone
+ALTER TABLE tasks ADD COLUMN source TEXT;                      -- what raised it (a short pick: 'PK-1#2')
+ALTER TABLE task_lines ADD COLUMN qty_short INTEGER NOT NULL DEFAULT 0 CHECK (qty_short >= 0);
+ALTER TABLE task_lines ADD COLUMN short_reason TEXT;
+ALTER TABLE task_lines ADD COLUMN checked_by TEXT;             -- GSP second check: the checker's id
+ALTER TABLE task_lines ADD COLUMN checked_at TEXT;
+ALTER TABLE task_lines ADD COLUMN override_reason TEXT;        -- why another lot than FEFO's
+ALTER TABLE movements ADD COLUMN line_no INTEGER;
+CREATE INDEX movements_task ON movements(task_id, line_no) WHERE task_id IS NOT NULL;
+CREATE INDEX movements_from ON movements(from_location, id);
+CREATE INDEX movements_to ON movements(to_location, id);
+
+CREATE TABLE task_locations (
+    task_id  TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    location TEXT NOT NULL,
+    PRIMARY KEY (task_id, location)
+) WITHOUT ROWID;
+
+-- A count task's expected stock when it started on this device, and the last movement id then.
+CREATE TABLE count_state (
+    task_id       TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+    snapshot_at   TEXT NOT NULL,
+    snapshot_mark INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE count_snapshot (
+    task_id  TEXT NOT NULL,
+    location TEXT NOT NULL,
+    item_id  TEXT NOT NULL,
+    lot      TEXT NOT NULL,
+    qty      INTEGER NOT NULL,
+    PRIMARY KEY (task_id, location, item_id, lot)
+) WITHOUT ROWID;
+-- What was counted: additive entries per location and round (1, or 2 for a recount).
+CREATE TABLE count_entries (
+    id         INTEGER PRIMARY KEY,
+    task_id    TEXT NOT NULL,
+    location   TEXT NOT NULL,
+    round      INTEGER NOT NULL CHECK (round IN (1, 2)),
+    item_id    TEXT NOT NULL,
+    lot        TEXT NOT NULL,
+    qty        INTEGER NOT NULL,
+    operator   TEXT NOT NULL,
+    command_id TEXT NOT NULL
+);
+CREATE INDEX count_entries_task ON count_entries(task_id, location, round);
+-- A location closed in a round: when, by whom, and the last movement id at that moment.
+CREATE TABLE count_closed (
+    task_id  TEXT NOT NULL,
+    location TEXT NOT NULL,
+    round    INTEGER NOT NULL,
+    operator TEXT NOT NULL,
+    at       TEXT NOT NULL,
+    mark     INTEGER NOT NULL,
+    PRIMARY KEY (task_id, location, round)
+) WITHOUT ROWID;
+CREATE TABLE count_tags (
+    task_id  TEXT NOT NULL,
+    location TEXT NOT NULL,
+    round    INTEGER NOT NULL,
+    epc      TEXT NOT NULL,
+    PRIMARY KEY (task_id, location, round, epc)
+) WITHOUT ROWID;
+CREATE TABLE count_recounts (
+    task_id        TEXT NOT NULL,
+    location       TEXT NOT NULL,
+    first_operator TEXT NOT NULL,
+    PRIMARY KEY (task_id, location)
+) WITHOUT ROWID;
+"#,
 ];

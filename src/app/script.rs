@@ -44,7 +44,7 @@ pub fn script_line(session: &mut Session, step: usize, line: ScriptLine, now: Da
         }
     };
     let name = v.get("op").cloned().unwrap_or(Value::Null);
-    const OPS: [&str; 12] = [
+    const OPS: [&str; 15] = [
         "login",
         "start",
         "scan",
@@ -57,6 +57,9 @@ pub fn script_line(session: &mut Session, step: usize, line: ScriptLine, now: Da
         "label",
         "finish",
         "logout",
+        "second_check",
+        "short",
+        "tags",
     ];
     match name.as_str() {
         Some(n) if OPS.contains(&n) => {}

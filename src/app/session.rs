@@ -22,8 +22,12 @@ use crate::domain::policy::{Gate, Verdict};
 use crate::domain::reason::Reason;
 use crate::domain::scan::{ScanSettings, parse_scan};
 use crate::domain::text::{Bilingual, Text};
+use crate::domain::workflow::count::Count;
+use crate::domain::workflow::pick::Pick;
 use crate::domain::workflow::receive::{Receive, Step, item_code};
-use crate::domain::workflow::{self, Effect, Event, Facts, LabelRequest, OpError, OperatorFacts, State, Transition};
+use crate::domain::workflow::{
+    self, Effect, Event, Facts, LabelRequest, OpError, OperatorFacts, State, TagFact, Transition,
+};
 use crate::store::gates::OutboxCommand;
 use crate::store::{ScanRecord, Store, StoreError};
 
@@ -72,6 +76,19 @@ pub enum Op {
     },
     Finish,
     Logout,
+    /// The GSP second check of a pick line: the checker's id and PIN.
+    SecondCheck {
+        operator: String,
+        pin: String,
+    },
+    /// A pick line is short: `not_found`, `damaged` or `short_in_location`.
+    Short {
+        reason: String,
+    },
+    /// An RFID read: the tags' EPCs in hex.
+    Tags {
+        epcs: Vec<String>,
+    },
 }
 
 impl Op {
@@ -89,6 +106,9 @@ impl Op {
             Op::Label { .. } => "label",
             Op::Finish => "finish",
             Op::Logout => "logout",
+            Op::SecondCheck { .. } => "second_check",
+            Op::Short { .. } => "short",
+            Op::Tags { .. } => "tags",
         }
     }
 }
@@ -117,6 +137,8 @@ pub struct Reply {
     pub label: Option<LabelInfo>,
     /// The commands this op wrote.
     pub commands: Vec<OutboxCommand>,
+    /// Gate-specific keys (a pick's `lines`, a count's `variances` and `accuracy`, tags for review).
+    pub extra: Option<serde_json::Map<String, Value>>,
 }
 
 impl Reply {
@@ -150,6 +172,11 @@ impl Reply {
                 "png": l.png.as_ref().map(|p| p.display().to_string()),
                 "printer": l.printer,
             });
+        }
+        if let Some(x) = &self.extra {
+            for (k, val) in x {
+                v[k.as_str()] = val.clone();
+            }
         }
         if !self.commands.is_empty() {
             v["commands"] = self
@@ -408,7 +435,23 @@ impl Session {
                 if let Some(t) = &task {
                     f.task = self.store.task_facts(t).map_err(se)?;
                 }
-                f.dock = self.store.receiving_dock().map_err(se)?;
+                match (g, &f.task) {
+                    (Gate::Receive, _) => f.dock = self.store.receiving_dock().map_err(se)?,
+                    (Gate::Pick, Some(t)) => {
+                        f.stock = self.store.stock_of_task_items(&t.id).map_err(se)?;
+                        f.picks = self.store.task_picks(&t.id).map_err(se)?;
+                    }
+                    (Gate::Count, Some(t)) => {
+                        let cf = self.store.count_facts(&t.id, &t.locations, false).map_err(se)?;
+                        if !cf.started {
+                            for loc in &t.locations {
+                                f.stock.extend(self.store.stock_at(loc).map_err(se)?);
+                            }
+                        }
+                        f.count = Some(cf);
+                    }
+                    _ => {}
+                }
                 Event::Start { gate: g, task }
             }
             Op::Scan { data } => {
@@ -430,8 +473,17 @@ impl Session {
                     raw: data.clone(),
                     parsed,
                 };
-                if let State::Receive { r, .. } = &self.state {
-                    self.scan_facts(r, &event, &mut f).map_err(se)?;
+                match &self.state {
+                    State::Receive { r, .. } => self.scan_facts(r, &event, &mut f).map_err(se)?,
+                    State::Pick { p, .. } => self.pick_scan_facts(p, &event, &mut f).map_err(se)?,
+                    State::Count { c, .. } => {
+                        if let Some(hex) = data.trim().strip_prefix(EPC_PREFIX) {
+                            f.tags = self.resolve_tags(&[hex.trim().to_owned()]).map_err(se)?;
+                        } else {
+                            self.count_scan_facts(c, &event, &mut f).map_err(se)?;
+                        }
+                    }
+                    _ => {}
                 }
                 event
             }
@@ -439,6 +491,9 @@ impl Session {
             Op::Location { code } => {
                 let code = code.trim().to_owned();
                 f.location = self.store.location(&code).map_err(se)?;
+                if f.location.is_none() && !matches!(self.state, State::Receive { .. }) {
+                    f.location = self.store.location(&code.to_uppercase()).map_err(se)?;
+                }
                 Event::Location(code)
             }
             Op::Reason { code } => Event::Reason(code),
@@ -459,9 +514,34 @@ impl Session {
                 label_out = out;
                 Event::Label
             }
-            Op::Finish => Event::Finish,
+            Op::Finish => {
+                match &self.state {
+                    State::Pick { p, .. } => f.picks = self.store.task_picks(&p.task.id).map_err(se)?,
+                    State::Count { c, .. } => {
+                        f.count = Some(self.store.count_facts(&c.task.id, &c.task.locations, true).map_err(se)?)
+                    }
+                    _ => {}
+                }
+                Event::Finish
+            }
             Op::Logout => Event::Logout,
+            Op::SecondCheck { operator, pin } => {
+                let id = operator.trim().to_owned();
+                f.operator = self.operator_facts(&id, &pin, now).map_err(se)?;
+                Event::SecondCheck { operator: id }
+            }
+            Op::Short { reason } => Event::Short(reason),
+            Op::Tags { epcs } => {
+                f.tags = self.resolve_tags(&epcs).map_err(se)?;
+                Event::Tags
+            }
         };
+        // The pick gate's suggestions follow the cache's stock of the task's items.
+        if let State::Pick { p, .. } = &self.state
+            && f.stock.is_empty()
+        {
+            f.stock = self.store.stock_of_task_items(&p.task.id).map_err(se)?;
+        }
         Ok((event, f, label_out))
     }
 
@@ -511,6 +591,67 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    fn pick_scan_facts(&self, p: &Pick, event: &Event, f: &mut Facts) -> Result<(), StoreError> {
+        let Event::Scan { raw, parsed } = event else {
+            return Ok(());
+        };
+        f.stock = self.store.stock_of_task_items(&p.task.id)?;
+        if p.wants_location() {
+            f.location = self.store.location(&raw.trim().to_uppercase())?;
+            return Ok(());
+        }
+        self.goods_facts(parsed, f)?;
+        for (item, lot) in p.lots_wanted(event, f.item.as_ref()) {
+            if f.lot(&item, &lot).is_none()
+                && let Some(l) = self.store.lot(&item, lot.as_str())?
+            {
+                f.lots.push(l);
+            }
+        }
+        Ok(())
+    }
+
+    fn count_scan_facts(&self, c: &Count, event: &Event, f: &mut Facts) -> Result<(), StoreError> {
+        let Event::Scan { raw, parsed } = event else {
+            return Ok(());
+        };
+        self.goods_facts(parsed, f)?;
+        if f.item.is_none() {
+            f.location = self.store.location(&raw.trim().to_uppercase())?;
+        }
+        let pending = match &c.step {
+            crate::domain::workflow::count::Step::Lot(o) => o.pending.as_ref().map(|(i, _, _)| i.clone()),
+            _ => None,
+        };
+        for (item, lot) in c.lots_wanted(event, f.item.as_ref().or(pending.as_ref())) {
+            if f.lot(&item, &lot).is_none()
+                && let Some(l) = self.store.lot(&item, lot.as_str())?
+            {
+                f.lots.push(l);
+            }
+        }
+        Ok(())
+    }
+
+    /// The item a goods scan names, and its serial's lot and whether it was picked.
+    fn goods_facts(&self, parsed: &Result<crate::domain::scan::Scan, String>, f: &mut Facts) -> Result<(), StoreError> {
+        let Ok(scan) = parsed else { return Ok(()) };
+        if let Some(code) = item_code(scan) {
+            f.item = self.store.item_by_code(&code)?;
+        }
+        if let (Some(item), Some(serial)) = (&f.item, &scan.fields.serial) {
+            f.serial_lot = self.store.serial_lot(&item.id, serial.as_str())?;
+            f.serial_picked = self.store.serial_picked(&item.id, serial.as_str())?;
+        }
+        Ok(())
+    }
+
+    /// Resolves RFID tags: EPC → GS1 keys (SGTIN: GTIN + serial) → item → lot through the
+    /// serial registry. Items are looked up once per GTIN.
+    pub fn resolve_tags(&self, epcs: &[String]) -> Result<Vec<TagFact>, StoreError> {
+        resolve_tags(&self.store, epcs)
     }
 
     fn run(
@@ -572,6 +713,7 @@ impl Session {
                 notes: outcome.notes,
                 error: outcome.error,
                 summary: outcome.summary,
+                extra: outcome.extra,
             },
         );
         reply.label = label;
@@ -590,6 +732,7 @@ impl Session {
             summary: o.summary,
             label: None,
             commands: vec![],
+            extra: o.extra,
         }
     }
 }
@@ -599,6 +742,7 @@ struct Outcome {
     notes: Vec<Reason>,
     error: Option<OpError>,
     summary: Option<ReceiptSummary>,
+    extra: Option<serde_json::Map<String, Value>>,
 }
 
 impl Outcome {
@@ -608,6 +752,7 @@ impl Outcome {
             notes: vec![],
             error: Some(e),
             summary: None,
+            extra: None,
         }
     }
 }
@@ -645,4 +790,59 @@ fn scan_record(
 
 fn item_name(item: &Item, zh: bool) -> String {
     if zh { item.name_zh.clone() } else { item.name_en.clone() }
+}
+
+/// Resolves RFID tags against the cache (see [`Session::resolve_tags`]).
+pub fn resolve_tags(store: &Store, epcs: &[String]) -> Result<Vec<TagFact>, StoreError> {
+    use crate::domain::epc::{EpcDecoded, decode_epc_hex};
+    let mut items: std::collections::HashMap<String, Option<Item>> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(epcs.len());
+    for hex in epcs {
+        let hex = hex.trim();
+        let mut t = TagFact {
+            epc: hex.to_uppercase(),
+            serial: None,
+            item: None,
+            lot: None,
+            picked: false,
+            problem: None,
+        };
+        let e = match decode_epc_hex(hex) {
+            Ok(EpcDecoded::Gs1(e)) => e,
+            Ok(EpcDecoded::Raw { .. }) => {
+                t.problem = Some("not_gs1");
+                out.push(t);
+                continue;
+            }
+            Err(_) => {
+                t.problem = Some("unreadable");
+                out.push(t);
+                continue;
+            }
+        };
+        let key = |ai: &str| e.ais.iter().find(|(a, _)| a == ai).map(|(_, v)| v.clone());
+        let (Some(gtin), Some(serial)) = (key("01"), key("21")) else {
+            t.problem = Some("not_sgtin");
+            out.push(t);
+            continue;
+        };
+        let item = match items.get(&gtin) {
+            Some(i) => i.clone(),
+            None => {
+                let i = store.item_by_code(&gtin)?;
+                items.insert(gtin.clone(), i.clone());
+                i
+            }
+        };
+        if let Some(i) = &item {
+            t.lot = store.serial_lot(&i.id, &serial)?;
+            if t.lot.is_some() {
+                t.picked = store.serial_picked(&i.id, &serial)?;
+            }
+        }
+        t.serial = Some(serial);
+        t.item = item;
+        out.push(t);
+    }
+    Ok(out)
 }

@@ -54,6 +54,93 @@ pub struct SummaryLine {
 
 /// Every action, typed. `#[serde(tag = "type", content = "payload")]` gives the outbox's two
 /// columns.
+/// A pick line as the finished pick reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PickLineResult {
+    pub line: u32,
+    pub item: String,
+    pub qty: u32,
+    pub picked: u32,
+    pub short: u32,
+    pub short_reason: Option<String>,
+    pub lots: Vec<PickedLot>,
+    #[serde(rename = "override")]
+    pub override_reason: Option<String>,
+    pub checked_by: Option<String>,
+    /// `picked`, `short`, `partial` (some picked, the rest short) or `open`.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PickedLot {
+    pub lot: String,
+    pub location: String,
+    pub qty: u32,
+}
+
+/// A movement a count's line took into account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovementRef {
+    pub command: String,
+    pub operator: String,
+    pub at: String,
+    /// Into the location (+) or out of it (−).
+    pub qty: i64,
+}
+
+/// One line of a count's result: location × item × lot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variance {
+    pub location: String,
+    pub item: String,
+    pub lot: String,
+    pub expected: i64,
+    pub moved: i64,
+    pub counted: i64,
+    pub variance: i64,
+    /// Beyond the item's tolerance on a first count: a recount by another operator is asked for.
+    pub recount: bool,
+    /// This line's count is a recount (the second count stands).
+    pub recounted: bool,
+    pub within_tolerance: bool,
+    pub movements: Vec<MovementRef>,
+}
+
+/// A snapshot line nobody counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Uncounted {
+    pub location: String,
+    pub item: String,
+    pub lot: String,
+    pub expected: i64,
+}
+
+/// A lot found in a bin that may not move (expired, recalled, on hold, quarantined, rejected) or
+/// that the cache does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub location: String,
+    pub item: String,
+    pub lot: String,
+    pub code: String,
+    pub counted: i64,
+}
+
+/// A tag an RFID count did not count, for review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagReview {
+    pub epc: String,
+    pub why: String,
+    pub item: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountedLot {
+    pub item: String,
+    pub lot: String,
+    pub qty: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "payload", rename_all = "snake_case")]
 pub enum Command {
@@ -136,6 +223,94 @@ pub enum Command {
         summary: ReceiptSummary,
     },
     /// The scan screen's FEFO override (a warning gone past with a reason).
+    /// A pick line (or part of it) confirmed: stock leaves the location.
+    Pick {
+        task: String,
+        line: u32,
+        item: String,
+        lot: String,
+        location: String,
+        qty: u32,
+        serials: Vec<String>,
+        verdict: String,
+        warnings: Vec<String>,
+        override_reason: Option<String>,
+        customer: Option<String>,
+    },
+    PickShort {
+        task: String,
+        line: u32,
+        item: String,
+        qty_short: u32,
+        reason: String,
+        location: Option<String>,
+        count_task: Option<String>,
+    },
+    /// A task raised on the device (a count after a short pick).
+    TaskRaised {
+        task: String,
+        kind: String,
+        source: String,
+        locations: Vec<String>,
+    },
+    /// The GSP second check (出库复核): the checker (the command's operator) confirmed the line.
+    SecondCheck {
+        task: String,
+        line: u32,
+        item: String,
+        lot: String,
+        qty: u32,
+        picker: String,
+        checker: String,
+    },
+    PickFinished {
+        task: String,
+        lines: Vec<PickLineResult>,
+    },
+    CountSnapshot {
+        task: String,
+        locations: Vec<String>,
+        lines: usize,
+    },
+    /// Goods counted by scan (`qty` may be negative: a correction of the last scan's quantity).
+    Count {
+        task: String,
+        location: String,
+        round: u8,
+        scan: String,
+        item: String,
+        lot: String,
+        qty: i64,
+        findings: Vec<String>,
+    },
+    /// An RFID read counted: units per lot, and the tags left for review.
+    CountTags {
+        task: String,
+        location: String,
+        round: u8,
+        tags: usize,
+        counted: Vec<CountedLot>,
+        review: Vec<TagReview>,
+    },
+    /// A location counted: this is the moment its count stands for.
+    CountLocation {
+        task: String,
+        location: String,
+        round: u8,
+        counted: Vec<CountedLot>,
+    },
+    RecountRequested {
+        task: String,
+        locations: Vec<String>,
+        variances: Vec<Variance>,
+    },
+    CountResult {
+        task: String,
+        variances: Vec<Variance>,
+        uncounted: Vec<Uncounted>,
+        findings: Vec<Finding>,
+        accuracy: f64,
+    },
     WarningOverride {
         scan_command: String,
         gate: String,
@@ -165,6 +340,17 @@ impl Command {
             Command::LotReleased { .. } => "lot_released",
             Command::TaskFinished { .. } => "task_finished",
             Command::WarningOverride { .. } => "warning_override",
+            Command::Pick { .. } => "pick",
+            Command::PickShort { .. } => "pick_short",
+            Command::TaskRaised { .. } => "task_raised",
+            Command::SecondCheck { .. } => "second_check",
+            Command::PickFinished { .. } => "pick_finished",
+            Command::CountSnapshot { .. } => "count_snapshot",
+            Command::Count { .. } => "count",
+            Command::CountTags { .. } => "count_tags",
+            Command::CountLocation { .. } => "count_location",
+            Command::RecountRequested { .. } => "recount_requested",
+            Command::CountResult { .. } => "count_result",
         }
     }
 }

@@ -151,6 +151,32 @@ pub struct Item {
     pub storage: Storage,
 }
 
+impl Item {
+    /// The item as messages name it, in each language: "Fresh milk 1 L (F100)" / "鲜牛奶 1升(F100)".
+    pub fn name(&self) -> super::text::Text {
+        super::text::Text::new(
+            format!("{} ({})", self.name_en, self.id),
+            format!("{}({})", self.name_zh, self.id),
+        )
+    }
+}
+
+/// Names joined: "A / B" in both languages.
+pub fn names<'a>(items: impl IntoIterator<Item = &'a Item>) -> super::text::Text {
+    let mut seen: Vec<&str> = Vec::new();
+    let (mut en, mut zh) = (Vec::new(), Vec::new());
+    for i in items {
+        if seen.contains(&i.id.as_str()) {
+            continue;
+        }
+        seen.push(&i.id);
+        let n = i.name();
+        en.push(n.en);
+        zh.push(n.zh);
+    }
+    super::text::Text::new(en.join(" / "), zh.join(" / "))
+}
+
 /// A lot as the cache knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lot {

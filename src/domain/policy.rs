@@ -136,10 +136,6 @@ impl Tally {
     }
 }
 
-fn item_label(item: &Item) -> String {
-    format!("{} ({})", item.name_en, item.id)
-}
-
 /// Decides whether the scanned lot may move through `gate` on `today`.
 pub fn evaluate(gate: Gate, facts: &Facts<'_>, today: NaiveDate) -> Evaluation {
     let mut t = Tally::default();
@@ -150,20 +146,15 @@ pub fn evaluate(gate: Gate, facts: &Facts<'_>, today: NaiveDate) -> Evaluation {
         return t.finish();
     };
     if !facts.expected_items.is_empty() && !facts.expected_items.iter().any(|e| e.id == item.id) {
-        let expected = facts
-            .expected_items
-            .iter()
-            .map(item_label)
-            .collect::<Vec<_>>()
-            .join(" / ");
+        let expected = super::lot::names(facts.expected_items);
         t.reject.push(Reason::WrongItem {
-            scanned: item_label(item),
+            scanned: item.name(),
             expected,
         });
         return t.finish();
     }
     let Some(lot_no) = facts.scanned.lot.as_ref().or(facts.lot.map(|l| &l.lot)) else {
-        t.reject.push(Reason::MissingLot { item: item_label(item) });
+        t.reject.push(Reason::MissingLot { item: item.name() });
         return t.finish();
     };
     let lot_name = lot_no.as_str().to_owned();
@@ -197,13 +188,13 @@ pub fn evaluate(gate: Gate, facts: &Facts<'_>, today: NaiveDate) -> Evaluation {
             Gate::Pick => {
                 t.reject.push(Reason::UnknownLot {
                     lot: lot_name,
-                    item: item_label(item),
+                    item: item.name(),
                 });
                 return t.finish();
             }
             Gate::Count => t.warn.push(Reason::UnknownLot {
                 lot: lot_name.clone(),
-                item: item_label(item),
+                item: item.name(),
             }),
         },
         Some(lot) => status_rules(gate, lot.status, &lot_name, &mut t),

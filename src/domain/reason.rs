@@ -5,6 +5,8 @@
 
 use chrono::NaiveDate;
 
+use super::text::Text;
+
 /// Why a scan was warned about or rejected, or an informational note on an accepted scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
@@ -44,16 +46,17 @@ pub enum Reason {
     RejectedLot {
         lot: String,
     },
+    /// Items are named in both languages (`Text`), so each message names them in its own.
     WrongItem {
-        scanned: String,
-        expected: String,
+        scanned: Text,
+        expected: Text,
     },
     UnknownItem {
         code: String,
     },
     UnknownLot {
         lot: String,
-        item: String,
+        item: Text,
     },
     FefoViolation {
         lot: String,
@@ -66,7 +69,7 @@ pub enum Reason {
         detail: String,
     },
     MissingLot {
-        item: String,
+        item: Text,
     },
     MissingExpiry {
         lot: String,
@@ -91,14 +94,14 @@ pub enum Reason {
     },
     /// More than the ASN line allows (its quantity plus the task's tolerance).
     OverReceipt {
-        item: String,
+        item: Text,
         expected: u32,
         received: u32,
         max: u32,
     },
     /// Less than the ASN line needs (its quantity less the task's tolerance) when the task ends.
     UnderReceipt {
-        item: String,
+        item: Text,
         expected: u32,
         received: u32,
         min: u32,
@@ -131,10 +134,39 @@ pub enum Reason {
     },
     /// The item's storage condition differs from the location's.
     StorageMismatch {
-        item: String,
+        item: Text,
         needs: String,
         location: String,
         has: String,
+    },
+    /// Pick: not the location the line is picked from.
+    WrongLocation {
+        scanned: String,
+        expected: String,
+    },
+    /// Pick: not the lot the line names (or, at the second check, not the lot picked).
+    WrongLot {
+        scanned: String,
+        expected: String,
+    },
+    /// Pick: the lot has no stock at the scanned location.
+    NotInLocation {
+        lot: String,
+        location: String,
+    },
+    /// A serial number the serial registry does not know for this item.
+    UnknownSerial {
+        serial: String,
+    },
+    /// A serial registered to another lot than the one being picked.
+    SerialOtherLot {
+        serial: String,
+        lot: String,
+        picked_lot: String,
+    },
+    /// A serial already picked (on this task or before).
+    SerialAlreadyPicked {
+        serial: String,
     },
 }
 
@@ -220,11 +252,17 @@ impl Reason {
             Reason::QuarantineLocationRequired { .. } => "quarantine_location_required",
             Reason::WrongLocationKind { .. } => "wrong_location_kind",
             Reason::StorageMismatch { .. } => "storage_mismatch",
+            Reason::WrongLocation { .. } => "wrong_location",
+            Reason::WrongLot { .. } => "wrong_lot",
+            Reason::NotInLocation { .. } => "not_in_location",
+            Reason::UnknownSerial { .. } => "unknown_serial",
+            Reason::SerialOtherLot { .. } => "serial_other_lot",
+            Reason::SerialAlreadyPicked { .. } => "serial_already_picked",
         }
     }
 
     /// Every code this build can emit, for documentation and tests.
-    pub const CODES: [&'static str; 27] = [
+    pub const CODES: [&'static str; 33] = [
         "expired",
         "near_expiry",
         "below_min_shelf_life",
@@ -252,6 +290,12 @@ impl Reason {
         "quarantine_location_required",
         "wrong_location_kind",
         "storage_mismatch",
+        "wrong_location",
+        "wrong_lot",
+        "not_in_location",
+        "unknown_serial",
+        "serial_other_lot",
+        "serial_already_picked",
     ];
 
     pub fn message_en(&self) -> String {
@@ -304,10 +348,10 @@ impl Reason {
             Reason::Recalled { lot } => format!("Lot {lot} is recalled: do not ship, move it to the recall area"),
             Reason::RejectedLot { lot } => format!("Lot {lot} was rejected by QC"),
             Reason::WrongItem { scanned, expected } => {
-                format!("Wrong item: scanned {scanned}, this task needs {expected}")
+                format!("Wrong item: scanned {}, this task needs {}", scanned.en, expected.en)
             }
             Reason::UnknownItem { code } => format!("Unknown item: {code} is not in the local catalogue"),
-            Reason::UnknownLot { lot, item } => format!("Lot {lot} of {item} is not known here"),
+            Reason::UnknownLot { lot, item } => format!("Lot {lot} of {} is not known here", item.en),
             Reason::FefoViolation {
                 lot,
                 earlier_lot,
@@ -317,7 +361,7 @@ impl Reason {
                 "FEFO: lot {earlier_lot} expires earlier ({earlier_expiry}) at {location}; give a reason to pick {lot}"
             ),
             Reason::InvalidBarcode { raw, detail } => format!("Unreadable barcode: {detail}. Scanned: {raw}"),
-            Reason::MissingLot { item } => format!("No lot number in this scan of {item}: scan the label with the lot"),
+            Reason::MissingLot { item } => format!("No lot number in this scan of {}: scan the label with the lot", item.en),
             Reason::MissingExpiry { lot } => format!("New lot {lot} has no expiry date in the scan: check the label"),
             Reason::ExpiryMismatch { lot, scanned, recorded } => {
                 format!("Lot {lot}: label says expiry {scanned}, records say {recorded}")
@@ -338,7 +382,8 @@ impl Reason {
                 received,
                 max,
             } => format!(
-                "Over-receipt of {item}: {received} received against {expected} expected (at most {max} with the tolerance); a supervisor must authorise"
+                "Over-receipt of {}: {received} received against {expected} expected (at most {max} with the tolerance); a supervisor must authorise",
+                item.en
             ),
             Reason::UnderReceipt {
                 item,
@@ -346,7 +391,8 @@ impl Reason {
                 received,
                 min,
             } => format!(
-                "Short receipt of {item}: {received} received against {expected} expected (at least {min} with the tolerance)"
+                "Short receipt of {}: {received} received against {expected} expected (at least {min} with the tolerance)",
+                item.en
             ),
             Reason::SsccNotOnAsn { sscc, task } => {
                 format!("Pallet {sscc} is not on {task}: check the delivery, or scan the goods' own labels")
@@ -367,7 +413,23 @@ impl Reason {
                 needs,
                 location,
                 has,
-            } => format!("{item} must be stored {needs}; location {location} is {has}"),
+            } => format!("{} must be stored {needs}; location {location} is {has}", item.en),
+            Reason::WrongLocation { scanned, expected } => {
+                format!("Wrong location: scanned {scanned}, pick this line from {expected}")
+            }
+            Reason::WrongLot { scanned, expected } => format!("Wrong lot: scanned {scanned}, expected lot {expected}"),
+            Reason::NotInLocation { lot, location } => {
+                format!("Lot {lot} has no stock at {location}: scan the lot that is there, or another location")
+            }
+            Reason::UnknownSerial { serial } => {
+                format!("Serial {serial} is not in the serial registry: set this unit aside and report it")
+            }
+            Reason::SerialOtherLot {
+                serial,
+                lot,
+                picked_lot,
+            } => format!("Serial {serial} belongs to lot {lot}, not to lot {picked_lot} being picked"),
+            Reason::SerialAlreadyPicked { serial } => format!("Serial {serial} has already been picked"),
         }
     }
 
@@ -413,9 +475,9 @@ impl Reason {
             Reason::OnHold { lot } => format!("批次 {lot} 已冻结"),
             Reason::Recalled { lot } => format!("批次 {lot} 已召回:禁止发货,请移至召回区"),
             Reason::RejectedLot { lot } => format!("批次 {lot} 质检不合格"),
-            Reason::WrongItem { scanned, expected } => format!("商品错误:扫描的是 {scanned},本任务需要 {expected}"),
+            Reason::WrongItem { scanned, expected } => format!("商品错误:扫描的是 {},本任务需要 {}", scanned.zh, expected.zh),
             Reason::UnknownItem { code } => format!("未知商品:{code} 不在本地商品库中"),
-            Reason::UnknownLot { lot, item } => format!("{item} 的批次 {lot} 在本地不存在"),
+            Reason::UnknownLot { lot, item } => format!("{} 的批次 {lot} 在本地不存在", item.zh),
             Reason::FefoViolation {
                 lot,
                 earlier_lot,
@@ -425,7 +487,7 @@ impl Reason {
                 format!("先到期先出:批次 {earlier_lot} 更早到期({earlier_expiry}),在 {location};拣选 {lot} 需填写原因")
             }
             Reason::InvalidBarcode { raw, detail } => format!("无法识别的条码:{detail}。扫描内容:{raw}"),
-            Reason::MissingLot { item } => format!("{item} 的扫描中没有批号:请扫描带批号的标签"),
+            Reason::MissingLot { item } => format!("{} 的扫描中没有批号:请扫描带批号的标签", item.zh),
             Reason::MissingExpiry { lot } => format!("新批次 {lot} 的扫描中没有有效期:请核对标签"),
             Reason::ExpiryMismatch { lot, scanned, recorded } => {
                 format!("批次 {lot}:标签有效期 {scanned},系统记录 {recorded}")
@@ -445,13 +507,13 @@ impl Reason {
                 expected,
                 received,
                 max,
-            } => format!("{item} 超收:应收 {expected},实收 {received}(含容差最多 {max});须主管授权"),
+            } => format!("{} 超收:应收 {expected},实收 {received}(含容差最多 {max});须主管授权", item.zh),
             Reason::UnderReceipt {
                 item,
                 expected,
                 received,
                 min,
-            } => format!("{item} 短收:应收 {expected},实收 {received}(含容差至少 {min})"),
+            } => format!("{} 短收:应收 {expected},实收 {received}(含容差至少 {min})", item.zh),
             Reason::SsccNotOnAsn { sscc, task } => {
                 format!("托盘 {sscc} 不在 {task} 上:请核对到货,或扫描货物自身的标签")
             }
@@ -476,11 +538,26 @@ impl Reason {
                 has,
             } => {
                 format!(
-                    "{item} 须{}存放;库位 {location} 为{}",
+                    "{} 须{}存放;库位 {location} 为{}",
+                    item.zh,
                     storage_zh(needs),
                     storage_zh(has)
                 )
             }
+            Reason::WrongLocation { scanned, expected } => {
+                format!("库位错误:扫描的是 {scanned},本行应从 {expected} 拣货")
+            }
+            Reason::WrongLot { scanned, expected } => format!("批次错误:扫描的是 {scanned},应为批次 {expected}"),
+            Reason::NotInLocation { lot, location } => {
+                format!("批次 {lot} 在 {location} 没有库存:请扫描该库位上的批次,或换一个库位")
+            }
+            Reason::UnknownSerial { serial } => format!("序列号 {serial} 不在序列号登记中:请将此件放在一边并上报"),
+            Reason::SerialOtherLot {
+                serial,
+                lot,
+                picked_lot,
+            } => format!("序列号 {serial} 属于批次 {lot},不是正在拣货的批次 {picked_lot}"),
+            Reason::SerialAlreadyPicked { serial } => format!("序列号 {serial} 已被拣过"),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 
 use super::ids::{LotNo, Sscc};
-use super::lot::{Item, Storage};
+use super::lot::{Customer, Item, Storage};
 
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($v:ident = $s:literal),+ $(,)? }) => {
@@ -66,7 +66,7 @@ pub struct Location {
     pub storage: Storage,
 }
 
-/// One line of a receipt task (an ASN line).
+/// One line of a task: an ASN line of a receipt, a line of a pick (an order line), or a count's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AsnLine {
     pub line_no: u32,
@@ -77,11 +77,25 @@ pub struct AsnLine {
     pub lot: Option<LotNo>,
     pub expiry: Option<NaiveDate>,
     pub sscc: Option<Sscc>,
+    /// Pick: the location it must be picked from, if the order says.
+    pub location: Option<String>,
+    /// Pick: the quantity declared short, and why.
+    pub short: u32,
+    pub short_reason: Option<String>,
+    /// Pick: who made the GSP second check.
+    pub checked_by: Option<String>,
+    /// Pick: why another lot than the FEFO suggestion was picked.
+    pub override_reason: Option<String>,
 }
 
 impl AsnLine {
     pub fn remaining(&self) -> u32 {
         self.qty.saturating_sub(self.done)
+    }
+
+    /// Pick: still to pick (neither picked nor declared short).
+    pub fn open(&self) -> u32 {
+        self.qty.saturating_sub(self.done.saturating_add(self.short))
     }
 }
 
@@ -95,6 +109,12 @@ pub struct TaskFacts {
     /// Over/under receipt allowed, in percent of each line.
     pub tolerance_pct: u32,
     pub lines: Vec<AsnLine>,
+    /// Pick: the customer the goods go to.
+    pub customer: Option<Customer>,
+    /// Count: expected quantities hidden from the counter.
+    pub blind: bool,
+    /// Count: the locations to count (named, a zone's, or the lines').
+    pub locations: Vec<String>,
 }
 
 /// The least a line should receive and the most it may: its quantity ± the tolerance, the

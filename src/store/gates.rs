@@ -12,7 +12,8 @@ use crate::domain::ids::{LotNo, Sscc};
 use crate::domain::lot::{LotStatus, Storage};
 use crate::domain::operator::{Operator, parse_roles};
 use crate::domain::task::{AsnLine, Location, LocationKind, TaskFacts, TaskKind, TaskStatus};
-use crate::domain::workflow::{Action, Change};
+use crate::domain::workflow::count::{ClosedFact, CountFacts, EntryFact, MoveFact, SnapLine, Tolerance};
+use crate::domain::workflow::{Action, Change, PickedFact, StockFact};
 
 /// The settings key of the audit chain's head (`counter:hash` of the last entry written).
 pub const AUDIT_HEAD_KEY: &str = "audit_head";
@@ -64,6 +65,21 @@ pub struct Movement {
     pub qty: i64,
 }
 
+struct LineRow {
+    line_no: u32,
+    item_id: String,
+    lot: Option<String>,
+    qty: u32,
+    done: u32,
+    expiry: Option<String>,
+    sscc: Option<String>,
+    location: Option<String>,
+    short: u32,
+    short_reason: Option<String>,
+    checked_by: Option<String>,
+    override_reason: Option<String>,
+}
+
 fn to_time(s: Option<String>) -> Option<DateTime<FixedOffset>> {
     s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
 }
@@ -112,24 +128,28 @@ impl Store {
 
     /// A task with its lines and their items, as a gate opens it.
     pub fn task_facts(&self, id: &str) -> Result<Option<TaskFacts>, StoreError> {
-        let head = self
+        #[allow(clippy::type_complexity)]
+        let head: Option<(String, String, String, Option<String>, u32, Option<String>, bool, Option<String>)> = self
             .conn()
             .query_row(
-                "SELECT id, kind, status, reference, tolerance_pct FROM tasks WHERE id = ?1",
+                "SELECT id, kind, status, reference, tolerance_pct, customer_id, blind, zone FROM tasks WHERE id = ?1",
                 [id],
                 |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, u32>(4)?,
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
                     ))
                 },
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        let Some((id, kind, status, reference, tolerance_pct)) = head else {
+        let Some((id, kind, status, reference, tolerance_pct, customer_id, blind, zone)) = head else {
             return Ok(None);
         };
         let bad = |what: &str, v: &str| StoreError::Data(format!("task {id}: bad {what} '{v}' in database"));
@@ -138,39 +158,74 @@ impl Store {
         let mut st = self
             .conn()
             .prepare_cached(
-                "SELECT line_no, item_id, lot, qty_expected, qty_done, expiry, sscc
+                "SELECT line_no, item_id, lot, qty_expected, qty_done, expiry, sscc, location, qty_short, short_reason,
+                        checked_by, override_reason
                  FROM task_lines WHERE task_id = ?1 ORDER BY line_no",
             )
             .map_err(|e| self.err(e))?;
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(u32, String, Option<String>, u32, u32, Option<String>, Option<String>)> = st
+        let rows: Vec<LineRow> = st
             .query_map([&id], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
+                Ok(LineRow {
+                    line_no: r.get(0)?,
+                    item_id: r.get(1)?,
+                    lot: r.get(2)?,
+                    qty: r.get(3)?,
+                    done: r.get(4)?,
+                    expiry: r.get(5)?,
+                    sscc: r.get(6)?,
+                    location: r.get(7)?,
+                    short: r.get(8)?,
+                    short_reason: r.get(9)?,
+                    checked_by: r.get(10)?,
+                    override_reason: r.get(11)?,
+                })
             })
             .map_err(|e| self.err(e))?
             .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))?;
         let mut lines = Vec::with_capacity(rows.len());
-        for (line_no, item_id, lot, qty, done, expiry, sscc) in rows {
-            let item = self.item_by_id(&item_id)?.ok_or_else(|| bad("item", &item_id))?;
+        let mut locations: Vec<String> = Vec::new();
+        for l in rows {
+            let item = self.item_by_id(&l.item_id)?.ok_or_else(|| bad("item", &l.item_id))?;
+            if let Some(loc) = &l.location {
+                locations.push(loc.clone());
+            }
             lines.push(AsnLine {
-                line_no,
+                line_no: l.line_no,
                 item,
-                qty,
-                done,
-                lot: lot.map(|l| LotNo::new(&l).map_err(|_| bad("lot", &l))).transpose()?,
-                expiry: expiry.map(|d| parse_date(&d)).transpose()?,
-                sscc: sscc.map(|s| Sscc::new(&s).map_err(|_| bad("sscc", &s))).transpose()?,
+                qty: l.qty,
+                done: l.done,
+                lot: l.lot.map(|x| LotNo::new(&x).map_err(|_| bad("lot", &x))).transpose()?,
+                expiry: l.expiry.map(|d| parse_date(&d)).transpose()?,
+                sscc: l.sscc.map(|x| Sscc::new(&x).map_err(|_| bad("sscc", &x))).transpose()?,
+                location: l.location,
+                short: l.short,
+                short_reason: l.short_reason,
+                checked_by: l.checked_by,
+                override_reason: l.override_reason,
             });
         }
+        let customer = match &customer_id {
+            Some(c) => self.customer(c)?,
+            None => None,
+        };
+        if kind == TaskKind::Count {
+            let mut st = self
+                .conn()
+                .prepare_cached(
+                    "SELECT location FROM task_locations WHERE task_id = ?1
+                     UNION SELECT code FROM locations WHERE zone = ?2",
+                )
+                .map_err(|e| self.err(e))?;
+            let more: Vec<String> = st
+                .query_map(params![id, zone], |r| r.get(0))
+                .map_err(|e| self.err(e))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| self.err(e))?;
+            locations.extend(more);
+        }
+        locations.sort();
+        locations.dedup();
         Ok(Some(TaskFacts {
             id,
             kind,
@@ -178,6 +233,9 @@ impl Store {
             reference,
             tolerance_pct,
             lines,
+            customer,
+            blind,
+            locations,
         }))
     }
 
@@ -497,10 +555,11 @@ fn movement(
     from: Option<&str>,
     to: Option<&str>,
     qty: u32,
+    line_no: Option<u32>,
 ) -> Result<(), Applied> {
     tx.execute(
-        "INSERT INTO movements(at, operator, kind, lot_id, from_location, to_location, qty, task_id, command_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO movements(at, operator, kind, lot_id, from_location, to_location, qty, task_id, command_id, line_no)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             at,
             a.operator.as_deref().unwrap_or(""),
@@ -510,11 +569,44 @@ fn movement(
             to,
             qty,
             a.audit.task_id,
-            command_id
+            command_id,
+            line_no
         ],
     )?;
     Ok(())
 }
+
+/// Takes up to `qty` of a lot from a location; returns how many it took.
+fn take(tx: &Transaction<'_>, lot_id: i64, location: &str, qty: u32, exact: bool, lot: &str) -> Result<u32, Applied> {
+    let have: i64 = tx
+        .query_row(
+            "SELECT qty FROM stock WHERE lot_id = ?1 AND location = ?2",
+            params![lot_id, location],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    if exact && have < i64::from(qty) {
+        return Err(Applied::Data(format!(
+            "only {have} of lot {lot} at {location}, cannot take {qty}"
+        )));
+    }
+    let n = (i64::from(qty)).min(have).max(0) as u32;
+    if i64::from(n) == have {
+        tx.execute(
+            "DELETE FROM stock WHERE lot_id = ?1 AND location = ?2",
+            params![lot_id, location],
+        )?;
+    } else {
+        tx.execute(
+            "UPDATE stock SET qty = qty - ?3 WHERE lot_id = ?1 AND location = ?2",
+            params![lot_id, location, n],
+        )?;
+    }
+    Ok(n)
+}
+
+const LAST_MOVEMENT: &str = "(SELECT COALESCE(MAX(id), 0) FROM movements)";
 
 fn apply(tx: &Transaction<'_>, ch: &Change, a: &Action, command_id: &str, at: &str) -> Result<(), Applied> {
     match ch {
@@ -568,7 +660,7 @@ fn apply(tx: &Transaction<'_>, ch: &Change, a: &Action, command_id: &str, at: &s
                  ON CONFLICT(lot_id, location) DO UPDATE SET qty = qty + excluded.qty",
                 params![id, location, qty],
             )?;
-            movement(tx, a, command_id, at, "receive", id, None, Some(location), *qty)?;
+            movement(tx, a, command_id, at, "receive", id, None, Some(location), *qty, None)?;
         }
         Change::MoveStock {
             item_id,
@@ -608,7 +700,166 @@ fn apply(tx: &Transaction<'_>, ch: &Change, a: &Action, command_id: &str, at: &s
                  ON CONFLICT(lot_id, location) DO UPDATE SET qty = qty + excluded.qty",
                 params![id, to, qty],
             )?;
-            movement(tx, a, command_id, at, "putaway", id, Some(from), Some(to), *qty)?;
+            movement(tx, a, command_id, at, "putaway", id, Some(from), Some(to), *qty, None)?;
+        }
+        Change::RemoveStock {
+            item_id,
+            lot,
+            location,
+            qty,
+            line_no,
+        } => {
+            let id = lot_id(tx, item_id, lot)?;
+            take(tx, id, location, *qty, true, lot.as_str())?;
+            movement(tx, a, command_id, at, "pick", id, Some(location), None, *qty, *line_no)?;
+        }
+        Change::AdjustStock {
+            item_id,
+            lot,
+            location,
+            delta,
+        } => {
+            let id = lot_id(tx, item_id, lot)?;
+            let n = delta.unsigned_abs().min(u64::from(u32::MAX)) as u32;
+            if *delta > 0 {
+                tx.execute(
+                    "INSERT INTO stock(lot_id, location, qty) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(lot_id, location) DO UPDATE SET qty = qty + excluded.qty",
+                    params![id, location, n],
+                )?;
+                movement(tx, a, command_id, at, "count", id, None, Some(location), n, None)?;
+            } else if *delta < 0 {
+                let took = take(tx, id, location, n, false, lot.as_str())?;
+                if took > 0 {
+                    movement(tx, a, command_id, at, "count", id, Some(location), None, took, None)?;
+                }
+            }
+        }
+        Change::SerialPicked { item_id, serial } => {
+            tx.execute(
+                "UPDATE serials SET status = 'picked' WHERE item_id = ?1 AND serial = ?2",
+                params![item_id, serial],
+            )?;
+        }
+        Change::TaskLineShort {
+            task_id,
+            line_no,
+            qty,
+            reason,
+        } => {
+            tx.execute(
+                "UPDATE task_lines SET qty_short = qty_short + ?3, short_reason = ?4 WHERE task_id = ?1 AND line_no = ?2",
+                params![task_id, line_no, qty, reason],
+            )?;
+        }
+        Change::TaskLineChecked {
+            task_id,
+            line_no,
+            checker,
+            at: when,
+        } => {
+            tx.execute(
+                "UPDATE task_lines SET checked_by = ?3, checked_at = ?4 WHERE task_id = ?1 AND line_no = ?2",
+                params![task_id, line_no, checker, crate::domain::workflow::rfc3339(*when)],
+            )?;
+        }
+        Change::TaskLineOverride {
+            task_id,
+            line_no,
+            reason,
+        } => {
+            tx.execute(
+                "UPDATE task_lines SET override_reason = ?3 WHERE task_id = ?1 AND line_no = ?2",
+                params![task_id, line_no, reason],
+            )?;
+        }
+        Change::CreateCountTask {
+            task_id,
+            location,
+            source,
+        } => {
+            tx.execute(
+                "INSERT OR IGNORE INTO tasks(id, kind, status, created_at, source, blind) VALUES (?1, 'count', 'open', ?2, ?3, 1)",
+                params![task_id, at, source],
+            )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO task_locations(task_id, location) VALUES (?1, ?2)",
+                params![task_id, location],
+            )?;
+        }
+        Change::CountSnapshot { task_id, lines } => {
+            tx.execute(
+                &format!(
+                    "INSERT INTO count_state(task_id, snapshot_at, snapshot_mark) VALUES (?1, ?2, {LAST_MOVEMENT})"
+                ),
+                params![task_id, at],
+            )?;
+            let mut st = tx.prepare_cached(
+                "INSERT INTO count_snapshot(task_id, location, item_id, lot, qty) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT DO UPDATE SET qty = qty + excluded.qty",
+            )?;
+            for l in lines {
+                st.execute(params![task_id, l.location, l.item_id, l.lot, l.qty])?;
+            }
+        }
+        Change::CountEntry {
+            task_id,
+            location,
+            round,
+            item_id,
+            lot,
+            qty,
+        } => {
+            tx.prepare_cached(
+                "INSERT INTO count_entries(task_id, location, round, item_id, lot, qty, operator, command_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                task_id,
+                location,
+                round,
+                item_id,
+                lot,
+                qty,
+                a.operator.as_deref().unwrap_or(""),
+                command_id
+            ])?;
+        }
+        Change::CountTags {
+            task_id,
+            location,
+            round,
+            epcs,
+        } => {
+            let mut st = tx.prepare_cached(
+                "INSERT OR IGNORE INTO count_tags(task_id, location, round, epc) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for e in epcs {
+                st.execute(params![task_id, location, round, e])?;
+            }
+        }
+        Change::CountClosed {
+            task_id,
+            location,
+            round,
+        } => {
+            tx.execute(
+                &format!(
+                    "INSERT OR REPLACE INTO count_closed(task_id, location, round, operator, at, mark)
+                     VALUES (?1, ?2, ?3, ?4, ?5, {LAST_MOVEMENT})"
+                ),
+                params![task_id, location, round, a.operator.as_deref().unwrap_or(""), at],
+            )?;
+        }
+        Change::CountRecount {
+            task_id,
+            location,
+            first_operator,
+        } => {
+            tx.execute(
+                "INSERT OR IGNORE INTO count_recounts(task_id, location, first_operator) VALUES (?1, ?2, ?3)",
+                params![task_id, location, first_operator],
+            )?;
         }
         Change::TaskLineDone { task_id, line_no, add } => {
             tx.execute(
@@ -639,4 +890,256 @@ fn apply(tx: &Transaction<'_>, ch: &Change, a: &Action, command_id: &str, at: &s
         }
     }
     Ok(())
+}
+
+/// What the pick and count gates read: stock with its lots and locations, a task's picks, a
+/// count's snapshot, entries, closures and the movements of its window.
+impl Store {
+    fn stock_where(&self, sql_filter: &str, key: &str) -> Result<Vec<StockFact>, StoreError> {
+        let sql = format!(
+            "SELECT l.item_id, l.lot, l.expiry, l.production_date, l.qc_date, l.status,
+                    s.location, loc.kind, loc.storage, s.qty
+             FROM stock s JOIN lots l ON l.id = s.lot_id JOIN locations loc ON loc.code = s.location
+             WHERE s.qty > 0 AND {sql_filter} ORDER BY s.location, l.item_id, l.lot"
+        );
+        let mut st = self.conn().prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([key], |r| {
+                let lot = super::lot_from_row(r)?;
+                let code: String = r.get(6)?;
+                let kind: String = r.get(7)?;
+                let storage: String = r.get(8)?;
+                let qty: i64 = r.get(9)?;
+                Ok((lot, code, kind, storage, qty))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (lot, code, kind, storage, qty) = row.map_err(|e| self.err(e))?;
+            let lot = lot?;
+            out.push(StockFact {
+                item_id: lot.item_id.clone(),
+                lot,
+                location: Location {
+                    kind: kind
+                        .parse::<LocationKind>()
+                        .map_err(|_| StoreError::Data(format!("location {code}: bad kind '{kind}'")))?,
+                    storage: storage
+                        .parse::<Storage>()
+                        .map_err(|_| StoreError::Data(format!("location {code}: bad storage '{storage}'")))?,
+                    code,
+                },
+                qty: qty.clamp(0, i64::from(u32::MAX)) as u32,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Stock of the items of a task's lines, everywhere.
+    pub fn stock_of_task_items(&self, task_id: &str) -> Result<Vec<StockFact>, StoreError> {
+        self.stock_where(
+            "l.item_id IN (SELECT item_id FROM task_lines WHERE task_id = ?1)",
+            task_id,
+        )
+    }
+
+    /// Stock at one location.
+    pub fn stock_at(&self, location: &str) -> Result<Vec<StockFact>, StoreError> {
+        self.stock_where("s.location = ?1", location)
+    }
+
+    /// The picks made on a task (its `pick` movements), oldest first.
+    pub fn task_picks(&self, task_id: &str) -> Result<Vec<PickedFact>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached(
+                "SELECT m.line_no, m.operator, l.lot, m.from_location, m.qty FROM movements m JOIN lots l ON l.id = m.lot_id
+                 WHERE m.task_id = ?1 AND m.kind = 'pick' ORDER BY m.id",
+            )
+            .map_err(|e| self.err(e))?;
+        st.query_map([task_id], |r| {
+            Ok(PickedFact {
+                line_no: r.get::<_, Option<u32>>(0)?.unwrap_or(0),
+                operator: r.get(1)?,
+                lot: r.get(2)?,
+                location: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                qty: r.get(4)?,
+            })
+        })
+        .map_err(|e| self.err(e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| self.err(e))
+    }
+
+    /// Whether a serialised unit has been picked.
+    pub fn serial_picked(&self, item_id: &str, serial: &str) -> Result<bool, StoreError> {
+        let status: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT status FROM serials WHERE item_id = ?1 AND serial = ?2",
+                params![item_id, serial],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(status.as_deref() == Some("picked"))
+    }
+
+    /// A count task's progress on this device. With `window`, also the movements after its
+    /// snapshot that touch `locations`, the items' tolerances and the lots named (for finishing).
+    pub fn count_facts(&self, task_id: &str, locations: &[String], window: bool) -> Result<CountFacts, StoreError> {
+        let e = |x| self.err(x);
+        let mut f = CountFacts::default();
+        let state: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT snapshot_mark FROM count_state WHERE task_id = ?1",
+                [task_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(e)?;
+        let Some(mark) = state else { return Ok(f) };
+        f.started = true;
+        f.snapshot_mark = mark;
+        let c = self.conn();
+        let mut st = c
+            .prepare_cached("SELECT location, item_id, lot, qty FROM count_snapshot WHERE task_id = ?1")
+            .map_err(e)?;
+        f.snapshot = st
+            .query_map([task_id], |r| {
+                Ok(SnapLine {
+                    location: r.get(0)?,
+                    item_id: r.get(1)?,
+                    lot: r.get(2)?,
+                    qty: r.get(3)?,
+                })
+            })
+            .map_err(e)?
+            .collect::<Result<_, _>>()
+            .map_err(e)?;
+        let mut st = c
+            .prepare_cached(
+                "SELECT location, round, item_id, lot, SUM(qty) FROM count_entries WHERE task_id = ?1
+                 GROUP BY location, round, item_id, lot",
+            )
+            .map_err(e)?;
+        f.entries = st
+            .query_map([task_id], |r| {
+                Ok(EntryFact {
+                    location: r.get(0)?,
+                    round: r.get(1)?,
+                    item_id: r.get(2)?,
+                    lot: r.get(3)?,
+                    qty: r.get(4)?,
+                })
+            })
+            .map_err(e)?
+            .collect::<Result<_, _>>()
+            .map_err(e)?;
+        let mut st = c
+            .prepare_cached("SELECT location, round, operator, at, mark FROM count_closed WHERE task_id = ?1")
+            .map_err(e)?;
+        f.closed = st
+            .query_map([task_id], |r| {
+                Ok(ClosedFact {
+                    location: r.get(0)?,
+                    round: r.get(1)?,
+                    operator: r.get(2)?,
+                    at: r.get(3)?,
+                    mark: r.get(4)?,
+                })
+            })
+            .map_err(e)?
+            .collect::<Result<_, _>>()
+            .map_err(e)?;
+        let mut st = c
+            .prepare_cached("SELECT location, first_operator FROM count_recounts WHERE task_id = ?1")
+            .map_err(e)?;
+        f.recounts = st
+            .query_map([task_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(e)?
+            .collect::<Result<_, _>>()
+            .map_err(e)?;
+        // Tags of locations not closed yet (a left count resumes without counting them twice).
+        let mut st = c
+            .prepare_cached(
+                "SELECT t.location, t.round, t.epc FROM count_tags t WHERE t.task_id = ?1 AND NOT EXISTS
+                   (SELECT 1 FROM count_closed x WHERE x.task_id = t.task_id AND x.location = t.location AND x.round = t.round)",
+            )
+            .map_err(e)?;
+        f.tags = st
+            .query_map([task_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(e)?
+            .collect::<Result<_, _>>()
+            .map_err(e)?;
+        if !window {
+            return Ok(f);
+        }
+        let mut st = c
+            .prepare_cached(
+                "SELECT m.id, m.command_id, m.operator, m.at, l.item_id, l.lot, m.from_location, m.to_location, m.qty
+                 FROM movements m JOIN lots l ON l.id = m.lot_id
+                 WHERE m.id > ?1 AND (m.from_location = ?2 OR m.to_location = ?2) ORDER BY m.id",
+            )
+            .map_err(e)?;
+        for loc in locations {
+            let rows = st
+                .query_map(params![mark, loc], |r| {
+                    Ok(MoveFact {
+                        id: r.get(0)?,
+                        command: r.get(1)?,
+                        operator: r.get(2)?,
+                        at: r.get(3)?,
+                        item_id: r.get(4)?,
+                        lot: r.get(5)?,
+                        from: r.get(6)?,
+                        to: r.get(7)?,
+                        qty: r.get(8)?,
+                    })
+                })
+                .map_err(e)?;
+            for m in rows {
+                let m = m.map_err(e)?;
+                if !f.movements.iter().any(|x| x.id == m.id) {
+                    f.movements.push(m);
+                }
+            }
+        }
+        let mut items: Vec<&str> = f
+            .snapshot
+            .iter()
+            .map(|s| s.item_id.as_str())
+            .chain(f.entries.iter().map(|x| x.item_id.as_str()))
+            .collect();
+        items.sort();
+        items.dedup();
+        let mut tol = c
+            .prepare_cached("SELECT count_tolerance FROM items WHERE id = ?1")
+            .map_err(e)?;
+        let mut tolerance = std::collections::BTreeMap::new();
+        for i in &items {
+            let t: Option<String> = tol.query_row([i], |r| r.get(0)).optional().map_err(e)?.flatten();
+            if let Some(t) = t.as_deref().and_then(Tolerance::parse) {
+                tolerance.insert((*i).to_owned(), t);
+            }
+        }
+        let mut lots = Vec::new();
+        let mut keys: Vec<(&str, &str)> = f
+            .snapshot
+            .iter()
+            .map(|s| (s.item_id.as_str(), s.lot.as_str()))
+            .chain(f.entries.iter().map(|x| (x.item_id.as_str(), x.lot.as_str())))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        for (i, l) in keys {
+            if let Some(lot) = self.lot(i, l)? {
+                lots.push(lot);
+            }
+        }
+        f.tolerance = tolerance;
+        f.lots = lots;
+        Ok(f)
+    }
 }

@@ -10,6 +10,8 @@
 //! Where to find each gate: login, home and the supervisor's authority are here; the receive
 //! gate is [`receive`].
 
+pub mod count;
+pub mod pick;
 pub mod receive;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
@@ -43,6 +45,14 @@ pub enum State {
         op: Operator,
         r: Box<receive::Receive>,
     },
+    Pick {
+        op: Operator,
+        p: Box<pick::Pick>,
+    },
+    Count {
+        op: Operator,
+        c: Box<count::Count>,
+    },
 }
 
 impl State {
@@ -52,19 +62,25 @@ impl State {
             State::LoggedOut => "logged_out",
             State::Home { .. } => "home",
             State::Receive { r, .. } => r.step.name(),
+            State::Pick { p, .. } => p.step.name(),
+            State::Count { c, .. } => c.step.name(),
         }
     }
 
     pub fn operator(&self) -> Option<&Operator> {
         match self {
             State::LoggedOut => None,
-            State::Home { op, .. } | State::Receive { op, .. } => Some(op),
+            State::Home { op, .. } | State::Receive { op, .. } | State::Pick { op, .. } | State::Count { op, .. } => {
+                Some(op)
+            }
         }
     }
 
     pub fn gate(&self) -> Option<Gate> {
         match self {
             State::Receive { .. } => Some(Gate::Receive),
+            State::Pick { .. } => Some(Gate::Pick),
+            State::Count { .. } => Some(Gate::Count),
             _ => None,
         }
     }
@@ -73,6 +89,8 @@ impl State {
     pub fn task_id(&self) -> Option<&str> {
         match self {
             State::Receive { r, .. } => r.task.as_ref().map(|t| t.id.as_str()),
+            State::Pick { p, .. } => Some(p.task.id.as_str()),
+            State::Count { c, .. } => Some(c.task.id.as_str()),
             _ => None,
         }
     }
@@ -86,6 +104,8 @@ impl State {
             ),
             State::Home { .. } => Text::new("Choose a gate: receive, pick or count", "请选择作业:收货、拣货或盘点"),
             State::Receive { r, .. } => r.prompt(),
+            State::Pick { p, .. } => p.prompt(),
+            State::Count { c, .. } => c.prompt(),
         }
     }
 }
@@ -125,6 +145,15 @@ pub enum Event {
     Logout,
     /// The idle timer ran out.
     Idle,
+    /// The GSP second check: the checker's id (their PIN is checked by the shell into
+    /// [`Facts::operator`]).
+    SecondCheck {
+        operator: String,
+    },
+    /// A pick line is short, with a coded reason.
+    Short(String),
+    /// An RFID read: the tags as the shell resolved them ([`Facts::tags`]).
+    Tags,
 }
 
 impl Event {
@@ -143,6 +172,9 @@ impl Event {
             Event::Finish => "finish",
             Event::Logout => "logout",
             Event::Idle => "idle",
+            Event::SecondCheck { .. } => "second_check",
+            Event::Short(_) => "short",
+            Event::Tags => "tags",
         }
     }
 }
@@ -177,6 +209,49 @@ pub struct Facts {
     pub serial_lot: Option<Lot>,
     /// For `location` (or a location scanned at putaway).
     pub location: Option<Location>,
+    /// For a serialised unit: it has been picked already.
+    pub serial_picked: bool,
+    /// At the pick gate: stock of the task's items, by location (every kind).
+    pub stock: Vec<StockFact>,
+    /// At the pick gate's start and finish: what this task has picked so far.
+    pub picks: Vec<PickedFact>,
+    /// For `tags` (and an `epc:` scan at the count gate): each tag as the shell resolved it.
+    pub tags: Vec<TagFact>,
+    /// At the count gate's start and finish: the count so far.
+    pub count: Option<count::CountFacts>,
+}
+
+/// Stock of a lot at a location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockFact {
+    pub item_id: String,
+    pub lot: Lot,
+    pub location: Location,
+    pub qty: u32,
+}
+
+/// A pick made on a task (a `pick` movement).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PickedFact {
+    pub line_no: u32,
+    pub operator: String,
+    pub lot: String,
+    pub location: String,
+    pub qty: u32,
+}
+
+/// An RFID tag read, resolved by the shell: EPC → GS1 keys → item → lot through the serial registry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagFact {
+    pub epc: String,
+    /// GTIN + serial (SGTIN), when the EPC is one.
+    pub serial: Option<String>,
+    pub item: Option<Item>,
+    /// The serial's lot in the registry.
+    pub lot: Option<Lot>,
+    pub picked: bool,
+    /// Why the tag could not be read as a unit of a known item (English code-ish text).
+    pub problem: Option<&'static str>,
 }
 
 impl Facts {
@@ -228,6 +303,78 @@ pub enum Change {
         operator_id: String,
         failures: u32,
         locked_until: Option<DateTime<FixedOffset>>,
+    },
+    /// Stock leaves a location (a pick): a `pick` movement naming the task line.
+    RemoveStock {
+        item_id: String,
+        lot: LotNo,
+        location: String,
+        qty: u32,
+        line_no: Option<u32>,
+    },
+    /// A counted difference applied to the cache's stock (a `count` movement).
+    AdjustStock {
+        item_id: String,
+        lot: LotNo,
+        location: String,
+        delta: i64,
+    },
+    SerialPicked {
+        item_id: String,
+        serial: String,
+    },
+    TaskLineShort {
+        task_id: String,
+        line_no: u32,
+        qty: u32,
+        reason: String,
+    },
+    TaskLineChecked {
+        task_id: String,
+        line_no: u32,
+        checker: String,
+        at: DateTime<FixedOffset>,
+    },
+    TaskLineOverride {
+        task_id: String,
+        line_no: u32,
+        reason: String,
+    },
+    /// A count task raised on this device (a short pick's location).
+    CreateCountTask {
+        task_id: String,
+        location: String,
+        source: String,
+    },
+    /// The count's snapshot: expected stock per location × item × lot, and the movement mark.
+    CountSnapshot {
+        task_id: String,
+        lines: Vec<count::SnapLine>,
+    },
+    CountEntry {
+        task_id: String,
+        location: String,
+        round: u8,
+        item_id: String,
+        lot: String,
+        qty: i64,
+    },
+    CountTags {
+        task_id: String,
+        location: String,
+        round: u8,
+        epcs: Vec<String>,
+    },
+    /// A location counted: the moment (and the last movement id) its count stands for.
+    CountClosed {
+        task_id: String,
+        location: String,
+        round: u8,
+    },
+    CountRecount {
+        task_id: String,
+        location: String,
+        first_operator: String,
     },
 }
 
@@ -313,6 +460,9 @@ pub struct Outcome {
     pub error: Option<OpError>,
     /// A finished task's summary.
     pub summary: Option<ReceiptSummary>,
+    /// Gate-specific output keys (a pick's `lines`, a count's `variances` and `accuracy`, the
+    /// tags for review), merged into the op's output line.
+    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The result of one step.
@@ -337,7 +487,7 @@ impl Transition {
     }
 
     /// The op is refused, but the refusal itself is recorded (a wrong PIN).
-    fn refuse_recorded(state: &State, error: OpError, action: Action) -> Transition {
+    pub(crate) fn refuse_recorded(state: &State, error: OpError, action: Action) -> Transition {
         Transition {
             next: state.clone(),
             effects: vec![Effect::Commit(vec![action])],
@@ -348,7 +498,7 @@ impl Transition {
         }
     }
 
-    fn to(next: State, actions: Vec<Action>) -> Transition {
+    pub(crate) fn to(next: State, actions: Vec<Action>) -> Transition {
         let effects = if actions.is_empty() {
             vec![]
         } else {
@@ -395,6 +545,8 @@ pub fn step(state: &State, event: Event, facts: &Facts, now: DateTime<FixedOffse
             release(state, op, authorised.as_ref(), &gtin, &lot, facts)
         }
         (State::Receive { op, r }, event) => receive::step(state, op, r, event, facts, now),
+        (State::Pick { op, p }, event) => pick::step(state, op, p, event, facts, now),
+        (State::Count { op, c }, event) => count::step(state, op, c, event, facts, now),
         (s @ State::Home { .. }, e) => Transition::refuse(s, OpError::not_now(e.op(), s)),
     }
 }
@@ -452,7 +604,7 @@ fn login(state: &State, id: &str, facts: &Facts, now: DateTime<FixedOffset>) -> 
 /// Checks a PIN against the lock-out rules (called once per login, so the large `Err` is fine). `Err` carries the refusal and, for a wrong PIN, the
 /// action that records it (and locks the operator on the fifth).
 #[allow(clippy::result_large_err)]
-fn check_pin(
+pub(crate) fn check_pin(
     f: &OperatorFacts,
     purpose: &str,
     now: DateTime<FixedOffset>,
@@ -552,17 +704,8 @@ pub(crate) fn start(state: &State, op: &Operator, gate: Gate, task: Option<Strin
     }
     match gate {
         Gate::Receive => receive::start(state, op, task, facts),
-        Gate::Pick | Gate::Count => Transition::refuse(
-            state,
-            OpError::new(
-                "gate_unavailable",
-                format!(
-                    "The {} gate's guided workflow is not in this build yet; use the scan screen",
-                    gate.as_str()
-                ),
-                format!("本版本尚无{}作业的引导流程;请使用扫描界面", gate_zh(gate)),
-            ),
-        ),
+        Gate::Pick => pick::start(state, op, task, facts),
+        Gate::Count => count::start(state, op, task, facts),
     }
 }
 
@@ -627,7 +770,9 @@ fn supervisor(state: &State, id: &str, reason: &str, facts: &Facts, now: DateTim
             )
         }
         State::Receive { op, r } => receive::authorise(state, op, r, auth, changes),
-        State::LoggedOut => Transition::refuse(state, OpError::not_now("supervisor", state)),
+        State::LoggedOut | State::Pick { .. } | State::Count { .. } => {
+            Transition::refuse(state, OpError::not_now("supervisor", state))
+        }
     }
 }
 

@@ -279,11 +279,11 @@ pub fn item_code(scan: &Scan) -> Option<String> {
 }
 
 /// AI (02): the GTIN of the trade items a logistic unit contains.
-fn contained_gtin(scan: &Scan) -> Option<String> {
+pub(crate) fn contained_gtin(scan: &Scan) -> Option<String> {
     scan.ais.iter().find(|(ai, _)| ai == "02").map(|(_, v)| v.clone())
 }
 
-fn lot_from(raw: &str, parsed: &Result<Scan, String>) -> Result<LotNo, OpError> {
+pub(crate) fn lot_from(raw: &str, parsed: &Result<Scan, String>) -> Result<LotNo, OpError> {
     if let Ok(s) = parsed
         && let Some(l) = &s.fields.lot
     {
@@ -319,7 +319,7 @@ fn expiry_from(raw: &str, parsed: &Result<Scan, String>, today: NaiveDate) -> Re
     })
 }
 
-fn bad_qty(n: i64) -> OpError {
+pub(crate) fn bad_qty(n: i64) -> OpError {
     OpError::new(
         "bad_quantity",
         format!("{n} is not a quantity: enter a whole number from 1 to {MAX_QTY}"),
@@ -661,11 +661,9 @@ fn scan_goods(op: &Operator, r: &Receive, raw: &str, parsed: &Result<Scan, Strin
     if let Some(t) = &r.task {
         let of_item: Vec<_> = t.lines.iter().filter(|l| l.item.id == item.id).collect();
         if of_item.is_empty() {
-            let mut expected: Vec<String> = t.lines.iter().map(|l| name_en(&l.item)).collect();
-            expected.dedup();
             let ev = reject(Reason::WrongItem {
-                scanned: name_en(item),
-                expected: expected.join(" / "),
+                scanned: item.name(),
+                expected: crate::domain::lot::names(t.lines.iter().map(|l| &l.item)),
             });
             return refused(op, r, &shown, ev, Some(item), scan.fields.lot.as_ref());
         }
@@ -862,7 +860,7 @@ pub fn judge(r: &Receive, p: &Pending, today: NaiveDate) -> (Evaluation, bool) {
             let (_, max) = tolerance_bounds(asn.qty, t.tolerance_pct);
             if total > max {
                 warn.push(Reason::OverReceipt {
-                    item: name_en(&l.item),
+                    item: l.item.name(),
                     expected: asn.qty,
                     received: total,
                     max,
@@ -1145,7 +1143,7 @@ fn putaway(op: &Operator, r: &Receive, lines: &[Received], code: &str, facts: &F
         }
         if l.item.storage != loc.storage {
             rj.push(Reason::StorageMismatch {
-                item: name_en(&l.item),
+                item: l.item.name(),
                 needs: l.item.storage.as_str().to_owned(),
                 location: loc.code.clone(),
                 has: loc.storage.as_str().to_owned(),
@@ -1306,7 +1304,7 @@ pub fn summary(r: &Receive) -> (ReceiptSummary, Vec<Reason>) {
                 };
                 if l.done < min {
                     warn.push(Reason::UnderReceipt {
-                        item: name_en(&l.item),
+                        item: l.item.name(),
                         expected: l.qty,
                         received: l.done,
                         min,

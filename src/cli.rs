@@ -96,6 +96,10 @@ enum ScreenArg {
     Rfid,
     Login,
     Receive,
+    /// The pick gate's guided screen (its tasks, or the flow `--script` leaves open).
+    Pick,
+    /// The count gate's guided screen.
+    Count,
 }
 
 #[derive(Subcommand, Debug)]
@@ -1528,6 +1532,8 @@ fn screenshot(
         ScreenArg::Rfid => "rfid",
         ScreenArg::Login => "login",
         ScreenArg::Receive => "receive",
+        ScreenArg::Pick => "pick",
+        ScreenArg::Count => "count",
     };
     ui::open_screen(&app, screen_name, gate);
     if let Some(script) = script {
@@ -1535,7 +1541,10 @@ fn screenshot(
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let op: crate::app::session::Op = serde_json::from_str(line)
                 .with_context(|| format!("{}:{}: not a run-script op", script.display(), i + 1))?;
-            ctl.borrow_mut().receive_op(op);
+            match screen {
+                ScreenArg::Pick | ScreenArg::Count => ctl.borrow_mut().guided_op(op),
+                _ => ctl.borrow_mut().receive_op(op),
+            }
         }
         ui::render(&app, &ctl.borrow());
         ui::open_screen(&app, screen_name, gate);

@@ -846,3 +846,24 @@ pub fn resolve_tags(store: &Store, epcs: &[String]) -> Result<Vec<TagFact>, Stor
     }
     Ok(out)
 }
+
+impl Session {
+    /// A pick task's lines with the lot FEFO suggests for each (for the task list, before the
+    /// picker gets there), on the date the rules apply.
+    pub fn pick_plan(
+        &self,
+        task_id: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Vec<crate::domain::workflow::pick::LinePlan>, StoreError> {
+        let Some(t) = self.store.task_facts(task_id)? else {
+            return Ok(vec![]);
+        };
+        let stock = self.store.stock_of_task_items(task_id)?;
+        Ok(crate::domain::workflow::pick::plan(&t, &stock, self.today(now)))
+    }
+
+    /// A count task as its list shows it.
+    pub fn task_facts(&self, task_id: &str) -> Result<Option<crate::domain::task::TaskFacts>, StoreError> {
+        self.store.task_facts(task_id)
+    }
+}

@@ -108,17 +108,8 @@ pub(super) fn connect(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {
             app.global::<AppState>().set_screen(Screen::Receive);
             return;
         }
-        {
-            let mut c = c.borrow_mut();
-            if c.gate != gate || c.task.is_some() {
-                c.last = None;
-            }
-            c.gate = gate;
-            c.task = None;
-            c.save_error = None;
-        }
-        render_scan(&app, &c.borrow());
-        app.global::<AppState>().set_screen(Screen::Scan);
+        // Pick and count: the gate's tasks (or the flow left open), with a quick check beside.
+        guided::open(&app, &mut c.borrow_mut(), gate);
     });
 
     let weak = app.as_weak();
@@ -142,13 +133,33 @@ pub(super) fn connect(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {
             app.global::<AppState>().set_screen(Screen::Receive);
             return;
         }
+        let kind = c
+            .borrow()
+            .store()
+            .tasks(None)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|t| t.id == id.as_str())
+            .map(|t| t.kind);
+        let gate = match kind {
+            Some(TaskKind::Pick) => Gate::Pick,
+            Some(TaskKind::Count) => Gate::Count,
+            _ => return,
+        };
+        if !c.borrow().may_open(gate) {
+            c.borrow_mut().refuse_gate(gate);
+            render_devices(&app, &c.borrow());
+            return;
+        }
+        // Logged in, a pick or count task opens its guided flow; otherwise (a screenshot, a
+        // read-only cache) its items and customer apply to the quick check.
+        if c.borrow().session.state().operator().is_some() {
+            guided::open(&app, &mut c.borrow_mut(), gate);
+            app.global::<GuidedAdapter>().invoke_start(id);
+            return;
+        }
         let opened = c.borrow_mut().open_task(&id);
-        if let Some(gate) = opened {
-            if !c.borrow().may_open(gate) {
-                c.borrow_mut().refuse_gate(gate);
-                render_devices(&app, &c.borrow());
-                return;
-            }
+        if opened.is_some() {
             render_scan(&app, &c.borrow());
             render_status(&app, &c.borrow());
             app.global::<AppState>().set_screen(Screen::Scan);

@@ -65,6 +65,7 @@ impl Controller {
         let now = (self.clock)();
         if self.session.tick(now).is_some() {
             self.receive = Default::default();
+            self.guided = Default::default();
             self.task = None;
             self.last = None;
             self.login.message = Some(Text::new(

@@ -8,6 +8,7 @@
 //! call into the application layer synchronously (a verdict is a handful of indexed reads).
 
 pub mod files;
+pub mod guided;
 pub mod headless;
 mod home;
 pub mod login;
@@ -147,6 +148,7 @@ pub struct Controller {
     save_error: Option<crate::domain::text::Text>,
     login: login::LoginUi,
     receive: receive::ReceiveUi,
+    guided: guided::GuidedUi,
     files: files::FilesUi,
     lookup: LookupState,
     demo: Vec<DemoScan>,
@@ -280,6 +282,7 @@ pub fn render(app: &AppWindow, c: &Controller) {
     render_rfid(app, c);
     login::render(app, c);
     receive::render(app, c);
+    guided::render(app, c);
     files::render(app, c);
 }
 
@@ -295,12 +298,17 @@ pub fn render_screen(app: &AppWindow, c: &Controller, screen: Screen) {
         Screen::Login => login::render(app, c),
         Screen::Receive => receive::render(app, c),
         Screen::Files => files::render(app, c),
+        Screen::Guided => guided::render(app, c),
     }
 }
 
 /// Re-renders the RFID screen if tags came in, and lets old device messages fade.
 pub fn refresh(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {
     let mut c = ctl.borrow_mut();
+    if c.flush_tags() {
+        guided::render(app, &c);
+        render_status(app, &c);
+    }
     if c.rfid.dirty || c.rfid.running {
         c.rfid.dirty = false;
         render_rfid(app, &c);
@@ -310,6 +318,7 @@ pub fn refresh(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {
     if c.check_idle() {
         login::render(app, &c);
         receive::render(app, &c);
+        guided::render(app, &c);
         render_status(app, &c);
         app.global::<AppState>().set_screen(Screen::Login);
     }
@@ -349,6 +358,7 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
         save_error: None,
         login: Default::default(),
         receive: Default::default(),
+        guided: Default::default(),
         files: Default::default(),
         lookup: LookupState::None,
         demo,
@@ -364,6 +374,7 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
     rfid::connect(&app, &ctl);
     login::connect(&app, &ctl);
     receive::connect(&app, &ctl);
+    guided::connect(&app, &ctl);
     files::connect(&app, &ctl);
     // The app opens on the login screen. Pictures (nothing recorded) and a cache that takes no
     // writes (read-only, damaged: lookups and checks only, and the screens say so) open on Home.
@@ -390,7 +401,14 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
 /// Opens a screen as if the user had tapped its tile (for screenshots and tests).
 pub fn open_screen(app: &AppWindow, screen: &str, gate: Gate) {
     match screen {
-        "scan" => app.global::<AppState>().invoke_open_gate(shared(gate.as_str())),
+        "scan" => {
+            app.global::<AppState>().invoke_open_gate(shared(gate.as_str()));
+            if gate != Gate::Receive {
+                app.global::<GuidedAdapter>().invoke_quick_check();
+            }
+        }
+        "pick" => app.global::<AppState>().invoke_open_gate(shared("pick")),
+        "count" => app.global::<AppState>().invoke_open_gate(shared("count")),
         "lookup" => app.global::<AppState>().invoke_open_lookup(),
         "rfid" => app.global::<AppState>().invoke_open_rfid(),
         "login" => app.global::<AppState>().set_screen(Screen::Login),

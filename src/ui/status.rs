@@ -61,6 +61,17 @@ impl Controller {
                         };
                         self.receive_op(op);
                     }
+                    Screen::Guided => {
+                        if self.session.state().task_id().is_some() {
+                            self.guided_op(crate::app::session::Op::Scan { data: text });
+                        } else if let Some(g) = self.guided.gate {
+                            // On the task list a scanned task number opens that task.
+                            self.guided_op(crate::app::session::Op::Start {
+                                gate: g.as_str().into(),
+                                task: Some(text.trim().to_owned()),
+                            });
+                        }
+                    }
                     Screen::Files => {}
                     // A scan anywhere else shows its lot card.
                     Screen::Home | Screen::Rfid => {
@@ -82,6 +93,12 @@ impl Controller {
                         self.receive.dirty = true;
                     }
                 }
+                // At the pick gate's serial step and while counting a location, tags go to the
+                // workflow in batches (each tag once per step).
+                if screen == Screen::Guided && self.guided_takes_tags() {
+                    let hex = crate::devices::codec::gen2::hex(&t.tag.epc);
+                    self.guided.take_tag(&hex);
+                }
                 if !self.rfid.running && self.rfid.session.is_none() {
                     return None;
                 }
@@ -101,6 +118,9 @@ impl Controller {
                 self.rfid.dirty = true;
             }
             DeviceEvent::Round { pass, target, .. } => {
+                if self.flush_tags() {
+                    self.guided.dirty = true;
+                }
                 self.rfid.pass = Some((pass, target));
                 self.rfid.dirty = true;
             }
@@ -252,6 +272,11 @@ pub fn handle_device_event(app: &AppWindow, ctl: &Rc<RefCell<Controller>>, ev: D
     let is_tag = matches!(ev, DeviceEvent::Tag(_) | DeviceEvent::Round { .. });
     let screen = app.global::<AppState>().get_screen();
     let switch = ctl.borrow_mut().device_event(ev, screen);
+    if std::mem::take(&mut ctl.borrow_mut().guided.dirty) {
+        let c = ctl.borrow();
+        super::guided::render(app, &c);
+        render_status(app, &c);
+    }
     if std::mem::take(&mut ctl.borrow_mut().receive.dirty) {
         let c = ctl.borrow();
         super::receive::render(app, &c);

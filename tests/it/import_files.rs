@@ -1209,6 +1209,35 @@ fn a_count_task_names_locations_and_a_zone_that_exist_and_a_pick_line_a_quantity
     }
 }
 
+/// README's count task example imports on top of its main example (which tidy.rs imports).
+#[test]
+fn readme_count_example_imports() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme.find("## Import format").expect("an Import format section")..];
+    let blocks: Vec<&str> = section
+        .split("```json\n")
+        .skip(1)
+        .map(|b| &b[..b.find("```").unwrap()])
+        .collect();
+    let count = blocks
+        .iter()
+        .find(|b| b.contains(r#""kind": "count""#))
+        .expect("a count task example");
+    let (_d, db, c) = imported(blocks[0]);
+    drop(c);
+    let mut s = Store::open(&db).unwrap();
+    let sum = import_json(&mut s, count).unwrap_or_else(|e| panic!("README count example: {e}"));
+    assert_eq!(sum.tasks, 2);
+    drop(s);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!(task_locations(&c, "CC-0001"), ["WH1-A-01-01", "WH1-R-01-01"]);
+    assert_eq!(blind_zone(&c, "CC-0002"), (false, Some("A".to_owned())));
+    let tol: String = c
+        .query_row("SELECT count_tolerance FROM items WHERE id = 'P001'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tol, "5%");
+}
+
 #[test]
 fn count_tolerance_is_kept_as_units_or_a_percentage() {
     let item =

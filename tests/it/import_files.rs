@@ -7,6 +7,7 @@ use lotline::store::Store;
 use lotline::store::import::read::{Expect, Reason};
 use lotline::store::import::{ImportError, MAX_KEPT_ERRORS, import_json};
 use proptest::prelude::*;
+use rusqlite::OptionalExtension;
 
 use crate::{lotline, stderr, stdout};
 
@@ -1291,7 +1292,7 @@ fn demo_data_has_an_operator_for_every_role_and_asn_pallets() {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
     let sum = demo::generate(&mut s, 300, 3, today).unwrap();
     drop(s);
-    assert_eq!(sum.operators, 5);
+    assert_eq!(sum.operators, 6);
     let c = rusqlite::Connection::open(&db).unwrap();
     let q = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
 
@@ -1301,6 +1302,7 @@ fn demo_data_has_an_operator_for_every_role_and_asn_pallets() {
         ("pick1", "2222", "picker"),
         ("check1", "3333", "checker"),
         ("count1", "4444", "counter"),
+        ("count2", "5555", "counter"),
         ("super1", "9999", "supervisor"),
     ] {
         let (hash, roles): (String, String) = c
@@ -1402,4 +1404,210 @@ fn demo_data_has_an_operator_for_every_role_and_asn_pallets() {
         ),
         0
     );
+}
+
+/// The lot the pick gate suggests for a line (issue 9's rule): stock of `item` in pick locations
+/// (at `location` only, if the line names one), released, not expired, with at least `min_days`
+/// left; the earliest expiry with `qty` or more, else the earliest with any.
+fn suggestion(
+    c: &rusqlite::Connection,
+    today: &str,
+    item: &str,
+    location: Option<&str>,
+    min_days: i64,
+    qty: i64,
+) -> Option<(String, String)> {
+    c.query_row(
+        "SELECT l.lot, s.location FROM stock s JOIN lots l ON l.id = s.lot_id JOIN locations loc ON loc.code = s.location
+         WHERE l.item_id = ?1 AND loc.kind = 'pick' AND l.status = 'released' AND s.qty > 0
+           AND l.expiry >= date(?2, '+' || ?3 || ' days') AND (?4 IS NULL OR s.location = ?4)
+         ORDER BY s.qty < ?5, l.expiry LIMIT 1",
+        rusqlite::params![item, today, min_days, location, qty],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+    .unwrap()
+}
+
+/// The demo data shows off the pick and count gates: picks whose FEFO lot changes with the
+/// customer's minimum shelf life, a regulated line (GSP second check), a serialised one with
+/// every unit registered, a near-expiry lot that may still be picked, enough stock for every
+/// line; a blind count of a few locations of several lots, and an open RFID count of tagged
+/// units the simulated reader carries; a second counter for recounts, count tolerances.
+#[test]
+fn demo_data_has_pick_and_count_tasks_that_show_the_gates() {
+    use lotline::domain::policy::near_expiry_tier;
+    use lotline::store::demo;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let mut s = Store::create(&db).unwrap();
+    let today = "2026-11-21";
+    let date = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    demo::generate(&mut s, 2000, 3, date(today)).unwrap();
+    let c = rusqlite::Connection::open(&db).unwrap();
+
+    /// task, line, item, location, qty, the customer's minimum days
+    type PickLine = (String, i64, String, Option<String>, i64, i64);
+    let lines: Vec<PickLine> = c
+        .prepare(
+            "SELECT l.task_id, l.line_no, l.item_id, l.location, l.qty_expected, COALESCE(c.min_remaining_days, 0)
+             FROM task_lines l JOIN tasks t ON t.id = l.task_id LEFT JOIN customers c ON c.id = t.customer_id
+             WHERE t.kind = 'pick' ORDER BY l.task_id, l.line_no",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let customer = |t: &str| -> Option<String> {
+        c.query_row("SELECT customer_id FROM tasks WHERE id = ?1", [t], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        (customer("PK-0001").as_deref(), customer("PK-0002").as_deref()),
+        (Some("C001"), Some("C002"))
+    );
+    let (mut differs, mut regulated, mut serialised, mut near) = (vec![], vec![], vec![], vec![]);
+    for (task, line, item, location, qty, min) in &lines {
+        assert!(*qty >= 1, "{task} line {line}");
+        let with_min = suggestion(&c, today, item, location.as_deref(), *min, *qty);
+        let plain = suggestion(&c, today, item, location.as_deref(), 0, *qty);
+        let (lot, at) = with_min
+            .clone()
+            .unwrap_or_else(|| panic!("{task} line {line}: no lot to pick"));
+        let held: i64 = c
+            .query_row(
+                "SELECT s.qty FROM stock s JOIN lots l ON l.id = s.lot_id WHERE l.item_id = ?1 AND l.lot = ?2 AND s.location = ?3",
+                [item, &lot, &at],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            held >= *qty,
+            "{task} line {line}: {held} of {item} {lot} at {at}, {qty} to pick"
+        );
+        let it = s.item_by_id(item).unwrap().unwrap();
+        let name = format!("{task} line {line} {item}");
+        if plain != with_min {
+            differs.push((name.clone(), plain.map(|p| p.0), lot.clone()));
+        }
+        if it.regulated {
+            regulated.push(name.clone());
+        }
+        if it.serialized {
+            // Every unit at the location is in the serial registry, with its lot.
+            let registered: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM serials r JOIN lots l ON l.id = r.lot_id WHERE l.item_id = ?1 AND l.lot = ?2",
+                    [item, &lot],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(registered >= held, "{name}: {registered} serials for {held} units");
+            serialised.push(name.clone());
+        }
+        let expiry: String = c
+            .query_row(
+                "SELECT expiry FROM lots WHERE item_id = ?1 AND lot = ?2",
+                [item, &lot],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let left = (date(&expiry) - date(today)).num_days();
+        if near_expiry_tier(&it.near_expiry_days, left).is_some() {
+            near.push((name, lot));
+        }
+    }
+    let name = |t: &str, l: i64, i: &str| format!("{t} line {l} {i}");
+    assert_eq!(
+        differs,
+        [
+            (name("PK-0001", 3, "P002"), Some("B2503".into()), "B2509".into()),
+            (name("PK-0002", 1, "F001"), Some("L2402".into()), "L2405".into()),
+        ]
+    );
+    assert_eq!(
+        near,
+        [
+            (name("PK-0001", 3, "P002"), "B2509".into()),
+            (name("PK-0002", 2, "F002"), "U2501".into()),
+        ]
+    );
+    assert_eq!(serialised, [name("PK-0001", 4, "P003")]);
+    assert!(
+        regulated.len() >= 4 && regulated.iter().all(|r| r.starts_with("PK-0001")),
+        "{regulated:?}"
+    );
+
+    // Counts: CC-0001 blind over a few locations of several lots each; CC-0002 open, over one
+    // location of RFID-tagged units, every one registered and carried by the simulated reader.
+    let locations = |t: &str| -> Vec<(String, i64)> {
+        c.prepare(
+            "SELECT tl.location, (SELECT COUNT(*) FROM stock s WHERE s.location = tl.location AND s.qty > 0)
+             FROM task_locations tl WHERE tl.task_id = ?1 ORDER BY 1",
+        )
+        .unwrap()
+        .query_map([t], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    let blind = |t: &str| -> bool {
+        c.query_row("SELECT blind FROM tasks WHERE id = ?1 AND kind = 'count'", [t], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let cc1 = locations("CC-0001");
+    assert!(blind("CC-0001") && (2..=4).contains(&cc1.len()), "{cc1:?}");
+    assert!(cc1.iter().all(|(_, lots)| *lots >= 2), "{cc1:?}");
+    let cc2 = locations("CC-0002");
+    assert!(!blind("CC-0002") && cc2.len() == 1, "{cc2:?}");
+    let tagged: Vec<(String, String)> = c
+        .prepare(
+            "SELECT b.code, r.serial FROM stock s JOIN lots l ON l.id = s.lot_id JOIN items i ON i.id = l.item_id
+             JOIN serials r ON r.lot_id = l.id JOIN barcodes b ON b.item_id = i.id AND b.kind = 'gtin'
+             WHERE s.location = ?1 AND i.serialized = 1 ORDER BY r.serial",
+        )
+        .unwrap()
+        .query_map([&cc2[0].0], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let units: i64 = c
+        .query_row("SELECT SUM(qty) FROM stock WHERE location = ?1", [&cc2[0].0], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(tagged.len() as i64, units, "every unit at {} is tagged", cc2[0].0);
+    let carried = s.serialized_units(40).unwrap();
+    assert!(
+        tagged.iter().all(|t| carried.contains(t)),
+        "{tagged:?} not all in {carried:?}"
+    );
+    assert!(
+        carried.iter().any(|(g, _)| *g == demo::demo_gtin(10)),
+        "Amoxicillin's tags are still carried too"
+    );
+    // Locations of the named lots hold no random lots.
+    assert_eq!(
+        c.query_row(
+            "SELECT COUNT(*) FROM stock s JOIN lots l ON l.id = s.lot_id
+             WHERE s.location IN (SELECT location FROM task_locations) AND l.lot GLOB '[A-Z][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap(),
+        0
+    );
+    let tolerances: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM items WHERE count_tolerance IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(tolerances >= 2);
 }

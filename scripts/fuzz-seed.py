@@ -103,6 +103,41 @@ broken = {
             {"item": "A", "expiry": "2027-01-01", "sscc": "069012345000000011"}]},
     ],
 }
-for d in (receipt, broken):
+# Count and pick tasks and items' count tolerances, good and with a problem in every field the
+# reader checks for them (locations, zone, blind, a count with nothing to count, a pick line's
+# quantity, tolerances that are neither units nor a percentage).
+item = {"name_en": "x", "name_zh": "x", "category": "food"}
+counts = {
+    "items": [
+        dict(item, id="F001", count_tolerance=2),
+        dict(item, id="F002", count_tolerance="3"),
+        dict(item, id="P001", count_tolerance="5%"),
+    ],
+    "locations": [
+        {"code": "WH1-A-01-01", "warehouse": "WH1", "zone": "WH1-A"},
+        {"code": "WH1-A-01-02", "warehouse": "WH1", "zone": "WH1-A"},
+    ],
+    "tasks": [
+        {"id": "CC-0001", "kind": "count", "locations": ["WH1-A-01-01", "wh1-a-01-02"], "blind": True},
+        {"id": "CC-0002", "kind": "count", "zone": "WH1-A", "blind": False,
+         "lines": [{"item": "F001", "lot": "L1", "location": "WH1-A-01-01"}, {"item": "P001", "qty": 3}]},
+        {"id": "PK-0001", "kind": "pick", "customer": "C001", "lines": [
+            {"item": "F001", "qty": 12, "location": "WH1-A-01-01"}, {"item": "P001", "lot": "A2503", "qty": 1}]},
+    ],
+}
+broken_counts = {
+    "items": [dict(item, id=f"X{i}", count_tolerance=t)
+              for i, t in enumerate(["5 %", "101%", 2.5, -1, True, "", "%", "2.5%", ["2"]])],
+    "tasks": [
+        {"id": "CC-1", "kind": "count"},
+        {"id": "CC-2", "kind": "count", "locations": [], "lines": [{"item": "A"}]},
+        {"id": "CC-3", "kind": "count", "locations": ["not a code", 7], "zone": " ", "blind": "no"},
+        {"id": "CC-4", "kind": "count", "locations": "WH1-A-01-01", "zone": 3},
+        {"id": "PK-1", "kind": "pick", "locations": ["A-1"], "zone": "A", "blind": True,
+         "lines": [{"item": "A"}, {"item": "A", "qty": 0}]},
+        {"id": "ASN-1", "kind": "receipt", "blind": False, "lines": [{"item": "A", "qty": 1}]},
+    ],
+}
+for d in (receipt, broken, counts, broken_counts):
     import_seeds.add(json.dumps(d, ensure_ascii=False).encode())
 write("import", sorted(import_seeds), limit=1 << 20)

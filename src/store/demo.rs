@@ -1,8 +1,9 @@
 //! `lotline demo-data`: a realistic cache for trying lotline and for benchmarks — food,
 //! pharmaceutical and medical-device items with Chinese and English names, valid GTINs, lots
 //! spread across expired / near-expiry / quarantined / on-hold / recalled, two warehouses,
-//! stock, customers, a few tasks, receipt tasks (ASNs) with SSCC pallets, and an operator for
-//! every role. A handful of named showcase lots give predictable verdicts.
+//! stock, customers, pick and count tasks, receipt tasks (ASNs) with SSCC pallets, and an
+//! operator for every role. A handful of named showcase lots give predictable verdicts, and the
+//! pick and count tasks are built on named lots of their own (`TASK_LOTS`).
 
 use chrono::{Days, NaiveDate};
 use rand::rngs::SmallRng;
@@ -386,12 +387,22 @@ const CUSTOMERS: &[(&str, &str, Option<u32>)] = &[
     ("C004", "Northern Wholesale 北方批发", None),
 ];
 
+/// Items' own near-expiry tiers, overriding their category's: the pharmacy chain wants a year's
+/// warning on ibuprofen (so PK-0001's suggested lot is near expiry yet long enough for it).
+const ITEM_TIERS: &[(&str, &str)] = &[("P002", "365,180,90")];
+
+/// How far a count of the item may be off before it asks for a recount: units or a percentage
+/// of the expected quantity (items not listed: 0, every difference is recounted).
+const COUNT_TOLERANCES: &[(&str, &str)] = &[("F002", "2"), ("F009", "2"), ("M003", "5%"), ("M006", "5%")];
+
 /// The demo's operators: (id, name, PIN, roles). README lists them; PINs are stored hashed.
 pub const OPERATORS: &[(&str, &str, &str, &[&str])] = &[
     ("recv1", "Receiver 1 收货员 1", "1111", &["receiver"]),
     ("pick1", "Picker 1 拣货员 1", "2222", &["picker"]),
     ("check1", "Checker 1 复核员 1", "3333", &["checker"]),
     ("count1", "Counter 1 盘点员 1", "4444", &["counter"]),
+    // A recount is made by another counter than the first count.
+    ("count2", "Counter 2 盘点员 2", "5555", &["counter"]),
     (
         "super1",
         "Supervisor 1 主管 1",
@@ -481,7 +492,7 @@ pub struct DemoSummary {
     pub scans: Vec<DemoScan>,
 }
 
-struct Showcase {
+struct DemoLot {
     item: &'static str,
     lot: &'static str,
     expiry_offset: i64,
@@ -491,8 +502,8 @@ struct Showcase {
 }
 
 /// Named lots whose verdicts are predictable on the day the demo data is generated.
-const SHOWCASE: &[Showcase] = &[
-    Showcase {
+const SHOWCASE: &[DemoLot] = &[
+    DemoLot {
         item: "F001",
         lot: "L2311",
         expiry_offset: -3,
@@ -500,7 +511,7 @@ const SHOWCASE: &[Showcase] = &[
         location: "WH1-A-01-01",
         qty: 40,
     },
-    Showcase {
+    DemoLot {
         item: "F001",
         lot: "L2402",
         expiry_offset: 25,
@@ -508,7 +519,7 @@ const SHOWCASE: &[Showcase] = &[
         location: "WH1-A-01-02",
         qty: 120,
     },
-    Showcase {
+    DemoLot {
         item: "F001",
         lot: "L2405",
         expiry_offset: 400,
@@ -516,7 +527,7 @@ const SHOWCASE: &[Showcase] = &[
         location: "WH1-A-01-03",
         qty: 300,
     },
-    Showcase {
+    DemoLot {
         item: "P001",
         lot: "A2501",
         expiry_offset: 500,
@@ -524,7 +535,7 @@ const SHOWCASE: &[Showcase] = &[
         location: "WH1-Q-01-01",
         qty: 200,
     },
-    Showcase {
+    DemoLot {
         item: "P001",
         lot: "A2502",
         expiry_offset: 420,
@@ -532,7 +543,7 @@ const SHOWCASE: &[Showcase] = &[
         location: "WH1-Q-01-02",
         qty: 60,
     },
-    Showcase {
+    DemoLot {
         item: "P001",
         lot: "A2503",
         expiry_offset: 600,
@@ -540,7 +551,7 @@ const SHOWCASE: &[Showcase] = &[
         location: "WH1-A-02-01",
         qty: 480,
     },
-    Showcase {
+    DemoLot {
         item: "M001",
         lot: "S240601",
         expiry_offset: 700,
@@ -548,7 +559,7 @@ const SHOWCASE: &[Showcase] = &[
         location: "WH1-A-03-01",
         qty: 1000,
     },
-    Showcase {
+    DemoLot {
         item: "M001",
         lot: "S240115",
         expiry_offset: 650,
@@ -556,13 +567,201 @@ const SHOWCASE: &[Showcase] = &[
         location: "WH1-B-01-01",
         qty: 500,
     },
-    Showcase {
+    DemoLot {
         item: "F004",
         lot: "Y1120",
         expiry_offset: 5,
         status: LotStatus::Released,
         location: "WH1-C-01-01",
         qty: 48,
+    },
+];
+
+/// The lots the pick and count tasks are built on (beyond the showcase lots), dates relative to
+/// the day the demo data is made:
+/// - PK-0001 (Huamei Pharmacy, at least 180 days left): ibuprofen P002 has B2503 (120 days) and
+///   B2509 (300 days, near expiry by P002's 365-day tier) in pick locations: FEFO alone suggests
+///   B2503, the customer's minimum B2509. Insulin P003 (serialised, chilled) lot I2507: every pen
+///   is in the serial registry.
+/// - PK-0002 (Fresh Mart, at least 30 days): UHT milk F002 U2501 (45 days: near expiry, pickable)
+///   and U2505.
+/// - CC-0001 counts WH1-A-01-03 (F001 L2405 and F002 U2505), WH1-A-05-02 (gauze M006, one lot on
+///   hold) and WH1-A-05-03 (paracetamol P004, one lot expired); CC-0002 counts WH1-A-06-01, four
+///   RFID-tagged thermometers (M007).
+const TASK_LOTS: &[DemoLot] = &[
+    DemoLot {
+        item: "P002",
+        lot: "B2503",
+        expiry_offset: 120,
+        status: LotStatus::Released,
+        location: "WH1-A-02-02",
+        qty: 40,
+    },
+    DemoLot {
+        item: "P002",
+        lot: "B2509",
+        expiry_offset: 300,
+        status: LotStatus::Released,
+        location: "WH1-A-02-03",
+        qty: 120,
+    },
+    DemoLot {
+        item: "P003",
+        lot: "I2507",
+        expiry_offset: 400,
+        status: LotStatus::Released,
+        location: "WH1-C-01-02",
+        qty: 6,
+    },
+    DemoLot {
+        item: "F002",
+        lot: "U2501",
+        expiry_offset: 45,
+        status: LotStatus::Released,
+        location: "WH1-A-01-04",
+        qty: 48,
+    },
+    DemoLot {
+        item: "F002",
+        lot: "U2505",
+        expiry_offset: 160,
+        status: LotStatus::Released,
+        location: "WH1-A-01-03",
+        qty: 96,
+    },
+    DemoLot {
+        item: "M006",
+        lot: "G2309",
+        expiry_offset: 100,
+        status: LotStatus::OnHold,
+        location: "WH1-A-05-02",
+        qty: 20,
+    },
+    DemoLot {
+        item: "M006",
+        lot: "G2412",
+        expiry_offset: 300,
+        status: LotStatus::Released,
+        location: "WH1-A-05-02",
+        qty: 200,
+    },
+    DemoLot {
+        item: "M006",
+        lot: "G2504",
+        expiry_offset: 600,
+        status: LotStatus::Released,
+        location: "WH1-A-05-02",
+        qty: 150,
+    },
+    DemoLot {
+        item: "P004",
+        lot: "D2311",
+        expiry_offset: -10,
+        status: LotStatus::Released,
+        location: "WH1-A-05-03",
+        qty: 12,
+    },
+    DemoLot {
+        item: "P004",
+        lot: "D2502",
+        expiry_offset: 400,
+        status: LotStatus::Released,
+        location: "WH1-A-05-03",
+        qty: 60,
+    },
+    DemoLot {
+        item: "P004",
+        lot: "D2508",
+        expiry_offset: 800,
+        status: LotStatus::Released,
+        location: "WH1-A-05-03",
+        qty: 90,
+    },
+    DemoLot {
+        item: "M007",
+        lot: "T2508",
+        expiry_offset: 1500,
+        status: LotStatus::Released,
+        location: "WH1-A-06-01",
+        qty: 4,
+    },
+];
+
+/// Serialised task lots whose every unit is in the serial registry: (item, lot, first serial);
+/// the units are numbered from it. The thermometers' four come before Amoxicillin's in
+/// `Store::serialized_units`, so the simulated reader carries their tags.
+const TASK_SERIALS: &[(&str, &str, u32)] = &[("P003", "I2507", 3001), ("M007", "T2508", 7001)];
+
+/// A demo task: pick and count lines are (item, lot, location, qty); count tasks name their
+/// locations and whether they are blind.
+struct DemoTask {
+    id: &'static str,
+    kind: &'static str,
+    customer: Option<&'static str>,
+    reference: &'static str,
+    lines: &'static [(&'static str, Option<&'static str>, Option<&'static str>, i64)],
+    locations: &'static [&'static str],
+    blind: bool,
+}
+
+/// The morning's tasks: a receipt, two picks and two counts (the ASNs come later).
+const TASKS: &[DemoTask] = &[
+    DemoTask {
+        id: "RC-0001",
+        kind: "receipt",
+        customer: None,
+        reference: "ASN-88213",
+        lines: &[
+            ("F001", None, Some("WH1-R-01-01"), 240),
+            ("P001", None, Some("WH1-R-01-02"), 96),
+        ],
+        locations: &[],
+        blind: true,
+    },
+    // A pharmacy's order: every line regulated (GSP second check); ibuprofen's FEFO lot is too
+    // short for the customer; insulin is serialised.
+    DemoTask {
+        id: "PK-0001",
+        kind: "pick",
+        customer: Some("C001"),
+        reference: "SO-100231",
+        lines: &[
+            ("P001", None, Some("WH1-A-02-01"), 24),
+            ("M001", None, Some("WH1-A-03-01"), 100),
+            ("P002", None, None, 30),
+            ("P003", None, Some("WH1-C-01-02"), 2),
+        ],
+        locations: &[],
+        blind: true,
+    },
+    // A supermarket's order: milk powder's FEFO lot (L2402, 25 days) is too short for its 30
+    // days, so L2405; UHT milk's U2501 is near expiry but long enough.
+    DemoTask {
+        id: "PK-0002",
+        kind: "pick",
+        customer: Some("C002"),
+        reference: "SO-100232",
+        lines: &[("F001", None, None, 12), ("F002", None, None, 24)],
+        locations: &[],
+        blind: true,
+    },
+    DemoTask {
+        id: "CC-0001",
+        kind: "count",
+        customer: None,
+        reference: "CYCLE-W47",
+        lines: &[],
+        locations: &["WH1-A-01-03", "WH1-A-05-02", "WH1-A-05-03"],
+        blind: true,
+    },
+    DemoTask {
+        id: "CC-0002",
+        kind: "count",
+        customer: None,
+        reference: "RFID-W47",
+        lines: &[],
+        locations: &["WH1-A-06-01"],
+        blind: false,
     },
 ];
 
@@ -619,9 +818,16 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
             .map(|l| l.0.clone())
             .collect()
     };
+    // The named lots' locations hold only those lots: the tasks' picks and counts stay as
+    // described whatever the number of random lots.
+    let named = || SHOWCASE.iter().chain(TASK_LOTS);
     let zones: Vec<(&str, Vec<String>)> = ["A", "B", "C", "F", "Q", "QC", "QF"]
         .iter()
-        .map(|z| (*z, [by_zone(z, "WH1"), by_zone(z, "WH2")].concat()))
+        .map(|z| {
+            let mut v = [by_zone(z, "WH1"), by_zone(z, "WH2")].concat();
+            v.retain(|code| !named().any(|l| l.location == code));
+            (*z, v)
+        })
         .collect();
     let zone = |z: &str| -> &Vec<String> { &zones.iter().find(|(n, _)| *n == z).expect("zone").1 };
 
@@ -635,12 +841,27 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
         )
         .map_err(c)?;
     }
+    let of = |table: &[(&'static str, &'static str)], id: &str| table.iter().find(|(i, _)| *i == id).map(|(_, v)| *v);
     for (i, it) in ITEMS.iter().enumerate() {
         tx.execute(
             "INSERT OR REPLACE INTO items(id, name_en, name_zh, category, shelf_life_days, min_remaining_days_receipt,
-                min_remaining_pct_receipt, requires_qc, serialized, regulated, storage)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![it.0, it.1, it.2, it.3, it.4, it.5, it.6, it.7, it.8, it.9, it.10],
+                min_remaining_pct_receipt, requires_qc, serialized, regulated, storage, near_expiry_days, count_tolerance)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                it.0,
+                it.1,
+                it.2,
+                it.3,
+                it.4,
+                it.5,
+                it.6,
+                it.7,
+                it.8,
+                it.9,
+                it.10,
+                of(ITEM_TIERS, it.0),
+                of(COUNT_TOLERANCES, it.0)
+            ],
         )
         .map_err(c)?;
         tx.execute(
@@ -688,8 +909,8 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
              ON CONFLICT(item_id, serial) DO UPDATE SET lot_id = excluded.lot_id",
             )
             .map_err(c)?;
-        for (k, s) in SHOWCASE.iter().enumerate() {
-            let spec = ITEMS.iter().find(|i| i.0 == s.item).expect("showcase item");
+        for (k, s) in named().enumerate() {
+            let spec = ITEMS.iter().find(|i| i.0 == s.item).expect("a demo item");
             let expiry = add_days(today, s.expiry_offset);
             let prod = add_days(expiry, -i64::from(spec.4));
             let qc = (s.status != LotStatus::Quarantine).then(|| add_days(prod, 7).to_string());
@@ -708,18 +929,25 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
                 .map_err(c)?;
             ins_stock.execute(params![id, s.location, s.qty]).map_err(c)?;
             stock_rows += 1;
-            // Serial-numbered units of the showcase lots, as RFID tags (SGTIN) carry them.
-            for j in 1..=SERIALS_PER_SHOWCASE_LOT {
-                ins_serial
-                    .execute(params![s.item, (100 * (k + 1) + j).to_string(), id])
-                    .map_err(c)?;
+            // Serial-numbered units of the showcase lots, as RFID tags (SGTIN) carry them; of a
+            // serialised task lot, every unit.
+            let serials: Vec<String> = if k < SHOWCASE.len() {
+                (1..=SERIALS_PER_SHOWCASE_LOT)
+                    .map(|j| (100 * (k + 1) + j).to_string())
+                    .collect()
+            } else {
+                let first = TASK_SERIALS.iter().find(|t| (t.0, t.1) == (s.item, s.lot));
+                first.map_or(vec![], |t| (0..s.qty as u32).map(|j| (t.2 + j).to_string()).collect())
+            };
+            for serial in serials {
+                ins_serial.execute(params![s.item, serial, id]).map_err(c)?;
             }
         }
-        // Random lots skip the showcase items so their verdicts stay predictable.
+        // Random lots skip the named lots' items so their verdicts, FEFO and counts stay predictable.
         let random_items: Vec<(usize, &ItemSpec)> = ITEMS
             .iter()
             .enumerate()
-            .filter(|(_, it)| !SHOWCASE.iter().any(|s| s.item == it.0))
+            .filter(|(_, it)| !named().any(|s| s.item == it.0))
             .collect();
         for n in 0..lots {
             let (idx, it) = random_items[rng.random_range(0..random_items.len())];
@@ -793,66 +1021,25 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
         }
     }
 
-    // Tasks: a receipt, two picks and a count; then the ASNs.
+    // The morning's tasks; then the ASNs.
     let created = format!("{today}T08:00:00Z");
-    let tasks: &[(
-        &str,
-        &str,
-        Option<&str>,
-        &str,
-        &[(&str, Option<&str>, Option<&str>, i64)],
-    )] = &[
-        (
-            "RC-0001",
-            "receipt",
-            None,
-            "ASN-88213",
-            &[
-                ("F001", None, Some("WH1-R-01-01"), 240),
-                ("P001", None, Some("WH1-R-01-02"), 96),
-            ],
-        ),
-        (
-            "PK-0001",
-            "pick",
-            Some("C001"),
-            "SO-100231",
-            &[
-                ("P001", None, Some("WH1-A-02-01"), 24),
-                ("M001", None, Some("WH1-A-03-01"), 100),
-            ],
-        ),
-        (
-            "PK-0002",
-            "pick",
-            Some("C002"),
-            "SO-100232",
-            &[
-                ("F001", None, Some("WH1-A-01-02"), 12),
-                ("F004", None, Some("WH1-C-01-01"), 24),
-            ],
-        ),
-        (
-            "CC-0001",
-            "count",
-            None,
-            "CYCLE-W47",
-            &[
-                ("F001", Some("L2402"), Some("WH1-A-01-02"), 120),
-                ("M001", Some("S240601"), Some("WH1-A-03-01"), 1000),
-            ],
-        ),
-    ];
-    for (id, kind, cust, reference, lines) in tasks {
+    for t in TASKS {
         tx.execute(
-            "INSERT OR REPLACE INTO tasks(id, kind, customer_id, reference, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, kind, cust, reference, created],
+            "INSERT OR REPLACE INTO tasks(id, kind, customer_id, reference, created_at, blind) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![t.id, t.kind, t.customer, t.reference, created, t.blind],
         )
         .map_err(c)?;
-        for (n, (item, lot, loc, qty)) in lines.iter().enumerate() {
+        for (n, (item, lot, loc, qty)) in t.lines.iter().enumerate() {
             tx.execute(
                 "INSERT OR REPLACE INTO task_lines(task_id, line_no, item_id, lot, location, qty_expected) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, n as i64 + 1, item, lot, loc, qty],
+                params![t.id, n as i64 + 1, item, lot, loc, qty],
+            )
+            .map_err(c)?;
+        }
+        for loc in t.locations {
+            tx.execute(
+                "INSERT OR REPLACE INTO task_locations(task_id, location) VALUES (?1, ?2)",
+                params![t.id, loc],
             )
             .map_err(c)?;
         }
@@ -978,11 +1165,11 @@ pub fn generate(store: &mut Store, lots: usize, seed: u64, today: NaiveDate) -> 
     tx.commit().map_err(c)?;
     Ok(DemoSummary {
         items: ITEMS.len(),
-        lots: lots + SHOWCASE.len(),
+        lots: lots + SHOWCASE.len() + TASK_LOTS.len(),
         stock_rows,
         locations: locs.len(),
         customers: CUSTOMERS.len(),
-        tasks: tasks.len() + ASNS.len(),
+        tasks: TASKS.len() + ASNS.len(),
         operators: OPERATORS.len(),
         scans,
     })

@@ -236,6 +236,8 @@ const PENDING_TASK_CUSTOMER: i64 = 3;
 const PENDING_LINE_ITEM: i64 = 4;
 const PENDING_LINE_LOCATION: i64 = 5;
 const PENDING_LINE_SSCC: i64 = 6;
+const PENDING_TASK_LOCATION: i64 = 7;
+const PENDING_TASK_ZONE: i64 = 8;
 
 struct Writer<'t> {
     tx: &'t Transaction<'t>,
@@ -456,6 +458,10 @@ impl Writer<'_> {
         self.exists("SELECT 1 FROM locations WHERE code = ?1", code)
     }
 
+    fn zone_exists(&self, zone: &str) -> Result<bool, StoreError> {
+        self.exists("SELECT 1 FROM locations WHERE zone = ?1 LIMIT 1", zone)
+    }
+
     fn customer_exists(&self, id: &str) -> Result<bool, StoreError> {
         self.exists("SELECT 1 FROM customers WHERE id = ?1", id)
     }
@@ -530,14 +536,16 @@ impl Writer<'_> {
                     .tx
                     .prepare_cached(
                         "INSERT INTO items(id, name_en, name_zh, category, shelf_life_days, min_remaining_days_receipt,
-                               min_remaining_pct_receipt, near_expiry_days, requires_qc, serialized, regulated, storage)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                               min_remaining_pct_receipt, near_expiry_days, requires_qc, serialized, regulated, storage,
+                               count_tolerance)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                          ON CONFLICT(id) DO UPDATE SET name_en = excluded.name_en, name_zh = excluded.name_zh,
                             category = excluded.category, shelf_life_days = excluded.shelf_life_days,
                             min_remaining_days_receipt = excluded.min_remaining_days_receipt,
                             min_remaining_pct_receipt = excluded.min_remaining_pct_receipt,
                             near_expiry_days = excluded.near_expiry_days, requires_qc = excluded.requires_qc,
-                            serialized = excluded.serialized, regulated = excluded.regulated, storage = excluded.storage",
+                            serialized = excluded.serialized, regulated = excluded.regulated, storage = excluded.storage,
+                            count_tolerance = excluded.count_tolerance",
                     )?
                     .execute(params![
                         it.id,
@@ -551,7 +559,8 @@ impl Writer<'_> {
                         it.requires_qc,
                         it.serialized,
                         it.regulated,
-                        it.storage.as_str()
+                        it.storage.as_str(),
+                        it.count_tolerance.map(|t| t.to_string())
                     ]);
                 if let Err(e) = res {
                     return self.sql(pos, key, e);
@@ -697,12 +706,22 @@ impl Writer<'_> {
                 let res = self
                     .tx
                     .prepare_cached(
-                        "INSERT INTO tasks(id, kind, customer_id, reference, created_at, tolerance_pct)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                        "INSERT INTO tasks(id, kind, customer_id, reference, created_at, tolerance_pct, blind, zone)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                          ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, customer_id = excluded.customer_id,
-                            reference = excluded.reference, tolerance_pct = excluded.tolerance_pct",
+                            reference = excluded.reference, tolerance_pct = excluded.tolerance_pct,
+                            blind = excluded.blind, zone = excluded.zone",
                     )?
-                    .execute(params![t.id, t.kind, t.customer, t.reference, created, t.tolerance_pct]);
+                    .execute(params![
+                        t.id,
+                        t.kind,
+                        t.customer,
+                        t.reference,
+                        created,
+                        t.tolerance_pct,
+                        t.blind,
+                        t.zone
+                    ]);
                 if let Err(e) = res {
                     return self.sql(pos, key, e);
                 }
@@ -710,6 +729,24 @@ impl Writer<'_> {
                     .prepare_cached("DELETE FROM task_lines WHERE task_id = ?1")?
                     .execute([&t.id])
                     .map_err(write_err)?;
+                // A count's locations are the ones it names and those of its lines; given again,
+                // a task's locations are replaced.
+                self.tx
+                    .prepare_cached("DELETE FROM task_locations WHERE task_id = ?1")?
+                    .execute([&t.id])
+                    .map_err(write_err)?;
+                let count = t.kind == "count";
+                for (n, code) in t.locations.iter().enumerate() {
+                    if !self.location_exists(code)? {
+                        self.pending(PENDING_TASK_LOCATION, pos, key, code, None, None, Some(n as i64))?;
+                    }
+                    self.task_location(&t.id, code)?;
+                }
+                if let Some(z) = &t.zone
+                    && !self.zone_exists(z)?
+                {
+                    self.pending(PENDING_TASK_ZONE, pos, key, z, None, None, None)?;
+                }
                 for (n, line) in t.lines.iter().enumerate() {
                     if !self.item_exists(&line.item)? {
                         self.pending(PENDING_LINE_ITEM, pos, key, &line.item, None, None, Some(n as i64))?;
@@ -721,6 +758,9 @@ impl Writer<'_> {
                     }
                     if let Some(sscc) = &line.sscc {
                         self.claim_sscc(pos, key, &t.id, n, sscc)?;
+                    }
+                    if let (true, Some(l)) = (count, &line.location) {
+                        self.task_location(&t.id, l)?;
                     }
                     let res = self
                         .tx
@@ -745,6 +785,15 @@ impl Writer<'_> {
                 self.sum.tasks += 1;
             }
         }
+        Ok(())
+    }
+
+    /// Adds `location` to a count task's locations (once, however often it is named).
+    fn task_location(&self, task: &str, location: &str) -> Step {
+        self.tx
+            .prepare_cached("INSERT INTO task_locations(task_id, location) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?
+            .execute(params![task, location])
+            .map_err(write_err)?;
         Ok(())
     }
 
@@ -971,6 +1020,19 @@ impl Writer<'_> {
                         if !self.location_exists(&a)? {
                             let why = self.missing(RefKind::Location, a)?;
                             self.bad(at(Section::Tasks), key, Some(&line("location")), why);
+                        }
+                    }
+                    PENDING_TASK_LOCATION => {
+                        if !self.location_exists(&a)? {
+                            let why = self.missing(RefKind::Location, a)?;
+                            let field = format!("locations[{}]", n.unwrap_or(0));
+                            self.bad(at(Section::Tasks), key, Some(&field), why);
+                        }
+                    }
+                    PENDING_TASK_ZONE => {
+                        if !self.zone_exists(&a)? {
+                            let why = Reason::ZoneWithoutLocations { zone: a };
+                            self.bad(at(Section::Tasks), key, Some("zone"), why);
                         }
                     }
                     PENDING_LINE_SSCC => {

@@ -7,6 +7,7 @@ use lotline::store::Store;
 use lotline::store::import::read::{Expect, Reason};
 use lotline::store::import::{ImportError, MAX_KEPT_ERRORS, import_json};
 use proptest::prelude::*;
+use rusqlite::OptionalExtension;
 
 use crate::{lotline, stderr, stdout};
 
@@ -14,10 +15,10 @@ const GOOD: &str = r#"{
   "categories": [{"id": "fresh", "near_expiry_days": [7, 3]}],
   "items": [
     {"id": "MILK", "name_en": "Milk 1 L", "name_zh": "牛奶 1升", "gtins": ["9501101530003"], "category": "fresh",
-     "shelf_life_days": 30, "min_remaining_days_receipt": 10, "requires_qc": false, "storage": "chilled"},
+     "shelf_life_days": 30, "min_remaining_days_receipt": 10, "requires_qc": false, "storage": "chilled", "count_tolerance": 2},
     {"id": "AMOX", "name_en": "Amoxicillin", "name_zh": "阿莫西林", "gtins": ["09506000134352"], "aliases": ["SKU-AMOX"],
      "category": "pharma", "shelf_life_days": 730, "min_remaining_pct_receipt": 50, "near_expiry_days": [90, 30, 7],
-     "requires_qc": true, "serialized": true, "regulated": true}
+     "requires_qc": true, "serialized": true, "regulated": true, "count_tolerance": "5%"}
   ],
   "lots": [
     {"item": "MILK", "lot": "M1", "expiry": "2026-11-25", "production_date": "2026-10-26", "status": "released"},
@@ -27,7 +28,8 @@ const GOOD: &str = r#"{
   "stock": [{"location": "WH1-A-01", "item": "MILK", "lot": "M1", "qty": 12}, {"location": "WH1-Q-01", "item": "AMOX", "lot": "A1", "qty": 5}],
   "customers": [{"id": "C1", "name": "Shop", "min_remaining_days": 3}],
   "serials": [{"item": "AMOX", "serial": "SN1", "lot": "A1"}],
-  "tasks": [{"id": "PK-1", "kind": "pick", "customer": "C1", "lines": [{"item": "MILK", "location": "WH1-A-01", "qty": 2}, {"item": "AMOX", "qty": 1}]}]
+  "tasks": [{"id": "PK-1", "kind": "pick", "customer": "C1", "lines": [{"item": "MILK", "location": "WH1-A-01", "qty": 2}, {"item": "AMOX", "qty": 1}]},
+            {"id": "CC-1", "kind": "count", "locations": ["WH1-A-01", "wh1-q-01"], "blind": false}]
 }"#;
 
 fn rows(err: ImportError) -> (Vec<lotline::store::import::read::RowError>, usize) {
@@ -66,8 +68,12 @@ fn a_good_file_imports_every_section() {
         (sum.categories, sum.items, sum.barcodes, sum.lots, sum.locations),
         (1, 2, 3, 2, 2)
     );
-    assert_eq!((sum.stock, sum.customers, sum.serials, sum.tasks), (2, 1, 1, 1));
+    assert_eq!((sum.stock, sum.customers, sum.serials, sum.tasks), (2, 1, 1, 2));
     assert_eq!(s.count("task_lines").unwrap(), 2);
+    drop(s);
+    let (_d, _db, c) = imported(GOOD);
+    assert_eq!(task_locations(&c, "CC-1"), ["WH1-A-01", "WH1-Q-01"]);
+    assert_eq!(blind_zone(&c, "CC-1"), (false, None));
 }
 
 #[test]
@@ -78,7 +84,7 @@ fn the_wrong_fields_of_the_issue_are_each_named() {
         {"id": "X1", "name_en": "a", "name_zh": "甲", "category": "c"},
         {"id": "X2", "name_en": 123, "name_zh": "乙", "category": "c", "shelf_life_days": "30", "requires_qc": "yes"},
         {"id": "X3", "name_en": "c", "name_zh": "丙", "category": "c", "gtins": ["9501101530003", "9501101530004"]}
-    ], "tasks": [{"id": "T1", "kind": "pick", "lines": [{"item": "X1"}, {"item": "X1", "qty": 1}, {"item": "X1", "qty": "two"}]}]}"#;
+    ], "tasks": [{"id": "T1", "kind": "pick", "lines": [{"item": "X1", "qty": 3}, {"item": "X1", "qty": 1}, {"item": "X1", "qty": "two"}]}]}"#;
     let mut s = Store::in_memory().unwrap();
     let (errors, more) = rows(import_json(&mut s, json).unwrap_err());
     assert_eq!(more, 0);
@@ -260,7 +266,7 @@ fn references_defined_nowhere_are_reported_with_their_records() {
       "stock": [{"location": "A-9", "item": "X1", "lot": "L9", "qty": 4}],
       "lots": [{"item": "X9", "lot": "L1"}],
       "serials": [{"item": "X1", "serial": "S1", "lot": "L7"}],
-      "tasks": [{"id": "T1", "kind": "pick", "customer": "C9", "lines": [{"item": "X1"}, {"item": "X8", "location": "B-1"}]}],
+      "tasks": [{"id": "T1", "kind": "pick", "customer": "C9", "lines": [{"item": "X1", "qty": 1}, {"item": "X8", "location": "B-1", "qty": 1}]}],
       "items": [{"id": "X1", "name_en": "a", "name_zh": "甲", "category": "c"}]
     }"#;
     let mut s = Store::in_memory().unwrap();
@@ -404,6 +410,18 @@ const WRONG_TYPES: &[(&str, &str, &str)] = &[
         "customers[0].min_remaining_days",
     ),
     (r#""lot": "A1"}]"#, r#""lot": ["A1"]}]"#, "serials[0].lot"),
+    (
+        r#""count_tolerance": "5%""#,
+        r#""count_tolerance": "5 %""#,
+        "items[1].count_tolerance",
+    ),
+    (
+        r#""count_tolerance": 2"#,
+        r#""count_tolerance": 2.5"#,
+        "items[0].count_tolerance",
+    ),
+    (r#""blind": false"#, r#""blind": "no""#, "tasks[1].blind"),
+    (r#""wh1-q-01"]"#, r#""wh1 q 01"]"#, "tasks[1].locations[1]"),
 ];
 
 fn check_failed_import(
@@ -858,7 +876,7 @@ fn a_wrong_sscc_or_receipt_field_is_named_by_its_path() {
             {"item": "MILK", "qty": 0},
             {"item": "MILK"}
         ]},
-        {"id": "CC-1", "kind": "count", "lines": [{"item": "MILK", "lot": "M1", "sscc": "106141411234567897"}]}]"#,
+        {"id": "CC-1", "kind": "count", "lines": [{"item": "MILK", "lot": "M1", "location": "DOCK-1", "sscc": "106141411234567897"}]}]"#,
     );
     let mut s = Store::in_memory().unwrap();
     let err = import_json(&mut s, &json).unwrap_err();
@@ -1068,6 +1086,198 @@ fn locations_are_ambient_chilled_or_frozen() {
     assert_eq!(kept, "chilled", "a refused file changes nothing");
 }
 
+/// The locations of `task`, as `task_locations` has them.
+fn task_locations(c: &rusqlite::Connection, task: &str) -> Vec<String> {
+    c.prepare("SELECT location FROM task_locations WHERE task_id = ?1 ORDER BY location")
+        .unwrap()
+        .query_map([task], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// A count task's blindness and zone.
+fn blind_zone(c: &rusqlite::Connection, task: &str) -> (bool, Option<String>) {
+    c.query_row("SELECT blind, zone FROM tasks WHERE id = ?1", [task], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+    .unwrap()
+}
+
+#[test]
+fn count_tasks_keep_their_locations_zone_and_blindness_and_a_new_file_replaces_them() {
+    // Tasks before the locations they name: checked once the whole file is read.
+    let json = r#"{
+      "tasks": [
+        {"id": "CC-1", "kind": "count", "reference": "CYCLE-1", "locations": ["a-1", "A-2", "A-1"],
+         "lines": [{"item": "MILK", "location": "B-1"}, {"item": "MILK", "lot": "M1", "location": "a-1", "qty": 4}, {"item": "AMOX"}]},
+        {"id": "CC-2", "kind": "count", "zone": "Chilled", "blind": false},
+        {"id": "PK-1", "kind": "pick", "lines": [{"item": "MILK", "location": "A-1", "qty": 2}]}
+      ],
+      "items": [
+        {"id": "MILK", "name_en": "Milk 1 L", "name_zh": "牛奶 1升", "category": "fresh"},
+        {"id": "AMOX", "name_en": "Amoxicillin", "name_zh": "阿莫西林", "category": "pharma"}
+      ],
+      "locations": [
+        {"code": "A-1", "warehouse": "W", "zone": "A"}, {"code": "A-2", "warehouse": "W", "zone": "A"},
+        {"code": "B-1", "warehouse": "W", "zone": "B", "kind": "reserve"},
+        {"code": "C-1", "warehouse": "W", "zone": "Chilled", "storage": "chilled"}
+      ]
+    }"#;
+    let (_d, db, c) = imported(json);
+    assert_eq!(
+        task_locations(&c, "CC-1"),
+        ["A-1", "A-2", "B-1"],
+        "given and the lines', each once"
+    );
+    assert_eq!(blind_zone(&c, "CC-1"), (true, None), "blind unless the file says not");
+    assert_eq!(task_locations(&c, "CC-2"), Vec::<String>::new(), "a zone stays a zone");
+    assert_eq!(blind_zone(&c, "CC-2"), (false, Some("Chilled".to_owned())));
+    assert_eq!(
+        task_locations(&c, "PK-1"),
+        Vec::<String>::new(),
+        "only count tasks have them"
+    );
+    let qty: Vec<i64> = c
+        .prepare("SELECT qty_expected FROM task_lines WHERE task_id = 'CC-1' ORDER BY line_no")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(qty, [0, 4, 0], "a count line may leave its quantity out");
+    drop(c);
+
+    // Given again, a task's locations, zone and blindness are replaced; locations of the cache
+    // may be named.
+    let mut s = Store::open(&db).unwrap();
+    import_json(
+        &mut s,
+        r#"{"tasks": [{"id": "CC-1", "kind": "count", "zone": "A", "blind": false, "lines": [{"item": "AMOX", "location": "C-1"}]},
+                      {"id": "CC-2", "kind": "count", "locations": ["A-2"]}]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    drop(s);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!(task_locations(&c, "CC-1"), ["C-1"]);
+    assert_eq!(blind_zone(&c, "CC-1"), (false, Some("A".to_owned())));
+    assert_eq!(task_locations(&c, "CC-2"), ["A-2"]);
+    assert_eq!(blind_zone(&c, "CC-2"), (true, None));
+}
+
+#[test]
+fn a_count_task_names_locations_and_a_zone_that_exist_and_a_pick_line_a_quantity() {
+    use lotline::domain::text::Bilingual;
+    let json = r#"{
+      "items": [{"id": "MILK", "name_en": "Milk 1 L", "name_zh": "牛奶 1升", "category": "fresh"}],
+      "locations": [{"code": "DOCK-1", "warehouse": "WH1", "zone": "R", "kind": "receiving"}, {"code": "BAD-2", "warehouse": "W"}],
+      "tasks": [
+        {"id": "CC-1", "kind": "count", "locations": ["DOCK-1", "NOPE-1", "BAD-2"]},
+        {"id": "CC-2", "kind": "count", "zone": "ZZ"},
+        {"id": "CC-3", "kind": "count", "zone": "R", "lines": [{"item": "MILK"}]},
+        {"id": "CC-4", "kind": "count", "lines": [{"item": "MILK"}]},
+        {"id": "PK-1", "kind": "pick", "zone": "R", "lines": [{"item": "MILK", "location": "DOCK-1"}]}
+      ]
+    }"#;
+    let mut s = Store::in_memory().unwrap();
+    let err = import_json(&mut s, json).unwrap_err();
+    let zh = err.message_zh();
+    let (errors, _) = rows(err);
+    let en: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        en,
+        [
+            "locations[1].zone (BAD-2): is missing; this field is required",
+            "tasks[3].locations (CC-4): a count task needs something to count: give locations (a list of location codes), a zone, or lines with a location",
+            "tasks[4].zone (PK-1): only a count task takes this field, and this is a pick task",
+            "tasks[4].lines[0].qty (PK-1): is missing; this field is required",
+            "tasks[0].locations[1] (CC-1): location 'NOPE-1' is not defined (add it under locations)",
+            "tasks[0].locations[2] (CC-1): location 'BAD-2' (locations[1]) was not imported because of its own problems",
+            "tasks[1].zone (CC-2): no location is in zone 'ZZ' (add locations with this zone under locations)",
+        ],
+        "{en:#?}"
+    );
+    assert!(
+        zh.contains("tasks[1].zone (CC-2)：库区“ZZ”中没有库位（请在 locations 中添加属于该库区的库位）"),
+        "{zh}"
+    );
+    assert!(
+        zh.contains("tasks[4].zone (PK-1)：只有盘点任务（count）才有此字段，此任务为 pick 任务"),
+        "{zh}"
+    );
+    for t in ["tasks", "task_lines", "items", "locations"] {
+        assert_eq!(s.count(t).unwrap(), 0, "{t}: nothing written");
+    }
+}
+
+/// README's count task example imports on top of its main example (which tidy.rs imports).
+#[test]
+fn readme_count_example_imports() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme.find("## Import format").expect("an Import format section")..];
+    let blocks: Vec<&str> = section
+        .split("```json\n")
+        .skip(1)
+        .map(|b| &b[..b.find("```").unwrap()])
+        .collect();
+    let count = blocks
+        .iter()
+        .find(|b| b.contains(r#""kind": "count""#))
+        .expect("a count task example");
+    let (_d, db, c) = imported(blocks[0]);
+    drop(c);
+    let mut s = Store::open(&db).unwrap();
+    let sum = import_json(&mut s, count).unwrap_or_else(|e| panic!("README count example: {e}"));
+    assert_eq!(sum.tasks, 2);
+    drop(s);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!(task_locations(&c, "CC-0001"), ["WH1-A-01-01", "WH1-R-01-01"]);
+    assert_eq!(blind_zone(&c, "CC-0002"), (false, Some("A".to_owned())));
+    let tol: String = c
+        .query_row("SELECT count_tolerance FROM items WHERE id = 'P001'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tol, "5%");
+}
+
+#[test]
+fn count_tolerance_is_kept_as_units_or_a_percentage() {
+    let item =
+        |id: &str, tol: &str| format!(r#"{{"id": "{id}", "name_en": "n", "name_zh": "名", "category": "c"{tol}}}"#);
+    let json = format!(
+        r#"{{"items": [{}, {}, {}, {}]}}"#,
+        item("U", r#", "count_tolerance": 2"#),
+        item("T", r#", "count_tolerance": "03""#),
+        item("P", r#", "count_tolerance": "5%""#),
+        item("N", "")
+    );
+    let (_d, db, c) = imported(&json);
+    let tol = |c: &rusqlite::Connection, id: &str| -> Option<String> {
+        c.query_row("SELECT count_tolerance FROM items WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap()
+    };
+    let s = |x: &str| Some(x.to_owned());
+    assert_eq!(
+        ["U", "T", "P", "N"].map(|id| tol(&c, id)),
+        [s("2"), s("3"), s("5%"), None]
+    );
+    drop(c);
+    // An item given again without one has none; a bad one changes nothing.
+    let mut st = Store::open(&db).unwrap();
+    import_json(&mut st, &format!(r#"{{"items": [{}]}}"#, item("P", ""))).unwrap();
+    let err = import_json(
+        &mut st,
+        &format!(r#"{{"items": [{}]}}"#, item("U", r#", "count_tolerance": "two""#)),
+    )
+    .unwrap_err();
+    assert_eq!(
+        rows(err).0[0].to_string(),
+        "items[0].count_tolerance (U): expected a whole number of units (2 or \"2\") or a percentage of the expected quantity (\"5%\", 0 to 100), found the text \"two\""
+    );
+    drop(st);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!((tol(&c, "P"), tol(&c, "U")), (None, s("2")));
+}
+
 /// README's demo operators and ASNs are in the demo data: an operator with each role (PINs as
 /// documented), ASN-0001's pallets (one with two lots), and locations for every storage condition.
 #[test]
@@ -1082,7 +1292,7 @@ fn demo_data_has_an_operator_for_every_role_and_asn_pallets() {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
     let sum = demo::generate(&mut s, 300, 3, today).unwrap();
     drop(s);
-    assert_eq!(sum.operators, 5);
+    assert_eq!(sum.operators, 6);
     let c = rusqlite::Connection::open(&db).unwrap();
     let q = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
 
@@ -1092,6 +1302,7 @@ fn demo_data_has_an_operator_for_every_role_and_asn_pallets() {
         ("pick1", "2222", "picker"),
         ("check1", "3333", "checker"),
         ("count1", "4444", "counter"),
+        ("count2", "5555", "counter"),
         ("super1", "9999", "supervisor"),
     ] {
         let (hash, roles): (String, String) = c
@@ -1193,4 +1404,210 @@ fn demo_data_has_an_operator_for_every_role_and_asn_pallets() {
         ),
         0
     );
+}
+
+/// The lot the pick gate suggests for a line (issue 9's rule): stock of `item` in pick locations
+/// (at `location` only, if the line names one), released, not expired, with at least `min_days`
+/// left; the earliest expiry with `qty` or more, else the earliest with any.
+fn suggestion(
+    c: &rusqlite::Connection,
+    today: &str,
+    item: &str,
+    location: Option<&str>,
+    min_days: i64,
+    qty: i64,
+) -> Option<(String, String)> {
+    c.query_row(
+        "SELECT l.lot, s.location FROM stock s JOIN lots l ON l.id = s.lot_id JOIN locations loc ON loc.code = s.location
+         WHERE l.item_id = ?1 AND loc.kind = 'pick' AND l.status = 'released' AND s.qty > 0
+           AND l.expiry >= date(?2, '+' || ?3 || ' days') AND (?4 IS NULL OR s.location = ?4)
+         ORDER BY s.qty < ?5, l.expiry LIMIT 1",
+        rusqlite::params![item, today, min_days, location, qty],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+    .unwrap()
+}
+
+/// The demo data shows off the pick and count gates: picks whose FEFO lot changes with the
+/// customer's minimum shelf life, a regulated line (GSP second check), a serialised one with
+/// every unit registered, a near-expiry lot that may still be picked, enough stock for every
+/// line; a blind count of a few locations of several lots, and an open RFID count of tagged
+/// units the simulated reader carries; a second counter for recounts, count tolerances.
+#[test]
+fn demo_data_has_pick_and_count_tasks_that_show_the_gates() {
+    use lotline::domain::policy::near_expiry_tier;
+    use lotline::store::demo;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let mut s = Store::create(&db).unwrap();
+    let today = "2026-11-21";
+    let date = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    demo::generate(&mut s, 2000, 3, date(today)).unwrap();
+    let c = rusqlite::Connection::open(&db).unwrap();
+
+    /// task, line, item, location, qty, the customer's minimum days
+    type PickLine = (String, i64, String, Option<String>, i64, i64);
+    let lines: Vec<PickLine> = c
+        .prepare(
+            "SELECT l.task_id, l.line_no, l.item_id, l.location, l.qty_expected, COALESCE(c.min_remaining_days, 0)
+             FROM task_lines l JOIN tasks t ON t.id = l.task_id LEFT JOIN customers c ON c.id = t.customer_id
+             WHERE t.kind = 'pick' ORDER BY l.task_id, l.line_no",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let customer = |t: &str| -> Option<String> {
+        c.query_row("SELECT customer_id FROM tasks WHERE id = ?1", [t], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        (customer("PK-0001").as_deref(), customer("PK-0002").as_deref()),
+        (Some("C001"), Some("C002"))
+    );
+    let (mut differs, mut regulated, mut serialised, mut near) = (vec![], vec![], vec![], vec![]);
+    for (task, line, item, location, qty, min) in &lines {
+        assert!(*qty >= 1, "{task} line {line}");
+        let with_min = suggestion(&c, today, item, location.as_deref(), *min, *qty);
+        let plain = suggestion(&c, today, item, location.as_deref(), 0, *qty);
+        let (lot, at) = with_min
+            .clone()
+            .unwrap_or_else(|| panic!("{task} line {line}: no lot to pick"));
+        let held: i64 = c
+            .query_row(
+                "SELECT s.qty FROM stock s JOIN lots l ON l.id = s.lot_id WHERE l.item_id = ?1 AND l.lot = ?2 AND s.location = ?3",
+                [item, &lot, &at],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            held >= *qty,
+            "{task} line {line}: {held} of {item} {lot} at {at}, {qty} to pick"
+        );
+        let it = s.item_by_id(item).unwrap().unwrap();
+        let name = format!("{task} line {line} {item}");
+        if plain != with_min {
+            differs.push((name.clone(), plain.map(|p| p.0), lot.clone()));
+        }
+        if it.regulated {
+            regulated.push(name.clone());
+        }
+        if it.serialized {
+            // Every unit at the location is in the serial registry, with its lot.
+            let registered: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM serials r JOIN lots l ON l.id = r.lot_id WHERE l.item_id = ?1 AND l.lot = ?2",
+                    [item, &lot],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(registered >= held, "{name}: {registered} serials for {held} units");
+            serialised.push(name.clone());
+        }
+        let expiry: String = c
+            .query_row(
+                "SELECT expiry FROM lots WHERE item_id = ?1 AND lot = ?2",
+                [item, &lot],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let left = (date(&expiry) - date(today)).num_days();
+        if near_expiry_tier(&it.near_expiry_days, left).is_some() {
+            near.push((name, lot));
+        }
+    }
+    let name = |t: &str, l: i64, i: &str| format!("{t} line {l} {i}");
+    assert_eq!(
+        differs,
+        [
+            (name("PK-0001", 3, "P002"), Some("B2503".into()), "B2509".into()),
+            (name("PK-0002", 1, "F001"), Some("L2402".into()), "L2405".into()),
+        ]
+    );
+    assert_eq!(
+        near,
+        [
+            (name("PK-0001", 3, "P002"), "B2509".into()),
+            (name("PK-0002", 2, "F002"), "U2501".into()),
+        ]
+    );
+    assert_eq!(serialised, [name("PK-0001", 4, "P003")]);
+    assert!(
+        regulated.len() >= 4 && regulated.iter().all(|r| r.starts_with("PK-0001")),
+        "{regulated:?}"
+    );
+
+    // Counts: CC-0001 blind over a few locations of several lots each; CC-0002 open, over one
+    // location of RFID-tagged units, every one registered and carried by the simulated reader.
+    let locations = |t: &str| -> Vec<(String, i64)> {
+        c.prepare(
+            "SELECT tl.location, (SELECT COUNT(*) FROM stock s WHERE s.location = tl.location AND s.qty > 0)
+             FROM task_locations tl WHERE tl.task_id = ?1 ORDER BY 1",
+        )
+        .unwrap()
+        .query_map([t], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    let blind = |t: &str| -> bool {
+        c.query_row("SELECT blind FROM tasks WHERE id = ?1 AND kind = 'count'", [t], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let cc1 = locations("CC-0001");
+    assert!(blind("CC-0001") && (2..=4).contains(&cc1.len()), "{cc1:?}");
+    assert!(cc1.iter().all(|(_, lots)| *lots >= 2), "{cc1:?}");
+    let cc2 = locations("CC-0002");
+    assert!(!blind("CC-0002") && cc2.len() == 1, "{cc2:?}");
+    let tagged: Vec<(String, String)> = c
+        .prepare(
+            "SELECT b.code, r.serial FROM stock s JOIN lots l ON l.id = s.lot_id JOIN items i ON i.id = l.item_id
+             JOIN serials r ON r.lot_id = l.id JOIN barcodes b ON b.item_id = i.id AND b.kind = 'gtin'
+             WHERE s.location = ?1 AND i.serialized = 1 ORDER BY r.serial",
+        )
+        .unwrap()
+        .query_map([&cc2[0].0], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let units: i64 = c
+        .query_row("SELECT SUM(qty) FROM stock WHERE location = ?1", [&cc2[0].0], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(tagged.len() as i64, units, "every unit at {} is tagged", cc2[0].0);
+    let carried = s.serialized_units(40).unwrap();
+    assert!(
+        tagged.iter().all(|t| carried.contains(t)),
+        "{tagged:?} not all in {carried:?}"
+    );
+    assert!(
+        carried.iter().any(|(g, _)| *g == demo::demo_gtin(10)),
+        "Amoxicillin's tags are still carried too"
+    );
+    // Locations of the named lots hold no random lots.
+    assert_eq!(
+        c.query_row(
+            "SELECT COUNT(*) FROM stock s JOIN lots l ON l.id = s.lot_id
+             WHERE s.location IN (SELECT location FROM task_locations) AND l.lot GLOB '[A-Z][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap(),
+        0
+    );
+    let tolerances: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM items WHERE count_tolerance IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(tolerances >= 2);
 }

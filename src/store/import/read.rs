@@ -8,6 +8,7 @@
 //! This module depends only on serde, serde_json and the domain, so the fuzz crate compiles it
 //! on its own (`fuzz/src/lib.rs`).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io::Read;
 
@@ -93,6 +94,7 @@ impl Section {
                 "serialized",
                 "regulated",
                 "storage",
+                "count_tolerance",
             ],
             Section::Lots => &["item", "lot", "expiry", "production_date", "qc_date", "status"],
             Section::Locations => &["code", "warehouse", "zone", "kind", "storage"],
@@ -106,6 +108,9 @@ impl Section {
                 "reference",
                 "created_at",
                 "tolerance_pct",
+                "locations",
+                "zone",
+                "blind",
                 "lines",
             ],
             Section::Operators => &["id", "name", "pin", "roles"],
@@ -165,6 +170,25 @@ pub enum IdKind {
     Serial,
     Location,
     Sscc,
+}
+
+/// How far a counted quantity may be from the expected one (`items[].count_tolerance`) before
+/// the count asks for a recount. Stored as text: `2` or `5%`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountTolerance {
+    /// Whole units either way.
+    Units(u64),
+    /// A share of the expected quantity, 0 to 100 %.
+    Percent(u8),
+}
+
+impl fmt::Display for CountTolerance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CountTolerance::Units(n) => write!(f, "{n}"),
+            CountTolerance::Percent(p) => write!(f, "{p}%"),
+        }
+    }
 }
 
 /// What a reference names that the file and the database do not have.
@@ -321,6 +345,20 @@ pub enum Reason {
     ReceiptOnly {
         kind: &'static str,
     },
+    /// A field only a count task has (`locations`, `zone`, `blind`), given on a task of another kind.
+    CountOnly {
+        kind: &'static str,
+    },
+    /// A count task that names nothing to count: no `locations`, no `zone`, no line with a location.
+    CountWithoutLocations,
+    /// A count task's `zone` that no location of the file or the cache is in.
+    ZoneWithoutLocations {
+        zone: String,
+    },
+    /// An item's `count_tolerance` that is neither a whole number of units nor a percentage.
+    BadCountTolerance {
+        found: String,
+    },
     /// A pallet (SSCC) that another task of the file or of the cache already ships.
     SsccTaken {
         sscc: String,
@@ -422,6 +460,22 @@ impl fmt::Display for Reason {
             Reason::ReceiptOnly { kind } => {
                 write!(f, "only a receipt task takes this field, and this is a {kind} task")
             }
+            Reason::CountOnly { kind } => {
+                write!(f, "only a count task takes this field, and this is a {kind} task")
+            }
+            Reason::CountWithoutLocations => write!(
+                f,
+                "a count task needs something to count: give locations (a list of location codes), a zone, or lines with a location"
+            ),
+            Reason::ZoneWithoutLocations { zone } => write!(
+                f,
+                "no location is in zone '{}' (add locations with this zone under locations)",
+                short(zone)
+            ),
+            Reason::BadCountTolerance { found } => write!(
+                f,
+                "expected a whole number of units (2 or \"2\") or a percentage of the expected quantity (\"5%\", 0 to 100), found {found}"
+            ),
             Reason::SsccTaken { sscc, by, in_cache } => {
                 let by = if *in_cache {
                     format!("task '{}' in the cache", short(by))
@@ -489,6 +543,20 @@ impl Bilingual for Reason {
             Reason::BadPin(p) => p.message_zh(),
             Reason::NoRoles => format!("至少需要一个角色；角色为 {}", ROLES.join("、")),
             Reason::ReceiptOnly { kind } => format!("只有收货任务（receipt）才有此字段，此任务为 {kind} 任务"),
+            Reason::CountOnly { kind } => format!("只有盘点任务（count）才有此字段，此任务为 {kind} 任务"),
+            Reason::CountWithoutLocations => {
+                "盘点任务须指明盘点范围：请给出 locations（库位代码列表）、zone（库区）或带 location 的行".into()
+            }
+            Reason::ZoneWithoutLocations { zone } => {
+                format!(
+                    "库区“{}”中没有库位（请在 locations 中添加属于该库区的库位）",
+                    short(zone)
+                )
+            }
+            Reason::BadCountTolerance { found } => format!(
+                "应为整数件数（2 或 \"2\"）或占预期数量的百分比（\"5%\"，0 到 100），实际为{}",
+                found_zh(found)
+            ),
             Reason::SsccTaken { sscc, by, in_cache } => {
                 let by = if *in_cache {
                     format!("缓存中的任务“{}”", short(by))
@@ -582,6 +650,8 @@ pub struct ItemRow {
     pub serialized: bool,
     pub regulated: bool,
     pub storage: Storage,
+    /// How far a count may be off before it asks for a recount; none is 0.
+    pub count_tolerance: Option<CountTolerance>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -637,6 +707,12 @@ pub struct TaskRow {
     pub created_at: Option<String>,
     /// How far a receipt may go over or under each line's quantity, in percent.
     pub tolerance_pct: u8,
+    /// Count tasks: the locations to count (upper case, each once, in the file's order).
+    pub locations: Vec<String>,
+    /// Count tasks: every location of this zone is counted.
+    pub zone: Option<String>,
+    /// Count tasks: the counter does not see the expected quantities (the default).
+    pub blind: bool,
     pub lines: Vec<TaskLineRow>,
 }
 
@@ -803,9 +879,10 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn boolean(&mut self, name: &str) -> Option<bool> {
+    /// `true` or `false`; `default` when absent or null.
+    fn boolean(&mut self, name: &str, default: bool) -> Option<bool> {
         match self.get(name) {
-            None => Some(false),
+            None => Some(default),
             Some(Value::Bool(b)) => Some(*b),
             Some(v) => {
                 let r = Reason::WrongType {
@@ -913,6 +990,12 @@ impl<'a> Fields<'a> {
         } else {
             self.opt_text(name)?
         };
+        self.id_at(self.path(name), &s, kind)
+    }
+
+    /// `s`, checked as an identifier of `kind` and normalised; a problem at `path` if it is not one.
+    fn id_at(&mut self, path: String, s: &str, kind: IdKind) -> Option<String> {
+        let s = s.to_owned();
         let checked = match kind {
             IdKind::Gtin => Gtin::new(&s).map(|g| g.as_str().to_owned()),
             IdKind::Lot => LotNo::new(&s).map(|l| l.as_str().to_owned()),
@@ -923,8 +1006,44 @@ impl<'a> Fields<'a> {
         match checked {
             Ok(v) => Some(v),
             Err(e) => {
-                self.bad(self.path(name), Reason::BadId { kind, detail: e.why });
+                self.bad(path, Reason::BadId { kind, detail: e.why });
                 None
+            }
+        }
+    }
+
+    /// An item's count tolerance: a whole number of units (`2` or `"2"`) or a percentage
+    /// (`"5%"`, 0 to 100); `Err(())` when present but bad.
+    fn count_tolerance(&mut self, name: &str) -> Result<Option<CountTolerance>, ()> {
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        let path = self.path(name);
+        let (digits, percent) = match v {
+            Value::Number(n) if n.is_u64() || n.is_i64() => {
+                return self
+                    .uint_at(path, v, 0, QTY_MAX)
+                    .map(|n| Some(CountTolerance::Units(n)))
+                    .ok_or(());
+            }
+            Value::String(s) => match s.strip_suffix('%') {
+                Some(d) => (d, true),
+                None => (s.as_str(), false),
+            },
+            _ => ("", false),
+        };
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            self.bad(path, Reason::BadCountTolerance { found: found_en(v) });
+            return Err(());
+        }
+        let max = if percent { 100 } else { QTY_MAX };
+        match digits.parse::<u64>() {
+            Ok(n) if n <= max && percent => Ok(Some(CountTolerance::Percent(n as u8))),
+            Ok(n) if n <= max => Ok(Some(CountTolerance::Units(n))),
+            _ => {
+                let value = short(v.as_str().unwrap_or_default());
+                self.bad(path, Reason::OutOfRange { value, min: 0, max });
+                Err(())
             }
         }
     }
@@ -1038,12 +1157,13 @@ fn item(f: &mut Fields<'_>) -> Option<Row> {
     {
         f.bad(f.path("near_expiry_days"), Reason::NoTiers);
     }
-    let requires_qc = f.boolean("requires_qc");
-    let serialized = f.boolean("serialized");
-    let regulated = f.boolean("regulated");
+    let requires_qc = f.boolean("requires_qc", false);
+    let serialized = f.boolean("serialized", false);
+    let regulated = f.boolean("regulated", false);
     let storage = f
         .one_of("storage", "ambient", STORAGES)
         .map(|s| s.parse::<Storage>().unwrap_or_default());
+    let count_tolerance = f.count_tolerance("count_tolerance");
     if !gtins_ok || !aliases_ok {
         return None;
     }
@@ -1062,6 +1182,7 @@ fn item(f: &mut Fields<'_>) -> Option<Row> {
         serialized: serialized?,
         regulated: regulated?,
         storage: storage?,
+        count_tolerance: count_tolerance.ok()?,
     }))
 }
 
@@ -1186,6 +1307,11 @@ fn task(f: &mut Fields<'_>) -> Option<Row> {
         _ => f.opt_uint("tolerance_pct", 0, 100),
     };
     ok &= tolerance.is_ok();
+    let scope = count_scope(f, kind);
+    ok &= scope.is_some();
+    // A receipt line says how many are expected (the tolerance is a share of it), a pick line
+    // how many to pick; a count line may leave it out.
+    let needs_qty = matches!(kind, Some("receipt" | "pick"));
     let mut lines = Vec::new();
     if f.get("lines").is_some() {
         match f.list("lines") {
@@ -1216,8 +1342,7 @@ fn task(f: &mut Fields<'_>) -> Option<Row> {
                     } else {
                         Some(None)
                     };
-                    // A receipt line says how many are expected (the tolerance is a share of it).
-                    let qty = match (receipt, lf.get("qty")) {
+                    let qty = match (needs_qty, lf.get("qty")) {
                         (true, None) => {
                             lf.bad(lf.path("qty"), Reason::Missing);
                             Err(())
@@ -1262,9 +1387,22 @@ fn task(f: &mut Fields<'_>) -> Option<Row> {
             }
         }
     }
+    // A count task must say what to count: locations, a zone, or lines that name their location.
+    let given = |v: &Value| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty());
+    let a_line_has_location = (f.get("lines").and_then(Value::as_array))
+        .is_some_and(|ls| ls.iter().any(|l| l.get("location").is_some_and(|v| !v.is_null())));
+    if kind == Some("count")
+        && !f.obj.get("locations").is_some_and(given)
+        && f.get("zone").is_none()
+        && !a_line_has_location
+    {
+        f.bad(f.path("locations"), Reason::CountWithoutLocations);
+        ok = false;
+    }
     if !ok {
         return None;
     }
+    let (locations, zone, blind) = scope?;
     Some(Row::Task(TaskRow {
         id: id?,
         kind: kind?,
@@ -1272,8 +1410,72 @@ fn task(f: &mut Fields<'_>) -> Option<Row> {
         reference,
         created_at,
         tolerance_pct: tolerance.ok()?.unwrap_or(0) as u8,
+        locations,
+        zone,
+        blind,
         lines,
     }))
+}
+
+/// A count task's `locations`, `zone` and `blind` (default true). On a task of another kind each
+/// of them is a problem. `None` when any of them is bad.
+fn count_scope(f: &mut Fields<'_>, kind: Option<&'static str>) -> Option<(Vec<String>, Option<String>, bool)> {
+    if let Some(k) = kind.filter(|k| *k != "count") {
+        let mut ok = true;
+        for name in ["locations", "zone", "blind"] {
+            if f.get(name).is_some() {
+                f.bad(f.path(name), Reason::CountOnly { kind: k });
+                ok = false;
+            }
+        }
+        return ok.then(|| (Vec::new(), None, true));
+    }
+    let mut ok = true;
+    let given: &[Value] = if f.get("locations").is_some() {
+        f.list("locations").unwrap_or_else(|| {
+            ok = false;
+            &[]
+        })
+    } else {
+        &[]
+    };
+    // A location named twice is counted once.
+    let mut seen = HashSet::with_capacity(given.len());
+    let mut locations = Vec::with_capacity(given.len());
+    for (i, v) in given.iter().enumerate() {
+        let path = format!("{}[{i}]", f.path("locations"));
+        let code = match v {
+            Value::String(code) => f.id_at(path, code, IdKind::Location),
+            v => {
+                let r = Reason::WrongType {
+                    expected: Expect::Text,
+                    found: found_en(v),
+                };
+                f.bad(path, r);
+                None
+            }
+        };
+        match code {
+            Some(c) => {
+                if seen.insert(c.clone()) {
+                    locations.push(c);
+                }
+            }
+            None => ok = false,
+        }
+    }
+    let zone = f.opt_text("zone");
+    match &zone {
+        None if f.get("zone").is_some() => ok = false,
+        Some(z) if z.trim().is_empty() => {
+            f.bad(f.path("zone"), Reason::Empty);
+            ok = false;
+        }
+        _ => {}
+    }
+    let blind = f.boolean("blind", true);
+    ok &= blind.is_some();
+    ok.then(|| (locations, zone, blind.unwrap_or(true)))
 }
 
 fn operator(f: &mut Fields<'_>) -> Option<Row> {
@@ -1657,7 +1859,10 @@ mod tests {
         let (_, bad, _) = read(
             r#"{"tasks": [{"id": "T1", "kind": "pick", "lines": [{"item": "A", "qty": 1}, {"item": "A"}, {"item": "B", "qty": -2}, 7]}]}"#,
         );
-        assert_eq!(paths(&bad), ["tasks[0].lines[2].qty", "tasks[0].lines[3]"]);
+        assert_eq!(
+            paths(&bad),
+            ["tasks[0].lines[1].qty", "tasks[0].lines[2].qty", "tasks[0].lines[3]"]
+        );
     }
 
     #[test]
@@ -1767,7 +1972,7 @@ mod tests {
                     {"item": "A", "qty": 0, "lot": "L 1", "expiry": "2027-3-31", "sscc": "106141411234567898"},
                     {"item": "A", "sscc": "12345"}]},
                 {"id": "PK-1", "kind": "pick", "tolerance_pct": 0, "lines": [
-                    {"item": "A", "lot": "any text", "expiry": "2027-03-31", "sscc": "106141411234567897"}]}
+                    {"item": "A", "lot": "any text", "qty": 1, "expiry": "2027-03-31", "sscc": "106141411234567897"}]}
             ]}"#,
         );
         assert_eq!(rows.len(), 1);
@@ -1800,6 +2005,178 @@ mod tests {
         assert_eq!(
             bad[7].to_string(),
             "tasks[2].tolerance_pct (PK-1): only a receipt task takes this field, and this is a pick task"
+        );
+    }
+
+    #[test]
+    fn pick_lines_need_a_quantity_and_count_lines_may_leave_it_out() {
+        let (rows, bad, _) = read(
+            r#"{"tasks": [
+                {"id": "PK-1", "kind": "pick", "lines": [{"item": "A", "qty": 1}, {"item": "A"}, {"item": "A", "qty": 0},
+                    {"item": "A", "qty": null}, {"item": "A", "qty": "2"}]},
+                {"id": "CC-1", "kind": "count", "lines": [{"item": "A", "location": "L-1"}, {"item": "A", "location": "L-2", "qty": 0},
+                    {"item": "A", "location": "L-3", "qty": 7}]}
+            ]}"#,
+        );
+        assert_eq!(
+            paths(&bad),
+            [
+                "tasks[0].lines[1].qty",
+                "tasks[0].lines[2].qty",
+                "tasks[0].lines[3].qty",
+                "tasks[0].lines[4].qty"
+            ]
+        );
+        assert_eq!(bad[0].why, Reason::Missing);
+        assert_eq!(
+            bad[1].to_string(),
+            "tasks[0].lines[2].qty (PK-1): 0 is out of range; must be 1 to 4294967295"
+        );
+        assert_eq!(rows.len(), 1);
+        let Row::Task(t) = &rows[0].1 else { panic!() };
+        let qty: Vec<u32> = t.lines.iter().map(|l| l.qty).collect();
+        assert_eq!(qty, [0, 0, 7]);
+    }
+
+    #[test]
+    fn count_tolerance_is_whole_units_or_a_percentage() {
+        let item = |tol: &str| {
+            format!(r#"{{"id": "X", "name_en": "a", "name_zh": "甲", "category": "c", "count_tolerance": {tol}}}"#)
+        };
+        let good = ["2", "\"2\"", "0", "\"5%\"", "\"0%\"", "\"100%\"", "\"007\"", "null"];
+        let bad = [
+            "\"5 %\"",
+            "\"2.5%\"",
+            "\"abc\"",
+            "2.5",
+            "-1",
+            "\"101%\"",
+            "true",
+            "\"\"",
+            "\"%\"",
+            "\"-2\"",
+            "\"99999999999999999999\"",
+            "[2]",
+        ];
+        let all: Vec<String> = good.iter().chain(&bad).map(|t| item(t)).collect();
+        let (rows, errors, _) = read(&format!(r#"{{"items": [{}]}}"#, all.join(", ")));
+        let got: Vec<Option<String>> = rows
+            .iter()
+            .map(|(_, r)| match r {
+                Row::Item(it) => it.count_tolerance.map(|t| t.to_string()),
+                _ => unreachable!(),
+            })
+            .collect();
+        let s = |x: &str| Some(x.to_owned());
+        assert_eq!(got, [s("2"), s("2"), s("0"), s("5%"), s("0%"), s("100%"), s("7"), None]);
+        let want: Vec<String> = (good.len()..all.len())
+            .map(|i| format!("items[{i}].count_tolerance"))
+            .collect();
+        assert_eq!(paths(&errors), want);
+        let en: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            en[0],
+            "items[8].count_tolerance (X): expected a whole number of units (2 or \"2\") or a percentage of the expected quantity (\"5%\", 0 to 100), found the text \"5 %\""
+        );
+        assert!(en[3].ends_with("found the number 2.5"), "{}", en[3]);
+        assert!(
+            en[4].ends_with("-1 is out of range; must be 0 to 1000000000000"),
+            "{}",
+            en[4]
+        );
+        assert!(en[5].ends_with("101% is out of range; must be 0 to 100"), "{}", en[5]);
+        assert!(en[6].ends_with("found true"), "{}", en[6]);
+        assert!(
+            en[10].ends_with("is out of range; must be 0 to 1000000000000"),
+            "{}",
+            en[10]
+        );
+        assert_eq!(
+            errors[2].message_zh(),
+            "items[10].count_tolerance (X)：应为整数件数（2 或 \"2\"）或占预期数量的百分比（\"5%\"，0 到 100），实际为文本 \"abc\""
+        );
+        assert_eq!(
+            errors[5].message_zh(),
+            "items[13].count_tolerance (X)：101% 超出范围；必须在 0 到 100 之间"
+        );
+    }
+
+    #[test]
+    fn count_tasks_name_their_locations_a_zone_or_lines_with_a_location() {
+        let (rows, bad, _) = read(
+            r#"{"tasks": [
+                {"id": "CC-1", "kind": "count", "locations": ["wh1-a-01", "WH1-A-02", "WH1-A-01"]},
+                {"id": "CC-2", "kind": "count", "zone": "WH1-C", "blind": false},
+                {"id": "CC-3", "kind": "count", "locations": [], "lines": [{"item": "A", "location": "a-9"}, {"item": "B"}]},
+                {"id": "CC-4", "kind": "count", "blind": null, "lines": [{"item": "A"}]},
+                {"id": "CC-5", "kind": "count", "locations": ["OK-1", "not a code", 7], "zone": " ", "blind": "no"},
+                {"id": "CC-6", "kind": "count", "locations": "WH1-A-01"},
+                {"id": "CC-7", "kind": "count", "locations": null, "zone": 3},
+                {"id": "PK-1", "kind": "pick", "locations": ["WH1-A-01"], "zone": "A", "blind": true, "lines": [{"item": "A", "qty": 1}]},
+                {"id": "ASN-1", "kind": "receipt", "blind": false}
+            ]}"#,
+        );
+        let tasks: Vec<&TaskRow> = rows
+            .iter()
+            .map(|(_, r)| match r {
+                Row::Task(t) => t,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(tasks.len(), 3, "{tasks:#?}");
+        assert_eq!(
+            (tasks[0].locations.as_slice(), tasks[0].zone.as_deref(), tasks[0].blind),
+            (&["WH1-A-01".to_owned(), "WH1-A-02".to_owned()][..], None, true),
+            "upper case, each once, blind by default"
+        );
+        assert_eq!(
+            (tasks[1].locations.len(), tasks[1].zone.as_deref(), tasks[1].blind),
+            (0, Some("WH1-C"), false)
+        );
+        assert_eq!(tasks[2].lines[0].location.as_deref(), Some("A-9"));
+        assert_eq!(
+            paths(&bad),
+            [
+                "tasks[3].locations",
+                "tasks[4].locations[1]",
+                "tasks[4].locations[2]",
+                "tasks[4].zone",
+                "tasks[4].blind",
+                "tasks[5].locations",
+                "tasks[6].zone",
+                "tasks[7].locations",
+                "tasks[7].zone",
+                "tasks[7].blind",
+                "tasks[8].blind",
+            ]
+        );
+        assert_eq!(
+            bad[0].to_string(),
+            "tasks[3].locations (CC-4): a count task needs something to count: give locations (a list of location codes), a zone, or lines with a location"
+        );
+        assert_eq!(
+            bad[0].message_zh(),
+            "tasks[3].locations (CC-4)：盘点任务须指明盘点范围：请给出 locations（库位代码列表）、zone（库区）或带 location 的行"
+        );
+        assert!(
+            matches!(
+                bad[1].why,
+                Reason::BadId {
+                    kind: IdKind::Location,
+                    ..
+                }
+            ),
+            "{}",
+            bad[1]
+        );
+        assert_eq!(bad[3].why, Reason::Empty);
+        assert_eq!(
+            bad[7].to_string(),
+            "tasks[7].locations (PK-1): only a count task takes this field, and this is a pick task"
+        );
+        assert_eq!(
+            bad[10].message_zh(),
+            "tasks[8].blind (ASN-1)：只有盘点任务（count）才有此字段，此任务为 receipt 任务"
         );
     }
 

@@ -375,3 +375,158 @@ fn tempfile_dir(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
     Ok(d)
 }
+
+/// `lotline bench count`: an RFID count of `tags` unique tags in one location, from the moment
+/// the last tag is read to the reconciled variances: the tags resolved (EPC → GTIN + serial →
+/// lot through the serial registry), counted, the location closed and the count finished. Each
+/// round runs on a fresh copy of the same cache; prints the median and the peak memory.
+pub fn count(tags: usize, lots: usize, rounds: usize) -> anyhow::Result<()> {
+    use crate::app::session::{Op, Session, SessionOptions};
+    use crate::domain::epc::encode_sgtin96;
+    const GTIN: &str = "06901234500059";
+    let tmp = tempfile_dir(None)?;
+    let lots = lots.max(1);
+    let file = tmp.join("count.json");
+    let template = tmp.join("template.db");
+    let mut json = String::from(
+        r#"{"categories": [{"id": "device", "near_expiry_days": [90, 30]}],
+"items": [{"id": "S-BENCH", "name_en": "Glucose meter", "name_zh": "血糖仪", "gtins": ["06901234500059"], "category": "device", "shelf_life_days": 1825, "serialized": true}],
+"locations": [{"code": "B-01", "warehouse": "WH1", "zone": "B", "kind": "pick"}],
+"operators": [{"id": "cnt1", "name": "Counter", "pin": "4444", "roles": ["counter"]}],
+"tasks": [{"id": "CC-BENCH", "kind": "count", "lines": [{"item": "S-BENCH", "location": "B-01"}]}],
+"lots": ["#,
+    );
+    let per_lot = tags.div_ceil(lots);
+    for l in 0..lots {
+        if l > 0 {
+            json.push(',');
+        }
+        json.push_str(&format!(
+            r#"{{"item": "S-BENCH", "lot": "L{l:04}", "expiry": "2030-06-30", "status": "released"}}"#
+        ));
+    }
+    json.push_str("],\n\"stock\": [");
+    for l in 0..lots {
+        if l > 0 {
+            json.push(',');
+        }
+        // One unit short per lot: the count finds a variance on every line.
+        json.push_str(&format!(
+            r#"{{"location": "B-01", "item": "S-BENCH", "lot": "L{l:04}", "qty": {}}}"#,
+            per_lot + 1
+        ));
+    }
+    json.push_str("],\n\"serials\": [");
+    for s in 0..tags {
+        if s > 0 {
+            json.push(',');
+        }
+        json.push_str(&format!(
+            r#"{{"item": "S-BENCH", "serial": "{}", "lot": "L{:04}"}}"#,
+            s + 1,
+            s / per_lot
+        ));
+    }
+    json.push_str("]}\n");
+    std::fs::write(&file, json).context("writing the bench file")?;
+    let exe = std::env::current_exe().context("finding the lotline binary")?;
+    let out = std::process::Command::new(exe)
+        .args(["import", "--db"])
+        .arg(&template)
+        .arg(&file)
+        .output()
+        .context("running lotline import")?;
+    if !out.status.success() {
+        anyhow::bail!("import failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let epcs: Vec<String> = (0..tags)
+        .map(|s| {
+            encode_sgtin96(GTIN, 7, 1, s as u64 + 1)
+                .map(|b| b.iter().map(|x| format!("{x:02X}")).collect())
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let now = chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00")?;
+    let (mut totals, mut read_ms, mut finish_ms) = (vec![], vec![], vec![]);
+    for round in 1..=rounds {
+        let db = tmp.join(format!("round{round}.db"));
+        std::fs::copy(&template, &db).context("copying the cache")?;
+        let store = Store::open(&db)?;
+        let mut s = Session::new(
+            store,
+            SessionOptions::default(),
+            Box::new(crate::app::printing::ShellPrinter::simulated(tmp.join("labels.zpl"))),
+        );
+        let must = |r: crate::app::session::Reply| -> anyhow::Result<crate::app::session::Reply> {
+            match &r.error {
+                Some(e) => anyhow::bail!("{}: {}", r.op, e.text.en),
+                None => Ok(r),
+            }
+        };
+        must(s.handle(
+            Op::Login {
+                operator: "cnt1".into(),
+                pin: "4444".into(),
+            },
+            now,
+        ))?;
+        must(s.handle(
+            Op::Start {
+                gate: "count".into(),
+                task: Some("CC-BENCH".into()),
+            },
+            now,
+        ))?;
+        must(s.handle(Op::Location { code: "B-01".into() }, now))?;
+        let t0 = Instant::now();
+        let r = must(s.handle(Op::Tags { epcs: epcs.clone() }, now))?;
+        let t1 = Instant::now();
+        must(s.handle(Op::Confirm, now))?;
+        let fin = must(s.handle(Op::Finish, now))?;
+        let t2 = Instant::now();
+        let counted: i64 = r
+            .extra
+            .as_ref()
+            .and_then(|x| x.get("counted"))
+            .and_then(|c| c.as_array())
+            .map(|a| a.iter().filter_map(|l| l["qty"].as_i64()).sum())
+            .unwrap_or(0);
+        let lines = fin
+            .extra
+            .as_ref()
+            .and_then(|x| x.get("variances"))
+            .and_then(|v| v.as_array())
+            .map(|a| a.len())
+            .unwrap_or(0);
+        anyhow::ensure!(counted as usize == tags, "counted {counted} of {tags} tags");
+        let (a, b, t) = (
+            (t1 - t0).as_secs_f64() * 1e3,
+            (t2 - t1).as_secs_f64() * 1e3,
+            (t2 - t0).as_secs_f64() * 1e3,
+        );
+        println!(
+            "round {round}  tags={tags}  lots={lots}  resolve+count {a:.0} ms  close+reconcile {b:.0} ms  total {t:.0} ms  ({lines} variance lines)"
+        );
+        read_ms.push(a);
+        finish_ms.push(b);
+        totals.push(t);
+        drop(s);
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(tmp.join(format!("round{round}.db{ext}")));
+        }
+    }
+    println!(
+        "median   tags={tags}  resolve+count {:.0} ms  close+reconcile {:.0} ms  last read → variances {:.0} ms",
+        median(read_ms),
+        median(finish_ms),
+        median(totals)
+    );
+    if let Some(rss) = peak_rss_mib() {
+        println!("memory   peak RSS {rss:.0} MiB");
+    }
+    for f in ["count.json", "template.db", "template.db-wal", "template.db-shm", "labels.zpl"] {
+        let _ = std::fs::remove_file(tmp.join(f));
+    }
+    let _ = std::fs::remove_dir(&tmp);
+    Ok(())
+}

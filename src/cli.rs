@@ -356,6 +356,18 @@ enum BenchWhat {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// An RFID count of N unique tags in one location: from the last read to the reconciled
+    /// variances (tags resolved to lots through the serial registry, counted, location closed,
+    /// count finished); median of the rounds and peak memory.
+    Count {
+        #[arg(long, default_value_t = 10_000)]
+        tags: usize,
+        /// Lots the tags belong to.
+        #[arg(long, default_value_t = 20)]
+        lots: usize,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// Decode + cache lookup + rules per scan, on a small and a large cache.
     Verdict {
         /// Lots in the large cache.
@@ -710,6 +722,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench {
             what: BenchWhat::Import { lots, dir },
         }) => crate::bench::import(lots, dir),
+        Some(Command::Bench {
+            what: BenchWhat::Count { tags, lots, rounds },
+        }) => crate::bench::count(tags, lots, rounds),
         Some(Command::Bench {
             what: BenchWhat::Devices { rounds, soak, scans },
         }) => crate::bench_devices::devices(rounds, soak, scans),

@@ -126,8 +126,12 @@ fn ui_flows() {
         "the wrong PIN and the login are recorded"
     );
 
-    // Pick gate: a keyboard-wedge scan of an expired lot shows a red banner with the reason.
+    // Pick gate: its tasks, and a quick check beside them; a keyboard-wedge scan of an expired
+    // lot shows a red banner with the reason.
     click(&app, "Pick");
+    assert_eq!(state.get_screen(), Screen::Guided);
+    find(&app, "PK-0001");
+    click(&app, "Quick check (no task)");
     assert_eq!(state.get_screen(), Screen::Scan);
     assert_eq!(value(&app, "gate"), "Pick");
     assert_eq!(value(&app, "verdict"), "Scan a label");
@@ -248,26 +252,22 @@ fn ui_flows() {
     assert_eq!(la.get_days_left(), "expired 3 days ago");
     assert_eq!(la.get_severity(), 2);
 
-    // A pick task from Home: its customer and items apply; another item is the wrong item.
+    // A pick task from Home opens its guided flow; leaving it keeps the task where it is.
     click(&app, "‹ Home");
     click(&app, "PK-0001");
+    assert_eq!(state.get_screen(), Screen::Guided);
+    assert_eq!(value(&app, "guided title"), "Pick · PK-0001");
+    assert!(value(&app, "prompt").starts_with("Line 1 of"), "{}", value(&app, "prompt"));
+    click(&app, "Leave");
+    assert_eq!(state.get_screen(), Screen::Home);
+    click(&app, "Pick");
+    assert_eq!(value(&app, "guided title"), "Pick · PK-0001");
+    // Logging out leaves the task open for later; back on the gate's list, the quick check.
+    state.invoke_logout();
+    login(&app, "super1", "9999");
+    click(&app, "Pick");
+    click(&app, "Quick check (no task)");
     assert_eq!(state.get_screen(), Screen::Scan);
-    assert!(
-        value(&app, "task").starts_with("PK-0001 · Pick · SO-100231 · Huamei"),
-        "{}",
-        value(&app, "task")
-    );
-    wedge(&app, &format!("(01){}(10)L2405", gtin(0)));
-    assert_eq!(scan.get_verdict(), VerdictKind::Reject);
-    assert!(
-        value(&app, "reason").starts_with("• Wrong item: scanned Whole milk powder 900 g (F001)"),
-        "{}",
-        value(&app, "reason")
-    );
-    wedge(&app, &format!("(01){}(10)S240601", gtin(18)));
-    assert_eq!(scan.get_verdict(), VerdictKind::Accept);
-    click(&app, "Leave task");
-    assert_eq!(scan.get_task(), "");
 
     // A full disk: the verdict still shows, the scans are kept and written once there is room.
     let ok_scan = format!("(01){}(10)S240601", gtin(18));
@@ -320,8 +320,8 @@ fn ui_flows() {
     assert_eq!(scans(&store), 10 + full_disk_scans);
     assert_eq!(
         store.count("audit_log").unwrap(),
-        12 + full_disk_scans,
-        "and the two logins"
+        15 + full_disk_scans,
+        "and the logins, the pick started and the logout"
     );
     assert_eq!(store.outbox_pending().unwrap(), 12 + full_disk_scans);
     assert!(store.audit_verify().unwrap().is_ok());
@@ -489,6 +489,7 @@ fn damaged_cache_flow(dir: &std::path::Path) {
     .unwrap();
     app.show().unwrap();
     click(&app, "Pick");
+    click(&app, "Quick check (no task)");
     wedge(&app, &format!("(01){}(10)L2311", demo::demo_gtin(0)));
     let shown = path.to_str().unwrap();
     let message = value(&app, "save message");
@@ -582,6 +583,8 @@ fn device_flows(dir: &std::path::Path) {
     // The terminal's F2 opens the pick gate; a demo chip scans through the simulated scanner and
     // the verdict shows when the scan comes back over the pseudo-terminal.
     hardware_key(&app, Key::F2);
+    assert_eq!(state.get_screen(), Screen::Guided);
+    click(&app, "Quick check (no task)");
     assert_eq!(state.get_screen(), Screen::Scan);
     assert_eq!(value(&app, "gate"), "Pick");
     click(&app, "Expired");

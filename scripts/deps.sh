@@ -13,8 +13,10 @@ lotline_packages() {
     # build-essential: the C compiler for the bundled SQLite.
     # fonts-dejavu-core: Slint's text needs at least one system font for Latin (Chinese comes
     # from the font embedded in the binary); the screenshot tests hide every font but DejaVu.
+    # libasound2-dev, pkg-config: the verdict sounds play through ALSA (cpal's alsa-sys finds
+    # the library with pkg-config); the app runs silent where no sound card is.
     # With --test, the test suite's needs are added here too (none beyond these yet).
-    local pkgs=(build-essential fonts-dejavu-core)
+    local pkgs=(build-essential fonts-dejavu-core libasound2-dev pkg-config)
     printf '%s\n' "${pkgs[@]}"
 }
 

@@ -42,6 +42,12 @@ pub struct Cli {
     /// Minutes without an action after which the app locks and asks for a login again.
     #[arg(long, default_value_t = 5, value_name = "MINUTES")]
     idle_lock: u32,
+    /// No verdict sounds (the LEDs and vibrator a terminal profile names still answer).
+    #[arg(long)]
+    mute: bool,
+    /// Verdict sound volume, in percent of the sounds' own level.
+    #[arg(long, default_value_t = 100, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    volume: u8,
     /// Device profiles that override or add to the shipped ones.
     #[arg(long, global = true, default_value = crate::devices::profile::SYSTEM_DIR)]
     profiles_dir: PathBuf,
@@ -478,6 +484,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             cli.devices,
             &cli.profiles_dir,
             cli.idle_lock,
+            if cli.mute { 0 } else { cli.volume },
         ),
         Some(Command::DemoData { lots, seed, today }) => {
             let path = require_db(&cli.db)?;
@@ -1077,6 +1084,7 @@ fn run_gui(
     mode: DevicesArg,
     profiles_dir: &Path,
     idle_lock_minutes: u32,
+    volume_percent: u8,
 ) -> anyhow::Result<()> {
     let store = match &db {
         Some(p) => open_for_ui(p)?,
@@ -1103,6 +1111,18 @@ fn run_gui(
     })?;
     let sink = logged(ui::device_sink(&app, &ctl));
     let attached = start_devices(profiles_dir, given, mode, &units, sink)?;
+    // Sounds, and the LEDs and vibrator the terminal profile names, for every verdict shown.
+    let feedback = crate::app::feedback::FeedbackOptions {
+        sound: volume_percent > 0,
+        volume: f32::from(volume_percent) / 100.0,
+        hooks: attached
+            .terminal
+            .as_ref()
+            .map(|t| t.feedback.clone())
+            .unwrap_or_default(),
+    };
+    ctl.borrow_mut()
+        .set_feedback(crate::app::feedback::Feedback::start(feedback));
     ui::attach(&app, &ctl, attached);
     app.run()?;
     Ok(())

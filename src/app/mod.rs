@@ -4,6 +4,7 @@
 pub mod check;
 pub mod decode;
 pub mod devices;
+pub mod feedback;
 pub mod files;
 pub mod label;
 pub mod listen;

@@ -128,6 +128,19 @@ choice! {
 }
 
 choice! {
+    /// A verdict as the operator hears and feels it: the sound played and the terminal's
+    /// `[feedback]` hooks fired (`app::feedback`).
+    Signal, "verdict" {
+        /// Go ahead.
+        Accept = "accept",
+        /// Go ahead with care (a reason or a supervisor may be needed).
+        Warn = "warn",
+        /// Stop.
+        Reject = "reject",
+    }
+}
+
+choice! {
     /// Serial parity.
     Parity, "parity" {
         None = "none",
@@ -430,6 +443,9 @@ pub struct ProfileFile {
     /// The terminal's hardware keys, per action (kind `terminal`).
     #[serde(default)]
     pub keys: Option<KeysFile>,
+    /// The terminal's LEDs and vibrator when a verdict shows (kind `terminal`).
+    #[serde(default)]
+    pub feedback: Option<FeedbackFile>,
     /// The label printer's language and label stock (kind `printer`).
     #[serde(default)]
     pub printer: Option<PrinterFile>,
@@ -722,6 +738,58 @@ impl KeysFile {
     }
 }
 
+/// What the terminal does besides the sound when a verdict shows: an LED lit for a moment, the
+/// vibrator. A hook that fails (a missing file, no permission) is logged once and ignored.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackFile {
+    /// The LED lit for an accept: a sysfs `brightness` file (`/sys/class/leds/green/brightness`).
+    #[serde(default)]
+    #[schemars(pattern(r"^/"))]
+    pub led_accept: Option<String>,
+    /// The LED lit for a warning.
+    #[serde(default)]
+    #[schemars(pattern(r"^/"))]
+    pub led_warn: Option<String>,
+    /// The LED lit for a reject.
+    #[serde(default)]
+    #[schemars(pattern(r"^/"))]
+    pub led_reject: Option<String>,
+    /// What is written to light an LED: default `1` (a dimmable LED may want its
+    /// `max_brightness`). `0` turns it off.
+    #[serde(default)]
+    pub led_on: Option<String>,
+    /// How long an LED stays lit, in milliseconds: 20–5000, default 300.
+    #[serde(default)]
+    #[schemars(range(min = 20, max = 5000))]
+    pub led_ms: Option<u32>,
+    /// The vibrator: a file written or a program run once per verdict.
+    #[serde(default)]
+    pub vibrate: Option<VibrateFile>,
+}
+
+/// The vibrator: `path` (with `value`) or `command`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VibrateFile {
+    /// A file that starts the vibrator when written: `/sys/class/leds/vibrator/activate` (LED
+    /// `transient` trigger, its `duration` set by the BSP) or
+    /// `/sys/class/timed_output/vibrator/enable` (takes milliseconds as its value).
+    #[serde(default)]
+    #[schemars(pattern(r"^/"))]
+    pub path: Option<String>,
+    /// What is written to `path`: default `1`.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Instead of `path`: a program (absolute path) and its arguments, run without a shell.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// The verdicts that vibrate: default `["warn", "reject"]`.
+    #[serde(default)]
+    #[schemars(schema_with = "choices_schema::<Signal>")]
+    pub on: Option<Vec<String>>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // The profile, checked
 // ---------------------------------------------------------------------------------------------
@@ -1002,6 +1070,8 @@ pub struct TerminalProfile {
     pub screen: Screen,
     /// Each key at most once.
     pub keys: Vec<KeyBinding>,
+    /// LEDs and vibrator per verdict (none when the profile has no `[feedback]`).
+    pub feedback: FeedbackHooks,
 }
 
 impl TerminalProfile {
@@ -1014,6 +1084,70 @@ impl TerminalProfile {
     pub fn action_for_text(&self, text: &str) -> Option<Action> {
         Key::from_text(text).and_then(|k| self.action_for(k))
     }
+}
+
+/// How long an LED stays lit when the profile does not say (`led_ms`).
+pub const DEFAULT_LED_TIME: Duration = Duration::from_millis(300);
+/// The range `led_ms` must fall in (`feedback-time`).
+pub const LED_MS: std::ops::RangeInclusive<u32> = 20..=5000;
+
+/// A terminal's feedback hooks, checked: what `app::feedback` fires for each verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedbackHooks {
+    /// The LED lit per verdict (a file written `led_on`, then `0` after `led_time`).
+    pub led_accept: Option<String>,
+    pub led_warn: Option<String>,
+    pub led_reject: Option<String>,
+    pub led_on: String,
+    pub led_time: Duration,
+    pub vibrate: Option<Vibrate>,
+}
+
+impl Default for FeedbackHooks {
+    fn default() -> Self {
+        FeedbackHooks {
+            led_accept: None,
+            led_warn: None,
+            led_reject: None,
+            led_on: "1".into(),
+            led_time: DEFAULT_LED_TIME,
+            vibrate: None,
+        }
+    }
+}
+
+impl FeedbackHooks {
+    /// The LED lit for `signal`.
+    pub fn led(&self, signal: Signal) -> Option<&str> {
+        match signal {
+            Signal::Accept => self.led_accept.as_deref(),
+            Signal::Warn => self.led_warn.as_deref(),
+            Signal::Reject => self.led_reject.as_deref(),
+        }
+        .filter(|p| !p.is_empty())
+    }
+
+    /// True when there is nothing to fire.
+    pub fn is_empty(&self) -> bool {
+        Signal::ALL.iter().all(|s| self.led(*s).is_none()) && self.vibrate.is_none()
+    }
+}
+
+/// The vibrator and the verdicts it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vibrate {
+    pub hook: Hook,
+    /// Each verdict at most once.
+    pub on: Vec<Signal>,
+}
+
+/// One thing a feedback hook does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hook {
+    /// Write `value` to the file at `path` (not created: a sysfs attribute or a file that exists).
+    Write { path: String, value: String },
+    /// Run a program (absolute path) with arguments, without a shell; not waited for.
+    Run { program: String, args: Vec<String> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1164,6 +1298,20 @@ pub const CHECKS: &[Check] = &[
     ),
     check("key-known", "keys are Slint key names from the fixed list"),
     check("keys-unique", "a key is bound to one action, once"),
+    check(
+        "feedback-path",
+        "feedback files are absolute paths without `..`, spaces or globs",
+    ),
+    check(
+        "feedback-value",
+        "a value written is 1–32 printable ASCII characters, no spaces",
+    ),
+    check(
+        "feedback-hook",
+        "the vibrator has a `path` or a `command`, not both; a command is an absolute program and at most 16 arguments",
+    ),
+    check("feedback-time", "`led_ms` is 20–5000"),
+    check("verdict-known", "verdicts are accept, warn or reject, each once"),
     check("language-known", "the printer language is zpl"),
     check("dpi-standard", "the printer resolution is 203, 300 or 600 dpi"),
     check("label-size", "the label is 50–220 mm wide and 25–1000 mm long"),
@@ -1245,6 +1393,14 @@ const CHECKS_ZH: &[(&str, &str)] = &[
     ("screen-size", "屏幕每边须为 120–4096 像素，对角线 1.5–15 英寸"),
     ("key-known", "按键须为固定列表中的 Slint 键名"),
     ("keys-unique", "一个按键只能绑定一个动作，且只能出现一次"),
+    ("feedback-path", "反馈文件须为绝对路径，不含 `..`、空格或通配符"),
+    ("feedback-value", "写入的值须为 1–32 个可打印 ASCII 字符，不含空格"),
+    (
+        "feedback-hook",
+        "振动器须有 `path` 或 `command` 之一，不能两者都有；命令须为绝对路径的程序，参数不超过 16 个",
+    ),
+    ("feedback-time", "`led_ms` 须为 20–5000"),
+    ("verdict-known", "结果须为 accept、warn 或 reject，且每个只能出现一次"),
     ("language-known", "打印机语言须为 zpl"),
     ("dpi-standard", "打印机分辨率须为 203、300 或 600 dpi"),
     ("label-size", "标签宽须为 50–220 毫米，长须为 25–1000 毫米"),
@@ -1348,6 +1504,21 @@ impl Checker<'_> {
             && !path.contains(|c: char| c.is_whitespace() || "*?[]".contains(c));
         self.ensure(ok, "path-format", field, || {
             format!("`{path}` is not a device path under {under}")
+        })
+    }
+
+    /// A file a feedback hook writes (`feedback-path`).
+    fn hook_path(&mut self, field: &str, path: &str) -> bool {
+        self.ensure(path_ok(path), "feedback-path", field, || {
+            format!("`{path}` is not an absolute file path (no `..`, spaces or globs)")
+        })
+    }
+
+    /// A value a feedback hook writes (`feedback-value`).
+    fn hook_value(&mut self, field: &str, value: &str) -> bool {
+        let ok = (1..=32).contains(&value.chars().count()) && value.chars().all(|c| c.is_ascii_graphic());
+        self.ensure(ok, "feedback-value", field, || {
+            format!("{value:?} is not 1–32 printable ASCII characters without spaces")
         })
     }
 
@@ -1654,6 +1825,7 @@ fn reject_sections(ck: &mut Checker<'_>, f: &ProfileFile, kind: Kind, sections: 
             "rfid" => f.rfid.is_some(),
             "screen" => f.screen.is_some(),
             "keys" => f.keys.is_some(),
+            "feedback" => f.feedback.is_some(),
             "printer" => f.printer.is_some(),
             _ => unreachable!("unknown section {s}"),
         };
@@ -1708,7 +1880,7 @@ fn build_serial(ck: &mut Checker<'_>, s: &SerialFile) -> Option<SerialConfig> {
 }
 
 fn build_scanner(ck: &mut Checker<'_>, f: &ProfileFile, matches: Option<&Match>) -> Option<ScannerProfile> {
-    let sections_ok = reject_sections(ck, f, Kind::Scanner, &["rfid", "screen", "keys", "printer"]);
+    let sections_ok = reject_sections(ck, f, Kind::Scanner, &["rfid", "screen", "keys", "feedback", "printer"]);
     let usb: Vec<UsbId> = matches.map(|m| m.usb.clone()).unwrap_or_default();
     let has_usb = !f.matches.usb.is_empty();
     let transport = match &f.transport {
@@ -1910,7 +2082,7 @@ fn build_framing(
 }
 
 fn build_rfid(ck: &mut Checker<'_>, f: &ProfileFile) -> Option<RfidProfile> {
-    let sections_ok = reject_sections(ck, f, Kind::Rfid, &["framing", "screen", "keys", "printer"]);
+    let sections_ok = reject_sections(ck, f, Kind::Rfid, &["framing", "screen", "keys", "feedback", "printer"]);
     let serial = match &f.transport {
         Some(TransportFile::Serial(s)) => build_serial(ck, s),
         Some(other) => {
@@ -1993,7 +2165,7 @@ fn build_rfid(ck: &mut Checker<'_>, f: &ProfileFile) -> Option<RfidProfile> {
 }
 
 fn build_printer(ck: &mut Checker<'_>, f: &ProfileFile) -> Option<PrinterProfile> {
-    let sections_ok = reject_sections(ck, f, Kind::Printer, &["framing", "rfid", "screen", "keys"]);
+    let sections_ok = reject_sections(ck, f, Kind::Printer, &["framing", "rfid", "screen", "keys", "feedback"]);
     let transport = match &f.transport {
         Some(TransportFile::Serial(s)) => build_serial(ck, s).map(PrinterTransport::Serial),
         Some(TransportFile::File(file)) => {
@@ -2143,8 +2315,131 @@ fn build_terminal(ck: &mut Checker<'_>, f: &ProfileFile) -> Option<TerminalProfi
             keys.push(KeyBinding { key, action });
         }
     }
+    let feedback = match &f.feedback {
+        Some(fb) => build_feedback(ck, fb),
+        None => Some(FeedbackHooks::default()),
+    };
     (sections_ok && transport_ok && keys_ok).then_some(())?;
-    Some(TerminalProfile { screen: screen?, keys })
+    Some(TerminalProfile {
+        screen: screen?,
+        keys,
+        feedback: feedback?,
+    })
+}
+
+/// The most arguments a feedback command takes (`feedback-hook`).
+const MAX_HOOK_ARGS: usize = 16;
+
+fn build_feedback(ck: &mut Checker<'_>, f: &FeedbackFile) -> Option<FeedbackHooks> {
+    let mut ok = true;
+    for (field, path) in [
+        ("feedback.led_accept", &f.led_accept),
+        ("feedback.led_warn", &f.led_warn),
+        ("feedback.led_reject", &f.led_reject),
+    ] {
+        if let Some(p) = path {
+            ok &= ck.hook_path(field, p);
+        }
+    }
+    let led_on = f.led_on.clone().unwrap_or_else(|| "1".into());
+    ok &= ck.hook_value("feedback.led_on", &led_on);
+    let led_ms = ck.range("feedback-time", "feedback.led_ms", f.led_ms.unwrap_or(300), LED_MS);
+    let vibrate = match &f.vibrate {
+        Some(v) => build_vibrate(ck, v),
+        None => Some(None),
+    };
+    ok.then_some(())?;
+    Some(FeedbackHooks {
+        led_accept: f.led_accept.clone(),
+        led_warn: f.led_warn.clone(),
+        led_reject: f.led_reject.clone(),
+        led_on,
+        led_time: Duration::from_millis(u64::from(led_ms?)),
+        vibrate: vibrate?,
+    })
+}
+
+fn build_vibrate(ck: &mut Checker<'_>, v: &VibrateFile) -> Option<Option<Vibrate>> {
+    let p = "feedback.vibrate";
+    let hook = match (&v.path, &v.command) {
+        (Some(_), Some(_)) => {
+            ck.fail(
+                "feedback-hook",
+                &format!("{p}.command"),
+                "give a `path` or a `command`, not both",
+            );
+            None
+        }
+        (None, None) => {
+            ck.fail(
+                "feedback-hook",
+                p,
+                "the vibrator needs a `path` (a file to write) or a `command` (a program to run)",
+            );
+            None
+        }
+        (Some(path), None) => {
+            let value = v.value.clone().unwrap_or_else(|| "1".into());
+            let path_ok = ck.hook_path(&format!("{p}.path"), path);
+            let value_ok = ck.hook_value(&format!("{p}.value"), &value);
+            (path_ok && value_ok).then(|| Hook::Write {
+                path: path.clone(),
+                value,
+            })
+        }
+        (None, Some(command)) => {
+            let field = format!("{p}.command");
+            let value_ok = ck.ensure(v.value.is_none(), "feedback-hook", &format!("{p}.value"), || {
+                "`value` goes with `path`; a command takes its arguments in the list".into()
+            });
+            match command.split_first() {
+                None => {
+                    ck.fail("feedback-hook", &field, "the command is empty: name a program");
+                    None
+                }
+                Some((program, args)) => {
+                    let program_ok = ck.ensure(path_ok(program), "feedback-hook", &field, || {
+                        format!("`{program}` is not an absolute path to a program (commands run without a shell)")
+                    });
+                    let args_ok = ck.ensure(args.len() <= MAX_HOOK_ARGS, "feedback-hook", &field, || {
+                        format!("{} arguments: at most {MAX_HOOK_ARGS}", args.len())
+                    });
+                    (value_ok && program_ok && args_ok).then(|| Hook::Run {
+                        program: program.clone(),
+                        args: args.to_vec(),
+                    })
+                }
+            }
+        }
+    };
+    let names =
+        v.on.clone()
+            .unwrap_or_else(|| vec![Signal::Warn.name().into(), Signal::Reject.name().into()]);
+    let mut on = Vec::new();
+    let mut on_ok = true;
+    for (i, name) in names.iter().enumerate() {
+        let field = format!("{p}.on[{i}]");
+        match ck.choice::<Signal>("verdict-known", &field, name) {
+            Some(s) if on.contains(&s) => {
+                ck.fail("verdict-known", &field, format!("{s} is listed twice"));
+                on_ok = false;
+            }
+            Some(s) => on.push(s),
+            None => on_ok = false,
+        }
+    }
+    on_ok.then_some(())?;
+    Some(Some(Vibrate { hook: hook?, on }))
+}
+
+/// True when `path` is an absolute path a hook may write or run: no `..`, whitespace or glob
+/// characters, not a folder.
+fn path_ok(path: &str) -> bool {
+    path.starts_with('/')
+        && path.len() > 1
+        && !path.ends_with('/')
+        && !path.split('/').any(|c| c == "..")
+        && !path.contains(|c: char| c.is_whitespace() || c.is_control() || "*?[]".contains(c))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -3017,6 +3312,7 @@ mod tests {
             "F11 is a side trigger"
         );
         assert_eq!(t.action_for_text("\n"), Some(Action::Enter));
+        assert!(t.feedback.is_empty(), "the generic handheld names no LEDs or vibrator");
         assert_eq!(all.of_kind(Kind::Terminal).count(), 1);
 
         let zebra = all.get("zebra-zd421-zpl").unwrap();
@@ -3260,7 +3556,80 @@ label_height_mm = 30
         ("rfid over a file", RFID, "[transport.serial]\npath = \"/dev/lotline-rfid\"\nbaud = 115200", "[transport.file]\npath = \"/tmp/tags\"", "transport-fits-kind", "transport.file", Some(6)),
         ("scanner with [printer]", SCANNER, "[framing]", "[printer]\nlanguage = \"zpl\"\ndpi = 203\nlabel_width_mm = 50\nlabel_height_mm = 30\n[framing]", "sections-fit-kind", "printer", Some(14)),
         ("terminal with [printer]", TERMINAL, "[keys]", "[printer]\nlanguage = \"zpl\"\ndpi = 203\nlabel_width_mm = 50\nlabel_height_mm = 30\n[keys]", "sections-fit-kind", "printer", Some(10)),
+        ("scanner with [feedback]", SCANNER, "[framing]", "[feedback]\nled_accept = \"/sys/class/leds/green/brightness\"\n[framing]", "sections-fit-kind", "feedback", Some(14)),
+        ("typo'd feedback field", TERMINAL, "[keys]", "[feedback]\nled_red = \"/sys/class/leds/red/brightness\"\n[keys]", "parse", "feedback.led_red", Some(11)),
+        ("relative LED path", TERMINAL, "[keys]", "[feedback]\nled_reject = \"leds/red/brightness\"\n[keys]", "feedback-path", "feedback.led_reject", Some(11)),
+        ("LED path with ..", TERMINAL, "[keys]", "[feedback]\nled_warn = \"/sys/class/leds/../amber\"\n[keys]", "feedback-path", "feedback.led_warn", Some(11)),
+        ("LED value with a space", TERMINAL, "[keys]", "[feedback]\nled_on = \"1 0\"\n[keys]", "feedback-value", "feedback.led_on", Some(11)),
+        ("LED lit 10 ms", TERMINAL, "[keys]", "[feedback]\nled_ms = 10\n[keys]", "feedback-time", "feedback.led_ms", Some(11)),
+        ("vibrator with path and command", TERMINAL, "[keys]", "[feedback.vibrate]\npath = \"/sys/class/leds/vibrator/activate\"\ncommand = [\"/usr/bin/true\"]\n[keys]", "feedback-hook", "feedback.vibrate.command", Some(12)),
+        ("vibrator with neither", TERMINAL, "[keys]", "[feedback.vibrate]\non = [\"reject\"]\n[keys]", "feedback-hook", "feedback.vibrate", Some(10)),
+        ("vibrator command not absolute", TERMINAL, "[keys]", "[feedback.vibrate]\ncommand = [\"vibrate\", \"150\"]\n[keys]", "feedback-hook", "feedback.vibrate.command", Some(11)),
+        ("vibrator command empty", TERMINAL, "[keys]", "[feedback.vibrate]\ncommand = []\n[keys]", "feedback-hook", "feedback.vibrate.command", Some(11)),
+        ("vibrator command with a value", TERMINAL, "[keys]", "[feedback.vibrate]\ncommand = [\"/usr/bin/true\"]\nvalue = \"1\"\n[keys]", "feedback-hook", "feedback.vibrate.value", Some(12)),
+        ("vibrator value empty", TERMINAL, "[keys]", "[feedback.vibrate]\npath = \"/sys/class/leds/vibrator/activate\"\nvalue = \"\"\n[keys]", "feedback-value", "feedback.vibrate.value", Some(12)),
+        ("unknown verdict", TERMINAL, "[keys]", "[feedback.vibrate]\npath = \"/sys/class/leds/vibrator/activate\"\non = [\"maybe\"]\n[keys]", "verdict-known", "feedback.vibrate.on[0]", Some(12)),
+        ("verdict listed twice", TERMINAL, "[keys]", "[feedback.vibrate]\npath = \"/sys/class/leds/vibrator/activate\"\non = [\"warn\", \"warn\"]\n[keys]", "verdict-known", "feedback.vibrate.on[1]", Some(12)),
     ];
+
+    #[test]
+    fn a_terminal_names_its_feedback_hooks() {
+        let text = TERMINAL.replace(
+            "[keys]",
+            r#"[feedback]
+led_accept = "/sys/class/leds/green/brightness"
+led_reject = "/sys/class/leds/red/brightness"
+led_on = "255"
+led_ms = 500
+vibrate = { path = "/sys/class/timed_output/vibrator/enable", value = "150" }
+
+[keys]"#,
+        );
+        let p = parse("h6.toml", &text.replace("NAME", "h6")).unwrap();
+        let fb = &p.terminal().unwrap().feedback;
+        assert_eq!(fb.led(Signal::Accept), Some("/sys/class/leds/green/brightness"));
+        assert_eq!(fb.led(Signal::Warn), None);
+        assert_eq!(fb.led(Signal::Reject), Some("/sys/class/leds/red/brightness"));
+        assert_eq!((fb.led_on.as_str(), fb.led_time), ("255", Duration::from_millis(500)));
+        assert_eq!(
+            fb.vibrate,
+            Some(Vibrate {
+                hook: Hook::Write {
+                    path: "/sys/class/timed_output/vibrator/enable".into(),
+                    value: "150".into()
+                },
+                on: vec![Signal::Warn, Signal::Reject],
+            }),
+            "a vibrator answers warnings and rejects unless `on` says otherwise"
+        );
+
+        let text = TERMINAL.replace(
+            "[keys]",
+            "[feedback.vibrate]\ncommand = [\"/usr/local/bin/buzz\", \"--ms\", \"120\"]\non = [\"reject\"]\n[keys]",
+        );
+        let p = parse("h6.toml", &text.replace("NAME", "h6")).unwrap();
+        let fb = &p.terminal().unwrap().feedback;
+        assert_eq!(
+            fb.vibrate,
+            Some(Vibrate {
+                hook: Hook::Run {
+                    program: "/usr/local/bin/buzz".into(),
+                    args: vec!["--ms".into(), "120".into()]
+                },
+                on: vec![Signal::Reject],
+            })
+        );
+        assert_eq!((fb.led_on.as_str(), fb.led_time), ("1", DEFAULT_LED_TIME));
+        assert!(!fb.is_empty());
+        assert!(
+            parse("h6.toml", &TERMINAL.replace("NAME", "h6"))
+                .unwrap()
+                .terminal()
+                .unwrap()
+                .feedback
+                .is_empty()
+        );
+    }
 
     #[test]
     fn broken_profiles_fail_with_the_expected_check() {

@@ -155,6 +155,8 @@ pub struct Controller {
     devices: Devices,
     rfid: RfidState,
     refresh_timer: slint::Timer,
+    /// Sounds, LEDs and vibration per verdict (off until the composition root sets it).
+    feedback: crate::app::feedback::Feedback,
 }
 
 /// A device as the status bar shows it.
@@ -239,6 +241,18 @@ impl Controller {
 
     fn today(&self) -> NaiveDate {
         (self.clock)().date_naive()
+    }
+
+    /// Plays a verdict's sound and fires the terminal's LED and vibrator hooks; never blocks.
+    /// A screen calls it once per new verdict it shows, with that verdict (`&Verdict`, or a
+    /// `Signal`; `Signal::from_name("warn")` reads one): the UI does not choose the sound.
+    pub fn feedback(&self, verdict: impl Into<crate::app::feedback::Signal>) {
+        self.feedback.signal(verdict);
+    }
+
+    /// Takes the feedback service the composition root started.
+    pub fn set_feedback(&mut self, feedback: crate::app::feedback::Feedback) {
+        self.feedback = feedback;
     }
 }
 
@@ -365,6 +379,7 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
         devices: Devices::default(),
         rfid: RfidState::default(),
         refresh_timer: slint::Timer::default(),
+        feedback: crate::app::feedback::Feedback::off(),
     }));
     select_language(opts.lang);
     render(&app, &ctl.borrow());

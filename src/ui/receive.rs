@@ -82,6 +82,9 @@ impl Controller {
             self.receive.scanned = data.clone();
         }
         let reply = self.session.handle(op, now);
+        if let Some(v) = &reply.verdict {
+            self.feedback(v);
+        }
         if let Some(l) = &reply.label {
             self.receive.label = Some(l.clone());
         }

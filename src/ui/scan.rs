@@ -38,6 +38,7 @@ impl Controller {
                     time: now.format("%H:%M:%S").to_string(),
                 });
                 self.recent.truncate(RECENT_MAX);
+                self.feedback(&checked.outcome.evaluation.verdict);
                 self.last = Some(checked.outcome);
             }
             Err(e) => {

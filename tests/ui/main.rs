@@ -14,6 +14,8 @@ use lotline::ui::{
 use slint::ComponentHandle;
 use slint::platform::{Key, WindowEvent};
 
+mod feedback;
+
 fn now() -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339("2026-11-21T09:30:00+08:00").unwrap()
 }
@@ -351,6 +353,7 @@ fn ui_flows() {
     receive_flow(dir.path());
     damaged_cache_flow(dir.path());
     files_flow(dir.path());
+    feedback::flow(dir.path());
 }
 
 /// A receiver logs in, receives ASN-0001's first pallet by its SSCC and a line by scanning the

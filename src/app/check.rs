@@ -126,7 +126,13 @@ pub fn check_scan(
         _ => None,
     };
     let fefo = match (&item, gate) {
-        (Some(it), Gate::Pick) => store.fefo_candidate(&it.id, today)?,
+        // The earliest lot this customer may take: a lot below their minimum remaining shelf
+        // life is never the FEFO lot a picker is told to take instead.
+        (Some(it), Gate::Pick) => {
+            let min_days = ctx.customer.as_ref().and_then(|c| c.min_remaining_days).unwrap_or(0);
+            let earliest = today + chrono::Duration::days(i64::from(min_days));
+            store.fefo_candidate(&it.id, earliest)?
+        }
         _ => None,
     };
     let scanned = Scanned {

@@ -838,7 +838,8 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// The earliest-expiring, unexpired, released lot of an item with stock in a pick location.
+    /// The earliest-expiring released lot of an item with stock in a pick location that expires
+    /// on or after `today` (pass today plus a customer's minimum remaining days for theirs).
     /// Ties on expiry go to the lot created first (the index's rowid order), so the query can
     /// stop at the first match instead of sorting a day's worth of lots.
     pub fn fefo_candidate(&self, item_id: &str, today: NaiveDate) -> Result<Option<FefoCandidate>, StoreError> {

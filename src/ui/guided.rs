@@ -89,6 +89,9 @@ impl Controller {
         {
             self.guided.result = Some((g, x.clone()));
         }
+        if let Some(v) = &reply.verdict {
+            self.feedback(v);
+        }
         let fresh = matches!(reply.op, "start" | "login" | "logout");
         match (&mut self.guided.last, reply.verdict.is_none() && !fresh) {
             (Some(last), true) => {

@@ -161,6 +161,14 @@ fn customer_minimum_shelf_life_at_pick() {
     let scan = format!("(01){gtin}(10)L2402");
     let v = &check(&db, "pick", &["--customer", "C002"], &[&scan])[0]; // needs 30
     assert_eq!(codes(v), ["below_min_shelf_life"], "{v}");
+    // The lot the customer can take is not a FEFO breach because of the one they cannot: without
+    // a customer the earlier L2402 makes L2405 a fefo_violation, for C002 it is the FEFO lot.
+    let later = format!("(01){gtin}(10)L2405");
+    let v = &check(&db, "pick", &[], &[&later])[0];
+    assert_eq!(codes(v), ["fefo_violation"], "{v}");
+    assert_eq!(v["reasons"][0]["message_en"].as_str().unwrap().contains("L2402"), true, "{v}");
+    let v = &check(&db, "pick", &["--customer", "C002"], &[&later])[0];
+    assert_eq!(v["verdict"], "accept", "{v}");
     let o = lotline(&[
         "check",
         "--db",

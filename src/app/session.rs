@@ -867,3 +867,39 @@ impl Session {
         self.store.task_facts(task_id)
     }
 }
+
+/// A finished count as the screens show it (read from the reply's output keys).
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
+pub struct CountView {
+    #[serde(default)]
+    pub variances: Vec<crate::domain::command::Variance>,
+    #[serde(default)]
+    pub uncounted: Vec<crate::domain::command::Uncounted>,
+    #[serde(default)]
+    pub findings: Vec<crate::domain::command::Finding>,
+    #[serde(default)]
+    pub accuracy: f64,
+    #[serde(default)]
+    pub recounts_pending: bool,
+}
+
+/// What a finished task reports, typed for the screens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskResult {
+    Pick(Vec<crate::domain::command::PickLineResult>),
+    Count(CountView),
+}
+
+impl Reply {
+    /// A finished pick's lines or a finished count's result, if this reply carries one.
+    pub fn task_result(&self) -> Option<TaskResult> {
+        let x = self.extra.as_ref()?;
+        if let Some(lines) = x.get("lines") {
+            return serde_json::from_value(lines.clone()).ok().map(TaskResult::Pick);
+        }
+        if x.contains_key("variances") {
+            return serde_json::from_value(Value::Object(x.clone())).ok().map(TaskResult::Count);
+        }
+        None
+    }
+}

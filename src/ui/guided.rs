@@ -8,14 +8,13 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 use slint::ComponentHandle;
-use serde_json::Value;
 
 use super::login::{map_pin_dots, text};
 use super::{
     AppState, AppWindow, Controller, GuidedAdapter, GuidedLine, GuidedTask, Lang, Screen, VerdictKind, model,
     reason_text, render_status, shared, verdict_kind,
 };
-use crate::app::session::{Op, Reply};
+use crate::app::session::{CountView, Op, Reply, TaskResult};
 use crate::domain::policy::Gate;
 use crate::domain::reason::FEFO_OVERRIDE_REASONS;
 use crate::domain::task::TaskKind;
@@ -43,8 +42,8 @@ pub struct GuidedUi {
     check_id: String,
     check_pin: String,
     check_message: Option<Text>,
-    /// A finished task's output keys (`lines`, or `variances` and `accuracy`), and its gate.
-    result: Option<(Gate, serde_json::Map<String, Value>)>,
+    /// A finished task's result.
+    result: Option<TaskResult>,
     /// Tags read and not yet handed to the session; every tag seen in this step.
     pending_tags: Vec<String>,
     tags_seen: HashSet<String>,
@@ -84,10 +83,8 @@ impl Controller {
             // A new step: tags seen in the last one may count again here.
             self.guided.tags_seen.clear();
         }
-        if let (Some(x), Some(g)) = (&reply.extra, self.guided.gate)
-            && (x.contains_key("lines") || x.contains_key("variances"))
-        {
-            self.guided.result = Some((g, x.clone()));
+        if let Some(r) = reply.task_result() {
+            self.guided.result = Some(r);
         }
         if let Some(v) = &reply.verdict {
             self.feedback(v);
@@ -348,105 +345,84 @@ pub fn map_count_lines(c: &Count, lang: Lang) -> Vec<GuidedLine> {
     out
 }
 
-/// A finished task's result as lines of text.
-pub fn map_result(gate: Gate, x: &serde_json::Map<String, Value>, lang: Lang) -> Vec<String> {
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-    let n = |v: &Value, k: &str| v.get(k).and_then(Value::as_i64).unwrap_or(0);
-    let mut out = Vec::new();
-    match gate {
-        Gate::Pick => {
-            for l in x.get("lines").and_then(Value::as_array).into_iter().flatten() {
-                let status = match (s(l, "status").as_str(), lang) {
-                    ("picked", Lang::En) => "picked",
-                    ("short", Lang::En) => "SHORT",
-                    ("partial", Lang::En) => "PARTLY SHORT",
-                    ("picked", Lang::Zh) => "已拣",
-                    ("short", Lang::Zh) => "缺货",
-                    ("partial", Lang::Zh) => "部分缺货",
-                    (o, _) => if o == "open" { "open" } else { "" },
-                };
-                let lots: Vec<String> = l
-                    .get("lots")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .map(|p| format!("{}@{}×{}", s(p, "lot"), s(p, "location"), n(p, "qty")))
-                    .collect();
-                let mut line = format!(
-                    "{}. {} · {} / {} · {status}",
-                    n(l, "line"),
-                    s(l, "item"),
-                    n(l, "picked"),
-                    n(l, "qty")
-                );
-                if !lots.is_empty() {
-                    line.push_str(&format!(" · {}", lots.join(", ")));
-                }
-                if let Some(o) = l.get("override").and_then(Value::as_str) {
-                    line.push_str(&match lang {
-                        Lang::En => format!(" · override: {o}"),
-                        Lang::Zh => format!(" · 偏离原因:{o}"),
-                    });
-                }
-                if let Some(c) = l.get("checked_by").and_then(Value::as_str) {
-                    line.push_str(&match lang {
-                        Lang::En => format!(" · checked by {c}"),
-                        Lang::Zh => format!(" · 复核 {c}"),
-                    });
-                }
-                out.push(line);
+/// A finished pick's lines as text.
+pub fn map_pick_result(lines: &[crate::domain::command::PickLineResult], lang: Lang) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| {
+            let status = match (l.status.as_str(), lang) {
+                ("picked", Lang::En) => "picked",
+                ("short", Lang::En) => "SHORT",
+                ("partial", Lang::En) => "PARTLY SHORT",
+                ("open", Lang::En) => "open",
+                ("picked", Lang::Zh) => "已拣",
+                ("short", Lang::Zh) => "缺货",
+                ("partial", Lang::Zh) => "部分缺货",
+                ("open", Lang::Zh) => "未拣",
+                (o, _) => o,
+            };
+            let mut line = format!("{}. {} · {} / {} · {status}", l.line, l.item, l.picked, l.qty);
+            let lots: Vec<String> = l
+                .lots
+                .iter()
+                .map(|p| format!("{}@{}×{}", p.lot, p.location, p.qty))
+                .collect();
+            if !lots.is_empty() {
+                line.push_str(&format!(" · {}", lots.join(", ")));
             }
-        }
-        _ => {
-            let acc = x.get("accuracy").and_then(Value::as_f64).unwrap_or(1.0);
-            out.push(match lang {
-                Lang::En => format!("Accuracy {:.0}%", acc * 100.0),
-                Lang::Zh => format!("准确率 {:.0}%", acc * 100.0),
-            });
-            for v in x.get("variances").and_then(Value::as_array).into_iter().flatten() {
-                let flag = match (v.get("recount").and_then(Value::as_bool), v.get("recounted").and_then(Value::as_bool), lang) {
-                    (Some(true), _, Lang::En) => " · RECOUNT",
-                    (Some(true), _, Lang::Zh) => " · 需复盘",
-                    (_, Some(true), Lang::En) => " · recounted",
-                    (_, Some(true), Lang::Zh) => " · 已复盘",
-                    _ => "",
-                };
-                out.push(match lang {
-                    Lang::En => format!(
-                        "{} · {} {} · expected {} moved {:+} counted {} · variance {:+}{flag}",
-                        s(v, "location"),
-                        s(v, "item"),
-                        s(v, "lot"),
-                        n(v, "expected"),
-                        n(v, "moved"),
-                        n(v, "counted"),
-                        n(v, "variance")
-                    ),
-                    Lang::Zh => format!(
-                        "{} · {} {} · 账面 {} 期间变动 {:+} 实盘 {} · 差异 {:+}{flag}",
-                        s(v, "location"),
-                        s(v, "item"),
-                        s(v, "lot"),
-                        n(v, "expected"),
-                        n(v, "moved"),
-                        n(v, "counted"),
-                        n(v, "variance")
-                    ),
+            if let Some(o) = &l.override_reason {
+                line.push_str(&match lang {
+                    Lang::En => format!(" · override: {o}"),
+                    Lang::Zh => format!(" · 偏离原因:{o}"),
                 });
             }
-            for u in x.get("uncounted").and_then(Value::as_array).into_iter().flatten() {
-                out.push(match lang {
-                    Lang::En => format!("{} · {} {} · not counted ({})", s(u, "location"), s(u, "item"), s(u, "lot"), n(u, "expected")),
-                    Lang::Zh => format!("{} · {} {} · 未盘({})", s(u, "location"), s(u, "item"), s(u, "lot"), n(u, "expected")),
+            if let Some(c) = &l.checked_by {
+                line.push_str(&match lang {
+                    Lang::En => format!(" · checked by {c}"),
+                    Lang::Zh => format!(" · 复核 {c}"),
                 });
             }
-            for f in x.get("findings").and_then(Value::as_array).into_iter().flatten() {
-                out.push(match lang {
-                    Lang::En => format!("Finding: {} · {} {} · {}", s(f, "location"), s(f, "item"), s(f, "lot"), s(f, "code")),
-                    Lang::Zh => format!("发现:{} · {} {} · {}", s(f, "location"), s(f, "item"), s(f, "lot"), s(f, "code")),
-                });
-            }
-        }
+            line
+        })
+        .collect()
+}
+
+/// A finished count as text: its accuracy, each line, the uncounted lines and the findings.
+pub fn map_count_result(r: &CountView, lang: Lang) -> Vec<String> {
+    let mut out = vec![match lang {
+        Lang::En => format!("Accuracy {:.0}%", r.accuracy * 100.0),
+        Lang::Zh => format!("准确率 {:.0}%", r.accuracy * 100.0),
+    }];
+    for v in &r.variances {
+        let flag = match (v.recount, v.recounted, lang) {
+            (true, _, Lang::En) => " · RECOUNT",
+            (true, _, Lang::Zh) => " · 需复盘",
+            (_, true, Lang::En) => " · recounted",
+            (_, true, Lang::Zh) => " · 已复盘",
+            _ => "",
+        };
+        out.push(match lang {
+            Lang::En => format!(
+                "{} · {} {} · expected {} moved {:+} counted {} · variance {:+}{flag}",
+                v.location, v.item, v.lot, v.expected, v.moved, v.counted, v.variance
+            ),
+            Lang::Zh => format!(
+                "{} · {} {} · 账面 {} 期间变动 {:+} 实盘 {} · 差异 {:+}{flag}",
+                v.location, v.item, v.lot, v.expected, v.moved, v.counted, v.variance
+            ),
+        });
+    }
+    for u in &r.uncounted {
+        out.push(match lang {
+            Lang::En => format!("{} · {} {} · not counted ({})", u.location, u.item, u.lot, u.expected),
+            Lang::Zh => format!("{} · {} {} · 未盘({})", u.location, u.item, u.lot, u.expected),
+        });
+    }
+    for f in &r.findings {
+        out.push(match lang {
+            Lang::En => format!("Finding: {} · {} {} · {}", f.location, f.item, f.lot, f.code),
+            Lang::Zh => format!("发现:{} · {} {} · {}", f.location, f.item, f.lot, f.code),
+        });
     }
     out
 }
@@ -617,18 +593,25 @@ pub fn render(app: &AppWindow, c: &Controller) {
         c.guided.check_message.as_ref().map(|t| text(t, lang)).unwrap_or_default(),
     ));
     match &c.guided.result {
-        Some((g, x)) => {
+        Some(r) => {
             ga.set_result_shown(true);
-            let pending = x.get("recounts_pending").and_then(Value::as_bool).unwrap_or(false);
-            ga.set_result_title(shared(match (g, pending, lang) {
-                (Gate::Pick, _, Lang::En) => "Pick finished",
-                (Gate::Pick, _, Lang::Zh) => "拣货完成",
-                (_, true, Lang::En) => "Recount needed: another counter must recount the marked locations",
-                (_, true, Lang::Zh) => "需要复盘:须由另一名盘点员复盘标记的库位",
-                (_, false, Lang::En) => "Count finished",
-                (_, false, Lang::Zh) => "盘点完成",
-            }));
-            ga.set_result_lines(model(map_result(*g, x, lang).into_iter().map(shared).collect()));
+            let (title, lines) = match r {
+                TaskResult::Pick(l) => (
+                    if lang == Lang::Zh { "拣货完成" } else { "Pick finished" },
+                    map_pick_result(l, lang),
+                ),
+                TaskResult::Count(k) => (
+                    match (k.recounts_pending, lang) {
+                        (true, Lang::En) => "Recount needed: another counter must recount the marked locations",
+                        (true, Lang::Zh) => "需要复盘:须由另一名盘点员复盘标记的库位",
+                        (false, Lang::En) => "Count finished",
+                        (false, Lang::Zh) => "盘点完成",
+                    },
+                    map_count_result(k, lang),
+                ),
+            };
+            ga.set_result_title(shared(title));
+            ga.set_result_lines(model(lines.into_iter().map(shared).collect()));
         }
         None => ga.set_result_shown(false),
     }
@@ -784,17 +767,37 @@ pub(super) fn open(app: &AppWindow, c: &mut Controller, gate: Gate) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::domain::command::{Finding, PickLineResult, PickedLot, Variance};
 
     #[test]
     fn count_result_in_both_languages() {
-        let x = json!({"accuracy": 0.5, "variances": [
-            {"location": "P-01", "item": "F200", "lot": "R-EARLY", "expected": 50, "moved": -10, "counted": 38,
-             "variance": -2, "recount": true, "recounted": false}
-        ], "uncounted": [], "findings": [{"location": "P-03", "item": "F200", "lot": "R-EXP", "code": "expired"}]});
-        let x = x.as_object().unwrap();
+        let r = CountView {
+            accuracy: 0.5,
+            variances: vec![Variance {
+                location: "P-01".into(),
+                item: "F200".into(),
+                lot: "R-EARLY".into(),
+                expected: 50,
+                moved: -10,
+                counted: 38,
+                variance: -2,
+                recount: true,
+                recounted: false,
+                within_tolerance: false,
+                movements: vec![],
+            }],
+            uncounted: vec![],
+            findings: vec![Finding {
+                location: "P-03".into(),
+                item: "F200".into(),
+                lot: "R-EXP".into(),
+                code: "expired".into(),
+                counted: 10,
+            }],
+            recounts_pending: true,
+        };
         assert_eq!(
-            map_result(Gate::Count, x, Lang::En),
+            map_count_result(&r, Lang::En),
             [
                 "Accuracy 50%",
                 "P-01 · F200 R-EARLY · expected 50 moved -10 counted 38 · variance -2 · RECOUNT",
@@ -802,24 +805,37 @@ mod tests {
             ]
         );
         assert_eq!(
-            map_result(Gate::Count, x, Lang::Zh)[1],
+            map_count_result(&r, Lang::Zh)[1],
             "P-01 · F200 R-EARLY · 账面 50 期间变动 -10 实盘 38 · 差异 -2 · 需复盘"
         );
     }
 
     #[test]
     fn pick_result_names_lots_override_and_checker() {
-        let x = json!({"lines": [
-            {"line": 1, "item": "P300", "qty": 5, "picked": 5, "short": 0, "status": "picked",
-             "lots": [{"lot": "P-OK", "location": "P-01", "qty": 5}], "override": null, "checked_by": "chk1"},
-            {"line": 2, "item": "F200", "qty": 10, "picked": 0, "short": 10, "status": "short", "lots": [],
-             "override": null, "checked_by": null}
-        ]});
-        let x = x.as_object().unwrap();
+        let line = |n: u32, item: &str, picked: u32, short: u32, status: &str| PickLineResult {
+            line: n,
+            item: item.into(),
+            qty: picked + short,
+            picked,
+            short,
+            short_reason: None,
+            lots: vec![],
+            override_reason: None,
+            checked_by: None,
+            status: status.into(),
+        };
+        let mut a = line(1, "P300", 5, 0, "picked");
+        a.lots.push(PickedLot {
+            lot: "P-OK".into(),
+            location: "P-01".into(),
+            qty: 5,
+        });
+        a.checked_by = Some("chk1".into());
+        let lines = [a, line(2, "F200", 0, 10, "short")];
         assert_eq!(
-            map_result(Gate::Pick, x, Lang::En),
+            map_pick_result(&lines, Lang::En),
             ["1. P300 · 5 / 5 · picked · P-OK@P-01×5 · checked by chk1", "2. F200 · 0 / 10 · SHORT"]
         );
-        assert_eq!(map_result(Gate::Pick, x, Lang::Zh)[1], "2. F200 · 0 / 10 · 缺货");
+        assert_eq!(map_pick_result(&lines, Lang::Zh)[1], "2. F200 · 0 / 10 · 缺货");
     }
 }

@@ -40,3 +40,24 @@ shot receive-qty-zh zh 720x1280 receive "$login" "$asn" "{\"op\":\"scan\",\"data
 shot receive-label-zh zh 720x1280 receive "$login" "$asn" "{\"op\":\"scan\",\"data\":\"(01)$gloves(17)281130\"}" '{"op":"scan","data":"G-7"}' '{"op":"qty","n":40}' '{"op":"confirm"}' '{"op":"label"}'
 shot receive-over-en en 720x1280 receive "$login" "$asn" "{\"op\":\"scan\",\"data\":\"(01)$gloves(17)281130(10)G-8(30)60\"}"
 shot receive-putaway-refused-en en 720x1280 receive "$login" '{"op":"start","gate":"receive","task":"ASN-0002"}' '{"op":"scan","data":"(00)069012345000000042"}' '{"op":"confirm"}' '{"op":"location","code":"WH1-A-01-01"}'
+# The pick gate: the task list (FEFO lots, near-expiry marks), a lot the customer cannot take, the
+# GSP second check; the count gate: a finding while counting, a finished count.
+picker='{"op":"login","operator":"pick1","pin":"2222"}'
+amox=06901234500110
+milkpowder=06901234500011
+thermo=06901234500257
+gauze=06901234500240
+shot pick-tasks-en en 720x1280 pick "$picker"
+shot pick-tasks-zh-480x800 zh 480x800 pick "$picker"
+shot pick-below-min-en en 720x1280 pick "$picker" '{"op":"start","gate":"pick","task":"PK-0002"}' \
+  '{"op":"scan","data":"WH1-A-01-02"}' "{\"op\":\"scan\",\"data\":\"(01)$milkpowder(10)L2402\"}"
+shot pick-check-zh zh 720x1280 pick "$picker" '{"op":"start","gate":"pick","task":"PK-0001"}' \
+  '{"op":"scan","data":"WH1-A-02-01"}' "{\"op\":\"scan\",\"data\":\"(01)$amox(10)A2503\"}" '{"op":"qty","n":24}' \
+  '{"op":"confirm"}' "{\"op\":\"scan\",\"data\":\"(01)$amox(10)A2503\"}"
+counter='{"op":"login","operator":"count1","pin":"4444"}'
+shot count-finding-en en 720x1280 count "$counter" '{"op":"start","gate":"count","task":"CC-0001"}' \
+  '{"op":"scan","data":"WH1-A-05-02"}' "{\"op\":\"scan\",\"data\":\"(01)$gauze(10)G2309(30)12\"}"
+shot count-result-zh zh 720x1280 count "$counter" '{"op":"start","gate":"count","task":"CC-0002"}' \
+  '{"op":"scan","data":"WH1-A-06-01"}' "{\"op\":\"scan\",\"data\":\"(01)$thermo(21)7001\"}" \
+  "{\"op\":\"scan\",\"data\":\"(01)$thermo(21)7002\"}" "{\"op\":\"scan\",\"data\":\"(01)$thermo(21)7002\"}" \
+  "{\"op\":\"scan\",\"data\":\"(01)$thermo(21)7003\"}" '{"op":"confirm"}' '{"op":"finish"}'

@@ -485,6 +485,7 @@ pub struct TaskSummary {
     pub status: TaskStatus,
     pub customer_id: Option<String>,
     pub reference: Option<String>,
+    /// Lines (a count task: its locations).
     pub lines: i64,
 }
 
@@ -945,7 +946,9 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT t.id, t.kind, t.status, t.customer_id, t.reference,
-                    (SELECT COUNT(*) FROM task_lines tl WHERE tl.task_id = t.id)
+                    CASE WHEN t.kind = 'count'
+                         THEN (SELECT COUNT(*) FROM task_locations x WHERE x.task_id = t.id)
+                         ELSE (SELECT COUNT(*) FROM task_lines tl WHERE tl.task_id = t.id) END
              FROM tasks t WHERE ?1 IS NULL OR t.kind = ?1 ORDER BY t.created_at, t.id",
             )
             .map_err(|e| self.err(e))?;

@@ -163,6 +163,7 @@ impl Controller {
                         self.guided.check_open = false;
                         self.guided.check_message = None;
                         self.guided.check_id.clear();
+                        self.guided.scanned.clear();
                     }
                 }
                 self.guided.last = Some(reply);

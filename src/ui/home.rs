@@ -54,11 +54,17 @@ pub(super) fn map_task(t: &crate::store::TaskSummary, customers: &[(String, Stri
         .as_deref()
         .and_then(|id| customers.iter().find(|(cid, _)| cid == id));
     let lines = t.lines;
+    // A count task's `lines` are its locations.
+    let (en, zh) = if t.kind == TaskKind::Count {
+        ("location(s)", "个库位")
+    } else {
+        ("line(s)", "行")
+    };
     let detail = match (lang, customer) {
-        (Lang::En, Some((_, name))) => format!("{name} · {lines} line(s)"),
-        (Lang::En, None) => format!("{lines} line(s)"),
-        (Lang::Zh, Some((_, name))) => format!("{name} · {lines} 行"),
-        (Lang::Zh, None) => format!("{lines} 行"),
+        (Lang::En, Some((_, name))) => format!("{name} · {lines} {en}"),
+        (Lang::En, None) => format!("{lines} {en}"),
+        (Lang::Zh, Some((_, name))) => format!("{name} · {lines} {zh}"),
+        (Lang::Zh, None) => format!("{lines} {zh}"),
     };
     TaskRow {
         id: shared(&t.id),

@@ -524,7 +524,13 @@ pub fn count(tags: usize, lots: usize, rounds: usize) -> anyhow::Result<()> {
     if let Some(rss) = peak_rss_mib() {
         println!("memory   peak RSS {rss:.0} MiB");
     }
-    for f in ["count.json", "template.db", "template.db-wal", "template.db-shm", "labels.zpl"] {
+    for f in [
+        "count.json",
+        "template.db",
+        "template.db-wal",
+        "template.db-shm",
+        "labels.zpl",
+    ] {
         let _ = std::fs::remove_file(tmp.join(f));
     }
     let _ = std::fs::remove_dir(&tmp);

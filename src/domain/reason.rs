@@ -361,7 +361,9 @@ impl Reason {
                 "FEFO: lot {earlier_lot} expires earlier ({earlier_expiry}) at {location}; give a reason to pick {lot}"
             ),
             Reason::InvalidBarcode { raw, detail } => format!("Unreadable barcode: {detail}. Scanned: {raw}"),
-            Reason::MissingLot { item } => format!("No lot number in this scan of {}: scan the label with the lot", item.en),
+            Reason::MissingLot { item } => {
+                format!("No lot number in this scan of {}: scan the label with the lot", item.en)
+            }
             Reason::MissingExpiry { lot } => format!("New lot {lot} has no expiry date in the scan: check the label"),
             Reason::ExpiryMismatch { lot, scanned, recorded } => {
                 format!("Lot {lot}: label says expiry {scanned}, records say {recorded}")
@@ -475,7 +477,9 @@ impl Reason {
             Reason::OnHold { lot } => format!("批次 {lot} 已冻结"),
             Reason::Recalled { lot } => format!("批次 {lot} 已召回:禁止发货,请移至召回区"),
             Reason::RejectedLot { lot } => format!("批次 {lot} 质检不合格"),
-            Reason::WrongItem { scanned, expected } => format!("商品错误:扫描的是 {},本任务需要 {}", scanned.zh, expected.zh),
+            Reason::WrongItem { scanned, expected } => {
+                format!("商品错误:扫描的是 {},本任务需要 {}", scanned.zh, expected.zh)
+            }
             Reason::UnknownItem { code } => format!("未知商品:{code} 不在本地商品库中"),
             Reason::UnknownLot { lot, item } => format!("{} 的批次 {lot} 在本地不存在", item.zh),
             Reason::FefoViolation {
@@ -507,7 +511,10 @@ impl Reason {
                 expected,
                 received,
                 max,
-            } => format!("{} 超收:应收 {expected},实收 {received}(含容差最多 {max});须主管授权", item.zh),
+            } => format!(
+                "{} 超收:应收 {expected},实收 {received}(含容差最多 {max});须主管授权",
+                item.zh
+            ),
             Reason::UnderReceipt {
                 item,
                 expected,

@@ -135,7 +135,10 @@ impl Controller {
 
     fn guided_scan(&mut self, t: &str) {
         // While counting, a short number is the quantity of the last scan.
-        if self.session.state().name() == "count.scan" && !t.is_empty() && t.len() <= 6 && t.bytes().all(|b| b.is_ascii_digit())
+        if self.session.state().name() == "count.scan"
+            && !t.is_empty()
+            && t.len() <= 6
+            && t.bytes().all(|b| b.is_ascii_digit())
         {
             self.guided_op(Op::Qty {
                 n: t.parse().unwrap_or(0),
@@ -221,7 +224,11 @@ pub fn map_plan(plan: &[LinePlan], lang: Lang) -> (String, bool) {
                     };
                     match lang {
                         Lang::En => format!("{what} → {} lot {} (exp {exp}){near}", s.location, s.lot.lot.as_str()),
-                        Lang::Zh => format!("{what} → {} 批次 {}(有效期 {exp}){near}", s.location, s.lot.lot.as_str()),
+                        Lang::Zh => format!(
+                            "{what} → {} 批次 {}(有效期 {exp}){near}",
+                            s.location,
+                            s.lot.lot.as_str()
+                        ),
                     }
                 }
                 None if l.open == 0 => match lang {
@@ -274,7 +281,13 @@ pub fn map_pick_lines(p: &Pick, lang: Lang) -> Vec<GuidedLine> {
                 0
             };
             GuidedLine {
-                title: shared(format!("{}. {} · {} / {}", l.line_no, name(&l.item, lang), l.done, l.qty)),
+                title: shared(format!(
+                    "{}. {} · {} / {}",
+                    l.line_no,
+                    name(&l.item, lang),
+                    l.done,
+                    l.qty
+                )),
                 detail: shared(detail.join(" · ")),
                 state,
             }
@@ -440,7 +453,11 @@ fn gate_title(g: Gate, lang: Lang) -> &'static str {
 }
 
 fn task_rows(c: &Controller, gate: Gate) -> Vec<GuidedTask> {
-    let kind = if gate == Gate::Count { TaskKind::Count } else { TaskKind::Pick };
+    let kind = if gate == Gate::Count {
+        TaskKind::Count
+    } else {
+        TaskKind::Pick
+    };
     let lang = c.lang;
     let now = (c.clock)();
     c.store()
@@ -523,7 +540,10 @@ pub fn render(app: &AppWindow, c: &Controller) {
             .unwrap_or_default(),
     ));
     let (lines, lines_title) = match (pick_state(c), count_state(c)) {
-        (Some(p), _) => (map_pick_lines(p, lang), if lang == Lang::Zh { "拣货明细" } else { "Lines" }),
+        (Some(p), _) => (
+            map_pick_lines(p, lang),
+            if lang == Lang::Zh { "拣货明细" } else { "Lines" },
+        ),
         (_, Some(k)) => (
             map_count_lines(k, lang),
             if lang == Lang::Zh { "库位" } else { "Locations" },
@@ -559,10 +579,12 @@ pub fn render(app: &AppWindow, c: &Controller) {
     let check_ready = matches!(pick_state(c).map(|p| &p.step), Some(PickStep::Check(ch)) if ch.scanned);
     ga.set_can_check(check_ready);
     ga.set_can_reason(step == "pick.reason");
-    ga.set_can_short(matches!(
-        step,
-        "pick.location" | "pick.item" | "pick.lot" | "pick.reason" | "pick.qty" | "pick.serial" | "pick.confirm"
-    ) && pick_state(c).is_some_and(|p| p.line().is_some()));
+    ga.set_can_short(
+        matches!(
+            step,
+            "pick.location" | "pick.item" | "pick.lot" | "pick.reason" | "pick.qty" | "pick.serial" | "pick.confirm"
+        ) && pick_state(c).is_some_and(|p| p.line().is_some()),
+    );
     ga.set_can_finish(matches!(step, "pick.done" | "count.location"));
     ga.set_has_reader(c.devices.attached.rfid.is_some());
     ga.set_reading(c.rfid.running);
@@ -570,14 +592,22 @@ pub fn render(app: &AppWindow, c: &Controller) {
     ga.set_chooser_open(c.guided.chooser.is_some());
     let (title, items): (&str, Vec<_>) = match (c.guided.chooser, lang) {
         (Some(Chooser::Fefo), l) => (
-            if l == Lang::Zh { "为什么拣这个批次?" } else { "Why this lot and not FEFO's?" },
+            if l == Lang::Zh {
+                "为什么拣这个批次?"
+            } else {
+                "Why this lot and not FEFO's?"
+            },
             FEFO_OVERRIDE_REASONS
                 .iter()
                 .map(|(_, en, zh)| shared(if l == Lang::Zh { *zh } else { *en }))
                 .collect(),
         ),
         (Some(Chooser::Short), l) => (
-            if l == Lang::Zh { "缺货原因" } else { "Why is the line short?" },
+            if l == Lang::Zh {
+                "缺货原因"
+            } else {
+                "Why is the line short?"
+            },
             SHORT_REASONS
                 .iter()
                 .map(|(_, en, zh)| shared(if l == Lang::Zh { *zh } else { *en }))
@@ -591,14 +621,22 @@ pub fn render(app: &AppWindow, c: &Controller) {
     ga.set_check_id(shared(&c.guided.check_id));
     ga.set_check_pin_dots(shared(map_pin_dots(c.guided.check_pin.len())));
     ga.set_check_message(shared(
-        c.guided.check_message.as_ref().map(|t| text(t, lang)).unwrap_or_default(),
+        c.guided
+            .check_message
+            .as_ref()
+            .map(|t| text(t, lang))
+            .unwrap_or_default(),
     ));
     match &c.guided.result {
         Some(r) => {
             ga.set_result_shown(true);
             let (title, lines) = match r {
                 TaskResult::Pick(l) => (
-                    if lang == Lang::Zh { "拣货完成" } else { "Pick finished" },
+                    if lang == Lang::Zh {
+                        "拣货完成"
+                    } else {
+                        "Pick finished"
+                    },
                     map_pick_result(l, lang),
                 ),
                 TaskResult::Count(k) => (
@@ -835,7 +873,10 @@ mod tests {
         let lines = [a, line(2, "F200", 0, 10, "short")];
         assert_eq!(
             map_pick_result(&lines, Lang::En),
-            ["1. P300 · 5 / 5 · picked · P-OK@P-01×5 · checked by chk1", "2. F200 · 0 / 10 · SHORT"]
+            [
+                "1. P300 · 5 / 5 · picked · P-OK@P-01×5 · checked by chk1",
+                "2. F200 · 0 / 10 · SHORT"
+            ]
         );
         assert_eq!(map_pick_result(&lines, Lang::Zh)[1], "2. F200 · 0 / 10 · 缺货");
     }

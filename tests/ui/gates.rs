@@ -37,7 +37,11 @@ pub fn pick_flow(dir: &std::path::Path) {
     // Another item is refused, naming what the line needs.
     wedge(&app, &format!("(01){}(10)B2503", gtin("P002")));
     assert_eq!(ga.get_verdict(), VerdictKind::Reject);
-    assert!(value(&app, "reason").contains("Wrong item"), "{}", value(&app, "reason"));
+    assert!(
+        value(&app, "reason").contains("Wrong item"),
+        "{}",
+        value(&app, "reason")
+    );
     assert_eq!(ga.get_step(), "pick.item");
     wedge(&app, &format!("(01){}(10)A2503", gtin("P001")));
     assert_eq!(ga.get_step(), "pick.qty");
@@ -70,7 +74,11 @@ pub fn pick_flow(dir: &std::path::Path) {
     }
     assert!(!ga.get_check_open(), "{}", ga.get_check_message());
     assert_eq!(ga.get_step(), "pick.location");
-    assert!(value(&app, "prompt").starts_with("Line 2 of"), "{}", value(&app, "prompt"));
+    assert!(
+        value(&app, "prompt").starts_with("Line 2 of"),
+        "{}",
+        value(&app, "prompt")
+    );
 
     // The record: the pick by pick1, the check by check1 (who and when from the system).
     drop(app);

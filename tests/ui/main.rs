@@ -260,7 +260,11 @@ fn ui_flows() {
     click(&app, "PK-0001");
     assert_eq!(state.get_screen(), Screen::Guided);
     assert_eq!(value(&app, "guided title"), "Pick · PK-0001");
-    assert!(value(&app, "prompt").starts_with("Line 1 of"), "{}", value(&app, "prompt"));
+    assert!(
+        value(&app, "prompt").starts_with("Line 1 of"),
+        "{}",
+        value(&app, "prompt")
+    );
     click(&app, "Leave");
     assert_eq!(state.get_screen(), Screen::Home);
     click(&app, "Pick");
@@ -709,7 +713,9 @@ fn device_flows(dir: &std::path::Path) {
         .collect();
     assert_eq!(lines[0], "Accuracy 100%", "{lines:?}");
     assert!(
-        lines.iter().any(|l| l.starts_with("WH1-A-06-01 · M007 T2508 · expected 4 moved +0 counted 4 · variance +0")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("WH1-A-06-01 · M007 T2508 · expected 4 moved +0 counted 4 · variance +0")),
         "{lines:?}"
     );
 }

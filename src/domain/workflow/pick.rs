@@ -604,10 +604,13 @@ fn at_location(op: &Operator, p: &Pick, code: &str, facts: &Facts) -> Transition
         .clone()
         .or_else(|| p.suggestion.as_ref().map(|s| s.location.clone()))
         .unwrap_or_else(|| "-".into());
-    let holds_item = facts
-        .stock
-        .iter()
-        .any(|s| s.item_id == line.item.id && s.location.code == loc.code && s.qty > 0);
+    // Goods are picked from pick locations only: reserve, quarantine and receiving stock is not
+    // for orders even when it holds the item.
+    let holds_item = loc.kind == LocationKind::Pick
+        && facts
+            .stock
+            .iter()
+            .any(|s| s.item_id == line.item.id && s.location.code == loc.code && s.qty > 0);
     let wrong = match &line.location {
         Some(l) => *l != loc.code,
         None => !holds_item,

@@ -480,15 +480,17 @@ pub(crate) fn start(state: &State, op: &Operator, task: Option<String>, facts: &
     match unchecked {
         Some(i) => {
             let l = &p.task.lines[i];
-            let picked: Vec<_> = facts.picks.iter().filter(|x| x.line_no == l.line_no).collect();
-            let lot = picked.last().map(|x| x.lot.clone()).unwrap_or_default();
-            let picker = picked.last().map(|x| x.operator.clone()).unwrap_or_default();
+            // Each pick of a regulated line is checked before the next op, so what waits is
+            // the line's last pick.
+            let last = facts.picks.iter().rfind(|x| x.line_no == l.line_no);
+            let lot = last.map(|x| x.lot.clone()).unwrap_or_default();
+            let picker = last.map(|x| x.operator.clone()).unwrap_or_default();
             p.line = i;
             p.step = Step::Check(Box::new(Check {
                 line_no: l.line_no,
                 item: l.item.clone(),
                 lot,
-                qty: l.done,
+                qty: last.map_or(l.done, |x| x.qty),
                 picker,
                 scanned: false,
             }));
@@ -1026,6 +1028,14 @@ fn confirm(op: &Operator, p: &Pick, facts: &Facts) -> Transition {
             serial: s.clone(),
         });
     }
+    if line.item.regulated {
+        // What this pick adds waits for its own check, also when an earlier part of the line
+        // was checked: a resumed task finds it by the line's missing checker.
+        changes.push(Change::TaskLineCheckPending {
+            task_id: task_id.clone(),
+            line_no: line.line_no,
+        });
+    }
     if let Some(r) = &p.cur.override_reason {
         changes.push(Change::TaskLineOverride {
             task_id: task_id.clone(),
@@ -1067,6 +1077,9 @@ fn confirm(op: &Operator, p: &Pick, facts: &Facts) -> Transition {
     {
         let l = &mut next.task.lines[p.line];
         l.done += qty;
+        if l.item.regulated {
+            l.checked_by = None;
+        }
         if p.cur.override_reason.is_some() {
             l.override_reason = p.cur.override_reason.clone();
         }

@@ -857,7 +857,13 @@ fn counted(
             item: item.id.clone(),
             lot: lot.as_str().into(),
             qty,
-            findings: codes.iter().map(|s| (*s).to_owned()).collect(),
+            // A quarantined lot is a note at a count, not a warning, but a finding all the same.
+            findings: codes
+                .iter()
+                .copied()
+                .chain(ev.notes.iter().map(|r| r.code()))
+                .map(str::to_owned)
+                .collect(),
         },
         operator: Some(op.id.clone()),
         audit: AuditFacts {

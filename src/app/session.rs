@@ -645,6 +645,13 @@ impl Session {
             f.serial_lot = self.store.serial_lot(&item.id, serial.as_str())?;
             f.serial_picked = self.store.serial_picked(&item.id, serial.as_str())?;
         }
+        // A unit scanned by its serial alone names its lot through the registry: the engine
+        // judges that lot, so it is among the lots looked up.
+        if let Some(l) = &f.serial_lot
+            && f.lot(&l.item_id, &l.lot).is_none()
+        {
+            f.lots.push(l.clone());
+        }
         Ok(())
     }
 

@@ -763,6 +763,12 @@ fn apply(tx: &Transaction<'_>, ch: &Change, a: &Action, command_id: &str, at: &s
                 params![task_id, line_no, checker, crate::domain::workflow::rfc3339(*when)],
             )?;
         }
+        Change::TaskLineCheckPending { task_id, line_no } => {
+            tx.execute(
+                "UPDATE task_lines SET checked_by = NULL, checked_at = NULL WHERE task_id = ?1 AND line_no = ?2",
+                params![task_id, line_no],
+            )?;
+        }
         Change::TaskLineOverride {
             task_id,
             line_no,

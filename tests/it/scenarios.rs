@@ -1,8 +1,10 @@
 //! Workflow scenarios (`tests/scenarios/<gate>/*.jsonl`, see the README there), run through the
-//! same engine as `lotline run-script` on a copy of a cache made from `tests/scenarios/fixture.json`.
+//! same engine as `lotline run-script` on a copy of a cache made from the fixture the scenario
+//! names (`tests/scenarios/fixture.json` unless its first line says otherwise).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use lotline::app::printing::ShellPrinter;
@@ -18,44 +20,76 @@ fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios")
 }
 
-/// The fixture cache, imported once per test process (hashing the PINs takes a moment).
-fn template() -> &'static Path {
-    static T: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, p) = T.get_or_init(|| {
+/// The default fixture.
+const FIXTURE: &str = "fixture.json";
+
+/// A fixture's cache, imported once per test process and fixture (hashing the PINs takes a
+/// moment); scenarios copy it.
+fn template(fixture: &str) -> PathBuf {
+    type Slot = Arc<OnceLock<(tempfile::TempDir, PathBuf)>>;
+    static T: OnceLock<Mutex<HashMap<String, Slot>>> = OnceLock::new();
+    // The map is locked only to find the fixture's slot: two fixtures import side by side.
+    let slot = T
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(fixture.to_owned())
+        .or_default()
+        .clone();
+    let (_, p) = slot.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("fixture.db");
         let o = crate::lotline(&[
             "import",
             "--db",
             db.to_str().unwrap(),
-            scenarios_dir().join("fixture.json").to_str().unwrap(),
+            scenarios_dir().join(fixture).to_str().unwrap(),
         ]);
         assert!(
             o.status.success(),
-            "fixture import: {}",
+            "{fixture} import: {}",
             String::from_utf8_lossy(&o.stderr)
         );
         (dir, db)
     });
-    p
+    p.clone()
 }
 
-/// A fresh copy of the fixture cache in `dir`.
+/// A fresh copy of the default fixture's cache in `dir`.
 pub fn fixture_db(dir: &Path) -> PathBuf {
+    fixture_db_from(dir, FIXTURE)
+}
+
+/// A fresh copy of `fixture`'s cache (a file in `tests/scenarios/`) in `dir`.
+pub fn fixture_db_from(dir: &Path, fixture: &str) -> PathBuf {
     let db = dir.join("cache.db");
-    std::fs::copy(template(), &db).unwrap();
+    std::fs::copy(template(fixture), &db).unwrap();
     db
 }
 
 /// Does `actual` have everything `want` has (objects: each key given; arrays: same length,
-/// element by element; scalars: equal)?
+/// element by element; numbers: the same value, `1` and `1.0` alike; other scalars: equal)?
 fn contains(actual: &Value, want: &Value) -> bool {
     match (actual, want) {
         (Value::Object(a), Value::Object(w)) => w.iter().all(|(k, v)| a.get(k).is_some_and(|x| contains(x, v))),
         (Value::Array(a), Value::Array(w)) => a.len() == w.len() && a.iter().zip(w).all(|(x, y)| contains(x, y)),
+        (Value::Number(a), Value::Number(w)) => a.as_f64() == w.as_f64(),
         (a, w) => a == w,
     }
 }
+
+/// The `expect` keys compared with [`contains`] rather than equality.
+const CONTAINS_KEYS: [&str; 9] = [
+    "summary",
+    "label",
+    "lines",
+    "variances",
+    "accuracy",
+    "uncounted",
+    "findings",
+    "review",
+    "counted",
+];
 
 fn codes(v: &Value) -> Value {
     Value::Array(
@@ -70,14 +104,22 @@ fn check_expect(out: &Value, want: &Value) -> Result<(), String> {
         return Err("expect is not an object".into());
     };
     for (k, v) in w {
+        if k == "prompt" {
+            let (p, want) = (out["prompt_en"].as_str().unwrap_or(""), v.as_str().unwrap_or(""));
+            if !p.contains(want) {
+                return Err(format!("prompt: expected it to contain {want:?}, got {p:?}"));
+            }
+            continue;
+        }
         let got = match k.as_str() {
             "error" => out["error"]["code"].clone(),
             "reasons" | "notes" => codes(&out[k.as_str()]),
             _ => out[k.as_str()].clone(),
         };
-        let ok = match k.as_str() {
-            "summary" | "label" => contains(&got, v),
-            _ => got == *v,
+        let ok = if CONTAINS_KEYS.contains(&k.as_str()) {
+            contains(&got, v)
+        } else {
+            got == *v
         };
         if !ok {
             return Err(format!("{k}: expected {v}, got {got}"));
@@ -140,6 +182,60 @@ fn run_check(db: &Path, dir: &Path, c: &Value, commands: usize) -> Result<(), St
                 return Err(format!("{n} audit entries for {commands} commands"));
             }
         }
+        "line" => {
+            let task = store
+                .task_facts(&s("task"))
+                .map_err(|e| e.to_string())?
+                .ok_or("no such task")?;
+            let n = c["line"].as_u64().ok_or("no line number")?;
+            let l = task
+                .lines
+                .iter()
+                .find(|l| u64::from(l.line_no) == n)
+                .ok_or_else(|| format!("task {} has no line {n}", task.id))?;
+            let got = json!({
+                "item": l.item.id,
+                "qty": l.qty,
+                "done": l.done,
+                "short": l.short,
+                "short_reason": l.short_reason,
+                "checked_by": l.checked_by,
+                "override": l.override_reason,
+            });
+            if !contains(&got, &given(c, &["check", "task", "line"])) {
+                return Err(format!("line {n} of {} is {got}", task.id));
+            }
+        }
+        "task" => {
+            let Some(t) = store.task_facts(&s("task")).map_err(|e| e.to_string())? else {
+                return Err(format!("no task {}", s("task")));
+            };
+            let source: Option<String> = sql(db)
+                .query_row("SELECT source FROM tasks WHERE id = ?1", [&t.id], |r| r.get(0))
+                .map_err(|e| e.to_string())?;
+            let got = json!({
+                "kind": t.kind.as_str(),
+                "status": t.status.as_str(),
+                "locations": t.locations,
+                "source": source,
+                "blind": t.blind,
+            });
+            if !contains(&got, &given(c, &["check", "task"])) {
+                return Err(format!("task {} is {got}", t.id));
+            }
+        }
+        "serial" => {
+            let status: Option<String> = sql(db)
+                .query_row(
+                    "SELECT status FROM serials WHERE item_id = ?1 AND serial = ?2",
+                    [s("item"), s("serial")],
+                    |r| r.get(0),
+                )
+                .map_err(|e| format!("serial {}/{}: {e}", s("item"), s("serial")))?;
+            if json!(status) != c["status"] {
+                return Err(format!("serial {}/{} is {status:?}", s("item"), s("serial")));
+            }
+        }
         "file" => {
             let p = dir.join(s("path"));
             let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
@@ -152,14 +248,26 @@ fn run_check(db: &Path, dir: &Path, c: &Value, commands: usize) -> Result<(), St
     Ok(())
 }
 
+/// A check line's keys but `skip`: what the checked record must have.
+fn given(c: &Value, skip: &[&str]) -> Value {
+    let mut w = c.as_object().cloned().unwrap_or_default();
+    w.retain(|k, _| !skip.contains(&k.as_str()));
+    Value::Object(w)
+}
+
+/// A read-only connection to the scenario's cache, for what the store has no reader for.
+fn sql(db: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap()
+}
+
 fn run_scenario(path: &Path) -> Result<usize, String> {
     let dir = tempfile::tempdir().unwrap();
-    let db = fixture_db(dir.path());
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let (_, head) = lines.next().ok_or("empty scenario")?;
     let head: Value = serde_json::from_str(head).map_err(|e| format!("line 1: {e}"))?;
     head["scenario"].as_str().ok_or("line 1 names no scenario")?;
+    let db = fixture_db_from(dir.path(), head["fixture"].as_str().unwrap_or(FIXTURE));
     let today: NaiveDate = head["today"].as_str().unwrap_or(TODAY).parse().unwrap();
     let mut now: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(head["now"].as_str().unwrap_or(NOW)).unwrap();
     let store = Store::open(&db).map_err(|e| e.to_string())?;
@@ -217,15 +325,15 @@ fn run_scenario(path: &Path) -> Result<usize, String> {
     Ok(step + checks)
 }
 
-#[test]
-fn receive_scenarios() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir().join("receive"))
+/// Runs every scenario of a gate's folder (at least `min` of them) and reports all failures.
+fn gate_scenarios(gate: &str, min: usize) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios_dir().join(gate))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .collect();
     files.sort();
-    assert!(files.len() >= 20, "only {} receive scenarios", files.len());
+    assert!(files.len() >= min, "only {} {gate} scenarios", files.len());
     let mut failed = vec![];
     for f in &files {
         if let Err(e) = run_scenario(f) {
@@ -239,4 +347,19 @@ fn receive_scenarios() {
         files.len(),
         failed.join("\n")
     );
+}
+
+#[test]
+fn receive_scenarios() {
+    gate_scenarios("receive", 20);
+}
+
+#[test]
+fn pick_scenarios() {
+    gate_scenarios("pick", 20);
+}
+
+#[test]
+fn count_scenarios() {
+    gate_scenarios("count", 20);
 }

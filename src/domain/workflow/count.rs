@@ -857,7 +857,13 @@ fn counted(
             item: item.id.clone(),
             lot: lot.as_str().into(),
             qty,
-            findings: codes.iter().map(|s| (*s).to_owned()).collect(),
+            // A quarantined lot is a note at a count, not a warning, but a finding all the same.
+            findings: codes
+                .iter()
+                .copied()
+                .chain(ev.notes.iter().map(|r| r.code()))
+                .map(str::to_owned)
+                .collect(),
         },
         operator: Some(op.id.clone()),
         audit: AuditFacts {
@@ -1130,4 +1136,223 @@ fn finish(op: &Operator, c: &Count, facts: &Facts) -> Transition {
     let mut t = Transition::to(home, vec![action]);
     t.outcome.extra = Some(extra);
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn tolerance_parses_units_and_percent() {
+        let cases: [(&str, Option<Tolerance>); 12] = [
+            ("2", Some(Tolerance::Units(2))),
+            ("0", Some(Tolerance::Units(0))),
+            (" 3 ", Some(Tolerance::Units(3))),
+            ("5%", Some(Tolerance::Percent(5))),
+            (" 10 % ", Some(Tolerance::Percent(10))),
+            ("100%", Some(Tolerance::Percent(100))),
+            ("101%", None),
+            ("-1", None),
+            ("2.5", None),
+            ("", None),
+            ("%", None),
+            ("two", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(Tolerance::parse(s), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn tolerance_allows_units_or_a_percent_of_the_base_rounded_down() {
+        let cases: [(Tolerance, i64, i64); 8] = [
+            (Tolerance::Exact, 100, 0),
+            (Tolerance::Exact, 0, 0),
+            (Tolerance::Units(2), 100, 2),
+            (Tolerance::Units(2), 0, 2),
+            (Tolerance::Percent(5), 30, 1),
+            (Tolerance::Percent(5), 19, 0),
+            (Tolerance::Percent(100), 7, 7),
+            (Tolerance::Percent(10), -5, 0),
+        ];
+        for (t, base, want) in cases {
+            assert_eq!(t.allowed(base), want, "{t:?} of {base}");
+        }
+    }
+
+    /// The warehouse of the property test: one item at the counted locations, `nlot` lots, the
+    /// true stock, and what the test expects of each line (index `loc * nlot + lot`).
+    struct World {
+        nlot: usize,
+        stock: Vec<i64>,
+        /// Net movement since the snapshot, so far.
+        moved: Vec<i64>,
+        /// At each location's closing: its net movement and the counting error that stands.
+        net: Vec<i64>,
+        error: Vec<i64>,
+        closed: Vec<bool>,
+        last_id: i64,
+        facts: CountFacts,
+    }
+
+    impl World {
+        fn loc(l: usize) -> String {
+            format!("L-{l}")
+        }
+        fn lot(t: usize) -> String {
+            format!("LOT{t}")
+        }
+
+        /// Counts location `l` as it is now, each line off by `errors[i]` (never below zero),
+        /// in two entries as two scans would, and closes it at the last movement id.
+        fn close(&mut self, l: usize, errors: &[i64]) {
+            self.closed[l] = true;
+            for t in 0..self.nlot {
+                let i = l * self.nlot + t;
+                let e = errors[i].max(-self.stock[i]);
+                self.error[i] = e;
+                self.net[i] = self.moved[i];
+                let counted = self.stock[i] + e;
+                for qty in [counted / 2, counted - counted / 2] {
+                    self.facts.entries.push(EntryFact {
+                        location: Self::loc(l),
+                        round: 1,
+                        item_id: "I1".into(),
+                        lot: Self::lot(t),
+                        qty,
+                    });
+                }
+            }
+            self.facts.closed.push(ClosedFact {
+                location: Self::loc(l),
+                round: 1,
+                operator: "cnt1".into(),
+                at: String::new(),
+                mark: self.last_id,
+            });
+        }
+
+        /// Moves `qty` of lot `t` (at most what `from` holds); `None` is outside the count.
+        fn apply(&mut self, from: Option<usize>, to: Option<usize>, t: usize, qty: i64) {
+            let at = |l: usize| l * self.nlot + t;
+            let qty = from.map_or(qty, |l| qty.min(self.stock[at(l)]));
+            if qty == 0 || (from.is_none() && to.is_none()) {
+                return;
+            }
+            if from != to {
+                for (l, sign) in [(from, -1), (to, 1)] {
+                    if let Some(l) = l {
+                        self.stock[at(l)] += sign * qty;
+                        self.moved[at(l)] += sign * qty;
+                    }
+                }
+            }
+            self.last_id += 1;
+            self.facts.movements.push(MoveFact {
+                id: self.last_id,
+                command: format!("cmd-{}", self.last_id),
+                operator: "pick1".into(),
+                at: String::new(),
+                item_id: "I1".into(),
+                lot: Self::lot(t),
+                from: from.map(Self::loc),
+                to: to.map(Self::loc),
+                qty,
+            });
+        }
+    }
+
+    type Plan = (usize, usize, Vec<i64>, Vec<(usize, usize, usize, i64)>, Vec<usize>, Vec<i64>);
+
+    /// Locations and lots, the snapshot's stock, movements (from, to, lot, qty; a location index
+    /// of `nloc` is outside), before which movement each location is closed, and each line's
+    /// counting error.
+    fn plan() -> impl Strategy<Value = Plan> {
+        (2usize..=3, 2usize..=3).prop_flat_map(|(nloc, nlot)| {
+            (
+                Just(nloc),
+                Just(nlot),
+                proptest::collection::vec(0i64..20, nloc * nlot),
+                proptest::collection::vec((0..=nloc, 0..=nloc, 0..nlot, 1i64..12), 0..14),
+                proptest::collection::vec(0usize..=14, nloc),
+                proptest::collection::vec(-3i64..=3, nloc * nlot),
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever moves while the count runs (between the counted locations, in and out), each
+        /// line's variance is its counting error alone, and its movements are exactly those
+        /// between the snapshot and its location's closing.
+        #[test]
+        fn reconcile_finds_the_counting_error_whatever_moved(
+            (nloc, nlot, snap, moves, close_at, errors) in plan(),
+        ) {
+            let n = nloc * nlot;
+            let mut w = World {
+                nlot,
+                stock: snap.clone(),
+                moved: vec![0; n],
+                net: vec![0; n],
+                error: vec![0; n],
+                closed: vec![false; nloc],
+                last_id: 100,
+                facts: CountFacts { started: true, snapshot_mark: 100, ..Default::default() },
+            };
+            // The last movement before the snapshot (the snapshot holds it): never in a window.
+            w.facts.movements.push(MoveFact {
+                id: 100,
+                command: "cmd-100".into(),
+                operator: "recv1".into(),
+                at: String::new(),
+                item_id: "I1".into(),
+                lot: World::lot(0),
+                from: None,
+                to: Some(World::loc(0)),
+                qty: 5,
+            });
+            for i in (0..n).filter(|i| snap[*i] > 0) {
+                w.facts.snapshot.push(SnapLine {
+                    location: World::loc(i / nlot),
+                    item_id: "I1".into(),
+                    lot: World::lot(i % nlot),
+                    qty: snap[i],
+                });
+            }
+            for k in 0..=moves.len() {
+                for (l, at) in close_at.iter().enumerate() {
+                    if (*at).min(moves.len()) == k {
+                        w.close(l, &errors);
+                    }
+                }
+                if let Some(&(from, to, t, qty)) = moves.get(k) {
+                    w.apply((from < nloc).then_some(from), (to < nloc).then_some(to), t, qty);
+                }
+            }
+            prop_assert!(w.closed.iter().all(|c| *c));
+
+            let locs: Vec<String> = (0..nloc).map(World::loc).collect();
+            let r = reconcile(&w.facts, &locs, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+            prop_assert!(r.uncounted.is_empty());
+            for (i, &expected) in snap.iter().enumerate() {
+                let (loc, lot) = (World::loc(i / nlot), World::lot(i % nlot));
+                match r.variances.iter().find(|v| v.location == loc && v.lot == lot) {
+                    Some(v) => {
+                        prop_assert_eq!(v.variance, w.error[i], "variance of {}/{}", loc, lot);
+                        prop_assert_eq!(v.moved, w.net[i], "moved of {}/{}", loc, lot);
+                        prop_assert_eq!(v.expected, expected);
+                        prop_assert_eq!(v.movements.iter().map(|m| m.qty).sum::<i64>(), w.net[i]);
+                        prop_assert_eq!(v.recount, w.error[i] != 0);
+                    }
+                    // Left out only when there is nothing to say about it.
+                    None => prop_assert!(expected == 0 && w.net[i] == 0 && w.error[i] == 0, "{}/{} left out", loc, lot),
+                }
+            }
+            let off = w.error.iter().filter(|e| **e != 0).count();
+            prop_assert_eq!(r.variances.iter().filter(|v| !v.within_tolerance).count(), off);
+        }
+    }
 }

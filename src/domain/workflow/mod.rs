@@ -335,6 +335,11 @@ pub enum Change {
         checker: String,
         at: DateTime<FixedOffset>,
     },
+    /// A regulated line picked again: its second check is pending until a checker makes it.
+    TaskLineCheckPending {
+        task_id: String,
+        line_no: u32,
+    },
     TaskLineOverride {
         task_id: String,
         line_no: u32,

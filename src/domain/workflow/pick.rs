@@ -480,15 +480,17 @@ pub(crate) fn start(state: &State, op: &Operator, task: Option<String>, facts: &
     match unchecked {
         Some(i) => {
             let l = &p.task.lines[i];
-            let picked: Vec<_> = facts.picks.iter().filter(|x| x.line_no == l.line_no).collect();
-            let lot = picked.last().map(|x| x.lot.clone()).unwrap_or_default();
-            let picker = picked.last().map(|x| x.operator.clone()).unwrap_or_default();
+            // Each pick of a regulated line is checked before the next op, so what waits is
+            // the line's last pick.
+            let last = facts.picks.iter().rfind(|x| x.line_no == l.line_no);
+            let lot = last.map(|x| x.lot.clone()).unwrap_or_default();
+            let picker = last.map(|x| x.operator.clone()).unwrap_or_default();
             p.line = i;
             p.step = Step::Check(Box::new(Check {
                 line_no: l.line_no,
                 item: l.item.clone(),
                 lot,
-                qty: l.done,
+                qty: last.map_or(l.done, |x| x.qty),
                 picker,
                 scanned: false,
             }));
@@ -604,10 +606,13 @@ fn at_location(op: &Operator, p: &Pick, code: &str, facts: &Facts) -> Transition
         .clone()
         .or_else(|| p.suggestion.as_ref().map(|s| s.location.clone()))
         .unwrap_or_else(|| "-".into());
-    let holds_item = facts
-        .stock
-        .iter()
-        .any(|s| s.item_id == line.item.id && s.location.code == loc.code && s.qty > 0);
+    // Goods are picked from pick locations only: reserve, quarantine and receiving stock is not
+    // for orders even when it holds the item.
+    let holds_item = loc.kind == LocationKind::Pick
+        && facts
+            .stock
+            .iter()
+            .any(|s| s.item_id == line.item.id && s.location.code == loc.code && s.qty > 0);
     let wrong = match &line.location {
         Some(l) => *l != loc.code,
         None => !holds_item,
@@ -1023,6 +1028,14 @@ fn confirm(op: &Operator, p: &Pick, facts: &Facts) -> Transition {
             serial: s.clone(),
         });
     }
+    if line.item.regulated {
+        // What this pick adds waits for its own check, also when an earlier part of the line
+        // was checked: a resumed task finds it by the line's missing checker.
+        changes.push(Change::TaskLineCheckPending {
+            task_id: task_id.clone(),
+            line_no: line.line_no,
+        });
+    }
     if let Some(r) = &p.cur.override_reason {
         changes.push(Change::TaskLineOverride {
             task_id: task_id.clone(),
@@ -1064,6 +1077,9 @@ fn confirm(op: &Operator, p: &Pick, facts: &Facts) -> Transition {
     {
         let l = &mut next.task.lines[p.line];
         l.done += qty;
+        if l.item.regulated {
+            l.checked_by = None;
+        }
         if p.cur.override_reason.is_some() {
             l.override_reason = p.cur.override_reason.clone();
         }
@@ -1372,4 +1388,127 @@ fn finish(op: &Operator, p: &Pick, facts: &Facts) -> Transition {
     extra.insert("lines".into(), serde_json::to_value(&lines).unwrap_or_default());
     t.outcome.extra = Some(extra);
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::lot::Storage;
+    use crate::domain::task::Location;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+    }
+
+    fn rice() -> Item {
+        Item {
+            id: "F200".into(),
+            name_en: "Jasmine rice 5 kg".into(),
+            name_zh: "茉莉香米 5公斤".into(),
+            gtin: None,
+            category: "food".into(),
+            shelf_life_days: Some(365),
+            min_remaining_receipt: None,
+            near_expiry_days: vec![7, 3],
+            requires_qc: false,
+            serialized: false,
+            regulated: false,
+            storage: Storage::Ambient,
+        }
+    }
+
+    /// `qty` of lot `lot` (expiring `days` from today, with `status`) at `loc` of `kind`.
+    fn stock(lot: &str, days: i64, status: LotStatus, loc: &str, kind: LocationKind, qty: u32) -> StockFact {
+        StockFact {
+            item_id: "F200".into(),
+            lot: Lot {
+                item_id: "F200".into(),
+                lot: LotNo::new(lot).unwrap(),
+                expiry: Some(today() + chrono::Duration::days(days)),
+                production_date: None,
+                qc_date: None,
+                status,
+            },
+            location: Location {
+                code: loc.into(),
+                kind,
+                storage: Storage::Ambient,
+            },
+            qty,
+        }
+    }
+
+    /// The warehouse of outbound.json's rice, and a short-dated lot.
+    fn warehouse() -> Vec<StockFact> {
+        use LocationKind::{Pick, Reserve};
+        use LotStatus::{Quarantine, Released};
+        vec![
+            stock("R-EARLY", 120, Released, "P-01", Pick, 50),
+            stock("R-LATE", 364, Released, "P-02", Pick, 100),
+            stock("R-LATE", 364, Released, "R-01", Reserve, 200),
+            stock("R-EXP", -11, Released, "P-03", Pick, 10),
+            stock("R-QC", 395, Quarantine, "P-03", Pick, 10),
+            stock("R-SOON", 2, Released, "P-05", Pick, 3),
+        ]
+    }
+
+    fn line(qty: u32, done: u32, location: Option<&str>, lot: Option<&str>) -> AsnLine {
+        AsnLine {
+            line_no: 1,
+            item: rice(),
+            qty,
+            done,
+            lot: lot.map(|l| LotNo::new(l).unwrap()),
+            expiry: None,
+            sscc: None,
+            location: location.map(str::to_owned),
+            short: 0,
+            short_reason: None,
+            checked_by: None,
+            override_reason: None,
+        }
+    }
+
+    fn customer(min: Option<u32>) -> Customer {
+        Customer {
+            id: "C".into(),
+            name: "C".into(),
+            min_remaining_days: min,
+        }
+    }
+
+    #[test]
+    fn suggest_picks_the_first_to_expire_that_may_go_to_the_customer() {
+        // (what, line, the customer's minimum days, the suggestion: lot, location, available)
+        type Case<'a> = (&'a str, AsnLine, Option<u32>, Option<(&'a str, &'a str, u32)>);
+        let cases: Vec<Case> = vec![
+            ("the earliest holding enough", line(3, 0, None, None), None, Some(("R-SOON", "P-05", 3))),
+            ("enough before earlier", line(10, 0, None, None), None, Some(("R-EARLY", "P-01", 50))),
+            ("enough for what is open", line(60, 20, None, None), None, Some(("R-EARLY", "P-01", 50))),
+            ("none enough: the earliest", line(150, 0, None, None), None, Some(("R-SOON", "P-05", 3))),
+            ("a minimum skips short lots", line(10, 0, None, None), Some(300), Some(("R-LATE", "P-02", 100))),
+            ("a minimum met exactly", line(10, 0, None, None), Some(120), Some(("R-EARLY", "P-01", 50))),
+            ("a minimum no lot meets", line(10, 0, None, None), Some(365), None),
+            ("the line's location only", line(10, 0, Some("P-02"), None), None, Some(("R-LATE", "P-02", 100))),
+            ("the line's lot only", line(10, 0, None, Some("R-LATE")), None, Some(("R-LATE", "P-02", 100))),
+            ("its location lacks its lot", line(10, 0, Some("P-01"), Some("R-LATE")), None, None),
+            ("never reserve stock", line(10, 0, Some("R-01"), None), None, None),
+            ("never expired or quarantined", line(10, 0, Some("P-03"), None), None, None),
+        ];
+        for (what, l, min, want) in cases {
+            let c = customer(min);
+            let got = suggest(&l, Some(&c), &warehouse(), today());
+            let got = got.as_ref().map(|s| (s.lot.lot.as_str(), s.location.as_str(), s.available));
+            assert_eq!(got, want, "{what}");
+        }
+        assert_eq!(suggest(&line(10, 0, None, None), None, &[], today()), None, "no stock");
+    }
+
+    #[test]
+    fn suggest_names_the_near_expiry_tier() {
+        let s = suggest(&line(3, 0, None, None), None, &warehouse(), today()).unwrap();
+        assert_eq!(s.near_expiry, Some((2, 3)));
+        let s = suggest(&line(10, 0, None, None), None, &warehouse(), today()).unwrap();
+        assert_eq!(s.near_expiry, None);
+    }
 }

@@ -518,7 +518,11 @@ impl Session {
                 match &self.state {
                     State::Pick { p, .. } => f.picks = self.store.task_picks(&p.task.id).map_err(se)?,
                     State::Count { c, .. } => {
-                        f.count = Some(self.store.count_facts(&c.task.id, &c.task.locations, true).map_err(se)?)
+                        f.count = Some(
+                            self.store
+                                .count_facts(&c.task.id, &c.task.locations, true)
+                                .map_err(se)?,
+                        )
                     }
                     _ => {}
                 }
@@ -905,7 +909,9 @@ impl Reply {
             return serde_json::from_value(lines.clone()).ok().map(TaskResult::Pick);
         }
         if x.contains_key("variances") {
-            return serde_json::from_value(Value::Object(x.clone())).ok().map(TaskResult::Count);
+            return serde_json::from_value(Value::Object(x.clone()))
+                .ok()
+                .map(TaskResult::Count);
         }
         None
     }

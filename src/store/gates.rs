@@ -129,7 +129,16 @@ impl Store {
     /// A task with its lines and their items, as a gate opens it.
     pub fn task_facts(&self, id: &str) -> Result<Option<TaskFacts>, StoreError> {
         #[allow(clippy::type_complexity)]
-        let head: Option<(String, String, String, Option<String>, u32, Option<String>, bool, Option<String>)> = self
+        let head: Option<(
+            String,
+            String,
+            String,
+            Option<String>,
+            u32,
+            Option<String>,
+            bool,
+            Option<String>,
+        )> = self
             .conn()
             .query_row(
                 "SELECT id, kind, status, reference, tolerance_pct, customer_id, blind, zone FROM tasks WHERE id = ?1",

@@ -145,11 +145,7 @@ pub fn reconcile(f: &CountFacts, locations: &[String], today: NaiveDate) -> Reco
     let mut out = Reconciled::default();
     let mut within = 0usize;
     for loc in locations {
-        let last = f
-            .closed
-            .iter()
-            .filter(|c| c.location == *loc)
-            .max_by_key(|c| c.round);
+        let last = f.closed.iter().filter(|c| c.location == *loc).max_by_key(|c| c.round);
         let Some(close) = last else {
             for s in f.snapshot.iter().filter(|s| s.location == *loc && s.qty != 0) {
                 out.uncounted.push(Uncounted {
@@ -166,7 +162,11 @@ pub fn reconcile(f: &CountFacts, locations: &[String], today: NaiveDate) -> Reco
         for s in f.snapshot.iter().filter(|s| s.location == *loc) {
             lines.entry((s.item_id.clone(), s.lot.clone())).or_default().0 += s.qty;
         }
-        for e in f.entries.iter().filter(|e| e.location == *loc && e.round == close.round) {
+        for e in f
+            .entries
+            .iter()
+            .filter(|e| e.location == *loc && e.round == close.round)
+        {
             lines.entry((e.item_id.clone(), e.lot.clone())).or_default().2 += e.qty;
         }
         for m in f
@@ -174,7 +174,10 @@ pub fn reconcile(f: &CountFacts, locations: &[String], today: NaiveDate) -> Reco
             .iter()
             .filter(|m| m.id > f.snapshot_mark && m.id <= close.mark)
         {
-            let sign = match (m.from.as_deref() == Some(loc.as_str()), m.to.as_deref() == Some(loc.as_str())) {
+            let sign = match (
+                m.from.as_deref() == Some(loc.as_str()),
+                m.to.as_deref() == Some(loc.as_str()),
+            ) {
                 (true, false) => -1,
                 (false, true) => 1,
                 _ => continue,
@@ -366,7 +369,11 @@ impl Count {
                             left.len(),
                             left.join(", ")
                         ),
-                        format!("请扫描要盘点的库位:剩 {} 个 — {}{extra_zh}", left.len(), left.join("、")),
+                        format!(
+                            "请扫描要盘点的库位:剩 {} 个 — {}{extra_zh}",
+                            left.len(),
+                            left.join("、")
+                        ),
                     )
                 }
             }
@@ -386,7 +393,11 @@ impl Count {
                 )
             }
             Step::Lot(o) => {
-                let name = o.pending.as_ref().map(|(i, _, _)| i.name()).unwrap_or_else(|| Text::new("", ""));
+                let name = o
+                    .pending
+                    .as_ref()
+                    .map(|(i, _, _)| i.name())
+                    .unwrap_or_else(|| Text::new("", ""));
                 Text::new(
                     format!("Scan or enter the lot number of {}", name.en),
                     format!("请扫描或输入 {} 的批号", name.zh),
@@ -541,12 +552,7 @@ pub(crate) fn start(state: &State, op: &Operator, task: Option<String>, facts: &
         .filter(|e| !is_closed(&e.location, e.round))
         .cloned()
         .collect();
-    let partial_tags = cf
-        .tags
-        .iter()
-        .filter(|(l, r, _)| !is_closed(l, *r))
-        .cloned()
-        .collect();
+    let partial_tags = cf.tags.iter().filter(|(l, r, _)| !is_closed(l, *r)).cloned().collect();
     let c = Count {
         task: t,
         snapshot,
@@ -636,8 +642,16 @@ fn open_location(state: &State, op: &Operator, c: &Count, code: &str) -> Transit
             state,
             OpError::new(
                 "location_not_in_task",
-                format!("{code} is not a location of count {}: {}", c.task.id, c.task.locations.join(", ")),
-                format!("{code} 不是盘点任务 {} 的库位:{}", c.task.id, c.task.locations.join("、")),
+                format!(
+                    "{code} is not a location of count {}: {}",
+                    c.task.id,
+                    c.task.locations.join(", ")
+                ),
+                format!(
+                    "{code} 不是盘点任务 {} 的库位:{}",
+                    c.task.id,
+                    c.task.locations.join("、")
+                ),
             ),
         );
     }
@@ -649,7 +663,10 @@ fn open_location(state: &State, op: &Operator, c: &Count, code: &str) -> Transit
                     state,
                     OpError::new(
                         "recount_same_operator",
-                        format!("{} counted {code} first: its recount must be made by another operator", op.id),
+                        format!(
+                            "{} counted {code} first: its recount must be made by another operator",
+                            op.id
+                        ),
                         format!("{} 是 {code} 的初盘人:复盘须由另一名操作员进行", op.id),
                     ),
                 );
@@ -803,7 +820,11 @@ fn counted(
     }
     let known = facts.lot(&item.id, lot);
     let scanned = Scanned {
-        code: item.gtin.as_ref().map(|g| g.as_str().to_owned()).unwrap_or_else(|| item.id.clone()),
+        code: item
+            .gtin
+            .as_ref()
+            .map(|g| g.as_str().to_owned())
+            .unwrap_or_else(|| item.id.clone()),
         gtin: item.gtin.clone(),
         lot: Some(lot.clone()),
         expiry: None,
@@ -1057,8 +1078,10 @@ fn close(op: &Operator, c: &Count, o: &Open) -> Transition {
     };
     let mut next = c.clone();
     next.closed.push((o.location.clone(), o.round, op.id.clone()));
-    next.partial.retain(|e| !(e.location == o.location && e.round == o.round));
-    next.partial_tags.retain(|(l, r, _)| !(*l == o.location && *r == o.round));
+    next.partial
+        .retain(|e| !(e.location == o.location && e.round == o.round));
+    next.partial_tags
+        .retain(|(l, r, _)| !(*l == o.location && *r == o.round));
     next.step = Step::Location;
     Transition::to(with(op, next), vec![action])
 }
@@ -1068,9 +1091,15 @@ fn finish(op: &Operator, c: &Count, facts: &Facts) -> Transition {
     let r = reconcile(&cf, &c.task.locations, facts.today);
     let pending: Vec<(String, String)> = r.recounts.clone();
     let mut extra = serde_json::Map::new();
-    extra.insert("variances".into(), serde_json::to_value(&r.variances).unwrap_or_default());
+    extra.insert(
+        "variances".into(),
+        serde_json::to_value(&r.variances).unwrap_or_default(),
+    );
     extra.insert("accuracy".into(), json!(r.accuracy));
-    extra.insert("uncounted".into(), serde_json::to_value(&r.uncounted).unwrap_or_default());
+    extra.insert(
+        "uncounted".into(),
+        serde_json::to_value(&r.uncounted).unwrap_or_default(),
+    );
     extra.insert("findings".into(), serde_json::to_value(&r.findings).unwrap_or_default());
     extra.insert("recounts_pending".into(), json!(!pending.is_empty()));
     let home = State::Home {
@@ -1127,7 +1156,9 @@ fn finish(op: &Operator, c: &Count, facts: &Facts) -> Transition {
             },
             operator: Some(op.id.clone()),
             audit: AuditFacts {
-                after: Some(json!({"accuracy": r.accuracy, "lines": r.variances.len(), "uncounted": r.uncounted.len()})),
+                after: Some(
+                    json!({"accuracy": r.accuracy, "lines": r.variances.len(), "uncounted": r.uncounted.len()}),
+                ),
                 ..audit(c)
             },
             changes,
@@ -1263,7 +1294,14 @@ mod tests {
         }
     }
 
-    type Plan = (usize, usize, Vec<i64>, Vec<(usize, usize, usize, i64)>, Vec<usize>, Vec<i64>);
+    type Plan = (
+        usize,
+        usize,
+        Vec<i64>,
+        Vec<(usize, usize, usize, i64)>,
+        Vec<usize>,
+        Vec<i64>,
+    );
 
     /// Locations and lots, the snapshot's stock, movements (from, to, lot, qty; a location index
     /// of `nloc` is outside), before which movement each location is closed, and each line's

@@ -12,9 +12,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde_json::json;
 
 use super::receive::{MAX_QTY, bad_qty, item_code, lot_from};
-use super::{
-    Action, AuditFacts, Change, Event, Facts, OpError, State, StockFact, TagFact, Transition, check_pin,
-};
+use super::{Action, AuditFacts, Change, Event, Facts, OpError, State, StockFact, TagFact, Transition, check_pin};
 use crate::domain::command::{Command, PickLineResult, PickedLot};
 use crate::domain::ids::LotNo;
 use crate::domain::lot::{Customer, FefoCandidate, Item, Lot, LotStatus};
@@ -46,7 +44,12 @@ pub struct Suggestion {
 /// The FEFO suggestion for `line`: the earliest-expiring released, unexpired lot in a pick
 /// location (the line's location and lot only, when it names them) whose remaining shelf life
 /// meets the customer's minimum; one holding enough for the line first, else the earliest.
-pub fn suggest(line: &AsnLine, customer: Option<&Customer>, stock: &[StockFact], today: NaiveDate) -> Option<Suggestion> {
+pub fn suggest(
+    line: &AsnLine,
+    customer: Option<&Customer>,
+    stock: &[StockFact],
+    today: NaiveDate,
+) -> Option<Suggestion> {
     let need = line.open().max(1);
     let min_days = i64::from(customer.and_then(|c| c.min_remaining_days).unwrap_or(0));
     let mut c: Vec<&StockFact> = stock
@@ -65,7 +68,11 @@ pub fn suggest(line: &AsnLine, customer: Option<&Customer>, stock: &[StockFact],
         })
         .collect();
     c.sort_by(|a, b| {
-        (a.lot.expiry.is_none(), a.lot.expiry, &a.location.code).cmp(&(b.lot.expiry.is_none(), b.lot.expiry, &b.location.code))
+        (a.lot.expiry.is_none(), a.lot.expiry, &a.location.code).cmp(&(
+            b.lot.expiry.is_none(),
+            b.lot.expiry,
+            &b.location.code,
+        ))
     });
     let best = c.iter().find(|s| s.qty >= need).or(c.first())?;
     let near_expiry = best.lot.expiry.and_then(|e| {
@@ -252,7 +259,9 @@ impl Pick {
             Step::Reason => {
                 let s = self.suggestion.as_ref().map(|s| s.lot.lot.as_str()).unwrap_or("");
                 Text::new(
-                    format!("Lot {lot_name} is not the first to expire (FEFO says lot {s}): choose why you pick it, or scan lot {s}"),
+                    format!(
+                        "Lot {lot_name} is not the first to expire (FEFO says lot {s}): choose why you pick it, or scan lot {s}"
+                    ),
                     format!("批次 {lot_name} 不是最先到期的批次(先到期先出建议批次 {s}):请选择原因,或改扫批次 {s}"),
                 )
             }
@@ -381,7 +390,15 @@ fn scan_action(op: &Operator, p: &Pick, raw: &str, ev: &Evaluation, item: Option
 }
 
 /// A scan judged: recorded, and the state moves to `next` (the same step on a reject).
-fn judged(op: &Operator, p: &Pick, next: Pick, raw: &str, ev: Evaluation, item: Option<&str>, lot: Option<&str>) -> Transition {
+fn judged(
+    op: &Operator,
+    p: &Pick,
+    next: Pick,
+    raw: &str,
+    ev: Evaluation,
+    item: Option<&str>,
+    lot: Option<&str>,
+) -> Transition {
     let action = scan_action(op, p, raw, &ev, item, lot);
     let mut t = Transition::to(with(op, next), vec![action]);
     t.outcome.verdict = Some(ev.verdict);
@@ -525,7 +542,9 @@ pub(crate) fn step(
                 Ok(l) => l,
                 Err(e) => return Transition::refuse(state, e),
             };
-            let Some(line) = p.line() else { return not_now(&Event::Scan { raw, parsed }) };
+            let Some(line) = p.line() else {
+                return not_now(&Event::Scan { raw, parsed });
+            };
             let item = line.item.clone();
             judge(op, p, &raw, &item, &lot, None, None, facts)
         }
@@ -573,7 +592,10 @@ pub(crate) fn step(
                         "Line(s) {} are neither picked nor declared short: pick them, or declare them short with a reason",
                         open.join(", ")
                     ),
-                    format!("第 {} 行既未拣完也未登记缺货:请拣货,或登记缺货并说明原因", open.join("、")),
+                    format!(
+                        "第 {} 行既未拣完也未登记缺货:请拣货,或登记缺货并说明原因",
+                        open.join("、")
+                    ),
                 ),
             )
         }
@@ -735,7 +757,11 @@ fn judge(
         })
     });
     let scanned = Scanned {
-        code: item.gtin.as_ref().map(|g| g.as_str().to_owned()).unwrap_or_else(|| item.id.clone()),
+        code: item
+            .gtin
+            .as_ref()
+            .map(|g| g.as_str().to_owned())
+            .unwrap_or_else(|| item.id.clone()),
         gtin: item.gtin.clone(),
         lot: Some(lot.clone()),
         expiry: None,
@@ -837,7 +863,10 @@ fn give_reason(state: &State, op: &Operator, p: &Pick, code: &str) -> Transition
             state,
             OpError::new(
                 "bad_reason",
-                format!("'{code}' is not a reason for another lot than FEFO's: use one of {}", codes.join(", ")),
+                format!(
+                    "'{code}' is not a reason for another lot than FEFO's: use one of {}",
+                    codes.join(", ")
+                ),
                 format!("「{code}」不是偏离先到期先出的有效原因:应为 {} 之一", codes.join("、")),
             ),
         );
@@ -922,7 +951,15 @@ fn serial_scan(op: &Operator, p: &Pick, raw: &str, parsed: &Result<Scan, String>
     let lot = p.cur.lot.as_ref().map(|l| l.lot.as_str().to_owned());
     let Some(item) = &facts.item else {
         let code = item_code(scan).unwrap_or_else(|| scan.raw.clone());
-        return judged(op, p, next, raw, reject(Reason::UnknownItem { code }), None, lot.as_deref());
+        return judged(
+            op,
+            p,
+            next,
+            raw,
+            reject(Reason::UnknownItem { code }),
+            None,
+            lot.as_deref(),
+        );
     };
     if item.id != line.item.id {
         let ev = reject(Reason::WrongItem {
@@ -1113,7 +1150,14 @@ fn confirm(op: &Operator, p: &Pick, facts: &Facts) -> Transition {
     Transition::to(with(op, next), vec![action])
 }
 
-fn check_scan(op: &Operator, p: &Pick, c: &Check, raw: &str, parsed: &Result<Scan, String>, facts: &Facts) -> Transition {
+fn check_scan(
+    op: &Operator,
+    p: &Pick,
+    c: &Check,
+    raw: &str,
+    parsed: &Result<Scan, String>,
+    facts: &Facts,
+) -> Transition {
     let next = p.clone();
     let scan = match parsed {
         Ok(s) => s,
@@ -1482,23 +1526,75 @@ mod tests {
         // (what, line, the customer's minimum days, the suggestion: lot, location, available)
         type Case<'a> = (&'a str, AsnLine, Option<u32>, Option<(&'a str, &'a str, u32)>);
         let cases: Vec<Case> = vec![
-            ("the earliest holding enough", line(3, 0, None, None), None, Some(("R-SOON", "P-05", 3))),
-            ("enough before earlier", line(10, 0, None, None), None, Some(("R-EARLY", "P-01", 50))),
-            ("enough for what is open", line(60, 20, None, None), None, Some(("R-EARLY", "P-01", 50))),
-            ("none enough: the earliest", line(150, 0, None, None), None, Some(("R-SOON", "P-05", 3))),
-            ("a minimum skips short lots", line(10, 0, None, None), Some(300), Some(("R-LATE", "P-02", 100))),
-            ("a minimum met exactly", line(10, 0, None, None), Some(120), Some(("R-EARLY", "P-01", 50))),
+            (
+                "the earliest holding enough",
+                line(3, 0, None, None),
+                None,
+                Some(("R-SOON", "P-05", 3)),
+            ),
+            (
+                "enough before earlier",
+                line(10, 0, None, None),
+                None,
+                Some(("R-EARLY", "P-01", 50)),
+            ),
+            (
+                "enough for what is open",
+                line(60, 20, None, None),
+                None,
+                Some(("R-EARLY", "P-01", 50)),
+            ),
+            (
+                "none enough: the earliest",
+                line(150, 0, None, None),
+                None,
+                Some(("R-SOON", "P-05", 3)),
+            ),
+            (
+                "a minimum skips short lots",
+                line(10, 0, None, None),
+                Some(300),
+                Some(("R-LATE", "P-02", 100)),
+            ),
+            (
+                "a minimum met exactly",
+                line(10, 0, None, None),
+                Some(120),
+                Some(("R-EARLY", "P-01", 50)),
+            ),
             ("a minimum no lot meets", line(10, 0, None, None), Some(365), None),
-            ("the line's location only", line(10, 0, Some("P-02"), None), None, Some(("R-LATE", "P-02", 100))),
-            ("the line's lot only", line(10, 0, None, Some("R-LATE")), None, Some(("R-LATE", "P-02", 100))),
-            ("its location lacks its lot", line(10, 0, Some("P-01"), Some("R-LATE")), None, None),
+            (
+                "the line's location only",
+                line(10, 0, Some("P-02"), None),
+                None,
+                Some(("R-LATE", "P-02", 100)),
+            ),
+            (
+                "the line's lot only",
+                line(10, 0, None, Some("R-LATE")),
+                None,
+                Some(("R-LATE", "P-02", 100)),
+            ),
+            (
+                "its location lacks its lot",
+                line(10, 0, Some("P-01"), Some("R-LATE")),
+                None,
+                None,
+            ),
             ("never reserve stock", line(10, 0, Some("R-01"), None), None, None),
-            ("never expired or quarantined", line(10, 0, Some("P-03"), None), None, None),
+            (
+                "never expired or quarantined",
+                line(10, 0, Some("P-03"), None),
+                None,
+                None,
+            ),
         ];
         for (what, l, min, want) in cases {
             let c = customer(min);
             let got = suggest(&l, Some(&c), &warehouse(), today());
-            let got = got.as_ref().map(|s| (s.lot.lot.as_str(), s.location.as_str(), s.available));
+            let got = got
+                .as_ref()
+                .map(|s| (s.lot.lot.as_str(), s.location.as_str(), s.available));
             assert_eq!(got, want, "{what}");
         }
         assert_eq!(suggest(&line(10, 0, None, None), None, &[], today()), None, "no stock");

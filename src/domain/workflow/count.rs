@@ -444,67 +444,14 @@ fn audit(c: &Count) -> AuditFacts {
 
 pub(crate) fn start(state: &State, op: &Operator, task: Option<String>, facts: &Facts) -> Transition {
     let Some(id) = task else {
-        return Transition::refuse(
-            state,
-            OpError::new(
-                "task_required",
-                "A count needs its task: choose one from the list",
-                "盘点需要任务:请从列表中选择",
-            ),
-        );
+        return super::task_required(state, Gate::Count);
     };
-    let Some(t) = facts.task.clone() else {
-        return Transition::refuse(
-            state,
-            OpError::new(
-                "unknown_task",
-                format!("No task '{id}' on this device"),
-                format!("本机没有任务「{id}」"),
-            ),
-        );
+    let t = match super::open_task(&id, facts, TaskKind::Count) {
+        Ok(t) => t,
+        Err(e) => return Transition::refuse(state, e),
     };
-    if t.kind != TaskKind::Count {
-        return Transition::refuse(
-            state,
-            OpError::new(
-                "wrong_task_kind",
-                format!("Task {id} is a {} task, not a count", t.kind),
-                format!("任务 {id} 不是盘点任务"),
-            ),
-        );
-    }
-    if !t.status.is_open() {
-        return Transition::refuse(
-            state,
-            OpError::new(
-                "task_closed",
-                format!("Task {id} is {}: it cannot be counted again", t.status),
-                format!("任务 {id} 已结束,不能再盘点"),
-            ),
-        );
-    }
     let cf = facts.count.clone().unwrap_or_default();
-    let mut actions = vec![];
-    let mut changes = vec![];
-    if t.status == TaskStatus::Open {
-        changes.push(Change::TaskStatus {
-            task_id: t.id.clone(),
-            status: TaskStatus::InProgress,
-        });
-    }
-    actions.push(Action {
-        command: Command::TaskStarted {
-            task: Some(t.id.clone()),
-            gate: Gate::Count.as_str().into(),
-        },
-        operator: Some(op.id.clone()),
-        audit: AuditFacts {
-            gate: Some(Gate::Count),
-            task_id: Some(t.id.clone()),
-            ..Default::default()
-        },
-        changes,
-    });
+    let mut actions = vec![super::task_started(op, Gate::Count, Some(&t))];
     let snapshot = if cf.started {
         cf.snapshot.clone()
     } else {

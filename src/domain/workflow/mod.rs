@@ -23,7 +23,7 @@ use super::operator::{Authorisation, Operator, Role};
 use super::policy::{Gate, Verdict};
 use super::reason::Reason;
 use super::scan::Scan;
-use super::task::{Location, TaskFacts, TaskStatus};
+use super::task::{Location, TaskFacts, TaskKind, TaskStatus};
 use super::text::Text;
 
 /// Five wrong PINs in a row lock the operator on this device …
@@ -714,6 +714,88 @@ pub(crate) fn start(state: &State, op: &Operator, gate: Gate, task: Option<Strin
     }
 }
 
+/// The task a gate opens: the one named, of the gate's kind, still open. `Err` is the refusal.
+pub(crate) fn open_task(id: &str, facts: &Facts, kind: TaskKind) -> Result<TaskFacts, OpError> {
+    let (what_en, what_zh, verb_en, verb_zh) = match kind {
+        TaskKind::Receipt => ("a receipt", "收货", "nothing more can be received on it", "不能再收货"),
+        TaskKind::Pick => ("a pick", "拣货", "nothing more can be picked on it", "不能再拣货"),
+        TaskKind::Count => ("a count", "盘点", "it cannot be counted again", "不能再盘点"),
+    };
+    let Some(t) = facts.task.clone() else {
+        return Err(OpError::new(
+            "unknown_task",
+            format!("No task '{id}' on this device"),
+            format!("本机没有任务「{id}」"),
+        ));
+    };
+    if t.kind != kind {
+        return Err(OpError::new(
+            "wrong_task_kind",
+            format!("Task {id} is a {} task, not {what_en}", t.kind),
+            format!("任务 {id} 不是{what_zh}任务"),
+        ));
+    }
+    if !t.status.is_open() {
+        return Err(OpError::new(
+            "task_closed",
+            format!("Task {id} is {}: {verb_en}", t.status),
+            format!("任务 {id} 已结束,{verb_zh}"),
+        ));
+    }
+    Ok(t)
+}
+
+/// The `task_started` action of a gate on `task` (or blind), which marks an open task in progress.
+pub(crate) fn task_started(op: &Operator, gate: Gate, task: Option<&TaskFacts>) -> Action {
+    let mut changes = vec![];
+    if let Some(t) = task
+        && t.status == TaskStatus::Open
+    {
+        changes.push(Change::TaskStatus {
+            task_id: t.id.clone(),
+            status: TaskStatus::InProgress,
+        });
+    }
+    let task_id = task.map(|t| t.id.clone());
+    Action {
+        command: Command::TaskStarted {
+            task: task_id.clone(),
+            gate: gate.as_str().into(),
+        },
+        operator: Some(op.id.clone()),
+        audit: AuditFacts {
+            gate: Some(gate),
+            task_id,
+            ..Default::default()
+        },
+        changes,
+    }
+}
+
+/// Refuses a gate that needs a task when none is named.
+pub(crate) fn task_required(state: &State, gate: Gate) -> Transition {
+    let (en, zh) = match gate {
+        Gate::Count => (
+            "A count needs its task: choose one from the list",
+            "盘点需要任务:请从列表中选择",
+        ),
+        _ => (
+            "A pick needs its task: choose one from the list",
+            "拣货需要任务:请从列表中选择",
+        ),
+    };
+    Transition::refuse(state, OpError::new("task_required", en, zh))
+}
+
+/// No operator by this id (or badge) on the device.
+pub(crate) fn unknown_operator(id: &str) -> OpError {
+    OpError::new(
+        "unknown_operator",
+        format!("No operator '{id}' on this device: check the id or badge"),
+        format!("本机没有操作员「{id}」:请核对编号或工牌"),
+    )
+}
+
 pub(crate) fn gate_zh(g: Gate) -> &'static str {
     match g {
         Gate::Receive => "收货",
@@ -735,14 +817,7 @@ fn supervisor(state: &State, id: &str, reason: &str, facts: &Facts, now: DateTim
         );
     }
     let Some(f) = &facts.operator else {
-        return Transition::refuse(
-            state,
-            OpError::new(
-                "unknown_operator",
-                format!("No operator '{id}' on this device: check the id or badge"),
-                format!("本机没有操作员「{id}」:请核对编号或工牌"),
-            ),
-        );
+        return Transition::refuse(state, unknown_operator(id));
     };
     let changes = match check_pin(f, "supervisor", now) {
         Err((error, Some(a))) => return Transition::refuse_recorded(state, error, a),

@@ -422,65 +422,13 @@ fn accept() -> Evaluation {
 
 pub(crate) fn start(state: &State, op: &Operator, task: Option<String>, facts: &Facts) -> Transition {
     let Some(id) = task else {
-        return Transition::refuse(
-            state,
-            OpError::new(
-                "task_required",
-                "A pick needs its task: choose one from the list",
-                "拣货需要任务:请从列表中选择",
-            ),
-        );
+        return super::task_required(state, Gate::Pick);
     };
-    let Some(t) = facts.task.clone() else {
-        return Transition::refuse(
-            state,
-            OpError::new(
-                "unknown_task",
-                format!("No task '{id}' on this device"),
-                format!("本机没有任务「{id}」"),
-            ),
-        );
+    let t = match super::open_task(&id, facts, TaskKind::Pick) {
+        Ok(t) => t,
+        Err(e) => return Transition::refuse(state, e),
     };
-    if t.kind != TaskKind::Pick {
-        return Transition::refuse(
-            state,
-            OpError::new(
-                "wrong_task_kind",
-                format!("Task {id} is a {} task, not a pick", t.kind),
-                format!("任务 {id} 不是拣货任务"),
-            ),
-        );
-    }
-    if !t.status.is_open() {
-        return Transition::refuse(
-            state,
-            OpError::new(
-                "task_closed",
-                format!("Task {id} is {}: nothing more can be picked on it", t.status),
-                format!("任务 {id} 已结束,不能再拣货"),
-            ),
-        );
-    }
-    let mut changes = vec![];
-    if t.status == TaskStatus::Open {
-        changes.push(Change::TaskStatus {
-            task_id: t.id.clone(),
-            status: TaskStatus::InProgress,
-        });
-    }
-    let action = Action {
-        command: Command::TaskStarted {
-            task: Some(t.id.clone()),
-            gate: Gate::Pick.as_str().into(),
-        },
-        operator: Some(op.id.clone()),
-        audit: AuditFacts {
-            gate: Some(Gate::Pick),
-            task_id: Some(t.id.clone()),
-            ..Default::default()
-        },
-        changes,
-    };
+    let action = super::task_started(op, Gate::Pick, Some(&t));
     let mut p = Pick {
         task: t,
         line: 0,
@@ -1210,14 +1158,7 @@ fn second_check(
         );
     }
     let Some(f) = &facts.operator else {
-        return Transition::refuse(
-            state,
-            OpError::new(
-                "unknown_operator",
-                format!("No operator '{id}' on this device: check the id or badge"),
-                format!("本机没有操作员「{id}」:请核对编号或工牌"),
-            ),
-        );
+        return Transition::refuse(state, super::unknown_operator(id));
     };
     let checker = f.operator.id.clone();
     if checker == op.id || checker == c.picker {

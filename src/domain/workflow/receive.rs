@@ -341,63 +341,12 @@ pub(crate) fn start(state: &State, op: &Operator, task: Option<String>, facts: &
     };
     let task = match task {
         None => None,
-        Some(id) => {
-            let Some(t) = facts.task.clone() else {
-                return Transition::refuse(
-                    state,
-                    OpError::new(
-                        "unknown_task",
-                        format!("No task '{id}' on this device"),
-                        format!("本机没有任务「{id}」"),
-                    ),
-                );
-            };
-            if t.kind != TaskKind::Receipt {
-                return Transition::refuse(
-                    state,
-                    OpError::new(
-                        "wrong_task_kind",
-                        format!("Task {id} is a {} task, not a receipt", t.kind),
-                        format!("任务 {id} 不是收货任务"),
-                    ),
-                );
-            }
-            if !t.status.is_open() {
-                return Transition::refuse(
-                    state,
-                    OpError::new(
-                        "task_closed",
-                        format!("Task {id} is {}: nothing more can be received on it", t.status),
-                        format!("任务 {id} 已结束,不能再收货"),
-                    ),
-                );
-            }
-            Some(t)
-        }
-    };
-    let mut changes = vec![];
-    if let Some(t) = &task
-        && t.status == TaskStatus::Open
-    {
-        changes.push(Change::TaskStatus {
-            task_id: t.id.clone(),
-            status: TaskStatus::InProgress,
-        });
-    }
-    let task_id = task.as_ref().map(|t| t.id.clone());
-    let action = Action {
-        command: Command::TaskStarted {
-            task: task_id.clone(),
-            gate: Gate::Receive.as_str().into(),
+        Some(id) => match super::open_task(&id, facts, TaskKind::Receipt) {
+            Ok(t) => Some(t),
+            Err(e) => return Transition::refuse(state, e),
         },
-        operator: Some(op.id.clone()),
-        audit: AuditFacts {
-            gate: Some(Gate::Receive),
-            task_id,
-            ..Default::default()
-        },
-        changes,
     };
+    let action = super::task_started(op, Gate::Receive, task.as_ref());
     let r = Receive {
         task,
         dock,

@@ -916,3 +916,14 @@ impl Reply {
         None
     }
 }
+
+impl Reply {
+    /// The RFID tags an inventory left for review (unknown, not registered, other items).
+    pub fn tag_review(&self) -> Vec<crate::domain::command::TagReview> {
+        self.extra
+            .as_ref()
+            .and_then(|x| x.get("review"))
+            .and_then(|r| serde_json::from_value(r.clone()).ok())
+            .unwrap_or_default()
+    }
+}

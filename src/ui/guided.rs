@@ -47,6 +47,8 @@ pub struct GuidedUi {
     /// Tags read and not yet handed to the session; every tag seen in this step.
     pending_tags: Vec<String>,
     tags_seen: HashSet<String>,
+    /// Tags the count left for review at the open location.
+    review: Vec<crate::domain::command::TagReview>,
     /// Something changed outside a callback (a device event): re-render.
     pub(super) dirty: bool,
 }
@@ -82,6 +84,12 @@ impl Controller {
         if before != reply.state {
             // A new step: tags seen in the last one may count again here.
             self.guided.tags_seen.clear();
+            self.guided.review.clear();
+        }
+        for r in reply.tag_review() {
+            if !self.guided.review.iter().any(|x| x.epc == r.epc) {
+                self.guided.review.push(r);
+            }
         }
         if let Some(r) = reply.task_result() {
             self.guided.result = Some(r);
@@ -296,30 +304,65 @@ pub fn map_pick_lines(p: &Pick, lang: Lang) -> Vec<GuidedLine> {
 }
 
 /// The count's locations (counted, to count, to recount) and, for the open one, what has been
-/// counted (with the expected quantity unless the count is blind).
-pub fn map_count_lines(c: &Count, lang: Lang) -> Vec<GuidedLine> {
+/// counted (with the expected quantity unless the count is blind) and the tags left for review.
+pub fn map_count_lines(c: &Count, review: &[crate::domain::command::TagReview], lang: Lang) -> Vec<GuidedLine> {
     let open = c.open();
     let mut out = Vec::new();
     if let Some(o) = open {
-        for x in &o.counted {
-            let expected = c
+        // Each lot counted here, and (not blind) each lot expected here.
+        let mut keys: Vec<(String, String)> = o.counted.iter().map(|x| (x.item.clone(), x.lot.clone())).collect();
+        if !c.task.blind {
+            for s in c.expected_at(&o.location) {
+                if !keys.iter().any(|(i, l)| *i == s.item_id && *l == s.lot) {
+                    keys.push((s.item_id.clone(), s.lot.clone()));
+                }
+            }
+        }
+        for (item, lot) in keys {
+            let counted: i64 = o
+                .counted
+                .iter()
+                .filter(|x| x.item == item && x.lot == lot)
+                .map(|x| x.qty)
+                .sum();
+            let expected: i64 = c
                 .snapshot
                 .iter()
-                .filter(|s| s.location == o.location && s.item_id == x.item && s.lot == x.lot)
+                .filter(|s| s.location == o.location && s.item_id == item && s.lot == lot)
                 .map(|s| s.qty)
-                .sum::<i64>();
-            let detail = if c.task.blind {
-                String::new()
-            } else {
-                match lang {
-                    Lang::En => format!("expected {expected}"),
-                    Lang::Zh => format!("账面 {expected}"),
-                }
+                .sum();
+            let detail = match (c.task.blind, lang) {
+                (true, _) => String::new(),
+                (false, Lang::En) => format!("expected {expected}"),
+                (false, Lang::Zh) => format!("账面 {expected}"),
             };
             out.push(GuidedLine {
-                title: shared(format!("{} · {} · {}", x.item, x.lot, x.qty)),
+                title: shared(format!("{item} · {lot} · {counted}")),
                 detail: shared(detail),
                 state: 1,
+            });
+        }
+        for r in review {
+            let item = r.item.clone().unwrap_or_default();
+            let why = match (r.why.as_str(), lang) {
+                ("other_item", Lang::En) => format!("{item}: not an item of this location"),
+                ("other_item", Lang::Zh) => format!("{item}:不是此库位的商品"),
+                ("unknown_serial", Lang::En) => format!("{item}: serial not in the registry"),
+                ("unknown_serial", Lang::Zh) => format!("{item}:序列号未登记"),
+                ("unknown_item", Lang::En) => "unknown item".into(),
+                ("unknown_item", Lang::Zh) => "未知商品".into(),
+                ("not_gs1" | "not_sgtin", Lang::En) => "not a GS1 item tag".into(),
+                ("not_gs1" | "not_sgtin", Lang::Zh) => "不是 GS1 商品标签".into(),
+                (_, Lang::En) => "unreadable tag".into(),
+                (_, Lang::Zh) => "无法识读的标签".into(),
+            };
+            out.push(GuidedLine {
+                title: shared(match lang {
+                    Lang::En => format!("For review: {}", r.epc),
+                    Lang::Zh => format!("待核查:{}", r.epc),
+                }),
+                detail: shared(why),
+                state: 3,
             });
         }
     }
@@ -545,7 +588,7 @@ pub fn render(app: &AppWindow, c: &Controller) {
             if lang == Lang::Zh { "拣货明细" } else { "Lines" },
         ),
         (_, Some(k)) => (
-            map_count_lines(k, lang),
+            map_count_lines(k, &c.guided.review, lang),
             if lang == Lang::Zh { "库位" } else { "Locations" },
         ),
         _ => (vec![], ""),

@@ -701,6 +701,15 @@ fn device_flows(dir: &std::path::Path) {
         pump_until("more reads", &|| true);
     }
     assert!(counted(), "a tag read again is not counted again");
+    let review: Vec<String> = (0..ga.get_lines().row_count())
+        .filter_map(|i| ga.get_lines().row_data(i))
+        .filter(|l| l.title.starts_with("For review: "))
+        .map(|l| l.detail.to_string())
+        .collect();
+    assert!(
+        review.iter().any(|d| d.ends_with(": not an item of this location")),
+        "the other items' tags in the reader's field are listed for review: {review:?}"
+    );
     click(&app, "Stop reading tags");
     click(&app, "Location counted");
     assert_eq!(ga.get_step(), "count.location");

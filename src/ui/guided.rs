@@ -468,6 +468,14 @@ pub fn map_count_result(r: &CountView, lang: Lang) -> Vec<String> {
                 v.location, v.item, v.lot, v.expected, v.moved, v.counted, v.variance
             ),
         });
+        // The movements the line took into account: who moved how many, when.
+        for m in &v.movements {
+            let at = m.at.get(..16).unwrap_or(&m.at).replace('T', " ");
+            out.push(match lang {
+                Lang::En => format!("    ↳ {:+} by {} at {at}", m.qty, m.operator),
+                Lang::Zh => format!("    ↳ {:+},{} 于 {at}", m.qty, m.operator),
+            });
+        }
     }
     for u in &r.uncounted {
         out.push(match lang {
@@ -866,7 +874,12 @@ mod tests {
                 recount: true,
                 recounted: false,
                 within_tolerance: false,
-                movements: vec![],
+                movements: vec![crate::domain::command::MovementRef {
+                    command: "0193-x".into(),
+                    operator: "pick1".into(),
+                    at: "2026-12-01T09:05:00.000+08:00".into(),
+                    qty: -10,
+                }],
             }],
             uncounted: vec![],
             findings: vec![Finding {
@@ -883,6 +896,7 @@ mod tests {
             [
                 "Accuracy 50%",
                 "P-01 · F200 R-EARLY · expected 50 moved -10 counted 38 · variance -2 · RECOUNT",
+                "    ↳ -10 by pick1 at 2026-12-01 09:05",
                 "Finding: P-03 · F200 R-EXP · expired"
             ]
         );

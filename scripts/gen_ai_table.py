@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate src/domain/gs1/ai_table.rs from the GS1 Barcode Syntax Dictionary.
+"""Generate crates/lotline-domain/src/gs1/ai_table.rs from the GS1 Barcode Syntax Dictionary.
 
 The dictionary itself is not part of this repository (see ../shared/standards/README.md);
 this script and its committed output are. Re-run it when the dictionary is updated:
@@ -7,7 +7,7 @@ this script and its committed output are. Re-run it when the dictionary is updat
     python3 scripts/gen_ai_table.py [DICTIONARY] [-o OUTPUT] [--commit SHA]
 
 DICTIONARY defaults to ../shared/standards/gs1-syntax-dictionary.txt and OUTPUT to
-src/domain/gs1/ai_table.rs, both relative to the repository root (the parent of this
+crates/lotline-domain/src/gs1/ai_table.rs, both relative to the repository root (the parent of this
 script's folder). Python 3.11, standard library only. The output is deterministic.
 
 Dictionary line syntax (from the file's own header):
@@ -30,13 +30,13 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DICT = REPO_ROOT / ".." / "shared" / "standards" / "gs1-syntax-dictionary.txt"
-DEFAULT_OUT = REPO_ROOT / "src" / "domain" / "gs1" / "ai_table.rs"
+DEFAULT_OUT = REPO_ROOT / "crates" / "lotline-domain" / "src" / "gs1" / "ai_table.rs"
 
 # The dictionary file does not carry its own commit; this is the gs1/gs1-syntax-dictionary
 # commit named in ../shared/standards/README.md. Pass --commit when regenerating from another.
 DICT_COMMIT = "ff2eb4bf"
 
-# Linters implemented in src/domain/gs1/linters.rs (its LINTER_NAMES). A dictionary naming any
+# Linters implemented in crates/lotline-domain/src/gs1/linters.rs (its LINTER_NAMES). A dictionary naming any
 # other linter is refused, so a new linter cannot slip into the table unimplemented.
 KNOWN_LINTERS = frozenset(
     """couponcode couponposoffer cset39 cset64 cset82 csetnumeric csum csumalpha gcppos1 gcppos2

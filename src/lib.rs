@@ -9,6 +9,7 @@ pub mod bench;
 pub mod bench_devices;
 pub mod cli;
 pub mod devices;
-pub mod domain;
+/// The pure domain, a crate of its own (`crates/lotline-domain`), under its old name.
+pub use lotline_domain as domain;
 pub mod store;
 pub mod ui;

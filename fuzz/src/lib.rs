@@ -1,7 +1,6 @@
 //! The project's pure domain compiled on its own for fuzzing (no Slint, SQLite or I/O).
 
-#[path = "../../src/domain/mod.rs"]
-pub mod domain;
+pub use lotline_domain as domain;
 
 /// The hw-profile parser (`src/devices/profile.rs`) for the `profile` target: TOML, serde and
 /// schemars over the domain's `Text`; its loader's file reading is compiled but not fuzzed.

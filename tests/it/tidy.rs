@@ -52,7 +52,7 @@ fn the_ui_does_not_write_or_build_commands() {
 
 #[test]
 fn domain_is_pure() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/lotline-domain/src");
     let mut files = vec![];
     rust_files(&root, &mut files);
     assert!(files.len() >= 6, "domain files not found");

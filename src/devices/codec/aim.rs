@@ -8,7 +8,7 @@
 //!   the GS1 Barcode Syntax Engine accepts as scan data); `zxing-cpp/zxing-cpp`
 //!   `core/src/aztec/AZDecoder.cpp` (`]z1` = GS1 Aztec, ECI adds 3 to the modifier, structured
 //!   append adds 6, so modifiers run past 9 and are then letters: `]zA`, `]zC` for runes).
-//!   `]J1` (GS1 DotCode) is taken from the app's grammar (`src/domain/scan.rs`), not re-checked.
+//!   `]J1` (GS1 DotCode) is taken from the app's grammar (`crates/lotline-domain/src/scan.rs`), not re-checked.
 //! - SSI barcode types: Zebra CoreScanner SDK `ST_*` constants (an SDK sample header in the
 //!   corpus: 0x01 Code 39 … 0x1B Data Matrix, 0x1C QR, 0x2D Aztec, 0x30-0x32 DataBar, 0xC1 GS1
 //!   Data Matrix, 0xC2 GS1 QR, 0xC4 DotCode), cross-checked for 0x01-0x32 and the supplement

@@ -12,15 +12,15 @@ use super::{
     Action, AuditFacts, Change, Effect, Event, Facts, LabelRequest, OpError, Outcome, State, Transition,
     override_action,
 };
-use crate::domain::command::{Command, ReceiptSummary, ReceivedLine, SummaryLine};
-use crate::domain::ids::{LotNo, Sscc, parse_gs1_date, parse_iso_date};
-use crate::domain::lot::{Item, Lot, LotStatus};
-use crate::domain::operator::{Authorisation, Operator};
-use crate::domain::policy::{self, Evaluation, Gate, Scanned, Verdict};
-use crate::domain::reason::Reason;
-use crate::domain::scan::{Scan, ScanKind};
-use crate::domain::task::{LocationKind, TaskFacts, TaskKind, TaskStatus, tolerance_bounds};
-use crate::domain::text::Text;
+use crate::command::{Command, ReceiptSummary, ReceivedLine, SummaryLine};
+use crate::ids::{LotNo, Sscc, parse_gs1_date, parse_iso_date};
+use crate::lot::{Item, Lot, LotStatus};
+use crate::operator::{Authorisation, Operator};
+use crate::policy::{self, Evaluation, Gate, Scanned, Verdict};
+use crate::reason::Reason;
+use crate::scan::{Scan, ScanKind};
+use crate::task::{LocationKind, TaskFacts, TaskKind, TaskStatus, tolerance_bounds};
+use crate::text::Text;
 
 /// The largest quantity one entry takes.
 pub const MAX_QTY: i64 = 1_000_000;
@@ -612,7 +612,7 @@ fn scan_goods(op: &Operator, r: &Receive, raw: &str, parsed: &Result<Scan, Strin
         if of_item.is_empty() {
             let ev = reject(Reason::WrongItem {
                 scanned: item.name(),
-                expected: crate::domain::lot::names(t.lines.iter().map(|l| &l.item)),
+                expected: crate::lot::names(t.lines.iter().map(|l| &l.item)),
             });
             return refused(op, r, &shown, ev, Some(item), scan.fields.lot.as_ref());
         }

@@ -319,7 +319,7 @@ fn customer_minimum(customer: Option<&Customer>, days_left: i64, lot: &str) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::lot::{DEFAULT_NEAR_EXPIRY_TIERS, Storage};
+    use crate::lot::{DEFAULT_NEAR_EXPIRY_TIERS, Storage};
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -492,10 +492,12 @@ mod tests {
         );
     }
 
+    /// (min rule, production date, expiry, verdict, codes)
+    type MinCase<'a> = (MinRemaining, Option<&'a str>, &'a str, &'a str, &'a [&'a str]);
+
     #[test]
     fn receipt_minimum_in_days_and_percent() {
-        // (min rule, production date, expiry, verdict, codes)
-        let cases: &[(MinRemaining, Option<&str>, &str, &str, &[&str])] = &[
+        let cases: &[MinCase] = &[
             (MinRemaining::Days(90), None, "2027-03-01", "accept", &[]), // 100 days
             (
                 MinRemaining::Days(90),

@@ -13,15 +13,15 @@ use serde_json::json;
 
 use super::receive::{MAX_QTY, bad_qty, item_code, lot_from};
 use super::{Action, AuditFacts, Change, Event, Facts, OpError, State, StockFact, TagFact, Transition, check_pin};
-use crate::domain::command::{Command, PickLineResult, PickedLot};
-use crate::domain::ids::LotNo;
-use crate::domain::lot::{Customer, FefoCandidate, Item, Lot, LotStatus};
-use crate::domain::operator::{Operator, Role};
-use crate::domain::policy::{self, Evaluation, Gate, Scanned, Verdict};
-use crate::domain::reason::{FEFO_OVERRIDE_REASONS, Reason};
-use crate::domain::scan::Scan;
-use crate::domain::task::{AsnLine, LocationKind, TaskFacts, TaskKind, TaskStatus};
-use crate::domain::text::Text;
+use crate::command::{Command, PickLineResult, PickedLot};
+use crate::ids::LotNo;
+use crate::lot::{Customer, FefoCandidate, Item, Lot, LotStatus};
+use crate::operator::{Operator, Role};
+use crate::policy::{self, Evaluation, Gate, Scanned, Verdict};
+use crate::reason::{FEFO_OVERRIDE_REASONS, Reason};
+use crate::scan::Scan;
+use crate::task::{AsnLine, LocationKind, TaskFacts, TaskKind, TaskStatus};
+use crate::text::Text;
 
 /// Why a line is short: (code, English, Chinese).
 pub const SHORT_REASONS: [(&str, &str, &str); 3] = [
@@ -1378,8 +1378,8 @@ fn finish(op: &Operator, p: &Pick, facts: &Facts) -> Transition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::lot::Storage;
-    use crate::domain::task::Location;
+    use crate::lot::Storage;
+    use crate::task::Location;
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()

@@ -517,7 +517,7 @@ impl Transition {
     }
 }
 
-pub(crate) fn rfc3339(t: DateTime<FixedOffset>) -> String {
+pub fn rfc3339(t: DateTime<FixedOffset>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
@@ -796,7 +796,7 @@ pub(crate) fn unknown_operator(id: &str) -> OpError {
     )
 }
 
-pub(crate) fn gate_zh(g: Gate) -> &'static str {
+pub fn gate_zh(g: Gate) -> &'static str {
     match g {
         Gate::Receive => "收货",
         Gate::Pick => "拣货",

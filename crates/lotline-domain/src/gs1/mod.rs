@@ -28,7 +28,7 @@
 //!
 //! [`ScanError::position`] from the functions here is the 0-based character offset of the
 //! fault within the `data` argument (in bracketed form: within the bracketed text, escapes
-//! included). [`crate::domain::scan::parse_scan`] shifts it to an offset in the whole scan.
+//! included). [`crate::scan::parse_scan`] shifts it to an offset in the whole scan.
 //! A linter fault is reported where the linter points (e.g. the check digit, the bad country
 //! code); a date fault at the start of the date.
 
@@ -39,8 +39,8 @@ pub mod digital_link;
 
 use chrono::NaiveDate;
 
-use crate::domain::ids::{gs1_check_digit, is_cset82};
-use crate::domain::scan::ScanError;
+use crate::ids::{gs1_check_digit, is_cset82};
+use crate::scan::ScanError;
 
 pub use ai_table::{AI_COUNT, AI_TABLE};
 

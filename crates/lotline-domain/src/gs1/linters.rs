@@ -17,7 +17,7 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::ids::{is_cset82, resolve_two_digit_year};
+use crate::ids::{is_cset82, resolve_two_digit_year};
 
 /// What a linter found wrong. The names follow the reference's `GS1_LINTER_*` return codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -20,15 +20,15 @@ use serde_json::json;
 
 use super::receive::{MAX_QTY, bad_qty, item_code, lot_from};
 use super::{Action, AuditFacts, Change, Event, Facts, OpError, State, TagFact, Transition};
-use crate::domain::command::{Command, CountedLot, Finding, MovementRef, TagReview, Uncounted, Variance};
-use crate::domain::ids::LotNo;
-use crate::domain::lot::{Item, Lot, LotStatus};
-use crate::domain::operator::Operator;
-use crate::domain::policy::{self, Evaluation, Gate, Scanned, Verdict};
-use crate::domain::reason::Reason;
-use crate::domain::scan::Scan;
-use crate::domain::task::{TaskFacts, TaskKind, TaskStatus};
-use crate::domain::text::Text;
+use crate::command::{Command, CountedLot, Finding, MovementRef, TagReview, Uncounted, Variance};
+use crate::ids::LotNo;
+use crate::lot::{Item, Lot, LotStatus};
+use crate::operator::Operator;
+use crate::policy::{self, Evaluation, Gate, Scanned, Verdict};
+use crate::reason::Reason;
+use crate::scan::Scan;
+use crate::task::{TaskFacts, TaskKind, TaskStatus};
+use crate::text::Text;
 
 /// A line of the snapshot: expected stock of a lot at a location.
 #[derive(Debug, Clone, PartialEq, Eq)]

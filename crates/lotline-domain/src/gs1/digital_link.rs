@@ -25,8 +25,8 @@
 //! offending pair instead). Error codes: `not_digital_link`, `bad_uri`, `bad_path`, `unknown_ai`,
 //! `bad_key_order`, `bad_attribute`, `bad_escape`, `duplicate_ai`.
 
-use crate::domain::gs1::{AiDef, ai_def, lookup_ai};
-use crate::domain::scan::ScanError;
+use crate::gs1::{AiDef, ai_def, lookup_ai};
+use crate::scan::ScanError;
 
 /// The stem [`to_digital_link`] uses when given an empty domain.
 pub const CANONICAL_STEM: &str = "https://id.gs1.org";

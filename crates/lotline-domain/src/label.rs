@@ -7,9 +7,9 @@ use std::ops::RangeInclusive;
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::domain::gs1::{self, CharSet};
-use crate::domain::ids::{Gtin, LotNo, is_cset82};
-use crate::domain::text::Bilingual;
+use crate::gs1::{self, CharSet};
+use crate::ids::{Gtin, LotNo, is_cset82};
+use crate::text::Bilingual;
 
 /// What a receipt label shows and encodes. `item_name` is already in the UI language;
 /// `lang_zh` picks the language of the captions (lot, expiry, quantity).
@@ -472,10 +472,10 @@ pub fn zpl_symbol_data(zpl: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::scan::{ScanKind, ScanSettings, parse_scan};
+    use crate::scan::{ScanKind, ScanSettings, parse_scan};
 
     fn date(s: &str) -> NaiveDate {
-        crate::domain::ids::parse_iso_date(s).unwrap()
+        crate::ids::parse_iso_date(s).unwrap()
     }
 
     fn content(gtin: &str, expiry: Option<&str>, lot: &str, qty: u32, name: &str, zh: bool) -> LabelContent {

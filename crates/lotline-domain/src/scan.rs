@@ -44,11 +44,11 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::gs1::digital_link::{DlSettings, parse_digital_link};
-use crate::domain::gs1::{self, GS};
-use crate::domain::hibc::{Hibc, parse_hibc};
-use crate::domain::ids::{Gtin, LotNo, SerialNo, Sscc, gs1_check_digit, gs1_check_digit_ok, parse_gs1_date};
-use crate::domain::udi::{Agency, Udi, parse_udi};
+use crate::gs1::digital_link::{DlSettings, parse_digital_link};
+use crate::gs1::{self, GS};
+use crate::hibc::{Hibc, parse_hibc};
+use crate::ids::{Gtin, LotNo, SerialNo, Sscc, gs1_check_digit, gs1_check_digit_ok, parse_gs1_date};
+use crate::udi::{Agency, Udi, parse_udi};
 
 /// What kind of data a scan carried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -363,7 +363,7 @@ fn has_uri_scheme(data: &str) -> bool {
 
 /// The non-GS1 UDI kinds told apart by their leading characters.
 fn udi_kind(data: &str) -> Option<ScanKind> {
-    match crate::domain::udi::recognise(data) {
+    match crate::udi::recognise(data) {
         Agency::NmpaMa => Some(ScanKind::NmpaMa),
         Agency::Iccbba => Some(ScanKind::Isbt128),
         Agency::IfaPpn => Some(ScanKind::IfaPpn),

@@ -253,6 +253,13 @@ enum OutboxWhat {
     /// One JSON line per command, oldest first: {id, device_id, seq, type, schema_version,
     /// created_at, operator, payload, state}.
     List,
+    /// Writes the commands not yet sent to the hub to a file (for a site without network, to
+    /// carry on a USB stick to `lotline-hub ingest`); prints one JSON line: {out, commands,
+    /// first_seq, last_seq}.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -641,6 +648,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             {
                 writeln!(out, "{}", serde_json::to_string(&row)?)?;
             }
+            Ok(())
+        }
+        Some(Command::Outbox {
+            what: OutboxWhat::Export { out },
+        }) => {
+            let path = require_db(&cli.db)?;
+            let store = Store::open_read_only(path)?;
+            let (n, range) = crate::app::script::export_outbox(&store, &out, chrono::Local::now().fixed_offset())
+                .map_err(|e| e.in_file(path))?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "out": out.display().to_string(),
+                    "commands": n,
+                    "first_seq": range.map(|r| r.0),
+                    "last_seq": range.map(|r| r.1),
+                })
+            );
             Ok(())
         }
         Some(Command::Outbox { what: OutboxWhat::List }) => {

@@ -99,6 +99,45 @@ pub fn export_audit(store: &Store, out: &Path, json_format: bool) -> Result<usiz
     Ok(n)
 }
 
+/// Writes the commands not yet sent to the hub to `out` as an outbox file (`lotline-outbox`, the
+/// protocol's command envelopes in `seq` order), for a site without network: the hub ingests
+/// it with the same exactly-once guarantee as an upload. The file appears only when complete.
+/// Returns the number of commands and their first and last `seq`.
+pub fn export_outbox(
+    store: &Store,
+    out: &Path,
+    now: DateTime<FixedOffset>,
+) -> Result<(usize, Option<(i64, i64)>), StoreError> {
+    let commands: Vec<lotline_protocol::CommandEnvelope> = store
+        .outbox_commands()?
+        .into_iter()
+        .filter(|c| c.state == "pending" || c.state == "in_flight")
+        .map(|c| lotline_protocol::CommandEnvelope {
+            id: c.id,
+            device_id: c.device_id,
+            seq: c.seq,
+            kind: c.kind,
+            schema_version: u32::try_from(c.schema_version).unwrap_or(0),
+            created_at: c.created_at,
+            operator: c.operator,
+            payload: c.payload,
+        })
+        .collect();
+    let range = commands.first().zip(commands.last()).map(|(a, b)| (a.seq, b.seq));
+    let n = commands.len();
+    let file = lotline_protocol::OutboxFile::new(
+        store.device_id()?,
+        now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        commands,
+    );
+    file.check()
+        .map_err(|e| StoreError::Data(format!("the outbox is not consistent: {e}")))?;
+    let mut body = serde_json::to_vec_pretty(&file).map_err(|e| StoreError::Data(e.to_string()))?;
+    body.push(b'\n');
+    write_atomically(out, &body).map_err(|e| StoreError::Data(format!("cannot write {}: {e}", out.display())))?;
+    Ok((n, range))
+}
+
 /// The audit record as `export_audit` writes it (CSV or a JSON array), and its number of entries.
 pub fn audit_bytes(store: &Store, json_format: bool) -> Result<(Vec<u8>, usize), StoreError> {
     let (rows, _) = store.audit_entries()?;

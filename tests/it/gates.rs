@@ -130,6 +130,39 @@ fn run_script_prints_one_documented_line_per_op_and_the_summary_on_finish() {
     assert_eq!(cmds[3]["operator"], "recv1");
     assert_eq!(cmds[3]["payload"]["lines"][0]["lot"], "R-NEW1");
 
+    // outbox export: the unsent commands, as the protocol's envelopes, in a file for the hub.
+    let file = dir.path().join("stick").join("outbox.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let o = lotline(&["outbox", "export", "--db", db_s, "--out", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = &json_lines(&stdout(&o))[0];
+    assert_eq!(said["commands"], 11);
+    assert_eq!(
+        (said["first_seq"].clone(), said["last_seq"].clone()),
+        (1.into(), 11.into())
+    );
+    let exported: lotline_protocol::OutboxFile = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(exported.check(), Ok(()));
+    assert_eq!(exported.device_id, cmds[0]["device_id"]);
+    assert_eq!(exported.commands.len(), 11);
+    for (e, c) in exported.commands.iter().zip(&cmds) {
+        assert_eq!(e.id, c["id"].as_str().unwrap());
+        assert_eq!(e.seq, c["seq"].as_i64().unwrap());
+        assert_eq!(e.kind, c["type"].as_str().unwrap());
+        assert_eq!(e.payload, c["payload"]);
+    }
+    // A folder that is not there is an error naming the file; nothing is written.
+    let o = lotline(&[
+        "outbox",
+        "export",
+        "--db",
+        db_s,
+        "--out",
+        "/nonexistent-dir/outbox.json",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("/nonexistent-dir/outbox.json"), "{}", stderr(&o));
+
     // audit verify: exit 0 with the count.
     let o = lotline(&["audit", "verify", "--db", db_s]);
     assert!(o.status.success(), "{}", stderr(&o));

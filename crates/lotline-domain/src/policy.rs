@@ -98,6 +98,24 @@ pub struct Scanned {
     pub production_date: Option<NaiveDate>,
 }
 
+impl Scanned {
+    /// A lot of a known item named by the workflow (typed or chosen, not read off a label): the
+    /// item's GTIN (or its id) as the code, no dates of its own.
+    pub fn lot_of(item: &Item, lot: &LotNo) -> Scanned {
+        Scanned {
+            code: item
+                .gtin
+                .as_ref()
+                .map(|g| g.as_str().to_owned())
+                .unwrap_or_else(|| item.id.clone()),
+            gtin: item.gtin.clone(),
+            lot: Some(lot.clone()),
+            expiry: None,
+            production_date: None,
+        }
+    }
+}
+
 /// What the cache knows, looked up by the shell before calling [`evaluate`].
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {

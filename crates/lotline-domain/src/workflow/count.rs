@@ -766,17 +766,7 @@ fn counted(
         return t;
     }
     let known = facts.lot(&item.id, lot);
-    let scanned = Scanned {
-        code: item
-            .gtin
-            .as_ref()
-            .map(|g| g.as_str().to_owned())
-            .unwrap_or_else(|| item.id.clone()),
-        gtin: item.gtin.clone(),
-        lot: Some(lot.clone()),
-        expiry: None,
-        production_date: None,
-    };
+    let scanned = Scanned::lot_of(item, lot);
     let ev = policy::evaluate(
         Gate::Count,
         &policy::Facts {

@@ -704,17 +704,7 @@ fn judge(
             location: s.location.clone(),
         })
     });
-    let scanned = Scanned {
-        code: item
-            .gtin
-            .as_ref()
-            .map(|g| g.as_str().to_owned())
-            .unwrap_or_else(|| item.id.clone()),
-        gtin: item.gtin.clone(),
-        lot: Some(lot.clone()),
-        expiry: None,
-        production_date: None,
-    };
+    let scanned = Scanned::lot_of(item, lot);
     let ev = policy::evaluate(
         Gate::Pick,
         &policy::Facts {

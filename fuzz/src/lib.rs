@@ -7,7 +7,6 @@ pub use lotline_domain as domain;
 #[path = "devices.rs"]
 pub mod devices;
 
-/// The import file reader (bytes → typed rows and row errors), which depends only on serde,
-/// serde_json and the domain.
-#[path = "../../src/store/import/read.rs"]
-pub mod import_read;
+/// The import file reader (bytes → typed rows and row errors), from the master-data crate
+/// (serde, serde_json and the domain).
+pub use lotline_masterdata::read as import_read;

@@ -10,7 +10,7 @@
 //! Sections may come in any order: a reference to a record defined later in the file (a lot
 //! before its item, stock before its lot) is checked again once the whole file has been read.
 
-pub mod read;
+pub use lotline_masterdata::read;
 
 use std::io::Read;
 

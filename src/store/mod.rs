@@ -8,7 +8,7 @@ pub mod gates;
 pub mod import;
 mod integrity;
 mod migrations;
-pub mod pin;
+pub use lotline_masterdata::pin;
 
 use std::path::{Path, PathBuf};
 

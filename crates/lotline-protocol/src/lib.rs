@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod rows;
+pub mod sync;
+
 /// The version of the shapes in this crate.
 pub const PROTOCOL_VERSION: u32 = 1;
 

@@ -1,7 +1,7 @@
 //! Operators' PINs: stored only as argon2id hashes (PHC strings with a random salt from the OS),
 //! never as the PIN itself.
 //!
-//! A PIN is 4 to 12 digits ([`import::read::pin_problem`](super::import::read::pin_problem)).
+//! A PIN is 4 to 12 digits ([`read::pin_problem`](crate::read::pin_problem)).
 //! Hashing takes tens of milliseconds on purpose (the crate's default argon2id parameters:
 //! 19 MiB, two passes), so the import hashes a row only once it is read and checked.
 
@@ -9,8 +9,8 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2};
 
-use super::import::read::{PinProblem, pin_problem};
-use crate::domain::text::Bilingual;
+use crate::read::{PinProblem, pin_problem};
+use lotline_domain::text::Bilingual;
 
 /// Why a PIN could not be hashed. The messages never show the PIN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

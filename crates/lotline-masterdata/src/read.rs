@@ -16,9 +16,9 @@ use chrono::NaiveDate;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::domain::ids::{DATE_MAX, DATE_MIN, Gtin, LocationCode, LotNo, SerialNo, Sscc, parse_iso_date};
-use crate::domain::lot::{LotStatus, Storage};
-use crate::domain::text::Bilingual;
+use lotline_domain::ids::{DATE_MAX, DATE_MIN, Gtin, LocationCode, LotNo, SerialNo, Sscc, parse_iso_date};
+use lotline_domain::lot::{LotStatus, Storage};
+use lotline_domain::text::Bilingual;
 
 /// The sections of an import file, in the order the README lists them. Any order is accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,0 +1,1 @@
+//! lotline-hub: the central server (see `docs/sync-protocol.md`).

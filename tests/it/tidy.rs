@@ -340,11 +340,17 @@ fn the_handheld_and_the_hub_keep_to_their_own_dependencies() {
     let tree = |args: &[&str]| -> Vec<String> {
         let out = std::process::Command::new(env!("CARGO"))
             .current_dir(root)
-            .args(["tree", "--locked", "-e", "normal", "--prefix", "none", "--format", "{p}"])
+            .args([
+                "tree", "--locked", "-e", "normal", "--prefix", "none", "--format", "{p}",
+            ])
             .args(args)
             .output()
             .expect("cargo tree runs");
-        assert!(out.status.success(), "cargo tree {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "cargo tree {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
@@ -354,7 +360,14 @@ fn the_handheld_and_the_hub_keep_to_their_own_dependencies() {
     // The field build: the kms backend, no embedded hub.
     let handheld = tree(&["-p", "lotline", "--no-default-features", "--features", "kms"]);
     assert!(has(&handheld, "slint") && has(&handheld, "rusqlite"), "{handheld:?}");
-    for banned in ["axum", "lotline-hub", "postgres", "tokio-postgres", "sqlx", "hyper-server"] {
+    for banned in [
+        "axum",
+        "lotline-hub",
+        "postgres",
+        "tokio-postgres",
+        "sqlx",
+        "hyper-server",
+    ] {
         assert!(!has(&handheld, banned), "the handheld's tree contains {banned}");
     }
     // The desktop default embeds a hub on SQLite for the demo: still no PostgreSQL driver.

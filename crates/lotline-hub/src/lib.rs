@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod auth;
+pub mod bench;
 pub mod changes;
 pub mod db;
 pub mod error;

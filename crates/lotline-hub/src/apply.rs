@@ -793,3 +793,68 @@ pub fn ingest_file(store: &Store, file: &OutboxFile) -> Result<IngestSummary, Hu
     }
     Ok(sum)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seq_rules() {
+        let cases = [
+            (0, 1, SeqCheck::Next),
+            (0, 2, SeqCheck::Gap { expected: 1 }),
+            (5, 5, SeqCheck::Recorded),
+            (5, 1, SeqCheck::Recorded),
+            (5, 6, SeqCheck::Next),
+            (5, 9, SeqCheck::Gap { expected: 6 }),
+        ];
+        for (rt, seq, want) in cases {
+            assert_eq!(seq_check(rt, seq), want, "recorded_through {rt}, seq {seq}");
+        }
+    }
+
+    #[test]
+    fn receipt_rules() {
+        let status = [
+            (None, "quarantine", "quarantine"),
+            (Some("released"), "quarantine", "quarantine"),
+            (Some("quarantine"), "released", "released"),
+            (Some("recalled"), "released", "recalled"),
+            (Some("on_hold"), "released", "on_hold"),
+            (Some("rejected"), "quarantine", "rejected"),
+        ];
+        for (old, received, want) in status {
+            assert_eq!(status_after_receipt(old, received), want, "{old:?} + {received}");
+        }
+        let expiry = [
+            (None, None, None),
+            (None, Some("2027-01-31"), Some("2027-01-31")),
+            (Some("2027-01-31"), None, Some("2027-01-31")),
+            (Some("2027-03-31"), Some("2027-01-31"), Some("2027-01-31")),
+            (Some("2027-01-31"), Some("2027-03-31"), Some("2027-01-31")),
+        ];
+        for (old, label, want) in expiry {
+            assert_eq!(expiry_after_receipt(old, label).as_deref(), want, "{old:?} + {label:?}");
+        }
+    }
+
+    #[test]
+    fn pick_gate() {
+        for (s, blocked) in [
+            ("released", false),
+            ("quarantine", true),
+            ("on_hold", true),
+            ("recalled", true),
+            ("rejected", true),
+        ] {
+            assert_eq!(blocks_pick(s), blocked, "{s}");
+        }
+        assert!(!is_blocked("quarantine"));
+    }
+
+    #[test]
+    fn times_show_in_the_devices_offset() {
+        assert_eq!(hhmm("2026-12-01T02:40:00.000Z", Some("2026-12-01T10:42:00+08:00")), "10:40");
+        assert_eq!(hhmm("2026-12-01T10:42:00+08:00", None), "10:42");
+    }
+}

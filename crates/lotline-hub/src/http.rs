@@ -130,11 +130,8 @@ async fn commands(State(store): State<Store>, headers: HeaderMap, body: Result<B
     }
     let s = store.clone();
     let dev = id.clone();
-    let r = blocking(move || {
-        touch_device(&s, &dev, Some(req.schema_version))?;
-        crate::apply::apply_batch(&s, &dev, &req.commands)
-    })
-    .await?;
+    // The batch's own transaction records `last_seen`.
+    let r = blocking(move || crate::apply::apply_batch(&s, &dev, &req.commands)).await?;
     Ok(tagged(&id, axum::Json(r)))
 }
 

@@ -152,6 +152,10 @@ fn apply_in(tx: &mut Tx<'_>, d: &DeviceRow, cmds: &[CommandEnvelope]) -> Result<
         lags: Vec::new(),
     };
     let at = now();
+    // Ids of this batch already recorded (under any device and seq), found in one query; ids
+    // recorded by this batch join them as it goes.
+    let mut known = recorded_ids(tx, cmds)?;
+    let mut rows: Vec<(&CommandEnvelope, Option<Refusal>)> = Vec::new();
     for c in cmds {
         let outcome = if let Some(reason) = &stop {
             stats.counts.retry_later += 1;
@@ -160,7 +164,12 @@ fn apply_in(tx: &mut Tx<'_>, d: &DeviceRow, cmds: &[CommandEnvelope]) -> Result<
             match seq_check(rt, c.seq) {
                 SeqCheck::Recorded => {
                     stats.counts.already_recorded += 1;
-                    stored_outcome(tx, c)?
+                    // Recorded earlier in this very batch: not in the table yet.
+                    match rows.iter().find(|(r, _)| r.seq == c.seq) {
+                        Some((r, refusal)) if r.id == c.id => outcome_of(refusal.clone(), &at),
+                        Some((r, _)) => seq_conflict(c, &r.id),
+                        None => stored_outcome(tx, c)?,
+                    }
                 }
                 SeqCheck::Gap { expected } => {
                     gap = Some(SeqGap {
@@ -182,44 +191,30 @@ fn apply_in(tx: &mut Tx<'_>, d: &DeviceRow, cmds: &[CommandEnvelope]) -> Result<
                     Outcome::RetryLater { reason }
                 }
                 SeqCheck::Next => {
-                    let dup = tx
-                        .one("SELECT device_id, seq FROM commands WHERE id = $1 AND dup = 0", &[(&c.id).into()])?;
-                    let refusal = match dup {
-                        Some(r) => Some(Refusal::new(
+                    let refusal = match known.get(c.id.as_str()) {
+                        Some((dev, seq)) => Some(Refusal::new(
                             "duplicate_id",
-                            format!(
-                                "command id {} was already recorded as seq {} of device {}",
-                                c.id,
-                                r[1].int(),
-                                r[0].text()
-                            ),
-                            format!("命令 ID {} 已记录为设备 {} 的第 {} 条", c.id, r[0].text(), r[1].int()),
-                            json!({"id": c.id, "device_id": r[0].text(), "seq": r[1].int()}),
+                            format!("command id {} was already recorded as seq {seq} of device {dev}", c.id),
+                            format!("命令 ID {} 已记录为设备 {dev} 的第 {seq} 条", c.id),
+                            json!({"id": c.id, "device_id": dev, "seq": seq}),
                         )),
                         None => effect(tx, &mut log, d, c)?.err(),
                     };
-                    store_outcome(tx, c, refusal.as_ref(), &at)?;
+                    if refusal.is_none() {
+                        known.insert(c.id.as_str(), (c.device_id.clone(), c.seq));
+                    }
+                    rows.push((c, refusal.clone()));
                     rt = c.seq;
-                    match refusal {
-                        Some(r) => {
-                            stats.counts.rejected += 1;
-                            Outcome::Rejected {
-                                code: r.code,
-                                message: r.message,
-                                message_zh: r.message_zh,
-                                details: r.details,
-                                rejected_at: at.clone(),
-                            }
-                        }
-                        None => {
-                            stats.counts.applied += 1;
-                            if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&c.created_at) {
-                                let lag = chrono::Utc::now().signed_duration_since(t).num_milliseconds() as f64 / 1000.0;
-                                stats.lags.push(lag.max(0.0));
-                            }
-                            Outcome::Applied { applied_at: at.clone() }
+                    if refusal.is_some() {
+                        stats.counts.rejected += 1;
+                    } else {
+                        stats.counts.applied += 1;
+                        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&c.created_at) {
+                            let lag = chrono::Utc::now().signed_duration_since(t).num_milliseconds() as f64 / 1000.0;
+                            stats.lags.push(lag.max(0.0));
                         }
                     }
+                    outcome_of(refusal, &at)
                 }
             }
         };
@@ -229,6 +224,7 @@ fn apply_in(tx: &mut Tx<'_>, d: &DeviceRow, cmds: &[CommandEnvelope]) -> Result<
             outcome,
         });
     }
+    store_outcomes(tx, &rows, &at)?;
     log.finish(tx)?;
     tx.exec(
         "UPDATE devices SET recorded_through = $1, last_seen = $2 WHERE id = $3",
@@ -270,46 +266,93 @@ fn stored_outcome(tx: &mut Tx<'_>, c: &CommandEnvelope) -> Result<Outcome, HubEr
                 }
             }
         }
-        other => {
-            let stored = other.map(|r| r[0].text()).unwrap_or_default();
-            Outcome::Rejected {
-                code: "seq_conflict".into(),
-                message: format!(
-                    "seq {} of this device was recorded as command {stored}, not {}",
-                    c.seq, c.id
-                ),
-                message_zh: format!("此设备的第 {} 条已记录为命令 {stored}，而不是 {}", c.seq, c.id),
-                details: json!({"seq": c.seq, "stored_id": stored, "id": c.id}),
-                rejected_at: now(),
-            }
-        }
+        other => seq_conflict(c, &other.map(|r| r[0].text()).unwrap_or_default()),
     })
 }
 
-fn store_outcome(tx: &mut Tx<'_>, c: &CommandEnvelope, refusal: Option<&Refusal>, at: &str) -> Result<(), HubError> {
-    let dup = refusal.is_some_and(|r| r.code == "duplicate_id");
-    tx.exec(
-        "INSERT INTO commands(device_id, seq, id, dup, type, schema_version, created_at, operator, payload, outcome,
-                              code, message, message_zh, details, recorded_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        &[
-            (&c.device_id).into(),
-            Val::Int(c.seq),
-            (&c.id).into(),
-            dup.into(),
-            (&c.kind).into(),
-            Val::Int(c.schema_version as i64),
-            (&c.created_at).into(),
-            (&c.operator).into(),
-            c.payload.to_string().into(),
-            (if refusal.is_some() { "rejected" } else { "applied" }).into(),
-            refusal.map(|r| r.code.clone()).into(),
-            refusal.map(|r| r.message.clone()).into(),
-            refusal.map(|r| r.message_zh.clone()).into(),
-            refusal.map(|r| r.details.to_string()).into(),
-            at.into(),
-        ],
-    )?;
+fn seq_conflict(c: &CommandEnvelope, stored: &str) -> Outcome {
+    Outcome::Rejected {
+        code: "seq_conflict".into(),
+        message: format!("seq {} of this device was recorded as command {stored}, not {}", c.seq, c.id),
+        message_zh: format!("此设备的第 {} 条已记录为命令 {stored}，而不是 {}", c.seq, c.id),
+        details: json!({"seq": c.seq, "stored_id": stored, "id": c.id}),
+        rejected_at: now(),
+    }
+}
+
+fn outcome_of(refusal: Option<Refusal>, at: &str) -> Outcome {
+    match refusal {
+        Some(r) => Outcome::Rejected {
+            code: r.code,
+            message: r.message,
+            message_zh: r.message_zh,
+            details: r.details,
+            rejected_at: at.to_string(),
+        },
+        None => Outcome::Applied {
+            applied_at: at.to_string(),
+        },
+    }
+}
+
+/// The ids of `cmds` recorded already (not as duplicates): id → (device, seq).
+fn recorded_ids<'c>(
+    tx: &mut Tx<'_>,
+    cmds: &'c [CommandEnvelope],
+) -> Result<std::collections::HashMap<&'c str, (String, i64)>, HubError> {
+    let mut known = std::collections::HashMap::new();
+    for chunk in cmds.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, device_id, seq FROM commands WHERE dup = 0 AND id IN ({})",
+            marks.join(", ")
+        );
+        let params: Vec<Val> = chunk.iter().map(|c| (&c.id).into()).collect();
+        for r in tx.query(&sql, &params)? {
+            if let Some(c) = chunk.iter().find(|c| c.id == r[0].text()) {
+                known.insert(c.id.as_str(), (r[1].text(), r[2].int()));
+            }
+        }
+    }
+    Ok(known)
+}
+
+/// Records the commands with their outcomes, several rows per statement.
+fn store_outcomes(tx: &mut Tx<'_>, rows: &[(&CommandEnvelope, Option<Refusal>)], at: &str) -> Result<(), HubError> {
+    const COLS: usize = 15;
+    for chunk in rows.chunks(100) {
+        let mut sql = String::from(
+            "INSERT INTO commands(device_id, seq, id, dup, type, schema_version, created_at, operator, payload, outcome,
+                                  code, message, message_zh, details, recorded_at) VALUES ",
+        );
+        let mut params = Vec::with_capacity(chunk.len() * COLS);
+        for (i, (c, refusal)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let marks: Vec<String> = (1..=COLS).map(|k| format!("${}", i * COLS + k)).collect();
+            sql.push_str(&format!("({})", marks.join(", ")));
+            let refusal = refusal.as_ref();
+            params.extend([
+                (&c.device_id).into(),
+                Val::Int(c.seq),
+                (&c.id).into(),
+                refusal.is_some_and(|r| r.code == "duplicate_id").into(),
+                (&c.kind).into(),
+                Val::Int(c.schema_version as i64),
+                (&c.created_at).into(),
+                (&c.operator).into(),
+                c.payload.to_string().into(),
+                (if refusal.is_some() { "rejected" } else { "applied" }).into(),
+                refusal.map(|r| r.code.clone()).into(),
+                refusal.map(|r| r.message.clone()).into(),
+                refusal.map(|r| r.message_zh.clone()).into(),
+                refusal.map(|r| r.details.to_string()).into(),
+                at.into(),
+            ]);
+        }
+        tx.exec(&sql, &params)?;
+    }
     Ok(())
 }
 

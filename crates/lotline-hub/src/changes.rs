@@ -309,16 +309,26 @@ pub fn list_buckets(store: &Store, device: &str) -> Result<BucketList, HubError>
     })
 }
 
-/// One page of a bucket's changes after `after`. A generation other than the bucket's current
-/// one gets the current generation's page from the start (the device resets the bucket).
-pub fn changes(
+/// A page as read: the changes' `data` still the stored JSON text.
+struct RawPage {
+    bucket: String,
+    generation: i64,
+    /// seq, table, key, put?, data
+    rows: Vec<(i64, String, String, bool, Option<String>)>,
+    checkpoint: i64,
+    checksum: u32,
+    remaining: i64,
+    device_recorded_through: i64,
+}
+
+fn read_page(
     store: &Store,
     device: &str,
     bucket: &str,
     after: i64,
     generation: Option<i64>,
     limit: usize,
-) -> Result<ChangePage, HubError> {
+) -> Result<RawPage, HubError> {
     let limit = limit.clamp(1, MAX_PAGE_CHANGES);
     store.read(|tx| {
         let d = self::device(tx, device)?.ok_or(HubError::Unauthorized)?;
@@ -348,32 +358,106 @@ pub fn changes(
                 None => (after, 0, 0),
             },
         };
-        let mut changes = Vec::with_capacity(rows.len());
-        for r in rows {
-            let data = match r[4].opt_text() {
-                Some(t) => Some(serde_json::from_str(&t).map_err(HubError::db)?),
-                None => None,
-            };
-            changes.push(Change {
-                seq: r[0].int(),
-                table: r[1].text(),
-                key: r[2].text(),
-                op: if r[3].text() == "put" { ChangeOp::Put } else { ChangeOp::Delete },
-                data,
-            });
-        }
-        let remaining = (total - n).max(0);
-        Ok(ChangePage {
+        let rows = rows
+            .into_iter()
+            .map(|mut r| {
+                let data = std::mem::replace(&mut r[4], Val::Null).opt_text();
+                let put = matches!(&r[3], Val::Text(t) if t == "put");
+                let key = std::mem::replace(&mut r[2], Val::Null).text();
+                let table = std::mem::replace(&mut r[1], Val::Null).text();
+                (r[0].int(), table, key, put, data)
+            })
+            .collect();
+        Ok(RawPage {
             bucket: bucket.into(),
             generation: current,
-            changes,
+            rows,
             checkpoint,
             checksum,
-            more: remaining > 0,
-            remaining,
+            remaining: (total - n).max(0),
             device_recorded_through: d.recorded_through,
         })
     })
+}
+
+/// One page of a bucket's changes after `after`. A generation other than the bucket's current
+/// one gets the current generation's page from the start (the device resets the bucket).
+pub fn changes(
+    store: &Store,
+    device: &str,
+    bucket: &str,
+    after: i64,
+    generation: Option<i64>,
+    limit: usize,
+) -> Result<ChangePage, HubError> {
+    let p = read_page(store, device, bucket, after, generation, limit)?;
+    let mut changes = Vec::with_capacity(p.rows.len());
+    for (seq, table, key, put, data) in p.rows {
+        let data = match data {
+            Some(t) => Some(serde_json::from_str(&t).map_err(HubError::db)?),
+            None => None,
+        };
+        changes.push(Change {
+            seq,
+            table,
+            key,
+            op: if put { ChangeOp::Put } else { ChangeOp::Delete },
+            data,
+        });
+    }
+    Ok(ChangePage {
+        bucket: p.bucket,
+        generation: p.generation,
+        changes,
+        checkpoint: p.checkpoint,
+        checksum: p.checksum,
+        more: p.remaining > 0,
+        remaining: p.remaining,
+        device_recorded_through: p.device_recorded_through,
+    })
+}
+
+/// The same page as [`changes`], as the JSON body of the response: the stored `data` is
+/// written as it is, not parsed and written again.
+pub fn changes_json(
+    store: &Store,
+    device: &str,
+    bucket: &str,
+    after: i64,
+    generation: Option<i64>,
+    limit: usize,
+) -> Result<Vec<u8>, HubError> {
+    let p = read_page(store, device, bucket, after, generation, limit)?;
+    let size: usize = p.rows.iter().map(|r| 64 + r.2.len() + r.4.as_ref().map_or(0, String::len)).sum();
+    let mut out = String::with_capacity(size + 256);
+    let js = |s: &str| serde_json::to_string(s).expect("strings serialise");
+    out.push_str("{\"bucket\":");
+    out.push_str(&js(&p.bucket));
+    out.push_str(&format!(",\"generation\":{},\"changes\":[", p.generation));
+    for (i, (seq, table, key, put, data)) in p.rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!("{{\"seq\":{seq},\"table\":"));
+        out.push_str(&js(table));
+        out.push_str(",\"key\":");
+        out.push_str(&js(key));
+        out.push_str(if *put { ",\"op\":\"put\"" } else { ",\"op\":\"delete\"" });
+        if let Some(d) = data {
+            out.push_str(",\"data\":");
+            out.push_str(d);
+        }
+        out.push('}');
+    }
+    out.push_str(&format!(
+        "],\"checkpoint\":{},\"checksum\":{},\"more\":{},\"remaining\":{},\"device_recorded_through\":{}}}",
+        p.checkpoint,
+        p.checksum,
+        p.remaining > 0,
+        p.remaining,
+        p.device_recorded_through
+    ));
+    Ok(out.into_bytes())
 }
 
 /// Orders every device to fetch `bucket` again from the start (raises its generation); the new one.

@@ -181,15 +181,14 @@ async fn changes(
     let s = store.clone();
     let dev = id.clone();
     let body = blocking(move || {
-        let page = crate::changes::changes(
+        crate::changes::changes_json(
             &s,
             &dev,
             &bucket,
             q.after,
             q.generation,
             q.limit.unwrap_or(MAX_PAGE_CHANGES),
-        )?;
-        serde_json::to_vec(&page).map_err(HubError::db)
+        )
     })
     .await?;
     let mut r = tagged(&id, body);
@@ -282,7 +281,7 @@ pub fn router(store: Store) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
         .layer(middleware::from_fn(log_request))
         .with_state(store)
 }

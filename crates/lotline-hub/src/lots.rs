@@ -185,7 +185,7 @@ pub fn trace(store: &Store, lot: Option<&str>, gtin: Option<&str>) -> Result<Vec
             let history = tx
                 .query(
                     "SELECT at, from_status, status, by_whom, reason, command_id FROM lot_events
-                     WHERE item = $1 AND lot = $2 ORDER BY at, id",
+                     WHERE item = $1 AND lot = $2 ORDER BY id",
                     &[(&item).into(), (&lot).into()],
                 )?
                 .into_iter()
@@ -203,7 +203,7 @@ pub fn trace(store: &Store, lot: Option<&str>, gtin: Option<&str>) -> Result<Vec
                     "SELECT m.at, m.kind, m.qty, m.from_location, m.to_location, m.task, t.reference, m.customer,
                             m.device, m.site, m.operator, m.command_id
                      FROM movements m LEFT JOIN tasks t ON t.id = m.task
-                     WHERE m.item = $1 AND m.lot = $2 ORDER BY m.at, m.id",
+                     WHERE m.item = $1 AND m.lot = $2 ORDER BY m.id",
                     &[(&item).into(), (&lot).into()],
                 )?
                 .into_iter()

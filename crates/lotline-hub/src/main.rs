@@ -332,6 +332,7 @@ fn serve(db: &str, listen: &str, allow_plain_http: bool, tls: bool) -> Result<()
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let store = Store::open(db)?;
     let rt = tokio::runtime::Builder::new_multi_thread()

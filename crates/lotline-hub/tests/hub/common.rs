@@ -6,11 +6,23 @@ use lotline_hub::Store;
 use lotline_protocol::CommandEnvelope;
 use serde_json::{Value, json};
 
-/// A database for one test: a SQLite file in a temporary directory, or a fresh PostgreSQL schema.
+/// A database for one test: a SQLite file in a temporary directory, or a fresh PostgreSQL schema
+/// (dropped when the test is done with it).
 pub struct Db {
     pub name: &'static str,
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((url, schema)) = &self.pg
+            && let Ok(mut c) = postgres::Client::connect(url, postgres::NoTls)
+        {
+            let _ = c.batch_execute(&format!("SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
 }
 
 static N: AtomicUsize = AtomicUsize::new(0);
@@ -22,6 +34,7 @@ pub fn dbs(test: &str) -> Vec<Db> {
         name: "sqlite",
         url: dir.path().join("hub.db").display().to_string(),
         _dir: Some(dir),
+        pg: None,
     }];
     match std::env::var("LOTLINE_TEST_PG") {
         Ok(url) if !url.is_empty() => v.push(pg(&url, test)),
@@ -38,13 +51,16 @@ fn pg(url: &str, test: &str) -> Db {
         N.fetch_add(1, Ordering::Relaxed)
     );
     let mut c = postgres::Client::connect(url, postgres::NoTls).expect("LOTLINE_TEST_PG connects");
-    c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))
+    c.batch_execute(&format!(
+        "SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ))
         .unwrap();
     let sep = if url.contains('?') { '&' } else { '?' };
     Db {
         name: "postgres",
         url: format!("{url}{sep}options=-csearch_path%3D{schema}"),
         _dir: None,
+        pg: Some((url.to_string(), schema)),
     }
 }
 

@@ -76,6 +76,18 @@ fn replay_returns_the_stored_outcome_and_gaps_are_reported() {
             o => panic!("{o:?}"),
         }
         assert_eq!(count(&store, "SELECT COUNT(*) FROM commands"), 5);
+
+        // Within one batch: a repeat of a command just recorded gets its outcome, a repeated id
+        // under the next seq is a duplicate.
+        let mut twin = scan(&d, 7);
+        twin.id = scan(&d, 6).id;
+        let r = apply_batch(&store, &d, &[scan(&d, 6), scan(&d, 6), twin]).unwrap();
+        let codes: Vec<&str> = r.outcomes.iter().map(|o| code(&o.outcome)).collect();
+        assert_eq!(codes, ["applied", "applied", "duplicate_id"], "{}", db.name);
+        assert_eq!(r.outcomes[0].outcome, r.outcomes[1].outcome);
+        assert_eq!(r.recorded_through, 7);
+        let again = apply_batch(&store, &d, &[scan(&d, 6)]).unwrap();
+        assert_eq!(again.outcomes[0].outcome, r.outcomes[0].outcome, "stored as returned");
     }
 }
 

@@ -6,4 +6,5 @@ mod hub {
     mod flows;
     mod http;
     mod import;
+    mod cli;
 }

@@ -82,6 +82,10 @@ fn the_api_checks_who_calls() {
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["changes"].as_array().unwrap().len(), 2);
         assert_eq!(v["more"], true);
+        // The page as served is the library's page.
+        let (_, v) = call("GET", &format!("{url}/v1/buckets/global/changes?after=3&limit=4"), Some(&a.token), None);
+        let served: lotline_protocol::sync::ChangePage = serde_json::from_value(v).unwrap();
+        assert_eq!(served, lotline_hub::changes(&store, &a.device_id, "global", 3, None, 4).unwrap());
 
         // Uploads: as another device 403, old schema 426, too many 413.
         let one = json!([serde_json::to_value(putaway(&b.device_id, 1, 1)).unwrap()]);

@@ -141,7 +141,11 @@ pub(crate) struct BatchStats {
     pub lags: Vec<f64>,
 }
 
-fn apply_in(tx: &mut Tx<'_>, d: &DeviceRow, cmds: &[CommandEnvelope]) -> Result<(BatchStats, UploadResponse), HubError> {
+fn apply_in(
+    tx: &mut Tx<'_>,
+    d: &DeviceRow,
+    cmds: &[CommandEnvelope],
+) -> Result<(BatchStats, UploadResponse), HubError> {
     let mut rt = d.recorded_through;
     let mut log = Log::new();
     let mut outcomes = Vec::with_capacity(cmds.len());
@@ -273,7 +277,10 @@ fn stored_outcome(tx: &mut Tx<'_>, c: &CommandEnvelope) -> Result<Outcome, HubEr
 fn seq_conflict(c: &CommandEnvelope, stored: &str) -> Outcome {
     Outcome::Rejected {
         code: "seq_conflict".into(),
-        message: format!("seq {} of this device was recorded as command {stored}, not {}", c.seq, c.id),
+        message: format!(
+            "seq {} of this device was recorded as command {stored}, not {}",
+            c.seq, c.id
+        ),
         message_zh: format!("此设备的第 {} 条已记录为命令 {stored}，而不是 {}", c.seq, c.id),
         details: json!({"seq": c.seq, "stored_id": stored, "id": c.id}),
         rejected_at: now(),
@@ -356,24 +363,25 @@ fn store_outcomes(tx: &mut Tx<'_>, rows: &[(&CommandEnvelope, Option<Refusal>)],
     Ok(())
 }
 
+/// Goods moved, for the trace.
+struct Move<'a> {
+    kind: &'a str,
+    item: &'a str,
+    lot: &'a str,
+    from: Option<&'a str>,
+    to: Option<&'a str>,
+    qty: i64,
+    task: Option<&'a str>,
+    customer: Option<&'a str>,
+}
+
 struct Ctx<'a> {
     d: &'a DeviceRow,
     c: &'a CommandEnvelope,
 }
 
 impl Ctx<'_> {
-    fn movement(
-        &self,
-        tx: &mut Tx<'_>,
-        kind: &str,
-        item: &str,
-        lot: &str,
-        from: Option<&str>,
-        to: Option<&str>,
-        qty: i64,
-        task: Option<&str>,
-        customer: Option<&str>,
-    ) -> Result<(), HubError> {
+    fn movement(&self, tx: &mut Tx<'_>, m: Move<'_>) -> Result<(), HubError> {
         tx.exec(
             "INSERT INTO movements(at, device, site, operator, kind, item, lot, from_location, to_location, qty, task,
                                    customer, command_id)
@@ -383,14 +391,14 @@ impl Ctx<'_> {
                 (&self.d.id).into(),
                 (&self.d.site).into(),
                 (&self.c.operator).into(),
-                kind.into(),
-                item.into(),
-                lot.into(),
-                from.into(),
-                to.into(),
-                Val::Int(qty),
-                task.into(),
-                customer.into(),
+                m.kind.into(),
+                m.item.into(),
+                m.lot.into(),
+                m.from.into(),
+                m.to.into(),
+                Val::Int(m.qty),
+                m.task.into(),
+                m.customer.into(),
                 (&self.c.id).into(),
             ],
         )?;
@@ -426,29 +434,31 @@ fn lot_state(tx: &mut Tx<'_>, item: &str, lot: &str) -> Result<Option<LotState>,
         }))
 }
 
-fn lot_event(
-    tx: &mut Tx<'_>,
-    item: &str,
-    lot: &str,
-    from: Option<&str>,
-    to: &str,
-    at: &str,
-    by: Option<&str>,
-    reason: Option<&str>,
-    command: Option<&str>,
-) -> Result<(), HubError> {
+/// One change of a lot's status, for its history.
+struct LotEvent<'a> {
+    item: &'a str,
+    lot: &'a str,
+    from: Option<&'a str>,
+    to: &'a str,
+    at: &'a str,
+    by: Option<&'a str>,
+    reason: Option<&'a str>,
+    command: Option<&'a str>,
+}
+
+fn lot_event(tx: &mut Tx<'_>, e: &LotEvent<'_>) -> Result<(), HubError> {
     tx.exec(
         "INSERT INTO lot_events(item, lot, from_status, status, at, by_whom, reason, command_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
-            item.into(),
-            lot.into(),
-            from.into(),
-            to.into(),
-            at.into(),
-            by.into(),
-            reason.into(),
-            command.into(),
+            e.item.into(),
+            e.lot.into(),
+            e.from.into(),
+            e.to.into(),
+            e.at.into(),
+            e.by.into(),
+            e.reason.into(),
+            e.command.into(),
         ],
     )?;
     Ok(())
@@ -462,12 +472,7 @@ fn item_name(tx: &mut Tx<'_>, item: &str) -> Result<(String, String), HubError> 
 }
 
 /// The command's effect; `Err(refusal)` when the hub refuses it (nothing written then).
-fn effect(
-    tx: &mut Tx<'_>,
-    log: &mut Log,
-    d: &DeviceRow,
-    c: &CommandEnvelope,
-) -> Result<Result<(), Refusal>, HubError> {
+fn effect(tx: &mut Tx<'_>, log: &mut Log, d: &DeviceRow, c: &CommandEnvelope) -> Result<Result<(), Refusal>, HubError> {
     let cmd: Command = match serde_json::from_value(json!({"type": c.kind, "payload": c.payload})) {
         Ok(cmd) => cmd,
         Err(e) => return Ok(Err(bad_command(c, &e.to_string()))),
@@ -497,14 +502,16 @@ fn effect(
                         )?;
                         lot_event(
                             tx,
-                            &l.item,
-                            &l.lot,
-                            None,
-                            &l.lot_status,
-                            &c.created_at,
-                            op,
-                            Some("received"),
-                            Some(&c.id),
+                            &LotEvent {
+                                item: &l.item,
+                                lot: &l.lot,
+                                from: None,
+                                to: &l.lot_status,
+                                at: &c.created_at,
+                                by: op,
+                                reason: Some("received"),
+                                command: Some(&c.id),
+                            },
                         )?;
                     }
                     Some(r) => {
@@ -523,14 +530,16 @@ fn effect(
                             )?;
                             lot_event(
                                 tx,
-                                &l.item,
-                                &l.lot,
-                                Some(&was),
-                                &status,
-                                &c.created_at,
-                                op,
-                                Some("received"),
-                                Some(&c.id),
+                                &LotEvent {
+                                    item: &l.item,
+                                    lot: &l.lot,
+                                    from: Some(&was),
+                                    to: &status,
+                                    at: &c.created_at,
+                                    by: op,
+                                    reason: Some("received"),
+                                    command: Some(&c.id),
+                                },
                             )?;
                         }
                     }
@@ -539,14 +548,16 @@ fn effect(
                 add_stock(tx, log, &l.item, &l.lot, &l.location, l.qty as i64)?;
                 x.movement(
                     tx,
-                    "receive",
-                    &l.item,
-                    &l.lot,
-                    None,
-                    Some(&l.location),
-                    l.qty as i64,
-                    task.as_deref(),
-                    None,
+                    Move {
+                        kind: "receive",
+                        item: &l.item,
+                        lot: &l.lot,
+                        from: None,
+                        to: Some(&l.location),
+                        qty: l.qty as i64,
+                        task: task.as_deref(),
+                        customer: None,
+                    },
                 )?;
             }
         }
@@ -562,14 +573,16 @@ fn effect(
             add_stock(tx, log, &item, &lot, &to, qty as i64)?;
             x.movement(
                 tx,
-                "putaway",
-                &item,
-                &lot,
-                Some(&from),
-                Some(&to),
-                qty as i64,
-                task.as_deref(),
-                None,
+                Move {
+                    kind: "putaway",
+                    item: &item,
+                    lot: &lot,
+                    from: Some(&from),
+                    to: Some(&to),
+                    qty: qty as i64,
+                    task: task.as_deref(),
+                    customer: None,
+                },
             )?;
         }
         Command::LotReleased {
@@ -596,18 +609,25 @@ fn effect(
                     tx.exec(
                         "UPDATE lots SET status = 'released', status_changed_at = $1, status_changed_by = $2,
                             status_reason = 'released after QC' WHERE item = $3 AND lot = $4",
-                        &[(&c.created_at).into(), (&authorised_by).into(), (&item).into(), (&lot).into()],
+                        &[
+                            (&c.created_at).into(),
+                            (&authorised_by).into(),
+                            (&item).into(),
+                            (&lot).into(),
+                        ],
                     )?;
                     lot_event(
                         tx,
-                        &item,
-                        &lot,
-                        Some("quarantine"),
-                        "released",
-                        &c.created_at,
-                        Some(&authorised_by),
-                        Some("released after QC"),
-                        Some(&c.id),
+                        &LotEvent {
+                            item: &item,
+                            lot: &lot,
+                            from: Some("quarantine"),
+                            to: "released",
+                            at: &c.created_at,
+                            by: Some(&authorised_by),
+                            reason: Some("released after QC"),
+                            command: Some(&c.id),
+                        },
                     )?;
                     log.lot(tx, &item, &lot)?;
                 }
@@ -681,14 +701,16 @@ fn effect(
             let cust = task_customer.or(customer);
             x.movement(
                 tx,
-                "pick",
-                &item,
-                &lot,
-                Some(&location),
-                None,
-                qty as i64,
-                Some(&task),
-                cust.as_deref(),
+                Move {
+                    kind: "pick",
+                    item: &item,
+                    lot: &lot,
+                    from: Some(&location),
+                    to: None,
+                    qty: qty as i64,
+                    task: Some(&task),
+                    customer: cust.as_deref(),
+                },
             )?;
         }
         Command::PickShort {
@@ -700,7 +722,12 @@ fn effect(
         } => {
             let n = tx.exec(
                 "UPDATE task_lines SET qty_short = $1, short_reason = $2 WHERE task = $3 AND line = $4",
-                &[Val::Int(qty_short as i64), (&reason).into(), (&task).into(), Val::Int(line as i64)],
+                &[
+                    Val::Int(qty_short as i64),
+                    (&reason).into(),
+                    (&task).into(),
+                    Val::Int(line as i64),
+                ],
             )?;
             if n > 0 {
                 log.task(tx, &task)?;
@@ -711,7 +738,12 @@ fn effect(
         } => {
             let n = tx.exec(
                 "UPDATE task_lines SET checked_by = $1, checked_at = $2 WHERE task = $3 AND line = $4",
-                &[(&checker).into(), (&c.created_at).into(), (&task).into(), Val::Int(line as i64)],
+                &[
+                    (&checker).into(),
+                    (&c.created_at).into(),
+                    (&task).into(),
+                    Val::Int(line as i64),
+                ],
             )?;
             if n > 0 {
                 log.task(tx, &task)?;
@@ -763,14 +795,16 @@ fn effect(
                     add_stock(tx, log, &v.item, &v.lot, &v.location, v.variance)?;
                     x.movement(
                         tx,
-                        "count",
-                        &v.item,
-                        &v.lot,
-                        None,
-                        Some(&v.location),
-                        v.variance,
-                        Some(&task),
-                        None,
+                        Move {
+                            kind: "count",
+                            item: &v.item,
+                            lot: &v.lot,
+                            from: None,
+                            to: Some(&v.location),
+                            qty: v.variance,
+                            task: Some(&task),
+                            customer: None,
+                        },
                     )?;
                 }
             }
@@ -897,7 +931,10 @@ mod tests {
 
     #[test]
     fn times_show_in_the_devices_offset() {
-        assert_eq!(hhmm("2026-12-01T02:40:00.000Z", Some("2026-12-01T10:42:00+08:00")), "10:40");
+        assert_eq!(
+            hhmm("2026-12-01T02:40:00.000Z", Some("2026-12-01T10:42:00+08:00")),
+            "10:40"
+        );
         assert_eq!(hhmm("2026-12-01T10:42:00+08:00", None), "10:42");
     }
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use lotline_protocol::rows;
 use lotline_protocol::sync::{
-    BucketInfo, BucketList, Change, ChangeOp, ChangePage, GLOBAL_BUCKET, MAX_PAGE_CHANGES, change_checksum, device_bucket,
-    site_bucket,
+    BucketInfo, BucketList, Change, ChangeOp, ChangePage, GLOBAL_BUCKET, MAX_PAGE_CHANGES, change_checksum,
+    device_bucket, site_bucket,
 };
 use serde_json::Value;
 
@@ -45,12 +45,20 @@ impl Log {
     ) -> Result<(), HubError> {
         let seq = match self.next_seq {
             Some(s) => s,
-            None => tx.one("SELECT COALESCE(MAX(seq), 0) FROM changes", &[])?.map(|r| r[0].int()).unwrap_or(0) + 1,
+            None => {
+                tx.one("SELECT COALESCE(MAX(seq), 0) FROM changes", &[])?
+                    .map(|r| r[0].int())
+                    .unwrap_or(0)
+                    + 1
+            }
         };
         self.next_seq = Some(seq + 1);
         if !self.buckets.contains_key(bucket) {
             let st = tx
-                .one("SELECT cum_checksum, changes, head FROM buckets WHERE name = $1", &[bucket.into()])?
+                .one(
+                    "SELECT cum_checksum, changes, head FROM buckets WHERE name = $1",
+                    &[bucket.into()],
+                )?
                 .map(|r| BucketState {
                     cum: r[0].int() as u32,
                     n: r[1].int(),
@@ -60,7 +68,11 @@ impl Log {
             self.buckets.insert(bucket.to_string(), st);
         }
         let st = self.buckets.get_mut(bucket).expect("inserted above");
-        let op = if data.is_some() { ChangeOp::Put } else { ChangeOp::Delete };
+        let op = if data.is_some() {
+            ChangeOp::Put
+        } else {
+            ChangeOp::Delete
+        };
         let change = Change {
             seq,
             table: table.into(),
@@ -121,7 +133,13 @@ impl Log {
             qc_date: r[2].opt_text(),
             status: r[3].text(),
         };
-        self.append(tx, GLOBAL_BUCKET, "lot", &format!("{item}/{lot}"), Some(to_value(&data)))
+        self.append(
+            tx,
+            GLOBAL_BUCKET,
+            "lot",
+            &format!("{item}/{lot}"),
+            Some(to_value(&data)),
+        )
     }
 
     pub(crate) fn stock(&mut self, tx: &mut Tx<'_>, item: &str, lot: &str, location: &str) -> Result<(), HubError> {
@@ -162,7 +180,13 @@ impl Log {
             lot: r[0].opt_text(),
             status: r[1].text(),
         };
-        self.append(tx, GLOBAL_BUCKET, "serial", &format!("{item}/{serial}"), Some(to_value(&data)))
+        self.append(
+            tx,
+            GLOBAL_BUCKET,
+            "serial",
+            &format!("{item}/{serial}"),
+            Some(to_value(&data)),
+        )
     }
 
     pub(crate) fn task(&mut self, tx: &mut Tx<'_>, id: &str) -> Result<(), HubError> {
@@ -199,7 +223,10 @@ impl Log {
             })
             .collect();
         let locations = tx
-            .query("SELECT location FROM task_locations WHERE task = $1 ORDER BY location", &[id.into()])?
+            .query(
+                "SELECT location FROM task_locations WHERE task = $1 ORDER BY location",
+                &[id.into()],
+            )?
             .into_iter()
             .map(|l| l[0].text())
             .collect();
@@ -276,7 +303,10 @@ pub(crate) struct DeviceRow {
 
 pub(crate) fn device(tx: &mut Tx<'_>, id: &str) -> Result<Option<DeviceRow>, HubError> {
     Ok(tx
-        .one("SELECT id, site, recorded_through FROM devices WHERE id = $1", &[id.into()])?
+        .one(
+            "SELECT id, site, recorded_through FROM devices WHERE id = $1",
+            &[id.into()],
+        )?
         .map(|r| DeviceRow {
             id: r[0].text(),
             site: r[1].text(),
@@ -294,7 +324,10 @@ pub fn list_buckets(store: &Store, device: &str) -> Result<BucketList, HubError>
         let d = self::device(tx, device)?.ok_or(HubError::Unauthorized)?;
         let mut buckets = Vec::new();
         for name in readable(&d) {
-            let r = tx.one("SELECT generation, head, changes FROM buckets WHERE name = $1", &[(&name).into()])?;
+            let r = tx.one(
+                "SELECT generation, head, changes FROM buckets WHERE name = $1",
+                &[(&name).into()],
+            )?;
             buckets.push(BucketInfo {
                 name,
                 generation: r.as_ref().map(|r| r[0].int()).unwrap_or(1),
@@ -336,7 +369,10 @@ fn read_page(
             return Err(HubError::Forbidden(Forbidden::Bucket(bucket.into())));
         }
         let (current, total) = tx
-            .one("SELECT generation, changes FROM buckets WHERE name = $1", &[bucket.into()])?
+            .one(
+                "SELECT generation, changes FROM buckets WHERE name = $1",
+                &[bucket.into()],
+            )?
             .map(|r| (r[0].int(), r[1].int()))
             .unwrap_or((1, 0));
         let after = match generation {
@@ -428,7 +464,11 @@ pub fn changes_json(
     limit: usize,
 ) -> Result<Vec<u8>, HubError> {
     let p = read_page(store, device, bucket, after, generation, limit)?;
-    let size: usize = p.rows.iter().map(|r| 64 + r.2.len() + r.4.as_ref().map_or(0, String::len)).sum();
+    let size: usize = p
+        .rows
+        .iter()
+        .map(|r| 64 + r.2.len() + r.4.as_ref().map_or(0, String::len))
+        .sum();
     let mut out = String::with_capacity(size + 256);
     let js = |s: &str| serde_json::to_string(s).expect("strings serialise");
     out.push_str("{\"bucket\":");

@@ -1,6 +1,7 @@
 //! The store: SQLite (a file) or PostgreSQL (`postgres://…`), behind one transaction type whose
 //! SQL is written once with `$1..$n` placeholders over a small value enum.
 
+#[cfg(feature = "postgres")]
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -95,7 +96,8 @@ pub type Row = Vec<Val>;
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// The one advisory lock every PostgreSQL write transaction takes first ("lotline" in ASCII).
-const PG_WRITE_LOCK: i64 = 0x6c6f_746c_696e_65;
+#[cfg(feature = "postgres")]
+const PG_WRITE_LOCK: i64 = 0x006c_6f74_6c69_6e65;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -107,7 +109,7 @@ pub enum Backend {
 enum Conn {
     Sqlite(rusqlite::Connection),
     #[cfg(feature = "postgres")]
-    Pg(PgConn),
+    Pg(Box<PgConn>),
 }
 
 #[cfg(feature = "postgres")]
@@ -184,8 +186,10 @@ impl Store {
     fn connect(&self) -> Result<Conn, HubError> {
         match self.inner.backend {
             Backend::Sqlite => {
-                let c = rusqlite::Connection::open(&self.inner.target).map_err(|e| HubError::open(&self.inner.target, e))?;
-                c.busy_timeout(std::time::Duration::from_secs(30)).map_err(HubError::db)?;
+                let c = rusqlite::Connection::open(&self.inner.target)
+                    .map_err(|e| HubError::open(&self.inner.target, e))?;
+                c.busy_timeout(std::time::Duration::from_secs(30))
+                    .map_err(HubError::db)?;
                 c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
                     .map_err(|e| HubError::open(&self.inner.target, e))?;
                 c.set_prepared_statement_cache_capacity(128);
@@ -195,10 +199,10 @@ impl Store {
             Backend::Postgres => {
                 let client = postgres::Client::connect(&self.inner.target, postgres::NoTls)
                     .map_err(|e| HubError::open(&redact(&self.inner.target), e))?;
-                Ok(Conn::Pg(PgConn {
+                Ok(Conn::Pg(Box::new(PgConn {
                     client,
                     stmts: HashMap::new(),
-                }))
+                })))
             }
         }
     }
@@ -270,7 +274,7 @@ fn run_on<T, E: From<HubError>>(
         }
         #[cfg(feature = "postgres")]
         Conn::Pg(p) => {
-            let PgConn { client, stmts } = p;
+            let PgConn { client, stmts } = &mut **p;
             let tx = client.transaction().map_err(HubError::db)?;
             let mut t = Tx {
                 inner: TxInner::Pg(tx, stmts),
@@ -501,7 +505,10 @@ mod tests {
 
     #[test]
     fn placeholders_are_rewritten_for_sqlite_outside_quotes() {
-        assert_eq!(sqlite_sql("SELECT a FROM t WHERE b = $1 AND c = $12"), "SELECT a FROM t WHERE b = ?1 AND c = ?12");
+        assert_eq!(
+            sqlite_sql("SELECT a FROM t WHERE b = $1 AND c = $12"),
+            "SELECT a FROM t WHERE b = ?1 AND c = ?12"
+        );
         assert_eq!(sqlite_sql("SELECT '$1', $2"), "SELECT '$1', ?2");
     }
 }

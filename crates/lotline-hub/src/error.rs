@@ -57,7 +57,10 @@ impl std::fmt::Display for Forbidden {
             Forbidden::OtherDevice { token, body } => {
                 write!(f, "the token is device {token}'s; the upload says device {body}")
             }
-            Forbidden::NotAdmin => write!(f, "this call needs the hub's admin token (lotline-hub token --admin NAME)"),
+            Forbidden::NotAdmin => write!(
+                f,
+                "this call needs the hub's admin token (lotline-hub token --admin NAME)"
+            ),
         }
     }
 }

@@ -216,10 +216,9 @@ async fn lot_status(State(store): State<Store>, headers: HeaderMap, body: Result
     let req: LotStatusRequest = json_body(body)?;
     let s = store.clone();
     let by = name.clone();
-    let r = blocking(move || {
-        crate::lots::set_lot_status(&s, &req.gtin, &req.lot, &req.status, req.reason.as_deref(), &by)
-    })
-    .await?;
+    let r =
+        blocking(move || crate::lots::set_lot_status(&s, &req.gtin, &req.lot, &req.status, req.reason.as_deref(), &by))
+            .await?;
     tracing::info!(admin = %name, item = %r.item, lot = %r.lot, status = %r.status, "lot status set");
     Ok(tagged(&format!("admin:{name}"), axum::Json(r)))
 }
@@ -255,7 +254,11 @@ async fn log_request(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let r = next.run(req).await;
-    let device = r.extensions().get::<DeviceTag>().map(|d| d.0.clone()).unwrap_or_default();
+    let device = r
+        .extensions()
+        .get::<DeviceTag>()
+        .map(|d| d.0.clone())
+        .unwrap_or_default();
     let span = tracing::info_span!("request", %method, %path, %device);
     let _g = span.enter();
     tracing::info!(
@@ -303,7 +306,9 @@ impl EmbeddedHub {
     /// Binds `addr` (`127.0.0.1:0` picks a port) and serves `store` there.
     pub fn start(store: Store, addr: &str) -> Result<EmbeddedHub, HubError> {
         let std_listener = std::net::TcpListener::bind(addr).map_err(|e| HubError::Io(format!("{addr}: {e}")))?;
-        std_listener.set_nonblocking(true).map_err(|e| HubError::Io(e.to_string()))?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| HubError::Io(e.to_string()))?;
         let local = std_listener.local_addr().map_err(|e| HubError::Io(e.to_string()))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

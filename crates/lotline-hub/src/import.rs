@@ -136,9 +136,14 @@ pub fn import_json(store: &Store, reader: impl Read, site: Option<&str>) -> Resu
 pub fn import_file(store: &Store, path: &Path, site: Option<&str>) -> Result<ImportReport, ImportError> {
     let name = path.display().to_string();
     let f = std::fs::File::open(path).map_err(|e| ImportError::Io(format!("{name}: {e}")))?;
-    if path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+    if path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        let section = Section::from_name(&stem.to_ascii_lowercase()).ok_or(ImportError::UnknownCsv { file: name.clone() })?;
+        let section =
+            Section::from_name(&stem.to_ascii_lowercase()).ok_or(ImportError::UnknownCsv { file: name.clone() })?;
         import_csv(store, &name, section, f, site)
     } else {
         import_json(store, f, site)
@@ -201,7 +206,12 @@ pub fn import_csv(
         detail: e.to_string(),
     };
     let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
-    let headers: Vec<String> = rdr.headers().map_err(csv_err)?.iter().map(|h| h.trim().to_string()).collect();
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(csv_err)?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
     // Records as (first line, object, line of each task line).
     let mut records: Vec<(u64, Map<String, Value>, Vec<u64>)> = Vec::new();
     for rec in rdr.records() {
@@ -354,7 +364,8 @@ impl<'a, 't> Importer<'a, 't> {
                     id: c.id.clone(),
                     near_expiry_days: tiers,
                 };
-                self.log.append(self.tx, GLOBAL_BUCKET, "category", &c.id, Some(to_value(&data)))?;
+                self.log
+                    .append(self.tx, GLOBAL_BUCKET, "category", &c.id, Some(to_value(&data)))?;
                 self.report.categories += 1;
             }
             Row::Item(it) => {
@@ -366,7 +377,12 @@ impl<'a, 't> Importer<'a, 't> {
                     .iter()
                     .enumerate()
                     .map(|(j, g)| (g.clone(), "gtin", format!("gtins[{j}]")))
-                    .chain(it.aliases.iter().enumerate().map(|(j, a)| (a.clone(), "alias", format!("aliases[{j}]"))))
+                    .chain(
+                        it.aliases
+                            .iter()
+                            .enumerate()
+                            .map(|(j, a)| (a.clone(), "alias", format!("aliases[{j}]"))),
+                    )
                     .collect();
                 let mut ok = true;
                 for (code, _, field) in &codes {
@@ -391,7 +407,7 @@ impl<'a, 't> Importer<'a, 't> {
                 self.refs.push((at_of("category"), Ref::Category(it.category.clone())));
                 let tiers = it.near_expiry_days.as_deref().map(join);
                 let tol = it.count_tolerance.map(|t| t.to_string());
-                        self.tx.exec(
+                self.tx.exec(
                     "INSERT INTO items(id, name_en, name_zh, category, shelf_life_days, min_remaining_days_receipt,
                         min_remaining_pct_receipt, near_expiry_days, requires_qc, serialized, regulated, storage,
                         count_tolerance)
@@ -434,7 +450,8 @@ impl<'a, 't> Importer<'a, 't> {
                     storage: it.storage.as_str().into(),
                     count_tolerance: tol,
                 };
-                self.log.append(self.tx, GLOBAL_BUCKET, "item", &it.id, Some(to_value(&data)))?;
+                self.log
+                    .append(self.tx, GLOBAL_BUCKET, "item", &it.id, Some(to_value(&data)))?;
                 self.report.items += 1;
                 for (code, kind, _) in codes {
                     self.tx.exec(
@@ -447,7 +464,8 @@ impl<'a, 't> Importer<'a, 't> {
                         kind: kind.into(),
                         item: it.id.clone(),
                     };
-                    self.log.append(self.tx, GLOBAL_BUCKET, "barcode", &code, Some(to_value(&data)))?;
+                    self.log
+                        .append(self.tx, GLOBAL_BUCKET, "barcode", &code, Some(to_value(&data)))?;
                     self.report.barcodes += 1;
                 }
             }
@@ -458,8 +476,12 @@ impl<'a, 't> Importer<'a, 't> {
                 self.refs.push((at_of("item"), Ref::Item(l.item.clone())));
                 let d = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
                 let now = crate::now();
-                let old = self.tx
-                    .one("SELECT status FROM lots WHERE item = $1 AND lot = $2", &[(&l.item).into(), (&l.lot).into()])?
+                let old = self
+                    .tx
+                    .one(
+                        "SELECT status FROM lots WHERE item = $1 AND lot = $2",
+                        &[(&l.item).into(), (&l.lot).into()],
+                    )?
                     .map(|r| r[0].text());
                 let status = l.status.as_str();
                 self.tx.exec(
@@ -487,7 +509,13 @@ impl<'a, 't> Importer<'a, 't> {
                     self.tx.exec(
                         "INSERT INTO lot_events(item, lot, from_status, status, at, by_whom, reason)
                          VALUES ($1, $2, $3, $4, $5, 'import', 'imported')",
-                        &[(&l.item).into(), (&l.lot).into(), old.into(), status.into(), (&now).into()],
+                        &[
+                            (&l.item).into(),
+                            (&l.lot).into(),
+                            old.into(),
+                            status.into(),
+                            (&now).into(),
+                        ],
                     )?;
                 }
                 self.log.lot(self.tx, &l.item, &l.lot)?;
@@ -518,7 +546,8 @@ impl<'a, 't> Importer<'a, 't> {
                     storage: loc.storage.into(),
                 };
                 let b = self.bucket();
-                self.log.append(self.tx, &b, "location", &loc.code, Some(to_value(&data)))?;
+                self.log
+                    .append(self.tx, &b, "location", &loc.code, Some(to_value(&data)))?;
                 self.report.locations += 1;
             }
             Row::Stock(s) => {
@@ -557,7 +586,8 @@ impl<'a, 't> Importer<'a, 't> {
                     name: c.name.clone(),
                     min_remaining_days: c.min_remaining_days.map(i64::from),
                 };
-                self.log.append(self.tx, GLOBAL_BUCKET, "customer", &c.id, Some(to_value(&data)))?;
+                self.log
+                    .append(self.tx, GLOBAL_BUCKET, "customer", &c.id, Some(to_value(&data)))?;
                 self.report.customers += 1;
             }
             Row::Serial(s) => {
@@ -584,10 +614,11 @@ impl<'a, 't> Importer<'a, 't> {
                     self.refs.push((at_of("customer"), Ref::Customer(c.clone())));
                 }
                 for (k, l) in t.lines.iter().enumerate() {
-                    self.refs.push((at_of(&format!("lines[{k}].item")), Ref::Item(l.item.clone())));
+                    self.refs
+                        .push((at_of(&format!("lines[{k}].item")), Ref::Item(l.item.clone())));
                 }
                 let created = t.created_at.clone().unwrap_or_else(crate::now);
-                        self.tx.exec(
+                self.tx.exec(
                     "INSERT INTO tasks(id, kind, status, customer, reference, created_at, tolerance_pct, blind, zone, site)
                      VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $9)
                      ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, customer = excluded.customer,
@@ -605,8 +636,10 @@ impl<'a, 't> Importer<'a, 't> {
                         (&self.site).into(),
                     ],
                 )?;
-                self.tx.exec("DELETE FROM task_lines WHERE task = $1", &[(&t.id).into()])?;
-                self.tx.exec("DELETE FROM task_locations WHERE task = $1", &[(&t.id).into()])?;
+                self.tx
+                    .exec("DELETE FROM task_lines WHERE task = $1", &[(&t.id).into()])?;
+                self.tx
+                    .exec("DELETE FROM task_locations WHERE task = $1", &[(&t.id).into()])?;
                 for (k, l) in t.lines.iter().enumerate() {
                     self.tx.exec(
                         "INSERT INTO task_lines(task, line, item, lot, location, expiry, sscc, qty_expected)
@@ -649,7 +682,13 @@ impl<'a, 't> Importer<'a, 't> {
                     "INSERT INTO operators(id, name, pin_hash, roles, site) VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT(id) DO UPDATE SET name = excluded.name, pin_hash = excluded.pin_hash,
                         roles = excluded.roles, site = excluded.site",
-                    &[(&o.id).into(), (&o.name).into(), (&hash).into(), (&roles).into(), (&self.site).into()],
+                    &[
+                        (&o.id).into(),
+                        (&o.name).into(),
+                        (&hash).into(),
+                        (&roles).into(),
+                        (&self.site).into(),
+                    ],
                 )?;
                 let data = rows::Operator {
                     id: o.id.clone(),

@@ -196,7 +196,10 @@ fn run(cli: Cli) -> Result<(), Fail> {
             reason,
         } => {
             let store = Store::open(&db)?;
-            let by = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "cli".into());
+            let by = std::env::var("USER")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "cli".into());
             let info = lotline_hub::set_lot_status(&store, &gtin, &lot, &status, reason.as_deref(), &by)?;
             print_json(&info)
         }
@@ -328,9 +331,7 @@ fn serve(db: &str, listen: &str, allow_plain_http: bool, tls: bool) -> Result<()
         ));
     }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -340,12 +341,13 @@ fn serve(db: &str, listen: &str, allow_plain_http: bool, tls: bool) -> Result<()
         .build()
         .map_err(|e| fail(e.to_string(), format!("无法启动运行时：{e}")))?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| fail(format!("cannot listen on {listen}: {e}"), format!("无法监听 {listen}：{e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| fail(e.to_string(), e.to_string()))?;
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+            fail(
+                format!("cannot listen on {listen}: {e}"),
+                format!("无法监听 {listen}：{e}"),
+            )
+        })?;
+        let addr = listener.local_addr().map_err(|e| fail(e.to_string(), e.to_string()))?;
         let mut out = std::io::stdout();
         let _ = writeln!(out, "http://{addr}");
         let _ = out.flush();

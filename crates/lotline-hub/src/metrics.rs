@@ -69,9 +69,17 @@ pub fn render(store: &Store) -> Result<String, HubError> {
         );
         out.push_str("# TYPE lotline_hub_queue_lag_seconds histogram\n");
         for (i, b) in LAG_BOUNDS.iter().enumerate() {
-            let _ = writeln!(out, "lotline_hub_queue_lag_seconds_bucket{{le=\"{b}\"}} {}", c.lag_buckets[i]);
+            let _ = writeln!(
+                out,
+                "lotline_hub_queue_lag_seconds_bucket{{le=\"{b}\"}} {}",
+                c.lag_buckets[i]
+            );
         }
-        let _ = writeln!(out, "lotline_hub_queue_lag_seconds_bucket{{le=\"+Inf\"}} {}", c.lag_count);
+        let _ = writeln!(
+            out,
+            "lotline_hub_queue_lag_seconds_bucket{{le=\"+Inf\"}} {}",
+            c.lag_count
+        );
         let _ = writeln!(out, "lotline_hub_queue_lag_seconds_sum {}", c.lag_sum);
         let _ = writeln!(out, "lotline_hub_queue_lag_seconds_count {}", c.lag_count);
     }

@@ -2,9 +2,9 @@
 //! PostgreSQL URL, against PostgreSQL too (each test in a fresh schema).
 
 mod hub {
+    mod cli;
     pub mod common;
     mod flows;
     mod http;
     mod import;
-    mod cli;
 }

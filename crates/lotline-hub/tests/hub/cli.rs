@@ -27,7 +27,10 @@ fn the_command_line() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = err.lines().collect();
-    assert!(lines[0].starts_with("lotline-hub: ") && lines[0].contains("nothing was imported"), "{err}");
+    assert!(
+        lines[0].starts_with("lotline-hub: ") && lines[0].contains("nothing was imported"),
+        "{err}"
+    );
     assert!(err.contains(&format!("{}:2: qty", bad.display())), "{err}");
     assert!(err.contains("未导入任何数据"), "{err}");
 
@@ -36,17 +39,36 @@ fn the_command_line() {
     assert_eq!(code.trim().len(), 14, "only the code: {code:?}");
 
     let out = hub()
-        .args(["lot", "--db", &db, "--lot", "L2311", "--gtin", "06901234500028", "--status", "on_hold"])
+        .args([
+            "lot",
+            "--db",
+            &db,
+            "--lot",
+            "L2311",
+            "--gtin",
+            "06901234500028",
+            "--status",
+            "on_hold",
+        ])
         .args(["--reason", "check"])
         .output()
         .unwrap();
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((info["status"].as_str(), info["status_reason"].as_str()), (Some("on_hold"), Some("check")));
-    let out = hub().args(["trace", "--db", &db, "--lot", "L2311", "--json"]).output().unwrap();
+    assert_eq!(
+        (info["status"].as_str(), info["status_reason"].as_str()),
+        (Some("on_hold"), Some("check"))
+    );
+    let out = hub()
+        .args(["trace", "--db", &db, "--lot", "L2311", "--json"])
+        .output()
+        .unwrap();
     let t: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(t["lots"][0]["history"][1]["status"], "on_hold");
 
-    let out = hub().args(["serve", "--db", &db, "--listen", "0.0.0.0:0"]).output().unwrap();
+    let out = hub()
+        .args(["serve", "--db", &db, "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-plain-http"));
 
@@ -57,10 +79,16 @@ fn the_command_line() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     let url = first.trim().to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
-    let health: serde_json::Value = ureq::get(&format!("{url}/v1/health")).call().unwrap().into_json().unwrap();
+    let health: serde_json::Value = ureq::get(&format!("{url}/v1/health"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
     assert_eq!(health["status"], "ok");
     child.kill().unwrap();
     child.wait().unwrap();

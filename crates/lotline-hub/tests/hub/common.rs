@@ -1,5 +1,6 @@
 //! The stores every test runs on, fixtures and small helpers.
 
+#[cfg(feature = "postgres")]
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lotline_hub::Store;
@@ -12,19 +13,24 @@ pub struct Db {
     pub name: &'static str,
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pg: Option<(String, String)>,
 }
 
+#[cfg(feature = "postgres")]
 impl Drop for Db {
     fn drop(&mut self) {
         if let Some((url, schema)) = &self.pg
             && let Ok(mut c) = postgres::Client::connect(url, postgres::NoTls)
         {
-            let _ = c.batch_execute(&format!("SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            let _ = c.batch_execute(&format!(
+                "SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE"
+            ));
         }
     }
 }
 
+#[cfg(feature = "postgres")]
 static N: AtomicUsize = AtomicUsize::new(0);
 
 /// SQLite always; PostgreSQL when `LOTLINE_TEST_PG` is set.
@@ -37,12 +43,16 @@ pub fn dbs(test: &str) -> Vec<Db> {
         pg: None,
     }];
     match std::env::var("LOTLINE_TEST_PG") {
+        #[cfg(feature = "postgres")]
         Ok(url) if !url.is_empty() => v.push(pg(&url, test)),
+        #[cfg(not(feature = "postgres"))]
+        Ok(url) if !url.is_empty() => eprintln!("{test}: PostgreSQL skipped: built without the postgres feature"),
         _ => eprintln!("{test}: PostgreSQL skipped: LOTLINE_TEST_PG unset"),
     }
     v
 }
 
+#[cfg(feature = "postgres")]
 fn pg(url: &str, test: &str) -> Db {
     let schema = format!(
         "t_{}_{}_{}",
@@ -54,7 +64,7 @@ fn pg(url: &str, test: &str) -> Db {
     c.batch_execute(&format!(
         "SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
     ))
-        .unwrap();
+    .unwrap();
     let sep = if url.contains('?') { '&' } else { '?' };
     Db {
         name: "postgres",

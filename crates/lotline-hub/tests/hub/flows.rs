@@ -42,7 +42,13 @@ fn replay_returns_the_stored_outcome_and_gaps_are_reported() {
 
         // A gap: 4 and 5 wait for 3, nothing recorded.
         let r = apply_batch(&store, &d, &[putaway(&d, 4, 1), putaway(&d, 5, 1)]).unwrap();
-        assert_eq!(r.gap, Some(SeqGap { expected: 3, received: 4 }));
+        assert_eq!(
+            r.gap,
+            Some(SeqGap {
+                expected: 3,
+                received: 4
+            })
+        );
         assert!(r.outcomes.iter().all(|o| code(&o.outcome) == "retry_later"));
         assert_eq!(r.recorded_through, 2);
         assert_eq!(stock(&store, "L2311", "DOCK-1"), 10);
@@ -96,9 +102,15 @@ fn a_pick_of_a_recalled_lot_is_refused_with_details() {
     for db in dbs("recall") {
         let store = seeded(&db);
         let (d, _) = device(&store, "S1");
-        let info =
-            lotline_hub::set_lot_status(&store, "6901234500028", "L2311", "recalled", Some("supplier recall"), "qa1")
-                .unwrap();
+        let info = lotline_hub::set_lot_status(
+            &store,
+            "6901234500028",
+            "L2311",
+            "recalled",
+            Some("supplier recall"),
+            "qa1",
+        )
+        .unwrap();
         assert_eq!(info.status, "recalled");
         assert_eq!(info.status_changed_by.as_deref(), Some("qa1"));
         let r = apply_batch(&store, &d, &[pick(&d, 1, "L2311", 12)]).unwrap();
@@ -111,8 +123,14 @@ fn a_pick_of_a_recalled_lot_is_refused_with_details() {
                 ..
             } => {
                 assert_eq!(code, "lot_blocked", "{}", db.name);
-                assert!(message.starts_with("Lot L2311 of Jasmine rice 5 kg was recalled at "), "{message}");
-                assert!(message.contains("(supplier recall); the pick of 12 at 10:42 is refused"), "{message}");
+                assert!(
+                    message.starts_with("Lot L2311 of Jasmine rice 5 kg was recalled at "),
+                    "{message}"
+                );
+                assert!(
+                    message.contains("(supplier recall); the pick of 12 at 10:42 is refused"),
+                    "{message}"
+                );
                 assert!(message_zh.contains("已召回"), "{message_zh}");
                 assert_eq!(details["status"], "recalled");
                 assert_eq!(details["qty"], 12);
@@ -130,7 +148,13 @@ fn a_pick_of_a_recalled_lot_is_refused_with_details() {
         let r = apply_batch(&store, &d, &[pick(&d, 2, "L2311", 12)]).unwrap();
         assert!(applied(&r.outcomes[0].outcome), "{:?}", r.outcomes[0]);
         assert_eq!(stock(&store, "L2311", "A-01"), 88);
-        assert_eq!(count(&store, "SELECT qty_done FROM task_lines WHERE task = 'SO-1' AND line = 1"), 12);
+        assert_eq!(
+            count(
+                &store,
+                "SELECT qty_done FROM task_lines WHERE task = 'SO-1' AND line = 1"
+            ),
+            12
+        );
 
         let t = lotline_hub::trace(&store, Some("L2311"), None).unwrap();
         assert_eq!(t.len(), 1);
@@ -141,7 +165,13 @@ fn a_pick_of_a_recalled_lot_is_refused_with_details() {
         assert_eq!(t.movements.len(), 1);
         let m = &t.movements[0];
         assert_eq!(
-            (m.kind.as_str(), m.qty, m.task.as_deref(), m.reference.as_deref(), m.customer.as_deref()),
+            (
+                m.kind.as_str(),
+                m.qty,
+                m.task.as_deref(),
+                m.reference.as_deref(),
+                m.customer.as_deref()
+            ),
             ("pick", 12, Some("SO-1"), Some("ORD-9"), Some("C1"))
         );
         assert_eq!(m.site.as_deref(), Some("S1"));
@@ -150,12 +180,22 @@ fn a_pick_of_a_recalled_lot_is_refused_with_details() {
         assert_eq!((t.stock[0].location.as_str(), t.stock[0].qty), ("A-01", 88));
         // Every lot of the GTIN.
         let all = lotline_hub::trace(&store, None, Some("06901234500028")).unwrap();
-        assert_eq!(all.iter().map(|l| l.lot.as_str()).collect::<Vec<_>>(), ["L2311", "L2312"]);
+        assert_eq!(
+            all.iter().map(|l| l.lot.as_str()).collect::<Vec<_>>(),
+            ["L2311", "L2312"]
+        );
         assert!(lotline_hub::lots::trace_table(&all).contains("Lot L2311 of F200"));
     }
 }
 
-fn read_all(store: &Store, d: &str, bucket: &str, mut after: i64, generation: Option<i64>, limit: usize) -> (Vec<ChangePage>, i64) {
+fn read_all(
+    store: &Store,
+    d: &str,
+    bucket: &str,
+    mut after: i64,
+    generation: Option<i64>,
+    limit: usize,
+) -> (Vec<ChangePage>, i64) {
     let mut pages = Vec::new();
     let mut sum = 0u32;
     let mut generation = generation;
@@ -192,12 +232,19 @@ fn change_pages_with_checksums_resume_and_refetch() {
         let (pages, end) = read_all(&store, &d, "global", 0, None, 3);
         assert_eq!(pages.len(), 4);
         assert_eq!(pages[0].remaining, 7);
-        let tables: Vec<&str> = pages.iter().flat_map(|p| p.changes.iter().map(|c| c.table.as_str())).collect();
+        let tables: Vec<&str> = pages
+            .iter()
+            .flat_map(|p| p.changes.iter().map(|c| c.table.as_str()))
+            .collect();
         assert!(tables.contains(&"item") && tables.contains(&"lot") && tables.contains(&"serial"));
 
         // Site data in its bucket; another site's is forbidden.
         let (site, _) = read_all(&store, &d, "site:S1", 0, None, 100);
-        let keys: Vec<String> = site[0].changes.iter().map(|c| format!("{}:{}", c.table, c.key)).collect();
+        let keys: Vec<String> = site[0]
+            .changes
+            .iter()
+            .map(|c| format!("{}:{}", c.table, c.key))
+            .collect();
         assert!(keys.contains(&"stock:F200/L2311@A-01".to_string()), "{keys:?}");
         assert!(keys.contains(&"location:A-01".to_string()) && keys.contains(&"operator:pick1".to_string()));
         assert!(keys.contains(&"task:SO-1".to_string()));
@@ -256,12 +303,18 @@ fn enrolment_codes_work_once_and_expire() {
         let r = lotline_hub::enroll(&store, &req(&code)).unwrap();
         assert_eq!(r.site, "S1");
         assert_eq!(r.token.len(), 64);
-        assert!(matches!(lotline_hub::enroll(&store, &req(&code)), Err(HubError::CodeUsed { .. })));
+        assert!(matches!(
+            lotline_hub::enroll(&store, &req(&code)),
+            Err(HubError::CodeUsed { .. })
+        ));
         let old = lotline_hub::enroll_code(&store, "S1", chrono::Duration::hours(-1)).unwrap();
         let e = lotline_hub::enroll(&store, &req(&old)).unwrap_err();
         assert!(matches!(e, HubError::CodeExpired { .. }), "{e}");
         assert!(e.message_zh().contains("过期"));
-        assert!(matches!(lotline_hub::enroll(&store, &req("AAAA-AAAA-AAAA")), Err(HubError::CodeUnknown)));
+        assert!(matches!(
+            lotline_hub::enroll(&store, &req("AAAA-AAAA-AAAA")),
+            Err(HubError::CodeUnknown)
+        ));
     }
 }
 
@@ -305,7 +358,13 @@ fn export_since_a_cursor_and_ingest_a_file() {
         assert_eq!((s.applied, s.already_recorded), (2, 3));
         let gap = OutboxFile::new(d.clone(), "t".into(), vec![scan(&d, 9)]);
         let s = lotline_hub::ingest_file(&store, &gap).unwrap();
-        assert_eq!(s.gap, Some(SeqGap { expected: 6, received: 9 }));
+        assert_eq!(
+            s.gap,
+            Some(SeqGap {
+                expected: 6,
+                received: 9
+            })
+        );
         let stranger = OutboxFile::new("nobody".into(), "t".into(), vec![scan("nobody", 1)]);
         let e = lotline_hub::ingest_file(&store, &stranger).unwrap_err();
         assert!(matches!(e, HubError::NotEnrolled(_)), "{e}");

@@ -76,16 +76,34 @@ fn the_api_checks_who_calls() {
         let (s, v) = call("GET", &format!("{url}/v1/buckets"), Some(&a.token), None);
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["buckets"][1]["name"], "site:S1");
-        let (s, v) = call("GET", &format!("{url}/v1/buckets/site:S2/changes?after=0"), Some(&a.token), None);
+        let (s, v) = call(
+            "GET",
+            &format!("{url}/v1/buckets/site:S2/changes?after=0"),
+            Some(&a.token),
+            None,
+        );
         assert_eq!((s, v["error"].as_str()), (403, Some("forbidden")));
-        let (s, v) = call("GET", &format!("{url}/v1/buckets/site:S1/changes?after=0&limit=2"), Some(&a.token), None);
+        let (s, v) = call(
+            "GET",
+            &format!("{url}/v1/buckets/site:S1/changes?after=0&limit=2"),
+            Some(&a.token),
+            None,
+        );
         assert_eq!(s, 200, "{v}");
         assert_eq!(v["changes"].as_array().unwrap().len(), 2);
         assert_eq!(v["more"], true);
         // The page as served is the library's page.
-        let (_, v) = call("GET", &format!("{url}/v1/buckets/global/changes?after=3&limit=4"), Some(&a.token), None);
+        let (_, v) = call(
+            "GET",
+            &format!("{url}/v1/buckets/global/changes?after=3&limit=4"),
+            Some(&a.token),
+            None,
+        );
         let served: lotline_protocol::sync::ChangePage = serde_json::from_value(v).unwrap();
-        assert_eq!(served, lotline_hub::changes(&store, &a.device_id, "global", 3, None, 4).unwrap());
+        assert_eq!(
+            served,
+            lotline_hub::changes(&store, &a.device_id, "global", 3, None, 4).unwrap()
+        );
 
         // Uploads: as another device 403, old schema 426, too many 413.
         let one = json!([serde_json::to_value(putaway(&b.device_id, 1, 1)).unwrap()]);
@@ -104,7 +122,8 @@ fn the_api_checks_who_calls() {
         assert_eq!((s, v["error"].as_str()), (413, Some("payload_too_large")));
 
         // A gzip upload is applied.
-        let body = serde_json::to_vec(&json!({"device_id": a.device_id, "schema_version": 1, "commands": mine})).unwrap();
+        let body =
+            serde_json::to_vec(&json!({"device_id": a.device_id, "schema_version": 1, "commands": mine})).unwrap();
         let resp = ureq::post(&format!("{url}/v1/commands"))
             .set("Authorization", &format!("Bearer {}", a.token))
             .set("Content-Type", "application/json")
@@ -116,16 +135,37 @@ fn the_api_checks_who_calls() {
         assert_eq!(stock(&store, "L2311", "DOCK-1"), 1);
 
         // Lots: any token reads; only the admin's sets.
-        let (s, v) = call("GET", &format!("{url}/v1/lots/6901234500028/L2311"), Some(&b.token), None);
-        assert_eq!((s, v["status"].as_str(), v["gtin"].as_str()), (200, Some("released"), Some("06901234500028")));
-        let (s, _) = call("GET", &format!("{url}/v1/lots/6901234500028/NOPE"), Some(&b.token), None);
+        let (s, v) = call(
+            "GET",
+            &format!("{url}/v1/lots/6901234500028/L2311"),
+            Some(&b.token),
+            None,
+        );
+        assert_eq!(
+            (s, v["status"].as_str(), v["gtin"].as_str()),
+            (200, Some("released"), Some("06901234500028"))
+        );
+        let (s, _) = call(
+            "GET",
+            &format!("{url}/v1/lots/6901234500028/NOPE"),
+            Some(&b.token),
+            None,
+        );
         assert_eq!(s, 404);
         let recall = json!({"gtin": "06901234500028", "lot": "L2311", "status": "recalled", "reason": "supplier"});
-        let (s, _) = call("POST", &format!("{url}/v1/lot-status"), Some(&a.token), Some(recall.clone()));
+        let (s, _) = call(
+            "POST",
+            &format!("{url}/v1/lot-status"),
+            Some(&a.token),
+            Some(recall.clone()),
+        );
         assert_eq!(s, 403);
         let admin = lotline_hub::admin_token(&store, "qa").unwrap();
         let (s, v) = call("POST", &format!("{url}/v1/lot-status"), Some(&admin), Some(recall));
-        assert_eq!((s, v["status"].as_str(), v["status_changed_by"].as_str()), (200, Some("recalled"), Some("qa")));
+        assert_eq!(
+            (s, v["status"].as_str(), v["status_changed_by"].as_str()),
+            (200, Some("recalled"), Some("qa"))
+        );
 
         // Health, the API description, metrics (gzip when asked for).
         let (s, v) = call("GET", &format!("{url}/v1/health"), None, None);
@@ -133,12 +173,21 @@ fn the_api_checks_who_calls() {
         let (s, v) = call("GET", &format!("{url}/openapi.yaml"), None, None);
         assert_eq!(s, 200);
         assert!(v.as_str().unwrap().starts_with("openapi: 3"));
-        let resp = ureq::get(&format!("{url}/metrics")).set("Accept-Encoding", "gzip").call().unwrap();
+        let resp = ureq::get(&format!("{url}/metrics"))
+            .set("Accept-Encoding", "gzip")
+            .call()
+            .unwrap();
         let mut text = String::new();
         resp.into_reader().read_to_string(&mut text).unwrap();
-        assert!(text.contains("lotline_hub_commands_total{outcome=\"applied\"} 1"), "{text}");
+        assert!(
+            text.contains("lotline_hub_commands_total{outcome=\"applied\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("lotline_hub_devices 2"), "{text}");
-        assert!(text.contains(&format!("lotline_hub_device_last_seen_seconds{{device=\"{}\",site=\"S1\"}}", a.device_id)));
+        assert!(text.contains(&format!(
+            "lotline_hub_device_last_seen_seconds{{device=\"{}\",site=\"S1\"}}",
+            a.device_id
+        )));
         assert!(text.contains("lotline_hub_queue_lag_seconds_count 1"), "{text}");
         hub.stop();
     }

@@ -9,7 +9,12 @@ fn json_imports_everything_or_nothing() {
     for db in dbs("import_json") {
         let store = Store::open(&db.url).unwrap();
         let r = lotline_hub::import_json(&store, MASTER.as_bytes(), None).unwrap();
-        assert_eq!((r.items, r.barcodes, r.lots, r.customers, r.serials), (2, 2, 3, 1, 1), "{}", db.name);
+        assert_eq!(
+            (r.items, r.barcodes, r.lots, r.customers, r.serials),
+            (2, 2, 3, 1, 1),
+            "{}",
+            db.name
+        );
         let r = lotline_hub::import_json(&store, SITE.as_bytes(), Some("S1")).unwrap();
         assert_eq!((r.locations, r.stock, r.operators, r.tasks), (2, 1, 1, 1));
         let hash = store
@@ -32,7 +37,11 @@ fn json_imports_everything_or_nothing() {
         assert!(en.contains("item NOPE is not defined"), "{en}");
         assert!(e.message_zh().contains("未导入任何数据"), "{}", e.message_zh());
         assert_eq!(count(&store, "SELECT COUNT(*) FROM lots WHERE lot = 'NEW1'"), 0);
-        assert_eq!(count(&store, "SELECT COUNT(*) FROM changes"), before, "no change logged");
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM changes"),
+            before,
+            "no change logged"
+        );
 
         let e = lotline_hub::import_json(&store, "{\"items\": [".as_bytes(), None).unwrap_err();
         assert!(matches!(e, ImportError::Json(_)), "{e}");
@@ -49,7 +58,12 @@ fn csv_files_are_one_section_each() {
             std::fs::write(&p, text).unwrap();
             p
         };
-        lotline_hub::import_file(&store, &write("categories.csv", "id,near_expiry_days\nfood,7|3\n"), None).unwrap();
+        lotline_hub::import_file(
+            &store,
+            &write("categories.csv", "id,near_expiry_days\nfood,7|3\n"),
+            None,
+        )
+        .unwrap();
         let items = write(
             "items.csv",
             "id,name_en,name_zh,gtins,category,storage,requires_qc\n\
@@ -60,8 +74,17 @@ fn csv_files_are_one_section_each() {
         let en = e.to_string();
         let file = items.display().to_string();
         assert!(en.contains(&format!("{file}:3: storage: ")), "{en}");
-        assert!(e.message_zh().contains(&format!("{file}:3: storage")), "{}", e.message_zh());
-        assert_eq!(count(&store, "SELECT COUNT(*) FROM items"), 0, "all or nothing ({})", db.name);
+        assert!(
+            e.message_zh().contains(&format!("{file}:3: storage")),
+            "{}",
+            e.message_zh()
+        );
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM items"),
+            0,
+            "all or nothing ({})",
+            db.name
+        );
 
         let items = write(
             "items.csv",
@@ -77,10 +100,17 @@ fn csv_files_are_one_section_each() {
             None,
         )
         .unwrap();
-        assert_eq!(count(&store, "SELECT COUNT(*) FROM lots WHERE lot = '0012'"), 1, "lot numbers stay text");
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM lots WHERE lot = '0012'"),
+            1,
+            "lot numbers stay text"
+        );
         lotline_hub::import_file(
             &store,
-            &write("locations.csv", "code,warehouse,zone,kind\nA-01,WH1,A,pick\nA-02,WH1,A,pick\n"),
+            &write(
+                "locations.csv",
+                "code,warehouse,zone,kind\nA-01,WH1,A,pick\nA-02,WH1,A,pick\n",
+            ),
             Some("S1"),
         )
         .unwrap();
@@ -96,10 +126,7 @@ fn csv_files_are_one_section_each() {
         assert_eq!(r.tasks, 2);
         assert_eq!(count(&store, "SELECT COUNT(*) FROM task_lines WHERE task = 'SO-7'"), 2);
         // A bad line names its own CSV line.
-        let tasks = write(
-            "tasks.csv",
-            "id,kind,item,qty\nSO-9,pick,F200,5\nSO-9,pick,F300,many\n",
-        );
+        let tasks = write("tasks.csv", "id,kind,item,qty\nSO-9,pick,F200,5\nSO-9,pick,F300,many\n");
         let e = lotline_hub::import_file(&store, &tasks, None).unwrap_err();
         assert!(e.to_string().contains(&format!("{}:3: qty", tasks.display())), "{e}");
 

@@ -13,6 +13,8 @@ pub mod import;
 pub mod lots;
 pub mod metrics;
 mod schema;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use apply::{IngestSummary, apply_batch, ingest_file};
 pub use auth::{admin_token, enroll, enroll_code};

@@ -275,7 +275,16 @@ fn run_on<T, E: From<HubError>>(
         #[cfg(feature = "postgres")]
         Conn::Pg(p) => {
             let PgConn { client, stmts } = &mut **p;
-            let tx = client.transaction().map_err(HubError::db)?;
+            // Reads see one snapshot (a page, its bucket's count and the device's progress agree).
+            let tx = if write {
+                client.transaction()
+            } else {
+                client
+                    .build_transaction()
+                    .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                    .start()
+            }
+            .map_err(HubError::db)?;
             let mut t = Tx {
                 inner: TxInner::Pg(tx, stmts),
             };

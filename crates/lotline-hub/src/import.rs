@@ -1,5 +1,18 @@
 //! `lotline-hub import`: master data from `lotline import`'s JSON format, or one section per CSV
 //! file, in one transaction: nothing is written unless every record is good.
+//!
+//! CSV: the file's stem names the section (`items.csv`, `lots.csv`, `locations.csv`,
+//! `stock.csv`, `operators.csv`, `customers.csv`, `categories.csv`, `serials.csv`, `tasks.csv`);
+//! the header row gives the section's JSON field names. Each row becomes one JSON record checked
+//! by the same reader as JSON files: numbers and booleans are typed by their field, an empty cell
+//! is an absent field, lists (`gtins`, `aliases`, `near_expiry_days`, `locations`, `roles`) are
+//! `|`-separated. `tasks.csv` has one row per task line: the task's columns (`id`, `kind`,
+//! `customer`, `reference`, `created_at`, `tolerance_pct`, `locations`, `zone`, `blind`) are
+//! repeated on each of its consecutive rows and the line's columns are `item`, `lot`, `location`,
+//! `qty`, `expiry`, `sscc`. Problems are reported as `FILE:LINE: field: reason`.
+//!
+//! `--site S` puts the file's locations, stock (through its location), operators and tasks in
+//! site S's bucket; without it they are global (every site's devices get them).
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;

@@ -245,8 +245,8 @@ async fn metrics(State(store): State<Store>) -> ApiResult {
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
-async fn not_found() -> ApiResult {
-    Err(HubError::BadRequest("no such call (see /openapi.yaml)".into()).into())
+async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> ApiResult {
+    Err(HubError::NoSuchCall(format!("{method} {}", uri.path())).into())
 }
 
 async fn log_request(req: Request, next: Next) -> Response {

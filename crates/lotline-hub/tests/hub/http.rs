@@ -167,6 +167,9 @@ fn the_api_checks_who_calls() {
             (200, Some("recalled"), Some("qa"))
         );
 
+        let (s, v) = call("GET", &format!("{url}/v1/nothing"), Some(&a.token), None);
+        assert_eq!((s, v["error"].as_str()), (404, Some("not_found")));
+
         // Health, the API description, metrics (gzip when asked for).
         let (s, v) = call("GET", &format!("{url}/v1/health"), None, None);
         assert_eq!((s, v["status"].as_str()), (200, Some("ok")));

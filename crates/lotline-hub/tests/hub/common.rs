@@ -36,6 +36,7 @@ static N: AtomicUsize = AtomicUsize::new(0);
 /// SQLite always; PostgreSQL when `LOTLINE_TEST_PG` is set.
 pub fn dbs(test: &str) -> Vec<Db> {
     let dir = tempfile::tempdir().unwrap();
+    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
     let mut v = vec![Db {
         name: "sqlite",
         url: dir.path().join("hub.db").display().to_string(),

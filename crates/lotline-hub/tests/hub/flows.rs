@@ -383,3 +383,142 @@ fn export_since_a_cursor_and_ingest_a_file() {
         assert!(future.commands.is_empty());
     }
 }
+
+fn lot_of(store: &Store, lot: &str) -> (String, Option<String>) {
+    let r = store
+        .read(|tx| {
+            tx.one(
+                "SELECT status, expiry FROM lots WHERE item = 'F200' AND lot = $1",
+                &[lot.into()],
+            )
+        })
+        .unwrap()
+        .unwrap();
+    (r[0].text(), r[1].opt_text())
+}
+
+#[test]
+fn receipts_releases_tasks_and_counts_have_their_effects() {
+    for db in dbs("effects") {
+        let store = seeded(&db);
+        let (d, _) = device(&store, "S1");
+        lotline_hub::set_lot_status(&store, "06901234500028", "L2312", "recalled", Some("recall"), "qa").unwrap();
+        let line = |lot: &str, expiry: &str, status: &str, qty: u32| {
+            json!({"item": "F200", "gtin": "06901234500028", "lot": lot, "expiry": expiry, "qty": qty, "line": null,
+                   "location": "DOCK-1", "lot_status": status, "new_lot": true})
+        };
+        let receive = cmd(
+            &d,
+            1,
+            "receive",
+            json!({"task": null, "scan": "x", "sscc": null, "verdict": "ok", "warnings": [], "authorised_by": null,
+                   "reason": null, "lines": [line("N1", "2027-05-31", "quarantine", 10),
+                                             line("L2311", "2027-01-31", "released", 5),
+                                             line("L2312", "2027-12-31", "released", 3)]}),
+        );
+        let r = apply_batch(&store, &d, &[receive]).unwrap();
+        assert!(applied(&r.outcomes[0].outcome), "{:?}", r.outcomes[0]);
+        assert_eq!(
+            lot_of(&store, "N1"),
+            ("quarantine".into(), Some("2027-05-31".into())),
+            "{}",
+            db.name
+        );
+        assert_eq!(
+            lot_of(&store, "L2311"),
+            ("released".into(), Some("2027-01-31".into())),
+            "earlier expiry"
+        );
+        assert_eq!(
+            lot_of(&store, "L2312"),
+            ("recalled".into(), Some("2027-10-31".into())),
+            "recall stays"
+        );
+        assert_eq!(stock(&store, "N1", "DOCK-1"), 10);
+
+        let release = |seq, lot: &str| {
+            cmd(
+                &d,
+                seq,
+                "lot_released",
+                json!({"item": "F200", "lot": lot, "from_status": "quarantine", "authorised_by": "qa1"}),
+            )
+        };
+        let r = apply_batch(&store, &d, &[release(2, "N1"), release(3, "L2312")]).unwrap();
+        assert!(applied(&r.outcomes[0].outcome));
+        assert_eq!(code(&r.outcomes[1].outcome), "lot_blocked");
+        assert_eq!(lot_of(&store, "N1").0, "released");
+        assert_eq!(lot_of(&store, "L2312").0, "recalled");
+
+        // The pick task: started, short, checked, finished.
+        let cmds = [
+            cmd(&d, 4, "task_started", json!({"task": "SO-1", "gate": "pick"})),
+            cmd(
+                &d,
+                5,
+                "pick_short",
+                json!({"task": "SO-1", "line": 1, "item": "F200", "qty_short": 2, "reason": "damaged",
+                       "location": "A-01", "count_task": "CC-1"}),
+            ),
+            cmd(
+                &d,
+                6,
+                "task_raised",
+                json!({"task": "CC-1", "kind": "count", "source": "short pick SO-1", "locations": ["A-01"]}),
+            ),
+            cmd(
+                &d,
+                7,
+                "second_check",
+                json!({"task": "SO-1", "line": 1, "item": "F200", "lot": "L2311", "qty": 10, "picker": "pick1",
+                       "checker": "chk1"}),
+            ),
+            cmd(&d, 8, "pick_finished", json!({"task": "SO-1", "lines": []})),
+            cmd(
+                &d,
+                9,
+                "count_result",
+                json!({"task": "CC-1", "uncounted": [], "findings": [], "accuracy": 0.9, "variances": [
+                    {"location": "A-01", "item": "F200", "lot": "L2311", "expected": 100, "moved": 0, "counted": 97,
+                     "variance": -3, "recount": false, "recounted": false, "within_tolerance": false,
+                     "movements": []}]}),
+            ),
+        ];
+        let r = apply_batch(&store, &d, &cmds).unwrap();
+        assert!(r.outcomes.iter().all(|o| applied(&o.outcome)), "{:?}", r.outcomes);
+        let line = store
+            .read(|tx| {
+                tx.one(
+                    "SELECT l.qty_short, l.short_reason, l.checked_by, t.status FROM task_lines l
+                     JOIN tasks t ON t.id = l.task WHERE l.task = 'SO-1' AND l.line = 1",
+                    &[],
+                )
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (line[0].int(), line[1].text(), line[2].text(), line[3].text()),
+            (2, "damaged".into(), "chk1".into(), "done".into())
+        );
+        assert_eq!(stock(&store, "L2311", "A-01"), 97, "the count's variance");
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM tasks WHERE id = 'CC-1' AND status = 'done'"
+            ),
+            1
+        );
+
+        // The raised count task is in the device's own bucket; the pick task in its site's.
+        let mine = lotline_hub::changes(&store, &d, &format!("device:{d}"), 0, None, 100).unwrap();
+        assert!(mine.changes.iter().all(|c| c.key == "CC-1"));
+        assert_eq!(mine.changes.last().unwrap().data.as_ref().unwrap()["status"], "done");
+        assert_eq!(mine.changes[0].data.as_ref().unwrap()["locations"], json!(["A-01"]));
+        let site = lotline_hub::changes(&store, &d, "site:S1", 0, None, 1000).unwrap();
+        let so1 = site.changes.iter().rev().find(|c| c.key == "SO-1").unwrap();
+        assert_eq!(so1.data.as_ref().unwrap()["lines"][0]["checked_by"], "chk1");
+        let t = lotline_hub::trace(&store, Some("L2311"), Some("06901234500028")).unwrap();
+        let kinds: Vec<&str> = t[0].movements.iter().map(|m| m.kind.as_str()).collect();
+        assert_eq!(kinds, ["receive", "count"]);
+    }
+}

@@ -6,6 +6,7 @@
 pub mod demo;
 pub mod gates;
 pub mod import;
+pub mod export;
 pub mod sync;
 mod integrity;
 mod migrations;

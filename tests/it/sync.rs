@@ -1,0 +1,347 @@
+//! Sync end to end: the built `lotline` binary against a real lotline-hub on loopback (an
+//! embedded hub on SQLite; on PostgreSQL too when `LOTLINE_TEST_PG` names a database).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{lotline, lotline_in, stderr, stdout};
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios/outbound.json");
+const NOW: &str = "2026-12-01T10:42:00+08:00";
+const GTIN_F200: &str = "06901234500028";
+
+struct Hub {
+    store: lotline_hub::Store,
+    server: Option<lotline_hub::EmbeddedHub>,
+    url: String,
+}
+
+impl Hub {
+    /// A hub on `target` (a SQLite path or a postgres:// URL) with the fixture imported for site S1.
+    fn start(target: &str, fixture: &Path) -> Hub {
+        let store = lotline_hub::Store::open(target).expect("hub store");
+        lotline_hub::import_json(&store, std::fs::File::open(fixture).unwrap(), Some("S1")).expect("hub import");
+        let server = lotline_hub::EmbeddedHub::start(store.clone(), "127.0.0.1:0").expect("hub start");
+        let url = server.url.clone();
+        Hub {
+            store,
+            server: Some(server),
+            url,
+        }
+    }
+
+    fn code(&self) -> String {
+        lotline_hub::enroll_code(&self.store, "S1", chrono::Duration::minutes(10)).expect("enrol code")
+    }
+
+    fn commands(&self, hub_db: &Path) -> Vec<(i64, String, String)> {
+        let c = rusqlite::Connection::open(hub_db).unwrap();
+        let mut st = c
+            .prepare("SELECT seq, id, outcome FROM commands WHERE dup = 0 ORDER BY device_id, seq")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop();
+        }
+    }
+}
+
+fn json_line(o: &std::process::Output) -> Value {
+    assert!(o.status.success(), "lotline failed: {}\n{}", stdout(o), stderr(o));
+    let out = stdout(o);
+    let last = out.lines().last().unwrap_or_else(|| panic!("no output; stderr: {}", stderr(o)));
+    serde_json::from_str(last).unwrap()
+}
+
+fn device(dir: &Path) -> PathBuf {
+    let db = dir.join("device.db");
+    let o = lotline(&["import", "--db", db.to_str().unwrap(), FIXTURE]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    db
+}
+
+fn enroll(db: &Path, hub: &Hub) -> Value {
+    let code = hub.code();
+    json_line(&lotline(&[
+        "enroll",
+        "--db",
+        db.to_str().unwrap(),
+        "--server",
+        &hub.url,
+        "--code",
+        &code,
+    ]))
+}
+
+fn sync_once(db: &Path) -> Value {
+    json_line(&lotline(&["sync", "--db", db.to_str().unwrap(), "--once"]))
+}
+
+fn script(db: &Path, lines: &[Value]) -> Vec<Value> {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let o = lotline_in(
+        &["run-script", "--db", db.to_str().unwrap(), "--script", "-", "--now", NOW],
+        Some(&text),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn pick(task: &str, location: &str, lot: &str, qty: u32) -> Vec<Value> {
+    use serde_json::json;
+    vec![
+        json!({"op": "login", "operator": "pick1", "pin": "2222"}),
+        json!({"op": "start", "gate": "pick", "task": task}),
+        json!({"op": "scan", "data": location}),
+        json!({"op": "scan", "data": format!("(01){GTIN_F200}(10){lot}")}),
+        json!({"op": "qty", "n": qty}),
+        json!({"op": "confirm"}),
+        json!({"op": "finish"}),
+        json!({"op": "logout"}),
+    ]
+}
+
+fn outbox(db: &Path) -> Vec<Value> {
+    let o = lotline(&["outbox", "list", "--db", db.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn stock(db: &Path, lot: &str, location: &str) -> i64 {
+    let o = lotline(&[
+        "stock", "--db", db.to_str().unwrap(), "--item", "F200", "--lot", lot, "--location", location,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["qty"].as_i64().unwrap())
+        .sum()
+}
+
+fn check_verdict(db: &Path, scan: &str) -> String {
+    let v = json_line(&lotline(&["check", "--db", db.to_str().unwrap(), "--gate", "pick", "--today", "2026-12-01", scan]));
+    v["verdict"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The whole exchange against one hub: enrol, work, drain, a recall, a refused pick reversed.
+fn end_to_end(hub_target: &str, hub_db: Option<&Path>, dir: &Path) {
+    let hub = Hub::start(hub_target, Path::new(FIXTURE));
+    let db = device(dir);
+    let e = enroll(&db, &hub);
+    assert_eq!(e["site"], "S1");
+    assert_eq!(e["server"], hub.url.as_str());
+    let device_id = e["device_id"].as_str().unwrap().to_owned();
+
+    // Work offline: a pick of 10 of R-EARLY at P-01.
+    let replies = script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
+    assert!(replies.iter().all(|r| r["ok"] == true), "{replies:?}");
+    let queued = outbox(&db);
+    assert!(queued.iter().all(|c| c["state"] == "pending" && c["device_id"] == device_id.as_str()));
+    let n = queued.len();
+
+    let s = sync_once(&db);
+    assert_eq!(s["uploaded"], n as u64, "{s}");
+    assert_eq!(s["applied"], n as u64, "{s}");
+    assert_eq!(s["rejected"], 0, "{s}");
+    assert_eq!(s["queued"], 0, "{s}");
+    assert!(s["buckets"].as_u64().unwrap() >= 2, "{s}");
+    assert!(s["downloaded"].as_u64().unwrap() > 0, "a first download: {s}");
+    assert!(outbox(&db).iter().all(|c| c["state"] == "applied"));
+    assert_eq!(stock(&db, "R-EARLY", "P-01"), 40);
+    if let Some(hub_db) = hub_db {
+        let cmds = hub.commands(hub_db);
+        assert_eq!(cmds.len(), n, "each command once on the hub");
+        let ids: std::collections::BTreeSet<_> = cmds.iter().map(|c| c.1.clone()).collect();
+        assert_eq!(ids.len(), n);
+        assert_eq!(cmds.iter().map(|c| c.0).collect::<Vec<_>>(), (1..=n as i64).collect::<Vec<_>>());
+    }
+    // A second sync has nothing to do.
+    let again = sync_once(&db);
+    assert_eq!(again["uploaded"], 0, "{again}");
+    assert_eq!(again["queued"], 0, "{again}");
+
+    // A recall on the hub reaches the device: the next check of that lot is a reject.
+    let scan_p300 = "(01)06901234500035(10)P-OK";
+    assert_eq!(check_verdict(&db, scan_p300), "accept");
+    lotline_hub::set_lot_status(&hub.store, "06901234500035", "P-OK", "recalled", Some("supplier recall"), "qa1")
+        .unwrap();
+    let s = sync_once(&db);
+    assert!(s["downloaded"].as_u64().unwrap() >= 1, "{s}");
+    assert_eq!(check_verdict(&db, scan_p300), "reject");
+
+    // A pick made before the device heard of the recall: refused by the hub, reversed here.
+    let before = stock(&db, "R-LATE", "P-02");
+    let replies = script(&db, &pick("PK-6", "P-02", "R-LATE", 5));
+    assert!(replies.iter().all(|r| r["ok"] == true), "{replies:?}");
+    assert_eq!(stock(&db, "R-LATE", "P-02"), before - 5);
+    lotline_hub::set_lot_status(&hub.store, GTIN_F200, "R-LATE", "recalled", Some("contamination"), "qa1").unwrap();
+    let s = sync_once(&db);
+    assert_eq!(s["rejected"], 1, "{s}");
+    assert_eq!(s["queued"], 0, "{s}");
+    assert_eq!(stock(&db, "R-LATE", "P-02"), before, "the refused pick is reversed");
+    let states: Vec<(String, String)> = outbox(&db)
+        .iter()
+        .map(|c| (c["type"].as_str().unwrap().to_owned(), c["state"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(states.contains(&("pick".into(), "rejected".into())), "{states:?}");
+    let store = lotline::store::Store::open(&db).unwrap();
+    let ex = store.exceptions(false).unwrap();
+    assert_eq!(ex.len(), 1, "{ex:?}");
+    assert_eq!(ex[0].code, "lot_blocked");
+    assert!(ex[0].message_en.starts_with("Lot R-LATE was recalled at "), "{}", ex[0].message_en);
+    assert!(
+        ex[0].message_en.ends_with("your pick of 5 at 10:42 was reversed: return the goods to quarantine"),
+        "{}",
+        ex[0].message_en
+    );
+    assert!(ex[0].message_zh.contains("批次 R-LATE") && ex[0].message_zh.contains("请将货物退回隔离区"));
+    let task = store.task("PK-6").unwrap().unwrap();
+    assert_eq!(task.lines[0].qty_done, 0, "the line's pick is undone");
+    assert_eq!(store.audit_verify().unwrap(), Ok(store.audit_entries().unwrap().0.len() as u64));
+    drop(store);
+    assert_eq!(check_verdict(&db, &format!("(01){GTIN_F200}(10)R-LATE")), "reject");
+}
+
+#[test]
+fn sync_end_to_end_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    end_to_end(hub_db.to_str().unwrap(), Some(&hub_db), dir.path());
+}
+
+#[test]
+fn sync_end_to_end_on_postgres() {
+    let Ok(url) = std::env::var("LOTLINE_TEST_PG") else {
+        println!("skipped: set LOTLINE_TEST_PG=postgres://… to run the sync end to end on PostgreSQL");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    end_to_end(&url, None, dir.path());
+}
+
+#[test]
+fn sync_with_a_wrong_token_says_so_and_keeps_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let hub = Hub::start(hub_db.to_str().unwrap(), Path::new(FIXTURE));
+    let db = device(dir.path());
+    enroll(&db, &hub);
+    script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
+    let n = outbox(&db).len();
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute("UPDATE settings SET value = 'not-the-token' WHERE key = 'hub_token'", [])
+            .unwrap();
+    }
+    let o = lotline(&["sync", "--db", db.to_str().unwrap(), "--once"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("the hub refused this device's token (401"), "{err}");
+    assert!(err.contains("lotline enroll"), "{err}");
+    assert!(err.contains("中心服务器拒绝了本设备的令牌"), "{err}");
+    let after = outbox(&db);
+    assert_eq!(after.len(), n);
+    assert!(after.iter().all(|c| c["state"] == "pending"), "nothing is lost: {after:?}");
+
+    // Not enrolled, unreachable: clear errors, exit non-zero.
+    let other = dir.path().join("other.db");
+    assert!(lotline(&["import", "--db", other.to_str().unwrap(), FIXTURE]).status.success());
+    let o = lotline(&["sync", "--db", other.to_str().unwrap(), "--once"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("is not enrolled with a hub"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("尚未在中心服务器注册"), "{}", stderr(&o));
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute("UPDATE settings SET value = 'http://127.0.0.1:9' WHERE key = 'hub_url'", [])
+            .unwrap();
+    }
+    let o = lotline(&["sync", "--db", db.to_str().unwrap(), "--once"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("cannot be reached"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("无法连接中心服务器"), "{}", stderr(&o));
+}
+
+#[test]
+fn sync_after_outbox_export_and_hub_ingest_gets_the_stored_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let hub = Hub::start(hub_db.to_str().unwrap(), Path::new(FIXTURE));
+    let db = device(dir.path());
+    enroll(&db, &hub);
+    script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
+    let n = outbox(&db).len();
+    let file = dir.path().join("outbox.json");
+    let o = lotline(&["outbox", "export", "--db", db.to_str().unwrap(), "--out", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let f: lotline_protocol::OutboxFile = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(f.commands.first().map(|c| c.seq), Some(1));
+    lotline_hub::ingest_file(&hub.store, &f).expect("ingest");
+    assert_eq!(hub.commands(&hub_db).len(), n);
+    let s = sync_once(&db);
+    assert_eq!(s["uploaded"], n as u64, "{s}");
+    assert_eq!(s["applied"], n as u64, "replays answer with the stored outcomes: {s}");
+    assert_eq!(s["queued"], 0);
+    assert_eq!(hub.commands(&hub_db).len(), n, "still each command once");
+    assert!(outbox(&db).iter().all(|c| c["state"] == "applied"));
+    assert_eq!(stock(&db, "R-EARLY", "P-01"), 40);
+}
+
+#[test]
+fn sync_first_download_of_thousands_of_lots_and_a_generation_change() {
+    let dir = tempfile::tempdir().unwrap();
+    // The hub has 3,000 more lots of an item the device never heard of.
+    let mut fixture: Value = serde_json::from_slice(&std::fs::read(FIXTURE).unwrap()).unwrap();
+    fixture["items"].as_array_mut().unwrap().push(serde_json::json!({
+        "id": "B900", "name_en": "Bulk beans", "name_zh": "散装豆", "gtins": ["06901234500097"],
+        "category": "food", "shelf_life_days": 365, "storage": "ambient"
+    }));
+    for i in 0..3000 {
+        fixture["lots"].as_array_mut().unwrap().push(serde_json::json!({
+            "item": "B900", "lot": format!("B{i:05}"), "expiry": "2027-06-30", "status": "released"
+        }));
+    }
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, serde_json::to_vec(&fixture).unwrap()).unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let hub = Hub::start(hub_db.to_str().unwrap(), &big);
+    let db = device(dir.path());
+    enroll(&db, &hub);
+    let s = sync_once(&db);
+    assert!(s["downloaded"].as_u64().unwrap() >= 3000, "{s}");
+    let lots = |db: &Path| -> i64 {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM lots WHERE item_id = 'B900'", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(lots(&db), 3000);
+    assert_eq!(check_verdict(&db, "(01)06901234500097(10)B02999"), "accept");
+    let store = lotline::store::Store::open(&db).unwrap();
+    let global = store.bucket("global").unwrap();
+    assert!(global.checkpoint > 0 && global.checksum != 0, "{global:?}");
+    drop(store);
+
+    // Unsent work, then the hub raises the global bucket's generation: the device fetches it
+    // again from 0 and the work still reaches the hub, once.
+    script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
+    let n = outbox(&db).len();
+    let generation = lotline_hub::refetch(&hub.store, "global").unwrap();
+    let s = sync_once(&db);
+    assert_eq!(s["applied"], n as u64, "{s}");
+    assert!(s["downloaded"].as_u64().unwrap() >= 3000, "refetched from 0: {s}");
+    assert_eq!(s["queued"], 0);
+    assert_eq!(hub.commands(&hub_db).len(), n);
+    assert_eq!(lots(&db), 3000);
+    let store = lotline::store::Store::open(&db).unwrap();
+    assert_eq!(store.bucket("global").unwrap().generation, generation);
+    assert_eq!(outbox(&db).len(), n);
+}

@@ -28,6 +28,19 @@ pub fn start(store: &mut Store, dir: &Path) -> Result<Option<lotline_hub::Embedd
     }
     let hub_path = dir.join("hub.db");
     let seed = !hub_path.exists();
+    let unsent = store.unsent().map_err(|e| Text::of(&e))?;
+    if seed && unsent > 0 {
+        // The seed is the cache as it stands, queued work included: the hub would apply that
+        // work a second time.
+        return Err(Text::new(
+            format!(
+                "the embedded hub is not started: {unsent} command(s) were queued before it existed and would count twice; they stay queued (export them with `lotline outbox export`)"
+            ),
+            format!(
+                "未启动内置中心服务器：{unsent} 条指令在其创建之前已在队列中，会被重复计算；它们仍保留在队列中（可用 `lotline outbox export` 导出）"
+            ),
+        ));
+    }
     let hub_store = lotline_hub::Store::open(&hub_path.display().to_string())
         .map_err(|e| text("the embedded hub cannot open its database", "内置中心服务器无法打开其数据库", e))?;
     if seed {

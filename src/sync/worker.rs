@@ -229,7 +229,8 @@ pub fn start(
                             wait = INTERVAL;
                         }
                         Err(e) => {
-                            online = !e.transient();
+                            // Only a successful cycle says the hub is there.
+                            online = false;
                             last_error = Some(Text::of(&e));
                             if e.transient() {
                                 wait = delay(attempt, rng.random::<f64>());

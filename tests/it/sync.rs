@@ -513,3 +513,100 @@ fn sync_applies_lot_pages_fast() {
     assert!(rate >= 50_000.0, "{rate:.0} rows/s");
     assert_eq!(store.bucket("global").unwrap().checksum, sum);
 }
+
+/// The worker on its own thread: it drains the queue when poked, reports through its callback,
+/// behaves as offline when the developer switch takes the link down, and stops retrying when the
+/// hub says "update lotline" (426). An exception is acknowledged as a command, in one transaction.
+#[test]
+fn sync_worker_drains_reports_and_obeys_the_link_switch() {
+    use lotline::sync::worker::{self, SyncStatus};
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let hub = Hub::start(hub_db.to_str().unwrap(), Path::new(FIXTURE));
+    let db = device(dir.path());
+    enroll(&db, &hub);
+    let (tx, rx) = mpsc::channel::<SyncStatus>();
+    let handle = worker::start(
+        db.clone(),
+        Box::new(move |s| {
+            let _ = tx.send(s);
+        }),
+        Box::new(|_| {}),
+    );
+    let wait_for = |what: &str, f: &dyn Fn(&SyncStatus) -> bool| -> SyncStatus {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(s) if f(&s) => return s,
+                Ok(_) => {}
+                Err(_) => panic!("no status: {what}"),
+            }
+        }
+    };
+    let s = wait_for("online at start", &|s| s.online && s.last_sync.is_some() && s.progress.is_none());
+    assert_eq!(s.queued, 0);
+    // Work, then a poke: the queue drains.
+    script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
+    handle.poke();
+    wait_for("drained", &|s| s.online && s.queued == 0 && s.exceptions_open == 0 && s.last_sync.is_some());
+    assert!(outbox(&db).iter().all(|c| c["state"] == "applied"));
+    // Link down: offline, the work stays queued.
+    handle.set_link(false);
+    script(&db, &pick("PK-6", "P-02", "R-LATE", 5));
+    handle.poke();
+    let s = wait_for("offline with work queued", &|s| !s.link_enabled && s.queued > 0);
+    assert!(!s.online);
+    lotline_hub::set_lot_status(&hub.store, GTIN_F200, "R-LATE", "recalled", None, "qa1").unwrap();
+    // Link up: drained; the refused pick is an open exception.
+    handle.set_link(true);
+    wait_for("exception", &|s| s.online && s.queued == 0 && s.exceptions_open == 1);
+    // The hub asks for a newer schema: "update lotline", and no blind retries.
+    hub.store.set_min_schema_version(99);
+    script(&db, &[serde_json::json!({"op": "login", "operator": "pick1", "pin": "2222"})]);
+    handle.poke();
+    let s = wait_for("update required", &|s| s.error.is_some());
+    let e = s.error.unwrap();
+    assert!(e.en.contains("update lotline"), "{e}");
+    assert!(e.zh.contains("请更新 lotline"), "{}", e.zh);
+    assert!(!s.online);
+    handle.stop();
+    let o = lotline(&["sync", "--db", db.to_str().unwrap(), "--once"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("update lotline"), "{}", stderr(&o));
+    assert!(outbox(&db).iter().any(|c| c["state"] == "pending"), "still queued");
+
+    // Acknowledging the exception: a command and the row, together.
+    let store = lotline::store::Store::open(&db).unwrap();
+    let mut session = lotline::app::session::Session::new(
+        store,
+        Default::default(),
+        Box::new(lotline::app::printing::ShellPrinter::simulated(dir.path().join("labels.zpl"))),
+    );
+    let now = chrono::DateTime::parse_from_rfc3339(NOW).unwrap();
+    let id = session.open_exceptions().unwrap()[0].id;
+    session.acknowledge_exception(id, now).unwrap();
+    assert!(session.open_exceptions().unwrap().is_empty());
+    assert!(session.acknowledge_exception(id, now).is_err(), "once");
+    drop(session);
+    let last = outbox(&db).pop().unwrap();
+    assert_eq!(last["type"], "exception_acknowledged");
+    assert_eq!(last["state"], "pending");
+}
+
+/// An import's `pin_hash` must be an argon2id PHC string.
+#[test]
+fn sync_import_takes_pin_hash_only_as_argon2id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fixture: Value = serde_json::from_slice(&std::fs::read(FIXTURE).unwrap()).unwrap();
+    fixture["operators"] = serde_json::json!([{"id": "h1", "name": "Hash", "pin_hash": "sha1:abc", "roles": ["picker"]}]);
+    let f = dir.path().join("bad.json");
+    std::fs::write(&f, serde_json::to_vec(&fixture).unwrap()).unwrap();
+    let db = dir.path().join("bad.db");
+    let o = lotline(&["import", "--db", db.to_str().unwrap(), f.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("pin_hash must be an argon2id PHC string"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("pin_hash 必须是 argon2id PHC 字符串"), "{}", stderr(&o));
+}

@@ -134,10 +134,16 @@ pub fn sync_sink(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) -> Box<dyn Fn(S
                 last = Some(s);
             }
             if let Some(s) = last {
+                let done = s.progress.is_none();
                 c.borrow_mut().sync_status = Some(s);
                 let c = c.borrow();
-                render_sync(&app, &c);
-                super::render_status(&app, &c);
+                if done {
+                    // A cycle ended: tasks and lots may have come from the hub.
+                    super::render(&app, &c);
+                } else {
+                    render_sync(&app, &c);
+                    super::render_status(&app, &c);
+                }
             }
         }))
     });

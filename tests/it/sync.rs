@@ -619,3 +619,46 @@ fn sync_import_takes_pin_hash_only_as_argon2id() {
     assert!(stderr(&o).contains("pin_hash must be an argon2id PHC string"), "{}", stderr(&o));
     assert!(stderr(&o).contains("pin_hash 必须是 argon2id PHC 字符串"), "{}", stderr(&o));
 }
+
+/// Enrolment takes the hub's device id: commands made before it (never sent) carry the new id
+/// and start at seq 1 for the hub; enrolling with another hub while commands are unsent to the
+/// first is refused.
+#[test]
+fn sync_enrolment_rewrites_unsent_commands_and_refuses_another_hub_while_unsent() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let hub = Hub::start(hub_db.to_str().unwrap(), Path::new(FIXTURE));
+    let db = device(dir.path());
+    script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
+    let before = outbox(&db);
+    let old_id = before[0]["device_id"].as_str().unwrap().to_owned();
+    let e = enroll(&db, &hub);
+    let new_id = e["device_id"].as_str().unwrap();
+    assert_ne!(new_id, old_id);
+    let after = outbox(&db);
+    assert_eq!(after.len(), before.len());
+    assert!(after.iter().all(|c| c["device_id"] == new_id), "{after:?}");
+
+    // Another hub while commands are unsent to this one: refused, nothing changes.
+    let other_db = dir.path().join("other-hub.db");
+    let other = Hub::start(other_db.to_str().unwrap(), Path::new(FIXTURE));
+    let code = other.code();
+    let o = lotline(&["enroll", "--db", db.to_str().unwrap(), "--server", &other.url, "--code", &code]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("have not reached the hub this device is enrolled with"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("尚未送达本设备已注册的中心服务器"), "{}", stderr(&o));
+    assert!(outbox(&db).iter().all(|c| c["device_id"] == new_id));
+
+    let s = sync_once(&db);
+    assert_eq!(s["applied"], before.len() as u64, "{s}");
+    let cmds = hub.commands(&hub_db);
+    assert_eq!(cmds.iter().map(|c| c.0).collect::<Vec<_>>(), (1..=before.len() as i64).collect::<Vec<_>>());
+
+    // Everything sent: the other hub may enrol it now; its seqs start at 1 again.
+    let code = other.code();
+    json_line(&lotline(&["enroll", "--db", db.to_str().unwrap(), "--server", &other.url, "--code", &code]));
+    script(&db, &[serde_json::json!({"op": "login", "operator": "pick1", "pin": "2222"})]);
+    let s = sync_once(&db);
+    assert_eq!(s["applied"], 1, "{s}");
+    assert_eq!(other.commands(&other_db).iter().map(|c| c.0).collect::<Vec<_>>(), vec![1]);
+}

@@ -57,7 +57,13 @@ pub(super) fn render_sync(app: &AppWindow, c: &Controller) {
     let status = c.sync_status.as_ref();
     st.set_sync_enrolled(status.is_some_and(|s| s.enrolled));
     st.set_online(status.is_some_and(|s| s.online && s.link_enabled));
-    st.set_link_up(c.sync.as_ref().is_none_or(|h| h.link_enabled()));
+    st.set_link_up(
+        c.sync
+            .as_ref()
+            .map(|h| h.link_enabled())
+            .or(status.map(|s| s.link_enabled))
+            .unwrap_or(true),
+    );
     st.set_last_sync(shared(
         status
             .and_then(|s| s.last_sync.as_deref())
@@ -134,16 +140,7 @@ pub fn sync_sink(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) -> Box<dyn Fn(S
                 last = Some(s);
             }
             if let Some(s) = last {
-                let done = s.progress.is_none();
-                c.borrow_mut().sync_status = Some(s);
-                let c = c.borrow();
-                if done {
-                    // A cycle ended: tasks and lots may have come from the hub.
-                    super::render(&app, &c);
-                } else {
-                    render_sync(&app, &c);
-                    super::render_status(&app, &c);
-                }
+                show_sync_status(&app, &c, s);
             }
         }))
     });
@@ -157,6 +154,20 @@ pub fn sync_sink(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) -> Box<dyn Fn(S
             })
         });
     })
+}
+
+/// Shows a report of the worker (on the UI thread; the sink calls this from the event loop).
+pub fn show_sync_status(app: &AppWindow, ctl: &Rc<RefCell<Controller>>, s: SyncStatus) {
+    let done = s.progress.is_none();
+    ctl.borrow_mut().sync_status = Some(s);
+    let c = ctl.borrow();
+    if done {
+        // A cycle ended: tasks and lots may have come from the hub.
+        super::render(app, &c);
+    } else {
+        render_sync(app, &c);
+        super::render_status(app, &c);
+    }
 }
 
 /// Hands the running worker to the controller (the link switch drives it).

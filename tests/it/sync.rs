@@ -348,6 +348,7 @@ fn sync_first_download_of_thousands_of_lots_and_a_generation_change() {
 
 /// The desktop's first run: the embedded hub is seeded with the cache's own master data
 /// (`export_master`, PINs as `pin_hash`), the device enrolled with it, and a sync drains the queue.
+#[cfg(feature = "embedded-hub")]
 #[test]
 fn sync_embedded_hub_is_seeded_from_the_cache_and_enrols_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -661,4 +662,36 @@ fn sync_enrolment_rewrites_unsent_commands_and_refuses_another_hub_while_unsent(
     let s = sync_once(&db);
     assert_eq!(s["applied"], 1, "{s}");
     assert_eq!(other.commands(&other_db).iter().map(|c| c.0).collect::<Vec<_>>(), vec![1]);
+}
+
+/// `lotline sync` without `--once`: the worker in the foreground drains the queue, logs each
+/// cycle, and stops on SIGTERM with exit 0.
+#[test]
+fn sync_in_the_foreground_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let hub = Hub::start(hub_db.to_str().unwrap(), Path::new(FIXTURE));
+    let db = device(dir.path());
+    enroll(&db, &hub);
+    script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_lotline"))
+        .args(["sync", "--db", db.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while outbox(&db).iter().any(|c| c["state"] != "applied") {
+        assert!(std::time::Instant::now() < deadline, "the foreground sync did not drain the queue");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: signalling the child this test started.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("\"uploaded\":"), "a log line per cycle: {err}");
+    assert!(err.contains("sync stopped"), "{err}");
 }

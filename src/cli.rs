@@ -687,7 +687,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let path = require_db(&cli.db)?;
             let mut store = Store::open(path)?;
             let rt = sync_runtime()?;
-            let resp = rt.block_on(crate::sync::enroll(&mut store, &server, &code, ca.as_deref(), allow_plain_http))?;
+            let resp = rt.block_on(crate::sync::enroll(
+                &mut store,
+                &server,
+                &code,
+                ca.as_deref(),
+                allow_plain_http,
+            ))?;
             let cfg = store.sync_config().map_err(|e| e.in_file(path))?;
             println!(
                 "{}",
@@ -867,8 +873,14 @@ fn sync_command(path: &Path, once: bool) -> anyhow::Result<()> {
         );
         if !total.current() {
             return Err(Text::new(
-                format!("{} command(s) are still queued after 20 cycles; run `lotline sync --once` again", total.queued),
-                format!("20 轮同步后仍有 {} 条指令在队列中；请再次运行 `lotline sync --once`", total.queued),
+                format!(
+                    "{} command(s) are still queued after 20 cycles; run `lotline sync --once` again",
+                    total.queued
+                ),
+                format!(
+                    "20 轮同步后仍有 {} 条指令在队列中；请再次运行 `lotline sync --once`",
+                    total.queued
+                ),
             )
             .into());
         }
@@ -880,7 +892,11 @@ fn sync_command(path: &Path, once: bool) -> anyhow::Result<()> {
         libc::signal(libc::SIGINT, on_stop_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_stop_signal as *const () as libc::sighandler_t);
     }
-    eprintln!("lotline: syncing {} with {} (Ctrl-C stops)", path.display(), client.base());
+    eprintln!(
+        "lotline: syncing {} with {} (Ctrl-C stops)",
+        path.display(),
+        client.base()
+    );
     let handle = crate::sync::worker::start(
         path.to_owned(),
         Box::new(|_| {}),

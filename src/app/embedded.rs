@@ -41,21 +41,36 @@ pub fn start(store: &mut Store, dir: &Path) -> Result<Option<lotline_hub::Embedd
             ),
         ));
     }
-    let hub_store = lotline_hub::Store::open(&hub_path.display().to_string())
-        .map_err(|e| text("the embedded hub cannot open its database", "内置中心服务器无法打开其数据库", e))?;
+    let hub_store = lotline_hub::Store::open(&hub_path.display().to_string()).map_err(|e| {
+        text(
+            "the embedded hub cannot open its database",
+            "内置中心服务器无法打开其数据库",
+            e,
+        )
+    })?;
     if seed {
         let mut json = Vec::new();
         crate::store::export::export_master(store, &mut json).map_err(|e| Text::of(&e))?;
-        lotline_hub::import_json(&hub_store, json.as_slice(), Some(SITE))
-            .map_err(|e| text("the embedded hub cannot load the demo data", "内置中心服务器无法载入演示数据", e))?;
+        lotline_hub::import_json(&hub_store, json.as_slice(), Some(SITE)).map_err(|e| {
+            text(
+                "the embedded hub cannot load the demo data",
+                "内置中心服务器无法载入演示数据",
+                e,
+            )
+        })?;
     }
     let hub = lotline_hub::EmbeddedHub::start(hub_store.clone(), "127.0.0.1:0")
         .map_err(|e| text("the embedded hub cannot start", "内置中心服务器无法启动", e))?;
     if enrolled {
         store.set_hub_url(&hub.url).map_err(|e| Text::of(&e))?;
     } else {
-        let code = lotline_hub::enroll_code(&hub_store, SITE, chrono::Duration::minutes(5))
-            .map_err(|e| text("the embedded hub gives no enrolment code", "内置中心服务器未给出注册码", e))?;
+        let code = lotline_hub::enroll_code(&hub_store, SITE, chrono::Duration::minutes(5)).map_err(|e| {
+            text(
+                "the embedded hub gives no enrolment code",
+                "内置中心服务器未给出注册码",
+                e,
+            )
+        })?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

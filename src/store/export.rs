@@ -13,10 +13,12 @@ use super::{Store, StoreError};
 fn rows(store: &Store, sql: &str) -> Result<Vec<Vec<Sql>>, StoreError> {
     let mut st = store.conn().prepare(sql).map_err(|e| store.err(e))?;
     let n = st.column_count();
-    st.query_map([], |r| (0..n).map(|i| r.get::<_, Sql>(i)).collect::<Result<Vec<_>, _>>())
-        .map_err(|e| store.err(e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| store.err(e))
+    st.query_map([], |r| {
+        (0..n).map(|i| r.get::<_, Sql>(i)).collect::<Result<Vec<_>, _>>()
+    })
+    .map_err(|e| store.err(e))?
+    .collect::<Result<_, _>>()
+    .map_err(|e| store.err(e))
 }
 
 fn v(x: &Sql) -> Value {
@@ -112,25 +114,35 @@ pub fn export_master(store: &Store, mut out: impl Write) -> Result<(), StoreErro
         ])
     })
     .collect();
-    let locations: Vec<Value> = rows(store, "SELECT code, warehouse, zone, kind, storage FROM locations ORDER BY code")?
-        .iter()
-        .map(|r| {
-            obj(&[
-                ("code", v(&r[0])),
-                ("warehouse", v(&r[1])),
-                ("zone", v(&r[2])),
-                ("kind", v(&r[3])),
-                ("storage", v(&r[4])),
-            ])
-        })
-        .collect();
+    let locations: Vec<Value> = rows(
+        store,
+        "SELECT code, warehouse, zone, kind, storage FROM locations ORDER BY code",
+    )?
+    .iter()
+    .map(|r| {
+        obj(&[
+            ("code", v(&r[0])),
+            ("warehouse", v(&r[1])),
+            ("zone", v(&r[2])),
+            ("kind", v(&r[3])),
+            ("storage", v(&r[4])),
+        ])
+    })
+    .collect();
     let stock: Vec<Value> = rows(
         store,
         "SELECT s.location, l.item_id, l.lot, s.qty FROM stock s JOIN lots l ON l.id = s.lot_id WHERE s.qty > 0
          ORDER BY s.location, l.item_id, l.lot",
     )?
     .iter()
-    .map(|r| obj(&[("location", v(&r[0])), ("item", v(&r[1])), ("lot", v(&r[2])), ("qty", v(&r[3]))]))
+    .map(|r| {
+        obj(&[
+            ("location", v(&r[0])),
+            ("item", v(&r[1])),
+            ("lot", v(&r[2])),
+            ("qty", v(&r[3])),
+        ])
+    })
     .collect();
     let serials: Vec<Value> = rows(
         store,
@@ -164,22 +176,24 @@ pub fn export_master(store: &Store, mut out: impl Write) -> Result<(), StoreErro
                 .conn()
                 .prepare("SELECT item_id, lot, location, qty_expected, expiry, sscc FROM task_lines WHERE task_id = ?1 ORDER BY line_no")
                 .map_err(|e| store.err(e))?;
-            st.query_map([&id], |r| (0..6).map(|i| r.get::<_, Sql>(i)).collect::<Result<Vec<_>, _>>())
-                .map_err(|e| store.err(e))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| store.err(e))?
-                .iter()
-                .map(|l| {
-                    obj(&[
-                        ("item", v(&l[0])),
-                        ("lot", v(&l[1])),
-                        ("location", v(&l[2])),
-                        ("qty", if kind == "count" { Value::Null } else { v(&l[3]) }),
-                        ("expiry", if kind == "receipt" { v(&l[4]) } else { Value::Null }),
-                        ("sscc", if kind == "receipt" { v(&l[5]) } else { Value::Null }),
-                    ])
-                })
-                .collect()
+            st.query_map([&id], |r| {
+                (0..6).map(|i| r.get::<_, Sql>(i)).collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(|e| store.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| store.err(e))?
+            .iter()
+            .map(|l| {
+                obj(&[
+                    ("item", v(&l[0])),
+                    ("lot", v(&l[1])),
+                    ("location", v(&l[2])),
+                    ("qty", if kind == "count" { Value::Null } else { v(&l[3]) }),
+                    ("expiry", if kind == "receipt" { v(&l[4]) } else { Value::Null }),
+                    ("sscc", if kind == "receipt" { v(&l[5]) } else { Value::Null }),
+                ])
+            })
+            .collect()
         };
         let locations: Vec<String> = {
             let mut st = store
@@ -199,8 +213,22 @@ pub fn export_master(store: &Store, mut out: impl Write) -> Result<(), StoreErro
             ("created_at", v(&t[4])),
             ("tolerance_pct", if kind == "receipt" { v(&t[5]) } else { Value::Null }),
             ("zone", if kind == "count" { v(&t[6]) } else { Value::Null }),
-            ("blind", if kind == "count" { json!(matches!(t[7], Sql::Integer(1))) } else { Value::Null }),
-            ("locations", if kind == "count" && !locations.is_empty() { json!(locations) } else { Value::Null }),
+            (
+                "blind",
+                if kind == "count" {
+                    json!(matches!(t[7], Sql::Integer(1)))
+                } else {
+                    Value::Null
+                },
+            ),
+            (
+                "locations",
+                if kind == "count" && !locations.is_empty() {
+                    json!(locations)
+                } else {
+                    Value::Null
+                },
+            ),
             ("lines", if lines.is_empty() { Value::Null } else { json!(lines) }),
         ]));
     }

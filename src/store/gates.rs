@@ -882,9 +882,7 @@ fn apply(tx: &Transaction<'_>, ch: &Change, a: &Action, command_id: &str, at: &s
                 params![exception_id, a.operator.as_deref().unwrap_or(""), at],
             )?;
             if n == 0 {
-                return Err(Applied::Data(format!(
-                    "exception {exception_id} is not open"
-                )));
+                return Err(Applied::Data(format!("exception {exception_id} is not open")));
             }
         }
         Change::TaskLineDone { task_id, line_no, add } => {

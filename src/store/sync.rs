@@ -8,9 +8,9 @@
 //! and answered; otherwise the page waits until after the next upload (ARCHITECTURE.md).
 
 use chrono::{DateTime, FixedOffset};
+use lotline_protocol::CommandEnvelope;
 use lotline_protocol::rows;
 use lotline_protocol::sync::{ChangeOp, ChangePage, EnrollResponse, Outcome, UploadResponse, change_checksum};
-use lotline_protocol::CommandEnvelope;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Deserialize;
 
@@ -252,7 +252,8 @@ impl Store {
         match ca {
             Some(ca) => set(&tx, HUB_CA_KEY, ca).map_err(c)?,
             None => {
-                tx.execute("DELETE FROM settings WHERE key = ?1", [HUB_CA_KEY]).map_err(c)?;
+                tx.execute("DELETE FROM settings WHERE key = ?1", [HUB_CA_KEY])
+                    .map_err(c)?;
             }
         }
         // A new identity starts every bucket again.
@@ -263,10 +264,7 @@ impl Store {
 
     /// The local seq that the hub's seq 1 is (minus one).
     pub fn seq_base(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .setting(SEQ_BASE_KEY)?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0))
+        Ok(self.setting(SEQ_BASE_KEY)?.and_then(|s| s.parse().ok()).unwrap_or(0))
     }
 
     /// The next upload batch: commands not final (or, with `from_hub_seq`, every command from
@@ -391,7 +389,11 @@ impl Store {
                         rejected_at,
                     }),
                 ) => {
-                    let when = if rejected_at.is_empty() { at.clone() } else { rejected_at.clone() };
+                    let when = if rejected_at.is_empty() {
+                        at.clone()
+                    } else {
+                        rejected_at.clone()
+                    };
                     tx.execute(
                         "UPDATE outbox SET state = 'rejected', outcome_code = ?2, outcome_message = ?3,
                             outcome_message_zh = ?4, outcome_at = ?5, last_error = NULL WHERE seq = ?1",
@@ -721,7 +723,11 @@ fn split_lot_key(key: &str) -> Result<(&str, &str), PageError> {
 /// A `lot` row's fields, read without serde's generic machinery.
 fn lot_row(ch: &lotline_protocol::sync::Change) -> Result<rows::Lot, PageError> {
     let bad = |what: &str| PageError::Data(format!("{} {}: {what}", ch.table, ch.key));
-    let data = ch.data.as_ref().and_then(|d| d.as_object()).ok_or_else(|| bad("a put without data"))?;
+    let data = ch
+        .data
+        .as_ref()
+        .and_then(|d| d.as_object())
+        .ok_or_else(|| bad("a put without data"))?;
     let text = |k: &str| -> Result<Option<String>, PageError> {
         match data.get(k) {
             None | Some(serde_json::Value::Null) => Ok(None),
@@ -753,7 +759,8 @@ fn apply_change(tx: &Transaction<'_>, ch: &lotline_protocol::sync::Change) -> Re
             .execute(params![r.id, r.near_expiry_days])?;
         }
         "category" => {
-            tx.prepare_cached("DELETE FROM categories WHERE id = ?1")?.execute([&ch.key])?;
+            tx.prepare_cached("DELETE FROM categories WHERE id = ?1")?
+                .execute([&ch.key])?;
         }
         "item" if put => {
             let r: rows::Item = row(ch)?;
@@ -790,9 +797,12 @@ fn apply_change(tx: &Transaction<'_>, ch: &lotline_protocol::sync::Change) -> Re
                 "DELETE FROM stock WHERE lot_id IN (SELECT id FROM lots WHERE item_id = ?1)"
             ))?
             .execute([&ch.key])?;
-            tx.prepare_cached("DELETE FROM serials WHERE item_id = ?1")?.execute([&ch.key])?;
-            tx.prepare_cached("DELETE FROM lots WHERE item_id = ?1")?.execute([&ch.key])?;
-            tx.prepare_cached("DELETE FROM items WHERE id = ?1")?.execute([&ch.key])?;
+            tx.prepare_cached("DELETE FROM serials WHERE item_id = ?1")?
+                .execute([&ch.key])?;
+            tx.prepare_cached("DELETE FROM lots WHERE item_id = ?1")?
+                .execute([&ch.key])?;
+            tx.prepare_cached("DELETE FROM items WHERE id = ?1")?
+                .execute([&ch.key])?;
         }
         "barcode" if put => {
             let r: rows::Barcode = row(ch)?;
@@ -803,7 +813,8 @@ fn apply_change(tx: &Transaction<'_>, ch: &lotline_protocol::sync::Change) -> Re
             .execute(params![r.code, r.kind, r.item])?;
         }
         "barcode" => {
-            tx.prepare_cached("DELETE FROM barcodes WHERE code = ?1")?.execute([&ch.key])?;
+            tx.prepare_cached("DELETE FROM barcodes WHERE code = ?1")?
+                .execute([&ch.key])?;
         }
         "lot" if put => {
             // The hot path of a first download (a million lots): the fields are read straight
@@ -849,8 +860,10 @@ fn apply_change(tx: &Transaction<'_>, ch: &lotline_protocol::sync::Change) -> Re
             .execute(params![r.code, r.warehouse, r.zone, r.kind, r.storage])?;
         }
         "location" => {
-            tx.prepare_cached("DELETE FROM stock WHERE location = ?1")?.execute([&ch.key])?;
-            tx.prepare_cached("DELETE FROM locations WHERE code = ?1")?.execute([&ch.key])?;
+            tx.prepare_cached("DELETE FROM stock WHERE location = ?1")?
+                .execute([&ch.key])?;
+            tx.prepare_cached("DELETE FROM locations WHERE code = ?1")?
+                .execute([&ch.key])?;
         }
         "stock" => {
             // The hub's quantity replaces the device's for that lot and location.
@@ -873,7 +886,9 @@ fn apply_change(tx: &Transaction<'_>, ch: &lotline_protocol::sync::Change) -> Re
                     ))?
                     .execute(params![item, lot, location, qty])?;
                 if n == 0 {
-                    return Err(PageError::Data(format!("stock of lot {lot} of {item}, which is not in the cache")));
+                    return Err(PageError::Data(format!(
+                        "stock of lot {lot} of {item}, which is not in the cache"
+                    )));
                 }
             } else {
                 tx.prepare_cached(&format!("DELETE FROM stock WHERE lot_id = {LOT_ID} AND location = ?3"))?
@@ -889,7 +904,8 @@ fn apply_change(tx: &Transaction<'_>, ch: &lotline_protocol::sync::Change) -> Re
             .execute(params![r.id, r.name, r.min_remaining_days])?;
         }
         "customer" => {
-            tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?.execute([&ch.key])?;
+            tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
+                .execute([&ch.key])?;
         }
         "operator" if put => {
             let r: rows::Operator = row(ch)?;
@@ -900,7 +916,8 @@ fn apply_change(tx: &Transaction<'_>, ch: &lotline_protocol::sync::Change) -> Re
             .execute(params![r.id, r.name, r.pin_hash, r.roles])?;
         }
         "operator" => {
-            tx.prepare_cached("DELETE FROM operators WHERE id = ?1")?.execute([&ch.key])?;
+            tx.prepare_cached("DELETE FROM operators WHERE id = ?1")?
+                .execute([&ch.key])?;
         }
         "task" if put => {
             let r: rows::Task = row(ch)?;
@@ -967,7 +984,8 @@ fn apply_change(tx: &Transaction<'_>, ch: &lotline_protocol::sync::Change) -> Re
             }
         }
         "task" => {
-            tx.prepare_cached("DELETE FROM tasks WHERE id = ?1")?.execute([&ch.key])?;
+            tx.prepare_cached("DELETE FROM tasks WHERE id = ?1")?
+                .execute([&ch.key])?;
         }
         other => return Err(PageError::Data(format!("unknown table '{other}'"))),
     }

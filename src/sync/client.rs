@@ -70,13 +70,11 @@ impl Bilingual for SyncError {
             SyncError::UpdateRequired { min, have } => format!(
                 "中心服务器需要更新版本的 lotline（指令结构版本 {min} 或更高；本程序为 {have}）：请更新 lotline；指令保留在队列中"
             ),
-            SyncError::Hub {
-                status, message_zh, ..
-            } => format!("中心服务器返回 {status}：{message_zh}"),
+            SyncError::Hub { status, message_zh, .. } => format!("中心服务器返回 {status}：{message_zh}"),
             SyncError::Protocol(d, url) => format!("无法读取中心服务器的应答（{d}）；{url} 是 lotline 中心服务器吗？"),
-            SyncError::PlainHttp { url } => format!(
-                "{url} 是发往其他主机的明文 http：请用 https:// 地址注册，或在可信网络上加 --allow-plain-http"
-            ),
+            SyncError::PlainHttp { url } => {
+                format!("{url} 是发往其他主机的明文 http：请用 https:// 地址注册，或在可信网络上加 --allow-plain-http")
+            }
             SyncError::Ca { path, detail } => format!("无法使用 CA 证书 {path}：{detail}"),
             SyncError::BadUrl { url } => format!("{url} 不是中心服务器地址（http:// 或 https://）"),
             SyncError::NotEnrolled { db } => format!(
@@ -102,8 +100,7 @@ impl SyncError {
 /// Whether `host` (from a URL) is this machine.
 fn loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Checks a hub URL: https, or http to loopback or when allowed. Returns it without a trailing `/`.
@@ -153,7 +150,12 @@ pub struct HubClient {
 
 impl HubClient {
     /// A client for `base` (checked by [`check_url`]), with `ca` (PEM) added to the roots.
-    pub fn new(base: &str, token: Option<&str>, ca: Option<&Path>, allow_plain_http: bool) -> Result<HubClient, SyncError> {
+    pub fn new(
+        base: &str,
+        token: Option<&str>,
+        ca: Option<&Path>,
+        allow_plain_http: bool,
+    ) -> Result<HubClient, SyncError> {
         let base = check_url(base, allow_plain_http)?;
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -259,7 +261,8 @@ impl HubClient {
             r = r.bearer_auth(t);
         }
         if gzip {
-            let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+            let mut enc =
+                flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
             enc.write_all(&body)
                 .and_then(|_| enc.finish())
                 .map(|z| r.header(reqwest::header::CONTENT_ENCODING, "gzip").body(z))
@@ -299,7 +302,13 @@ impl HubClient {
         self.answer(resp).await
     }
 
-    pub async fn changes(&self, bucket: &str, after: i64, generation: i64, limit: usize) -> Result<ChangePage, SyncError> {
+    pub async fn changes(
+        &self,
+        bucket: &str,
+        after: i64,
+        generation: i64,
+        limit: usize,
+    ) -> Result<ChangePage, SyncError> {
         let p = format!(
             "{}{}/changes?after={after}&generation={generation}&limit={limit}",
             path::CHANGES_PREFIX,

@@ -98,7 +98,12 @@ pub async fn enroll(
             protocol_version: lotline_protocol::PROTOCOL_VERSION,
         })
         .await?;
-    let ca_s = ca.map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_owned()).display().to_string());
+    let ca_s = ca.map(|p| {
+        std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_owned())
+            .display()
+            .to_string()
+    });
     store.enroll(client.base(), &resp, ca_s.as_deref(), allow_plain_http)?;
     Ok(resp)
 }
@@ -145,7 +150,9 @@ pub async fn cycle(
         }
         let mut restarts = 0;
         loop {
-            let page = client.changes(&b.name, st.checkpoint, st.generation, MAX_PAGE_CHANGES).await?;
+            let page = client
+                .changes(&b.name, st.checkpoint, st.generation, MAX_PAGE_CHANGES)
+                .await?;
             if page.generation != st.generation {
                 // The hub raised the bucket's generation: fetch it again from the start (the
                 // outbox is not touched).

@@ -53,8 +53,8 @@ use rfid::render_rfid;
 pub use scan::map_subject;
 use scan::render_scan;
 pub use status::{attach, device_sink, handle_device_event, pump_device_events};
-pub use sync::{attach_sync, show_sync_status, sync_sink};
 use status::{device_line, render_devices, render_status};
+pub use sync::{attach_sync, show_sync_status, sync_sink};
 
 /// The UI language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

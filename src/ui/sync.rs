@@ -93,12 +93,15 @@ pub(super) fn render_sync(app: &AppWindow, c: &Controller) {
         .into_iter()
         .map(|e| SyncException {
             id: e.id as i32,
-            text: shared(if c.lang == Lang::Zh { &e.message_zh } else { &e.message_en }),
+            text: shared(if c.lang == Lang::Zh {
+                &e.message_zh
+            } else {
+                &e.message_en
+            }),
         })
         .collect();
     st.set_exceptions(model(rows));
 }
-
 
 /// Connects the exception and link callbacks.
 pub(super) fn connect(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {

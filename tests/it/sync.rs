@@ -58,7 +58,10 @@ impl Drop for Hub {
 fn json_line(o: &std::process::Output) -> Value {
     assert!(o.status.success(), "lotline failed: {}\n{}", stdout(o), stderr(o));
     let out = stdout(o);
-    let last = out.lines().last().unwrap_or_else(|| panic!("no output; stderr: {}", stderr(o)));
+    let last = out
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no output; stderr: {}", stderr(o)));
     serde_json::from_str(last).unwrap()
 }
 
@@ -89,7 +92,15 @@ fn sync_once(db: &Path) -> Value {
 fn script(db: &Path, lines: &[Value]) -> Vec<Value> {
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     let o = lotline_in(
-        &["run-script", "--db", db.to_str().unwrap(), "--script", "-", "--now", NOW],
+        &[
+            "run-script",
+            "--db",
+            db.to_str().unwrap(),
+            "--script",
+            "-",
+            "--now",
+            NOW,
+        ],
         Some(&text),
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -118,7 +129,15 @@ fn outbox(db: &Path) -> Vec<Value> {
 
 fn stock(db: &Path, lot: &str, location: &str) -> i64 {
     let o = lotline(&[
-        "stock", "--db", db.to_str().unwrap(), "--item", "F200", "--lot", lot, "--location", location,
+        "stock",
+        "--db",
+        db.to_str().unwrap(),
+        "--item",
+        "F200",
+        "--lot",
+        lot,
+        "--location",
+        location,
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     stdout(&o)
@@ -128,7 +147,16 @@ fn stock(db: &Path, lot: &str, location: &str) -> i64 {
 }
 
 fn check_verdict(db: &Path, scan: &str) -> String {
-    let v = json_line(&lotline(&["check", "--db", db.to_str().unwrap(), "--gate", "pick", "--today", "2026-12-01", scan]));
+    let v = json_line(&lotline(&[
+        "check",
+        "--db",
+        db.to_str().unwrap(),
+        "--gate",
+        "pick",
+        "--today",
+        "2026-12-01",
+        scan,
+    ]));
     v["verdict"].as_str().unwrap_or_default().to_owned()
 }
 
@@ -145,7 +173,11 @@ fn end_to_end(hub_target: &str, hub_db: Option<&Path>, dir: &Path) {
     let replies = script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
     assert!(replies.iter().all(|r| r["ok"] == true), "{replies:?}");
     let queued = outbox(&db);
-    assert!(queued.iter().all(|c| c["state"] == "pending" && c["device_id"] == device_id.as_str()));
+    assert!(
+        queued
+            .iter()
+            .all(|c| c["state"] == "pending" && c["device_id"] == device_id.as_str())
+    );
     let n = queued.len();
 
     let s = sync_once(&db);
@@ -162,7 +194,10 @@ fn end_to_end(hub_target: &str, hub_db: Option<&Path>, dir: &Path) {
         assert_eq!(cmds.len(), n, "each command once on the hub");
         let ids: std::collections::BTreeSet<_> = cmds.iter().map(|c| c.1.clone()).collect();
         assert_eq!(ids.len(), n);
-        assert_eq!(cmds.iter().map(|c| c.0).collect::<Vec<_>>(), (1..=n as i64).collect::<Vec<_>>());
+        assert_eq!(
+            cmds.iter().map(|c| c.0).collect::<Vec<_>>(),
+            (1..=n as i64).collect::<Vec<_>>()
+        );
     }
     // A second sync has nothing to do.
     let again = sync_once(&db);
@@ -172,8 +207,15 @@ fn end_to_end(hub_target: &str, hub_db: Option<&Path>, dir: &Path) {
     // A recall on the hub reaches the device: the next check of that lot is a reject.
     let scan_p300 = "(01)06901234500035(10)P-OK";
     assert_eq!(check_verdict(&db, scan_p300), "accept");
-    lotline_hub::set_lot_status(&hub.store, "06901234500035", "P-OK", "recalled", Some("supplier recall"), "qa1")
-        .unwrap();
+    lotline_hub::set_lot_status(
+        &hub.store,
+        "06901234500035",
+        "P-OK",
+        "recalled",
+        Some("supplier recall"),
+        "qa1",
+    )
+    .unwrap();
     let s = sync_once(&db);
     assert!(s["downloaded"].as_u64().unwrap() >= 1, "{s}");
     assert_eq!(check_verdict(&db, scan_p300), "reject");
@@ -183,30 +225,52 @@ fn end_to_end(hub_target: &str, hub_db: Option<&Path>, dir: &Path) {
     let replies = script(&db, &pick("PK-6", "P-02", "R-LATE", 5));
     assert!(replies.iter().all(|r| r["ok"] == true), "{replies:?}");
     assert_eq!(stock(&db, "R-LATE", "P-02"), before - 5);
-    lotline_hub::set_lot_status(&hub.store, GTIN_F200, "R-LATE", "recalled", Some("contamination"), "qa1").unwrap();
+    lotline_hub::set_lot_status(
+        &hub.store,
+        GTIN_F200,
+        "R-LATE",
+        "recalled",
+        Some("contamination"),
+        "qa1",
+    )
+    .unwrap();
     let s = sync_once(&db);
     assert_eq!(s["rejected"], 1, "{s}");
     assert_eq!(s["queued"], 0, "{s}");
     assert_eq!(stock(&db, "R-LATE", "P-02"), before, "the refused pick is reversed");
     let states: Vec<(String, String)> = outbox(&db)
         .iter()
-        .map(|c| (c["type"].as_str().unwrap().to_owned(), c["state"].as_str().unwrap().to_owned()))
+        .map(|c| {
+            (
+                c["type"].as_str().unwrap().to_owned(),
+                c["state"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert!(states.contains(&("pick".into(), "rejected".into())), "{states:?}");
     let store = lotline::store::Store::open(&db).unwrap();
     let ex = store.exceptions(false).unwrap();
     assert_eq!(ex.len(), 1, "{ex:?}");
     assert_eq!(ex[0].code, "lot_blocked");
-    assert!(ex[0].message_en.starts_with("Lot R-LATE was recalled at "), "{}", ex[0].message_en);
     assert!(
-        ex[0].message_en.ends_with("your pick of 5 at 10:42 was reversed: return the goods to quarantine"),
+        ex[0].message_en.starts_with("Lot R-LATE was recalled at "),
+        "{}",
+        ex[0].message_en
+    );
+    assert!(
+        ex[0]
+            .message_en
+            .ends_with("your pick of 5 at 10:42 was reversed: return the goods to quarantine"),
         "{}",
         ex[0].message_en
     );
     assert!(ex[0].message_zh.contains("批次 R-LATE") && ex[0].message_zh.contains("请将货物退回隔离区"));
     let task = store.task("PK-6").unwrap().unwrap();
     assert_eq!(task.lines[0].qty_done, 0, "the line's pick is undone");
-    assert_eq!(store.audit_verify().unwrap(), Ok(store.audit_entries().unwrap().0.len() as u64));
+    assert_eq!(
+        store.audit_verify().unwrap(),
+        Ok(store.audit_entries().unwrap().0.len() as u64)
+    );
     drop(store);
     assert_eq!(check_verdict(&db, &format!("(01){GTIN_F200}(10)R-LATE")), "reject");
 }
@@ -239,8 +303,11 @@ fn sync_with_a_wrong_token_says_so_and_keeps_the_queue() {
     let n = outbox(&db).len();
     {
         let c = rusqlite::Connection::open(&db).unwrap();
-        c.execute("UPDATE settings SET value = 'not-the-token' WHERE key = 'hub_token'", [])
-            .unwrap();
+        c.execute(
+            "UPDATE settings SET value = 'not-the-token' WHERE key = 'hub_token'",
+            [],
+        )
+        .unwrap();
     }
     let o = lotline(&["sync", "--db", db.to_str().unwrap(), "--once"]);
     assert!(!o.status.success());
@@ -250,19 +317,29 @@ fn sync_with_a_wrong_token_says_so_and_keeps_the_queue() {
     assert!(err.contains("中心服务器拒绝了本设备的令牌"), "{err}");
     let after = outbox(&db);
     assert_eq!(after.len(), n);
-    assert!(after.iter().all(|c| c["state"] == "pending"), "nothing is lost: {after:?}");
+    assert!(
+        after.iter().all(|c| c["state"] == "pending"),
+        "nothing is lost: {after:?}"
+    );
 
     // Not enrolled, unreachable: clear errors, exit non-zero.
     let other = dir.path().join("other.db");
-    assert!(lotline(&["import", "--db", other.to_str().unwrap(), FIXTURE]).status.success());
+    assert!(
+        lotline(&["import", "--db", other.to_str().unwrap(), FIXTURE])
+            .status
+            .success()
+    );
     let o = lotline(&["sync", "--db", other.to_str().unwrap(), "--once"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("is not enrolled with a hub"), "{}", stderr(&o));
     assert!(stderr(&o).contains("尚未在中心服务器注册"), "{}", stderr(&o));
     {
         let c = rusqlite::Connection::open(&db).unwrap();
-        c.execute("UPDATE settings SET value = 'http://127.0.0.1:9' WHERE key = 'hub_url'", [])
-            .unwrap();
+        c.execute(
+            "UPDATE settings SET value = 'http://127.0.0.1:9' WHERE key = 'hub_url'",
+            [],
+        )
+        .unwrap();
     }
     let o = lotline(&["sync", "--db", db.to_str().unwrap(), "--once"]);
     assert!(!o.status.success());
@@ -280,7 +357,14 @@ fn sync_after_outbox_export_and_hub_ingest_gets_the_stored_outcomes() {
     script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
     let n = outbox(&db).len();
     let file = dir.path().join("outbox.json");
-    let o = lotline(&["outbox", "export", "--db", db.to_str().unwrap(), "--out", file.to_str().unwrap()]);
+    let o = lotline(&[
+        "outbox",
+        "export",
+        "--db",
+        db.to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let f: lotline_protocol::OutboxFile = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(f.commands.first().map(|c| c.seq), Some(1));
@@ -358,7 +442,12 @@ fn sync_embedded_hub_is_seeded_from_the_cache_and_enrols_it() {
     let mut json = Vec::new();
     lotline::store::export::export_master(&store, &mut json).unwrap();
     let v: Value = serde_json::from_slice(&json).unwrap();
-    assert!(v["operators"][0]["pin_hash"].as_str().unwrap().starts_with("$argon2id$"));
+    assert!(
+        v["operators"][0]["pin_hash"]
+            .as_str()
+            .unwrap()
+            .starts_with("$argon2id$")
+    );
     assert!(v["operators"][0].get("pin").is_none());
     let copy = dir.path().join("copy.db");
     let src = dir.path().join("export.json");
@@ -366,7 +455,10 @@ fn sync_embedded_hub_is_seeded_from_the_cache_and_enrols_it() {
     let o = lotline(&["import", "--db", copy.to_str().unwrap(), src.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     // Logging in on the copy works with the PIN behind the hash.
-    let replies = script(&copy, &[serde_json::json!({"op": "login", "operator": "pick1", "pin": "2222"})]);
+    let replies = script(
+        &copy,
+        &[serde_json::json!({"op": "login", "operator": "pick1", "pin": "2222"})],
+    );
     assert_eq!(replies[0]["ok"], true, "{replies:?}");
     // A cache with queued work is not used to seed a hub (the work would count twice).
     let busy = dir.path().join("busy");
@@ -380,7 +472,9 @@ fn sync_embedded_hub_is_seeded_from_the_cache_and_enrols_it() {
     assert!(!busy.join("hub.db").exists());
     drop(copy_store);
 
-    let hub = lotline::app::embedded::start(&mut store, dir.path()).unwrap().expect("an embedded hub");
+    let hub = lotline::app::embedded::start(&mut store, dir.path())
+        .unwrap()
+        .expect("an embedded hub");
     let cfg = store.sync_config().unwrap().unwrap();
     assert_eq!(cfg.url, hub.url);
     assert_eq!(cfg.site, lotline::app::embedded::SITE);
@@ -437,11 +531,23 @@ fn sync_pages_wait_for_unsent_commands_and_checksums_are_checked() {
     // The hub has not seen the pick: its stock (50) would bring the picked goods back.
     let c = vec![stock_put(1, 50)];
     let sum = change_checksum(&c[0]);
-    assert_eq!(store.apply_page(&page(c.clone(), 0, sum)).unwrap(), PageApplied::Deferred);
-    assert_eq!(store.stock_lines(Some("F200"), Some("R-EARLY"), Some("P-01")).unwrap()[0].qty, 40);
+    assert_eq!(
+        store.apply_page(&page(c.clone(), 0, sum)).unwrap(),
+        PageApplied::Deferred
+    );
+    assert_eq!(
+        store.stock_lines(Some("F200"), Some("R-EARLY"), Some("P-01")).unwrap()[0].qty,
+        40
+    );
     // Once the hub has recorded every command, its stock stands.
-    assert_eq!(store.apply_page(&page(c.clone(), unsent, sum)).unwrap(), PageApplied::Applied(1));
-    assert_eq!(store.stock_lines(Some("F200"), Some("R-EARLY"), Some("P-01")).unwrap()[0].qty, 50);
+    assert_eq!(
+        store.apply_page(&page(c.clone(), unsent, sum)).unwrap(),
+        PageApplied::Applied(1)
+    );
+    assert_eq!(
+        store.stock_lines(Some("F200"), Some("R-EARLY"), Some("P-01")).unwrap()[0].qty,
+        50
+    );
     let b = store.bucket("site:S1").unwrap();
     assert_eq!((b.generation, b.checkpoint, b.checksum), (1, 1, sum));
     // A wrong checksum: nothing applied, the bucket starts again from 0.
@@ -450,7 +556,10 @@ fn sync_pages_wait_for_unsent_commands_and_checksums_are_checked() {
         store.apply_page(&page(d.clone(), unsent, sum.wrapping_add(1))).unwrap(),
         PageApplied::ChecksumMismatch { .. }
     ));
-    assert_eq!(store.stock_lines(Some("F200"), Some("R-EARLY"), Some("P-01")).unwrap()[0].qty, 50);
+    assert_eq!(
+        store.stock_lines(Some("F200"), Some("R-EARLY"), Some("P-01")).unwrap()[0].qty,
+        50
+    );
     assert_eq!(store.bucket("site:S1").unwrap().checkpoint, 0);
     // A tombstone deletes (stock delete = qty 0).
     let del = Change {
@@ -461,8 +570,16 @@ fn sync_pages_wait_for_unsent_commands_and_checksums_are_checked() {
         data: None,
     };
     let sum0 = change_checksum(&del);
-    assert_eq!(store.apply_page(&page(vec![del], unsent, sum0)).unwrap(), PageApplied::Applied(1));
-    assert!(store.stock_lines(Some("F200"), Some("R-EARLY"), Some("P-01")).unwrap().is_empty());
+    assert_eq!(
+        store.apply_page(&page(vec![del], unsent, sum0)).unwrap(),
+        PageApplied::Applied(1)
+    );
+    assert!(
+        store
+            .stock_lines(Some("F200"), Some("R-EARLY"), Some("P-01"))
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.unsent().unwrap(), unsent, "the outbox is not touched");
 }
 
@@ -556,12 +673,16 @@ fn sync_worker_drains_reports_and_obeys_the_link_switch() {
             }
         }
     };
-    let s = wait_for("online at start", &|s| s.online && s.last_sync.is_some() && s.progress.is_none());
+    let s = wait_for("online at start", &|s| {
+        s.online && s.last_sync.is_some() && s.progress.is_none()
+    });
     assert_eq!(s.queued, 0);
     // Work, then a poke: the queue drains.
     script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
     handle.poke();
-    wait_for("drained", &|s| s.online && s.queued == 0 && s.exceptions_open == 0 && s.last_sync.is_some());
+    wait_for("drained", &|s| {
+        s.online && s.queued == 0 && s.exceptions_open == 0 && s.last_sync.is_some()
+    });
     assert!(outbox(&db).iter().all(|c| c["state"] == "applied"));
     // Link down: offline, the work stays queued.
     handle.set_link(false);
@@ -575,7 +696,10 @@ fn sync_worker_drains_reports_and_obeys_the_link_switch() {
     wait_for("exception", &|s| s.online && s.queued == 0 && s.exceptions_open == 1);
     // The hub asks for a newer schema: "update lotline", and no blind retries.
     hub.store.set_min_schema_version(99);
-    script(&db, &[serde_json::json!({"op": "login", "operator": "pick1", "pin": "2222"})]);
+    script(
+        &db,
+        &[serde_json::json!({"op": "login", "operator": "pick1", "pin": "2222"})],
+    );
     handle.poke();
     let s = wait_for("update required", &|s| s.error.is_some());
     let e = s.error.unwrap();
@@ -593,7 +717,9 @@ fn sync_worker_drains_reports_and_obeys_the_link_switch() {
     let mut session = lotline::app::session::Session::new(
         store,
         Default::default(),
-        Box::new(lotline::app::printing::ShellPrinter::simulated(dir.path().join("labels.zpl"))),
+        Box::new(lotline::app::printing::ShellPrinter::simulated(
+            dir.path().join("labels.zpl"),
+        )),
     );
     let now = chrono::DateTime::parse_from_rfc3339(NOW).unwrap();
     let id = session.open_exceptions().unwrap()[0].id;
@@ -611,14 +737,23 @@ fn sync_worker_drains_reports_and_obeys_the_link_switch() {
 fn sync_import_takes_pin_hash_only_as_argon2id() {
     let dir = tempfile::tempdir().unwrap();
     let mut fixture: Value = serde_json::from_slice(&std::fs::read(FIXTURE).unwrap()).unwrap();
-    fixture["operators"] = serde_json::json!([{"id": "h1", "name": "Hash", "pin_hash": "sha1:abc", "roles": ["picker"]}]);
+    fixture["operators"] =
+        serde_json::json!([{"id": "h1", "name": "Hash", "pin_hash": "sha1:abc", "roles": ["picker"]}]);
     let f = dir.path().join("bad.json");
     std::fs::write(&f, serde_json::to_vec(&fixture).unwrap()).unwrap();
     let db = dir.path().join("bad.db");
     let o = lotline(&["import", "--db", db.to_str().unwrap(), f.to_str().unwrap()]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("pin_hash must be an argon2id PHC string"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("pin_hash 必须是 argon2id PHC 字符串"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("pin_hash must be an argon2id PHC string"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("pin_hash 必须是 argon2id PHC 字符串"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// Enrolment takes the hub's device id: commands made before it (never sent) carry the new id
@@ -644,24 +779,57 @@ fn sync_enrolment_rewrites_unsent_commands_and_refuses_another_hub_while_unsent(
     let other_db = dir.path().join("other-hub.db");
     let other = Hub::start(other_db.to_str().unwrap(), Path::new(FIXTURE));
     let code = other.code();
-    let o = lotline(&["enroll", "--db", db.to_str().unwrap(), "--server", &other.url, "--code", &code]);
+    let o = lotline(&[
+        "enroll",
+        "--db",
+        db.to_str().unwrap(),
+        "--server",
+        &other.url,
+        "--code",
+        &code,
+    ]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("have not reached the hub this device is enrolled with"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("尚未送达本设备已注册的中心服务器"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("have not reached the hub this device is enrolled with"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("尚未送达本设备已注册的中心服务器"),
+        "{}",
+        stderr(&o)
+    );
     assert!(outbox(&db).iter().all(|c| c["device_id"] == new_id));
 
     let s = sync_once(&db);
     assert_eq!(s["applied"], before.len() as u64, "{s}");
     let cmds = hub.commands(&hub_db);
-    assert_eq!(cmds.iter().map(|c| c.0).collect::<Vec<_>>(), (1..=before.len() as i64).collect::<Vec<_>>());
+    assert_eq!(
+        cmds.iter().map(|c| c.0).collect::<Vec<_>>(),
+        (1..=before.len() as i64).collect::<Vec<_>>()
+    );
 
     // Everything sent: the other hub may enrol it now; its seqs start at 1 again.
     let code = other.code();
-    json_line(&lotline(&["enroll", "--db", db.to_str().unwrap(), "--server", &other.url, "--code", &code]));
-    script(&db, &[serde_json::json!({"op": "login", "operator": "pick1", "pin": "2222"})]);
+    json_line(&lotline(&[
+        "enroll",
+        "--db",
+        db.to_str().unwrap(),
+        "--server",
+        &other.url,
+        "--code",
+        &code,
+    ]));
+    script(
+        &db,
+        &[serde_json::json!({"op": "login", "operator": "pick1", "pin": "2222"})],
+    );
     let s = sync_once(&db);
     assert_eq!(s["applied"], 1, "{s}");
-    assert_eq!(other.commands(&other_db).iter().map(|c| c.0).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(
+        other.commands(&other_db).iter().map(|c| c.0).collect::<Vec<_>>(),
+        vec![1]
+    );
 }
 
 /// `lotline sync` without `--once`: the worker in the foreground drains the queue, logs each
@@ -682,7 +850,10 @@ fn sync_in_the_foreground_stops_on_sigterm() {
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while outbox(&db).iter().any(|c| c["state"] != "applied") {
-        assert!(std::time::Instant::now() < deadline, "the foreground sync did not drain the queue");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the foreground sync did not drain the queue"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     // SAFETY: signalling the child this test started.

@@ -117,12 +117,21 @@ pub fn settle<'a>(sent: &[(i64, &'a str)], response: &'a UploadResponse) -> Vec<
             trusted = false;
         }
         let in_gap = response.gap.as_ref().is_some_and(|g| seq >= g.expected);
-        let outcome = if trusted && !in_gap { answer.map(|a| &a.outcome) } else { None };
+        let outcome = if trusted && !in_gap {
+            answer.map(|a| &a.outcome)
+        } else {
+            None
+        };
         let state = match outcome {
             Some(o) => next_state(OutboxState::InFlight, &SyncEvent::Answered(o)),
             None => OutboxState::Pending,
         };
-        out.push(Settled { seq, id, state, outcome });
+        out.push(Settled {
+            seq,
+            id,
+            state,
+            outcome,
+        });
     }
     out
 }
@@ -140,7 +149,11 @@ pub fn delay(attempt: u32, rand_unit: f64) -> Duration {
         .checked_mul(1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX))
         .unwrap_or(BACKOFF_CAP)
         .min(BACKOFF_CAP);
-    let u = if rand_unit.is_finite() { rand_unit.clamp(0.0, 1.0) } else { 0.0 };
+    let u = if rand_unit.is_finite() {
+        rand_unit.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     ceiling.mul_f64(u)
 }
 
@@ -176,7 +189,11 @@ pub enum Undo {
     /// A serial-numbered unit is in stock again.
     SerialInStock { item: String, serial: String },
     /// The lot's status as the hub has it.
-    LotStatus { item: String, lot: String, status: LotStatus },
+    LotStatus {
+        item: String,
+        lot: String,
+        status: LotStatus,
+    },
 }
 
 /// What a rejected command does on the device: its undo, and the exception the operator sees.
@@ -239,7 +256,10 @@ pub fn compensate(kind: &str, payload: &Value, created_at: &str, rej: &Rejection
         offset,
     );
     let item = s(payload, "item").or_else(|| s(rej.details, "item")).unwrap_or("");
-    let lot = s(payload, "lot").or_else(|| s(rej.details, "lot")).unwrap_or("").to_owned();
+    let lot = s(payload, "lot")
+        .or_else(|| s(rej.details, "lot"))
+        .unwrap_or("")
+        .to_owned();
     let mut undo = Vec::new();
     let (what_en, what_zh) = kind_words(kind);
     // The quantity in the text, and where the goods go now.
@@ -275,7 +295,11 @@ pub fn compensate(kind: &str, payload: &Value, created_at: &str, rej: &Rejection
             put_back = Some(location);
         }
         "receive" => {
-            let lines = payload.get("lines").and_then(Value::as_array).cloned().unwrap_or_default();
+            let lines = payload
+                .get("lines")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             for l in &lines {
                 let n = u(l, "qty");
                 qty += n;
@@ -341,10 +365,9 @@ pub fn compensate(kind: &str, payload: &Value, created_at: &str, rej: &Rejection
             "return the goods to quarantine".to_owned(),
             "请将货物退回隔离区".to_owned(),
         ),
-        ("pick", false, Some(loc)) if !loc.is_empty() => (
-            format!("put the goods back at {loc}"),
-            format!("请将货物放回 {loc}"),
-        ),
+        ("pick", false, Some(loc)) if !loc.is_empty() => {
+            (format!("put the goods back at {loc}"), format!("请将货物放回 {loc}"))
+        }
         ("receive", false, _) => (
             "set the goods aside and call a supervisor".to_owned(),
             "请将货物放在一旁并联系主管".to_owned(),
@@ -358,12 +381,19 @@ pub fn compensate(kind: &str, payload: &Value, created_at: &str, rej: &Rejection
     let qty_en = if qty > 0 { format!(" of {qty}") } else { String::new() };
     let qty_zh = if qty > 0 { format!(" {qty} 件") } else { String::new() };
     let reversed = !undo.is_empty();
-    let (done_en, done_zh) = if reversed { ("was reversed", "已撤销") } else { ("was refused", "被拒绝") };
+    let (done_en, done_zh) = if reversed {
+        ("was reversed", "已撤销")
+    } else {
+        ("was refused", "被拒绝")
+    };
     let text = match (hub_status, lot_of_payload.is_empty()) {
         (Some(st), false) if st != LotStatus::Released || kind == "lot_released" => {
             let (st_en, st_zh) = status_words(st);
             let when_en = changed_at.as_deref().map(|t| format!(" at {t}")).unwrap_or_default();
-            let when_zh = changed_at.as_deref().map(|t| format!("已于 {t} ")).unwrap_or_else(|| "已".into());
+            let when_zh = changed_at
+                .as_deref()
+                .map(|t| format!("已于 {t} "))
+                .unwrap_or_else(|| "已".into());
             Text::new(
                 format!(
                     "Lot {lot_of_payload} was {st_en}{when_en}; your {what_en}{qty_en} at {at} {done_en}: {action_en}"
@@ -378,7 +408,10 @@ pub fn compensate(kind: &str, payload: &Value, created_at: &str, rej: &Rejection
                 "The hub refused your {what_en}{qty_en} at {at} ({}); it {done_en}: {action_en}",
                 rej.message
             ),
-            format!("中心服务器拒绝了您在 {at} 的{what_zh}{qty_zh}（{}）；{done_zh}：{action_zh}", rej.message_zh),
+            format!(
+                "中心服务器拒绝了您在 {at} 的{what_zh}{qty_zh}（{}）；{done_zh}：{action_zh}",
+                rej.message_zh
+            ),
         ),
     };
     Compensation { undo, text }
@@ -391,9 +424,7 @@ mod tests {
     use serde_json::json;
 
     fn applied() -> Outcome {
-        Outcome::Applied {
-            applied_at: "t".into(),
-        }
+        Outcome::Applied { applied_at: "t".into() }
     }
     fn rejected() -> Outcome {
         Outcome::Rejected {
@@ -476,15 +507,36 @@ mod tests {
         let sent = [(1, "a"), (2, "b"), (3, "c")];
         let states = |r: &UploadResponse| settle(&sent, r).iter().map(|s| s.state).collect::<Vec<_>>();
         let cases = vec![
-            (resp(vec![(1, "a", applied()), (2, "b", rejected()), (3, "c", retry())], None), vec![Applied, Rejected, Pending]),
+            (
+                resp(vec![(1, "a", applied()), (2, "b", rejected()), (3, "c", retry())], None),
+                vec![Applied, Rejected, Pending],
+            ),
             // Fewer answers than commands: the rest are sent again.
             (resp(vec![(1, "a", applied())], None), vec![Applied, Pending, Pending]),
             // An answer for another command: it and all after are not trusted.
-            (resp(vec![(1, "a", applied()), (3, "c", applied()), (2, "b", applied())], None), vec![Applied, Pending, Pending]),
-            (resp(vec![(1, "x", applied()), (2, "b", applied()), (3, "c", applied())], None), vec![Pending, Pending, Pending]),
+            (
+                resp(
+                    vec![(1, "a", applied()), (3, "c", applied()), (2, "b", applied())],
+                    None,
+                ),
+                vec![Applied, Pending, Pending],
+            ),
+            (
+                resp(
+                    vec![(1, "x", applied()), (2, "b", applied()), (3, "c", applied())],
+                    None,
+                ),
+                vec![Pending, Pending, Pending],
+            ),
             // The hub needs earlier commands: nothing from the gap on is final.
             (
-                resp(vec![(1, "a", retry()), (2, "b", retry()), (3, "c", retry())], Some(SeqGap { expected: 1, received: 1 })),
+                resp(
+                    vec![(1, "a", retry()), (2, "b", retry()), (3, "c", retry())],
+                    Some(SeqGap {
+                        expected: 1,
+                        received: 1,
+                    }),
+                ),
                 vec![Pending, Pending, Pending],
             ),
         ];
@@ -545,11 +597,30 @@ mod tests {
                 &pick,
                 rej(recalled),
                 vec![
-                    Undo::RestoreStock { item: "I1".into(), lot: "L2311".into(), location: "A-01".into(), qty: 12 },
-                    Undo::TaskLineUndone { task: "PK-1".into(), line: 2, qty: 12 },
-                    Undo::SerialInStock { item: "I1".into(), serial: "S1".into() },
-                    Undo::SerialInStock { item: "I1".into(), serial: "S2".into() },
-                    Undo::LotStatus { item: "I1".into(), lot: "L2311".into(), status: LotStatus::Recalled },
+                    Undo::RestoreStock {
+                        item: "I1".into(),
+                        lot: "L2311".into(),
+                        location: "A-01".into(),
+                        qty: 12,
+                    },
+                    Undo::TaskLineUndone {
+                        task: "PK-1".into(),
+                        line: 2,
+                        qty: 12,
+                    },
+                    Undo::SerialInStock {
+                        item: "I1".into(),
+                        serial: "S1".into(),
+                    },
+                    Undo::SerialInStock {
+                        item: "I1".into(),
+                        serial: "S2".into(),
+                    },
+                    Undo::LotStatus {
+                        item: "I1".into(),
+                        lot: "L2311".into(),
+                        status: LotStatus::Recalled,
+                    },
                 ],
                 "Lot L2311 was recalled at 10:40; your pick of 12 at 10:42 was reversed: return the goods to quarantine",
                 "批次 L2311 已于 10:40 被召回；您在 10:42 的拣货 12 件已撤销：请将货物退回隔离区",
@@ -559,10 +630,25 @@ mod tests {
                 &pick,
                 rej(none),
                 vec![
-                    Undo::RestoreStock { item: "I1".into(), lot: "L2311".into(), location: "A-01".into(), qty: 12 },
-                    Undo::TaskLineUndone { task: "PK-1".into(), line: 2, qty: 12 },
-                    Undo::SerialInStock { item: "I1".into(), serial: "S1".into() },
-                    Undo::SerialInStock { item: "I1".into(), serial: "S2".into() },
+                    Undo::RestoreStock {
+                        item: "I1".into(),
+                        lot: "L2311".into(),
+                        location: "A-01".into(),
+                        qty: 12,
+                    },
+                    Undo::TaskLineUndone {
+                        task: "PK-1".into(),
+                        line: 2,
+                        qty: 12,
+                    },
+                    Undo::SerialInStock {
+                        item: "I1".into(),
+                        serial: "S1".into(),
+                    },
+                    Undo::SerialInStock {
+                        item: "I1".into(),
+                        serial: "S2".into(),
+                    },
                 ],
                 "The hub refused your pick of 12 at 10:42 (lot blocked); it was reversed: put the goods back at A-01",
                 "中心服务器拒绝了您在 10:42 的拣货 12 件（批次被锁定）；已撤销：请将货物放回 A-01",
@@ -572,9 +658,22 @@ mod tests {
                 &receive,
                 rej(recalled),
                 vec![
-                    Undo::TakeStock { item: "I2".into(), lot: "R1".into(), location: "DOCK".into(), qty: 5 },
-                    Undo::TaskLineUndone { task: "RC-1".into(), line: 1, qty: 5 },
-                    Undo::LotStatus { item: "I2".into(), lot: "R1".into(), status: LotStatus::Recalled },
+                    Undo::TakeStock {
+                        item: "I2".into(),
+                        lot: "R1".into(),
+                        location: "DOCK".into(),
+                        qty: 5,
+                    },
+                    Undo::TaskLineUndone {
+                        task: "RC-1".into(),
+                        line: 1,
+                        qty: 5,
+                    },
+                    Undo::LotStatus {
+                        item: "I2".into(),
+                        lot: "R1".into(),
+                        status: LotStatus::Recalled,
+                    },
                 ],
                 "Lot R1 was recalled at 10:40; your receipt of 5 at 10:42 was reversed: return the goods to quarantine",
                 "批次 R1 已于 10:40 被召回；您在 10:42 的收货 5 件已撤销：请将货物退回隔离区",
@@ -583,7 +682,11 @@ mod tests {
                 "lot_released",
                 &release,
                 rej(recalled),
-                vec![Undo::LotStatus { item: "I3".into(), lot: "Q1".into(), status: LotStatus::Recalled }],
+                vec![Undo::LotStatus {
+                    item: "I3".into(),
+                    lot: "Q1".into(),
+                    status: LotStatus::Recalled,
+                }],
                 "Lot Q1 was recalled at 10:40; your release at 10:42 was reversed: the lot keeps the hub's status",
                 "批次 Q1 已于 10:40 被召回；您在 10:42 的放行已撤销：该批次保持中心服务器的状态",
             ),
@@ -591,7 +694,11 @@ mod tests {
                 "lot_released",
                 &release,
                 rej(released),
-                vec![Undo::LotStatus { item: "I3".into(), lot: "Q1".into(), status: LotStatus::Released }],
+                vec![Undo::LotStatus {
+                    item: "I3".into(),
+                    lot: "Q1".into(),
+                    status: LotStatus::Released,
+                }],
                 "Lot Q1 was released; your release at 10:42 was reversed: the lot keeps the hub's status",
                 "批次 Q1 已被放行；您在 10:42 的放行已撤销：该批次保持中心服务器的状态",
             ),

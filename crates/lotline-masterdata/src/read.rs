@@ -244,7 +244,10 @@ impl fmt::Display for PinProblem {
             PinProblem::NotDigits => write!(f, "the PIN must be digits 0-9 only"),
             PinProblem::TooShort => write!(f, "the PIN must be at least {PIN_MIN_DIGITS} digits"),
             PinProblem::TooLong => write!(f, "the PIN must be at most {PIN_MAX_DIGITS} digits"),
-            PinProblem::NotAHash => write!(f, "pin_hash must be an argon2id PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)"),
+            PinProblem::NotAHash => write!(
+                f,
+                "pin_hash must be an argon2id PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)"
+            ),
         }
     }
 }
@@ -1510,21 +1513,21 @@ fn operator(f: &mut Fields<'_>) -> Option<Row> {
             None
         }
         (p, _) => match p {
-        None => {
-            f.bad(f.path("pin"), Reason::Missing);
-            None
-        }
-        Some(Value::String(p)) => match pin_problem(p) {
-            None => Some(Pin(p.clone())),
-            Some(why) => {
-                f.bad(f.path("pin"), Reason::BadPin(why));
+            None => {
+                f.bad(f.path("pin"), Reason::Missing);
                 None
             }
-        },
-        Some(_) => {
-            f.bad(f.path("pin"), Reason::BadPin(PinProblem::NotText));
-            None
-        }
+            Some(Value::String(p)) => match pin_problem(p) {
+                None => Some(Pin(p.clone())),
+                Some(why) => {
+                    f.bad(f.path("pin"), Reason::BadPin(why));
+                    None
+                }
+            },
+            Some(_) => {
+                f.bad(f.path("pin"), Reason::BadPin(PinProblem::NotText));
+                None
+            }
         },
     };
     let roles = if f.get("roles").is_none() {

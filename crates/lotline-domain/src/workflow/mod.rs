@@ -382,7 +382,9 @@ pub enum Change {
         first_operator: String,
     },
     /// A sync exception read by the action's operator.
-    ExceptionAcknowledged { exception_id: i64 },
+    ExceptionAcknowledged {
+        exception_id: i64,
+    },
 }
 
 /// The audit entry's who/what/why beyond the command itself.

@@ -160,8 +160,11 @@ pub fn start(
                 let mut last_error: Option<Text> = None;
                 // A 401 or 426 stops the retries: for this token (a new enrolment resumes).
                 let mut halted_for: Option<String> = None;
-                let mut wait = Duration::ZERO;
+                // When the next cycle is due (a backoff or the timer); a poke brings it forward
+                // except during a backoff.
+                let mut next_at = tokio::time::Instant::now();
                 loop {
+                    let wait = next_at.saturating_duration_since(tokio::time::Instant::now());
                     let poked = match tokio::time::timeout(wait, rx.recv()).await {
                         Ok(Some(Msg::Stop)) | Ok(None) => return,
                         Ok(Some(Msg::Poke)) => true,
@@ -174,17 +177,15 @@ pub fn start(
                         halted_for = None;
                         last_error = None;
                     }
-                    if !up || !status.enrolled || halted_for.is_some() || (poked && attempt > 0) {
-                        // Offline by switch, not enrolled, halted, or a poke during a backoff:
-                        // only the counts change.
+                    let backing_off = attempt > 0 && tokio::time::Instant::now() < next_at;
+                    if !up || !status.enrolled || halted_for.is_some() || (poked && backing_off) {
+                        // Offline by switch, not enrolled, halted, or a poke during a backoff
+                        // (whose deadline stands): only the counts change.
                         status.online = up && online && halted_for.is_none();
                         status.error = last_error.clone();
                         on_status(status);
-                        if poked && attempt > 0 && up {
-                            // Keep the backoff's rhythm: wait out the rest of it.
-                            wait = delay(attempt - 1, rng.random::<f64>());
-                        } else {
-                            wait = INTERVAL;
+                        if !(poked && backing_off) {
+                            next_at = tokio::time::Instant::now() + INTERVAL;
                         }
                         continue;
                     }
@@ -195,7 +196,7 @@ pub fn start(
                             halted_for = token;
                             status.error = last_error.clone();
                             on_status(status);
-                            wait = INTERVAL;
+                            next_at = tokio::time::Instant::now() + INTERVAL;
                             continue;
                         }
                     };
@@ -226,18 +227,18 @@ pub fn start(
                             online = true;
                             attempt = 0;
                             last_error = None;
-                            wait = INTERVAL;
+                            next_at = tokio::time::Instant::now() + INTERVAL;
                         }
                         Err(e) => {
                             // Only a successful cycle says the hub is there.
                             online = false;
                             last_error = Some(Text::of(&e));
                             if e.transient() {
-                                wait = delay(attempt, rng.random::<f64>());
+                                next_at = tokio::time::Instant::now() + delay(attempt, rng.random::<f64>());
                                 attempt = attempt.saturating_add(1);
                             } else {
                                 halted_for = token;
-                                wait = INTERVAL;
+                                next_at = tokio::time::Instant::now() + INTERVAL;
                             }
                         }
                     }

@@ -9,4 +9,5 @@ mod hub {
     mod http;
     mod import;
     pub mod procs;
+    mod twohubs;
 }

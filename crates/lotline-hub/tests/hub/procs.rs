@@ -215,10 +215,6 @@ impl Outbox {
         self.acked.iter().position(Option::is_none)
     }
 
-    pub fn all_acked(&self) -> bool {
-        self.first_unacked().is_none()
-    }
-
     /// The next batch: from the lowest unacknowledged command, at most `max` commands and the
     /// protocol's limits. (first index, gzip-compressed body)
     pub fn batch_from(&self, first: usize, max: usize) -> (usize, Vec<u8>) {

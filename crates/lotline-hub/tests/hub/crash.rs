@@ -62,7 +62,13 @@ fn a_hub_killed_mid_batch_applies_each_command_once() {
                 let agent = agent();
                 let mut ob = Outbox::new(e.device_id, e.token);
                 let (mut failures, mut batches) = (0usize, 0usize);
+                let began = Instant::now();
                 loop {
+                    assert!(
+                        began.elapsed() < Duration::from_secs(600),
+                        "the device could not get its commands acknowledged in 10 minutes \
+                         ({batches} batches, {failures} failed)"
+                    );
                     // Operators keep working while the hub is up and down.
                     if !killing_done.load(Ordering::SeqCst) {
                         let pending = ob.len() - ob.first_unacked().unwrap_or(ob.len());
@@ -105,7 +111,10 @@ fn a_hub_killed_mid_batch_applies_each_command_once() {
             // Let the device start a batch on this hub, then kill it at a random moment.
             let before = posts.load(Ordering::SeqCst);
             let waited = Instant::now();
-            while posts.load(Ordering::SeqCst) == before && waited.elapsed() < Duration::from_secs(30) {
+            while posts.load(Ordering::SeqCst) == before
+                && waited.elapsed() < Duration::from_secs(30)
+                && !client.is_finished()
+            {
                 std::thread::sleep(Duration::from_millis(1));
             }
             std::thread::sleep(Duration::from_micros(rng.random_range(0..150_000)));

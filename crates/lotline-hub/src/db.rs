@@ -572,6 +572,7 @@ fn copy_text(v: &Val, out: &mut String) {
         Val::Null => out.push_str("\\N"),
         Val::Int(i) => out.push_str(&i.to_string()),
         Val::Real(r) => out.push_str(&r.to_string()),
+        Val::Text(t) if !t.contains(['\\', '\t', '\n', '\r']) => out.push_str(t),
         Val::Text(t) => {
             for ch in t.chars() {
                 match ch {

@@ -15,8 +15,12 @@ lotline_packages() {
     # from the font embedded in the binary); the screenshot tests hide every font but DejaVu.
     # libasound2-dev, pkg-config: the verdict sounds play through ALSA (cpal's alsa-sys finds
     # the library with pkg-config); the app runs silent where no sound card is.
-    # With --test, the test suite's needs are added here too (none beyond these yet).
+    # With --test, the test suite's needs: postgresql (lotline-hub is tested on a real
+    # PostgreSQL as well as on SQLite; start_test_postgres below starts it).
     local pkgs=(build-essential fonts-dejavu-core libasound2-dev pkg-config)
+    if [ "${1:-}" = "--test" ]; then
+        pkgs+=(postgresql)
+    fi
     printf '%s\n' "${pkgs[@]}"
 }
 
@@ -54,6 +58,47 @@ install_lotline_deps() {
     echo "lotline: installing ${missing[*]}" >&2
     "${sudo[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Starts Debian's PostgreSQL cluster (installed by --test) and makes a role and database for the
+# tests, then exports LOTLINE_TEST_PG (a URL; the tests make their own databases with it). Does
+# nothing when LOTLINE_TEST_PG is already set (a server of your own); where no PostgreSQL is
+# installed, says so and the PostgreSQL tests report that they were skipped.
+start_test_postgres() {
+    if [ -n "${LOTLINE_TEST_PG:-}" ]; then
+        return 0
+    fi
+    if ! command -v pg_lsclusters >/dev/null 2>&1; then
+        echo "lotline: PostgreSQL is not installed: the hub's PostgreSQL tests will be skipped" >&2
+        echo "lotline: 未安装 PostgreSQL:将跳过 hub 的 PostgreSQL 测试" >&2
+        return 0
+    fi
+    local as_pg=()
+    if [ "$(id -u)" -eq 0 ]; then
+        as_pg=(runuser -u postgres --)
+    else
+        as_pg=(sudo -u postgres)
+    fi
+    local line ver name port
+    line=$(pg_lsclusters -h | head -n 1)
+    if [ -z "$line" ]; then
+        ver=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
+        "${as_pg[@]}" pg_createcluster "$ver" main >/dev/null
+        line=$(pg_lsclusters -h | head -n 1)
+    fi
+    read -r ver name port _ <<<"$line"
+    if ! pg_lsclusters -h | head -n 1 | grep -q online; then
+        if [ "$(id -u)" -eq 0 ]; then
+            pg_ctlcluster "$ver" "$name" start
+        else
+            sudo pg_ctlcluster "$ver" "$name" start
+        fi
+    fi
+    "${as_pg[@]}" psql -p "$port" -qtAc "SELECT 1 FROM pg_roles WHERE rolname = 'lotline'" | grep -q 1 \
+        || "${as_pg[@]}" psql -p "$port" -qc "CREATE ROLE lotline LOGIN SUPERUSER PASSWORD 'lotline'"
+    "${as_pg[@]}" psql -p "$port" -qtAc "SELECT 1 FROM pg_database WHERE datname = 'lotline_test'" | grep -q 1 \
+        || "${as_pg[@]}" createdb -p "$port" -O lotline lotline_test
+    export LOTLINE_TEST_PG="postgres://lotline:lotline@127.0.0.1:$port/lotline_test"
 }
 
 require_cargo() {

@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 install_lotline_deps --test
+start_test_postgres
 require_cargo
-exec cargo test --locked "$@"
+exec cargo test --locked --workspace "$@"

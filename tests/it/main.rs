@@ -5,6 +5,7 @@ mod cache_files;
 mod cli;
 mod conformance;
 mod devices;
+mod fault_proxy;
 mod files;
 mod gates;
 mod grammar;

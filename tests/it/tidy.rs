@@ -292,7 +292,7 @@ fn readme_commands_are_the_scripts_ci_runs() {
         ".ci/run must take README's test command's steps"
     );
     assert!(
-        ci.iter().any(|l| l == "exec cargo test --locked"),
+        ci.iter().any(|l| l == "exec cargo test --locked --workspace"),
         ".ci/run must run the tests: {ci:?}"
     );
     for s in ["scripts/run.sh", "scripts/test.sh", "scripts/deps.sh"] {
@@ -330,4 +330,54 @@ fn deps_script_lists_only_missing_packages() {
         "dpkg is installed, so it is not missing: {lines:?}"
     );
     assert!(lines.contains(&"build-essential"), "{lines:?}");
+}
+
+/// The handheld ships no server and no PostgreSQL driver, and the hub no UI: their dependency
+/// trees (normal dependencies, as built for the field) are checked by name.
+#[test]
+fn the_handheld_and_the_hub_keep_to_their_own_dependencies() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tree = |args: &[&str]| -> Vec<String> {
+        let out = std::process::Command::new(env!("CARGO"))
+            .current_dir(root)
+            .args([
+                "tree", "--locked", "-e", "normal", "--prefix", "none", "--format", "{p}",
+            ])
+            .args(args)
+            .output()
+            .expect("cargo tree runs");
+        assert!(
+            out.status.success(),
+            "cargo tree {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect()
+    };
+    let has = |deps: &[String], name: &str| deps.iter().any(|d| d == name);
+    // The field build: the kms backend, no embedded hub.
+    let handheld = tree(&["-p", "lotline", "--no-default-features", "--features", "kms"]);
+    assert!(has(&handheld, "slint") && has(&handheld, "rusqlite"), "{handheld:?}");
+    for banned in [
+        "axum",
+        "lotline-hub",
+        "postgres",
+        "tokio-postgres",
+        "sqlx",
+        "hyper-server",
+    ] {
+        assert!(!has(&handheld, banned), "the handheld's tree contains {banned}");
+    }
+    // The desktop default embeds a hub on SQLite for the demo: still no PostgreSQL driver.
+    let desktop = tree(&["-p", "lotline"]);
+    for banned in ["postgres", "tokio-postgres", "sqlx"] {
+        assert!(!has(&desktop, banned), "the desktop build's tree contains {banned}");
+    }
+    let hub = tree(&["-p", "lotline-hub"]);
+    assert!(has(&hub, "axum") && has(&hub, "postgres"), "{hub:?}");
+    for banned in ["slint", "i-slint-core", "winit", "rodio", "lotline"] {
+        assert!(!has(&hub, banned), "the hub's tree contains {banned}");
+    }
 }

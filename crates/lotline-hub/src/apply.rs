@@ -141,7 +141,11 @@ pub(crate) struct BatchStats {
     pub lags: Vec<f64>,
 }
 
-fn apply_in(tx: &mut Tx<'_>, d: &DeviceRow, cmds: &[CommandEnvelope]) -> Result<(BatchStats, UploadResponse), HubError> {
+fn apply_in(
+    tx: &mut Tx<'_>,
+    d: &DeviceRow,
+    cmds: &[CommandEnvelope],
+) -> Result<(BatchStats, UploadResponse), HubError> {
     let mut rt = d.recorded_through;
     let mut log = Log::new();
     let mut outcomes = Vec::with_capacity(cmds.len());
@@ -152,6 +156,10 @@ fn apply_in(tx: &mut Tx<'_>, d: &DeviceRow, cmds: &[CommandEnvelope]) -> Result<
         lags: Vec::new(),
     };
     let at = now();
+    // Ids of this batch already recorded (under any device and seq), found in one query; ids
+    // recorded by this batch join them as it goes.
+    let mut known = recorded_ids(tx, cmds)?;
+    let mut rows: Vec<(&CommandEnvelope, Option<Refusal>)> = Vec::new();
     for c in cmds {
         let outcome = if let Some(reason) = &stop {
             stats.counts.retry_later += 1;
@@ -160,7 +168,12 @@ fn apply_in(tx: &mut Tx<'_>, d: &DeviceRow, cmds: &[CommandEnvelope]) -> Result<
             match seq_check(rt, c.seq) {
                 SeqCheck::Recorded => {
                     stats.counts.already_recorded += 1;
-                    stored_outcome(tx, c)?
+                    // Recorded earlier in this very batch: not in the table yet.
+                    match rows.iter().find(|(r, _)| r.seq == c.seq) {
+                        Some((r, refusal)) if r.id == c.id => outcome_of(refusal.clone(), &at),
+                        Some((r, _)) => seq_conflict(c, &r.id),
+                        None => stored_outcome(tx, c)?,
+                    }
                 }
                 SeqCheck::Gap { expected } => {
                     gap = Some(SeqGap {
@@ -182,44 +195,30 @@ fn apply_in(tx: &mut Tx<'_>, d: &DeviceRow, cmds: &[CommandEnvelope]) -> Result<
                     Outcome::RetryLater { reason }
                 }
                 SeqCheck::Next => {
-                    let dup = tx
-                        .one("SELECT device_id, seq FROM commands WHERE id = $1 AND dup = 0", &[(&c.id).into()])?;
-                    let refusal = match dup {
-                        Some(r) => Some(Refusal::new(
+                    let refusal = match known.get(c.id.as_str()) {
+                        Some((dev, seq)) => Some(Refusal::new(
                             "duplicate_id",
-                            format!(
-                                "command id {} was already recorded as seq {} of device {}",
-                                c.id,
-                                r[1].int(),
-                                r[0].text()
-                            ),
-                            format!("命令 ID {} 已记录为设备 {} 的第 {} 条", c.id, r[0].text(), r[1].int()),
-                            json!({"id": c.id, "device_id": r[0].text(), "seq": r[1].int()}),
+                            format!("command id {} was already recorded as seq {seq} of device {dev}", c.id),
+                            format!("命令 ID {} 已记录为设备 {dev} 的第 {seq} 条", c.id),
+                            json!({"id": c.id, "device_id": dev, "seq": seq}),
                         )),
                         None => effect(tx, &mut log, d, c)?.err(),
                     };
-                    store_outcome(tx, c, refusal.as_ref(), &at)?;
+                    if refusal.is_none() {
+                        known.insert(c.id.as_str(), (c.device_id.clone(), c.seq));
+                    }
+                    rows.push((c, refusal.clone()));
                     rt = c.seq;
-                    match refusal {
-                        Some(r) => {
-                            stats.counts.rejected += 1;
-                            Outcome::Rejected {
-                                code: r.code,
-                                message: r.message,
-                                message_zh: r.message_zh,
-                                details: r.details,
-                                rejected_at: at.clone(),
-                            }
-                        }
-                        None => {
-                            stats.counts.applied += 1;
-                            if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&c.created_at) {
-                                let lag = chrono::Utc::now().signed_duration_since(t).num_milliseconds() as f64 / 1000.0;
-                                stats.lags.push(lag.max(0.0));
-                            }
-                            Outcome::Applied { applied_at: at.clone() }
+                    if refusal.is_some() {
+                        stats.counts.rejected += 1;
+                    } else {
+                        stats.counts.applied += 1;
+                        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&c.created_at) {
+                            let lag = chrono::Utc::now().signed_duration_since(t).num_milliseconds() as f64 / 1000.0;
+                            stats.lags.push(lag.max(0.0));
                         }
                     }
+                    outcome_of(refusal, &at)
                 }
             }
         };
@@ -229,6 +228,7 @@ fn apply_in(tx: &mut Tx<'_>, d: &DeviceRow, cmds: &[CommandEnvelope]) -> Result<
             outcome,
         });
     }
+    store_outcomes(tx, &rows, &at)?;
     log.finish(tx)?;
     tx.exec(
         "UPDATE devices SET recorded_through = $1, last_seen = $2 WHERE id = $3",
@@ -270,47 +270,109 @@ fn stored_outcome(tx: &mut Tx<'_>, c: &CommandEnvelope) -> Result<Outcome, HubEr
                 }
             }
         }
-        other => {
-            let stored = other.map(|r| r[0].text()).unwrap_or_default();
-            Outcome::Rejected {
-                code: "seq_conflict".into(),
-                message: format!(
-                    "seq {} of this device was recorded as command {stored}, not {}",
-                    c.seq, c.id
-                ),
-                message_zh: format!("此设备的第 {} 条已记录为命令 {stored}，而不是 {}", c.seq, c.id),
-                details: json!({"seq": c.seq, "stored_id": stored, "id": c.id}),
-                rejected_at: now(),
-            }
-        }
+        other => seq_conflict(c, &other.map(|r| r[0].text()).unwrap_or_default()),
     })
 }
 
-fn store_outcome(tx: &mut Tx<'_>, c: &CommandEnvelope, refusal: Option<&Refusal>, at: &str) -> Result<(), HubError> {
-    let dup = refusal.is_some_and(|r| r.code == "duplicate_id");
-    tx.exec(
-        "INSERT INTO commands(device_id, seq, id, dup, type, schema_version, created_at, operator, payload, outcome,
-                              code, message, message_zh, details, recorded_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        &[
-            (&c.device_id).into(),
-            Val::Int(c.seq),
-            (&c.id).into(),
-            dup.into(),
-            (&c.kind).into(),
-            Val::Int(c.schema_version as i64),
-            (&c.created_at).into(),
-            (&c.operator).into(),
-            c.payload.to_string().into(),
-            (if refusal.is_some() { "rejected" } else { "applied" }).into(),
-            refusal.map(|r| r.code.clone()).into(),
-            refusal.map(|r| r.message.clone()).into(),
-            refusal.map(|r| r.message_zh.clone()).into(),
-            refusal.map(|r| r.details.to_string()).into(),
-            at.into(),
-        ],
-    )?;
+fn seq_conflict(c: &CommandEnvelope, stored: &str) -> Outcome {
+    Outcome::Rejected {
+        code: "seq_conflict".into(),
+        message: format!(
+            "seq {} of this device was recorded as command {stored}, not {}",
+            c.seq, c.id
+        ),
+        message_zh: format!("此设备的第 {} 条已记录为命令 {stored}，而不是 {}", c.seq, c.id),
+        details: json!({"seq": c.seq, "stored_id": stored, "id": c.id}),
+        rejected_at: now(),
+    }
+}
+
+fn outcome_of(refusal: Option<Refusal>, at: &str) -> Outcome {
+    match refusal {
+        Some(r) => Outcome::Rejected {
+            code: r.code,
+            message: r.message,
+            message_zh: r.message_zh,
+            details: r.details,
+            rejected_at: at.to_string(),
+        },
+        None => Outcome::Applied {
+            applied_at: at.to_string(),
+        },
+    }
+}
+
+/// The ids of `cmds` recorded already (not as duplicates): id → (device, seq).
+fn recorded_ids<'c>(
+    tx: &mut Tx<'_>,
+    cmds: &'c [CommandEnvelope],
+) -> Result<std::collections::HashMap<&'c str, (String, i64)>, HubError> {
+    let mut known = std::collections::HashMap::new();
+    for chunk in cmds.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, device_id, seq FROM commands WHERE dup = 0 AND id IN ({})",
+            marks.join(", ")
+        );
+        let params: Vec<Val> = chunk.iter().map(|c| (&c.id).into()).collect();
+        for r in tx.query(&sql, &params)? {
+            if let Some(c) = chunk.iter().find(|c| c.id == r[0].text()) {
+                known.insert(c.id.as_str(), (r[1].text(), r[2].int()));
+            }
+        }
+    }
+    Ok(known)
+}
+
+/// Records the commands with their outcomes, several rows per statement.
+fn store_outcomes(tx: &mut Tx<'_>, rows: &[(&CommandEnvelope, Option<Refusal>)], at: &str) -> Result<(), HubError> {
+    const COLS: usize = 15;
+    for chunk in rows.chunks(100) {
+        let mut sql = String::from(
+            "INSERT INTO commands(device_id, seq, id, dup, type, schema_version, created_at, operator, payload, outcome,
+                                  code, message, message_zh, details, recorded_at) VALUES ",
+        );
+        let mut params = Vec::with_capacity(chunk.len() * COLS);
+        for (i, (c, refusal)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let marks: Vec<String> = (1..=COLS).map(|k| format!("${}", i * COLS + k)).collect();
+            sql.push_str(&format!("({})", marks.join(", ")));
+            let refusal = refusal.as_ref();
+            params.extend([
+                (&c.device_id).into(),
+                Val::Int(c.seq),
+                (&c.id).into(),
+                refusal.is_some_and(|r| r.code == "duplicate_id").into(),
+                (&c.kind).into(),
+                Val::Int(c.schema_version as i64),
+                (&c.created_at).into(),
+                (&c.operator).into(),
+                c.payload.to_string().into(),
+                (if refusal.is_some() { "rejected" } else { "applied" }).into(),
+                refusal.map(|r| r.code.clone()).into(),
+                refusal.map(|r| r.message.clone()).into(),
+                refusal.map(|r| r.message_zh.clone()).into(),
+                refusal.map(|r| r.details.to_string()).into(),
+                at.into(),
+            ]);
+        }
+        tx.exec(&sql, &params)?;
+    }
     Ok(())
+}
+
+/// Goods moved, for the trace.
+struct Move<'a> {
+    kind: &'a str,
+    item: &'a str,
+    lot: &'a str,
+    from: Option<&'a str>,
+    to: Option<&'a str>,
+    qty: i64,
+    task: Option<&'a str>,
+    customer: Option<&'a str>,
 }
 
 struct Ctx<'a> {
@@ -319,18 +381,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn movement(
-        &self,
-        tx: &mut Tx<'_>,
-        kind: &str,
-        item: &str,
-        lot: &str,
-        from: Option<&str>,
-        to: Option<&str>,
-        qty: i64,
-        task: Option<&str>,
-        customer: Option<&str>,
-    ) -> Result<(), HubError> {
+    fn movement(&self, tx: &mut Tx<'_>, m: Move<'_>) -> Result<(), HubError> {
         tx.exec(
             "INSERT INTO movements(at, device, site, operator, kind, item, lot, from_location, to_location, qty, task,
                                    customer, command_id)
@@ -340,14 +391,14 @@ impl Ctx<'_> {
                 (&self.d.id).into(),
                 (&self.d.site).into(),
                 (&self.c.operator).into(),
-                kind.into(),
-                item.into(),
-                lot.into(),
-                from.into(),
-                to.into(),
-                Val::Int(qty),
-                task.into(),
-                customer.into(),
+                m.kind.into(),
+                m.item.into(),
+                m.lot.into(),
+                m.from.into(),
+                m.to.into(),
+                Val::Int(m.qty),
+                m.task.into(),
+                m.customer.into(),
                 (&self.c.id).into(),
             ],
         )?;
@@ -383,29 +434,31 @@ fn lot_state(tx: &mut Tx<'_>, item: &str, lot: &str) -> Result<Option<LotState>,
         }))
 }
 
-fn lot_event(
-    tx: &mut Tx<'_>,
-    item: &str,
-    lot: &str,
-    from: Option<&str>,
-    to: &str,
-    at: &str,
-    by: Option<&str>,
-    reason: Option<&str>,
-    command: Option<&str>,
-) -> Result<(), HubError> {
+/// One change of a lot's status, for its history.
+struct LotEvent<'a> {
+    item: &'a str,
+    lot: &'a str,
+    from: Option<&'a str>,
+    to: &'a str,
+    at: &'a str,
+    by: Option<&'a str>,
+    reason: Option<&'a str>,
+    command: Option<&'a str>,
+}
+
+fn lot_event(tx: &mut Tx<'_>, e: &LotEvent<'_>) -> Result<(), HubError> {
     tx.exec(
         "INSERT INTO lot_events(item, lot, from_status, status, at, by_whom, reason, command_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
-            item.into(),
-            lot.into(),
-            from.into(),
-            to.into(),
-            at.into(),
-            by.into(),
-            reason.into(),
-            command.into(),
+            e.item.into(),
+            e.lot.into(),
+            e.from.into(),
+            e.to.into(),
+            e.at.into(),
+            e.by.into(),
+            e.reason.into(),
+            e.command.into(),
         ],
     )?;
     Ok(())
@@ -419,12 +472,7 @@ fn item_name(tx: &mut Tx<'_>, item: &str) -> Result<(String, String), HubError> 
 }
 
 /// The command's effect; `Err(refusal)` when the hub refuses it (nothing written then).
-fn effect(
-    tx: &mut Tx<'_>,
-    log: &mut Log,
-    d: &DeviceRow,
-    c: &CommandEnvelope,
-) -> Result<Result<(), Refusal>, HubError> {
+fn effect(tx: &mut Tx<'_>, log: &mut Log, d: &DeviceRow, c: &CommandEnvelope) -> Result<Result<(), Refusal>, HubError> {
     let cmd: Command = match serde_json::from_value(json!({"type": c.kind, "payload": c.payload})) {
         Ok(cmd) => cmd,
         Err(e) => return Ok(Err(bad_command(c, &e.to_string()))),
@@ -454,14 +502,16 @@ fn effect(
                         )?;
                         lot_event(
                             tx,
-                            &l.item,
-                            &l.lot,
-                            None,
-                            &l.lot_status,
-                            &c.created_at,
-                            op,
-                            Some("received"),
-                            Some(&c.id),
+                            &LotEvent {
+                                item: &l.item,
+                                lot: &l.lot,
+                                from: None,
+                                to: &l.lot_status,
+                                at: &c.created_at,
+                                by: op,
+                                reason: Some("received"),
+                                command: Some(&c.id),
+                            },
                         )?;
                     }
                     Some(r) => {
@@ -480,14 +530,16 @@ fn effect(
                             )?;
                             lot_event(
                                 tx,
-                                &l.item,
-                                &l.lot,
-                                Some(&was),
-                                &status,
-                                &c.created_at,
-                                op,
-                                Some("received"),
-                                Some(&c.id),
+                                &LotEvent {
+                                    item: &l.item,
+                                    lot: &l.lot,
+                                    from: Some(&was),
+                                    to: &status,
+                                    at: &c.created_at,
+                                    by: op,
+                                    reason: Some("received"),
+                                    command: Some(&c.id),
+                                },
                             )?;
                         }
                     }
@@ -496,14 +548,16 @@ fn effect(
                 add_stock(tx, log, &l.item, &l.lot, &l.location, l.qty as i64)?;
                 x.movement(
                     tx,
-                    "receive",
-                    &l.item,
-                    &l.lot,
-                    None,
-                    Some(&l.location),
-                    l.qty as i64,
-                    task.as_deref(),
-                    None,
+                    Move {
+                        kind: "receive",
+                        item: &l.item,
+                        lot: &l.lot,
+                        from: None,
+                        to: Some(&l.location),
+                        qty: l.qty as i64,
+                        task: task.as_deref(),
+                        customer: None,
+                    },
                 )?;
             }
         }
@@ -519,14 +573,16 @@ fn effect(
             add_stock(tx, log, &item, &lot, &to, qty as i64)?;
             x.movement(
                 tx,
-                "putaway",
-                &item,
-                &lot,
-                Some(&from),
-                Some(&to),
-                qty as i64,
-                task.as_deref(),
-                None,
+                Move {
+                    kind: "putaway",
+                    item: &item,
+                    lot: &lot,
+                    from: Some(&from),
+                    to: Some(&to),
+                    qty: qty as i64,
+                    task: task.as_deref(),
+                    customer: None,
+                },
             )?;
         }
         Command::LotReleased {
@@ -553,18 +609,25 @@ fn effect(
                     tx.exec(
                         "UPDATE lots SET status = 'released', status_changed_at = $1, status_changed_by = $2,
                             status_reason = 'released after QC' WHERE item = $3 AND lot = $4",
-                        &[(&c.created_at).into(), (&authorised_by).into(), (&item).into(), (&lot).into()],
+                        &[
+                            (&c.created_at).into(),
+                            (&authorised_by).into(),
+                            (&item).into(),
+                            (&lot).into(),
+                        ],
                     )?;
                     lot_event(
                         tx,
-                        &item,
-                        &lot,
-                        Some("quarantine"),
-                        "released",
-                        &c.created_at,
-                        Some(&authorised_by),
-                        Some("released after QC"),
-                        Some(&c.id),
+                        &LotEvent {
+                            item: &item,
+                            lot: &lot,
+                            from: Some("quarantine"),
+                            to: "released",
+                            at: &c.created_at,
+                            by: Some(&authorised_by),
+                            reason: Some("released after QC"),
+                            command: Some(&c.id),
+                        },
                     )?;
                     log.lot(tx, &item, &lot)?;
                 }
@@ -638,14 +701,16 @@ fn effect(
             let cust = task_customer.or(customer);
             x.movement(
                 tx,
-                "pick",
-                &item,
-                &lot,
-                Some(&location),
-                None,
-                qty as i64,
-                Some(&task),
-                cust.as_deref(),
+                Move {
+                    kind: "pick",
+                    item: &item,
+                    lot: &lot,
+                    from: Some(&location),
+                    to: None,
+                    qty: qty as i64,
+                    task: Some(&task),
+                    customer: cust.as_deref(),
+                },
             )?;
         }
         Command::PickShort {
@@ -657,7 +722,12 @@ fn effect(
         } => {
             let n = tx.exec(
                 "UPDATE task_lines SET qty_short = $1, short_reason = $2 WHERE task = $3 AND line = $4",
-                &[Val::Int(qty_short as i64), (&reason).into(), (&task).into(), Val::Int(line as i64)],
+                &[
+                    Val::Int(qty_short as i64),
+                    (&reason).into(),
+                    (&task).into(),
+                    Val::Int(line as i64),
+                ],
             )?;
             if n > 0 {
                 log.task(tx, &task)?;
@@ -668,7 +738,12 @@ fn effect(
         } => {
             let n = tx.exec(
                 "UPDATE task_lines SET checked_by = $1, checked_at = $2 WHERE task = $3 AND line = $4",
-                &[(&checker).into(), (&c.created_at).into(), (&task).into(), Val::Int(line as i64)],
+                &[
+                    (&checker).into(),
+                    (&c.created_at).into(),
+                    (&task).into(),
+                    Val::Int(line as i64),
+                ],
             )?;
             if n > 0 {
                 log.task(tx, &task)?;
@@ -720,14 +795,16 @@ fn effect(
                     add_stock(tx, log, &v.item, &v.lot, &v.location, v.variance)?;
                     x.movement(
                         tx,
-                        "count",
-                        &v.item,
-                        &v.lot,
-                        None,
-                        Some(&v.location),
-                        v.variance,
-                        Some(&task),
-                        None,
+                        Move {
+                            kind: "count",
+                            item: &v.item,
+                            lot: &v.lot,
+                            from: None,
+                            to: Some(&v.location),
+                            qty: v.variance,
+                            task: Some(&task),
+                            customer: None,
+                        },
                     )?;
                 }
             }
@@ -792,4 +869,72 @@ pub fn ingest_file(store: &Store, file: &OutboxFile) -> Result<IngestSummary, Hu
         }
     }
     Ok(sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seq_rules() {
+        let cases = [
+            (0, 1, SeqCheck::Next),
+            (0, 2, SeqCheck::Gap { expected: 1 }),
+            (5, 5, SeqCheck::Recorded),
+            (5, 1, SeqCheck::Recorded),
+            (5, 6, SeqCheck::Next),
+            (5, 9, SeqCheck::Gap { expected: 6 }),
+        ];
+        for (rt, seq, want) in cases {
+            assert_eq!(seq_check(rt, seq), want, "recorded_through {rt}, seq {seq}");
+        }
+    }
+
+    #[test]
+    fn receipt_rules() {
+        let status = [
+            (None, "quarantine", "quarantine"),
+            (Some("released"), "quarantine", "quarantine"),
+            (Some("quarantine"), "released", "released"),
+            (Some("recalled"), "released", "recalled"),
+            (Some("on_hold"), "released", "on_hold"),
+            (Some("rejected"), "quarantine", "rejected"),
+        ];
+        for (old, received, want) in status {
+            assert_eq!(status_after_receipt(old, received), want, "{old:?} + {received}");
+        }
+        let expiry = [
+            (None, None, None),
+            (None, Some("2027-01-31"), Some("2027-01-31")),
+            (Some("2027-01-31"), None, Some("2027-01-31")),
+            (Some("2027-03-31"), Some("2027-01-31"), Some("2027-01-31")),
+            (Some("2027-01-31"), Some("2027-03-31"), Some("2027-01-31")),
+        ];
+        for (old, label, want) in expiry {
+            assert_eq!(expiry_after_receipt(old, label).as_deref(), want, "{old:?} + {label:?}");
+        }
+    }
+
+    #[test]
+    fn pick_gate() {
+        for (s, blocked) in [
+            ("released", false),
+            ("quarantine", true),
+            ("on_hold", true),
+            ("recalled", true),
+            ("rejected", true),
+        ] {
+            assert_eq!(blocks_pick(s), blocked, "{s}");
+        }
+        assert!(!is_blocked("quarantine"));
+    }
+
+    #[test]
+    fn times_show_in_the_devices_offset() {
+        assert_eq!(
+            hhmm("2026-12-01T02:40:00.000Z", Some("2026-12-01T10:42:00+08:00")),
+            "10:40"
+        );
+        assert_eq!(hhmm("2026-12-01T10:42:00+08:00", None), "10:42");
+    }
 }

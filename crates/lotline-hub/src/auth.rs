@@ -31,7 +31,11 @@ fn new_code() -> String {
     let chars: Vec<char> = (0..12)
         .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
         .collect();
-    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn new_token() -> String {
@@ -51,7 +55,10 @@ pub fn enroll_code(store: &Store, site: &str, ttl: chrono::Duration) -> Result<S
     let code = new_code();
     let created = chrono::Utc::now();
     store.write(|tx| {
-        tx.exec("INSERT INTO sites(id) VALUES ($1) ON CONFLICT DO NOTHING", &[site.into()])?;
+        tx.exec(
+            "INSERT INTO sites(id) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[site.into()],
+        )?;
         tx.exec(
             "INSERT INTO enroll_codes(code_hash, site, created_at, expires_at) VALUES ($1, $2, $3, $4)",
             &[
@@ -85,7 +92,10 @@ pub fn enroll(store: &Store, req: &EnrollRequest) -> Result<EnrollResponse, HubE
     let at = now();
     store.write(|tx| {
         let r = tx
-            .one("SELECT site, expires_at, used_at FROM enroll_codes WHERE code_hash = $1", &[(&hash).into()])?
+            .one(
+                "SELECT site, expires_at, used_at FROM enroll_codes WHERE code_hash = $1",
+                &[(&hash).into()],
+            )?
             .ok_or(HubError::CodeUnknown)?;
         if let Some(used) = r[2].opt_text() {
             return Err(HubError::CodeUsed { at: used });
@@ -155,7 +165,10 @@ pub fn touch_device(store: &Store, id: &str, schema_version: Option<u32>) -> Res
                 "UPDATE devices SET last_seen = $1, schema_version = $2 WHERE id = $3",
                 &[(&at).into(), Val::Int(v as i64), id.into()],
             )?,
-            None => tx.exec("UPDATE devices SET last_seen = $1 WHERE id = $2", &[(&at).into(), id.into()])?,
+            None => tx.exec(
+                "UPDATE devices SET last_seen = $1 WHERE id = $2",
+                &[(&at).into(), id.into()],
+            )?,
         };
         Ok(())
     })

@@ -79,7 +79,10 @@ pub fn run(store: &Store, devices: usize, commands: usize) -> Result<BenchResult
                     s.spawn(move || upload(&agent, &url, d, per))
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(io("a device thread panicked")))).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(io("a device thread panicked"))))
+                .collect()
         });
         for r in results {
             r?;

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use lotline_protocol::rows;
 use lotline_protocol::sync::{
-    BucketInfo, BucketList, Change, ChangeOp, ChangePage, GLOBAL_BUCKET, MAX_PAGE_CHANGES, change_checksum, device_bucket,
-    site_bucket,
+    BucketInfo, BucketList, Change, ChangeOp, ChangePage, GLOBAL_BUCKET, MAX_PAGE_CHANGES, change_checksum,
+    device_bucket, site_bucket,
 };
 use serde_json::Value;
 
@@ -25,13 +25,22 @@ struct BucketState {
 pub(crate) struct Log {
     next_seq: Option<i64>,
     buckets: HashMap<String, BucketState>,
+    /// Changes not written yet ([`CHANGE_COLS`] values each): written several rows per
+    /// statement, at the latest by [`Log::finish`]. Nothing reads `changes` inside a writing
+    /// transaction after the first append, so they need not be in the table before then.
+    pending: Vec<Val>,
 }
+
+const CHANGE_COLS: usize = 9;
+/// Changes kept before they are written.
+const PENDING_CHANGES: usize = 5_000;
 
 impl Log {
     pub(crate) fn new() -> Log {
         Log {
             next_seq: None,
             buckets: HashMap::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -45,12 +54,20 @@ impl Log {
     ) -> Result<(), HubError> {
         let seq = match self.next_seq {
             Some(s) => s,
-            None => tx.one("SELECT COALESCE(MAX(seq), 0) FROM changes", &[])?.map(|r| r[0].int()).unwrap_or(0) + 1,
+            None => {
+                tx.one("SELECT COALESCE(MAX(seq), 0) FROM changes", &[])?
+                    .map(|r| r[0].int())
+                    .unwrap_or(0)
+                    + 1
+            }
         };
         self.next_seq = Some(seq + 1);
         if !self.buckets.contains_key(bucket) {
             let st = tx
-                .one("SELECT cum_checksum, changes, head FROM buckets WHERE name = $1", &[bucket.into()])?
+                .one(
+                    "SELECT cum_checksum, changes, head FROM buckets WHERE name = $1",
+                    &[bucket.into()],
+                )?
                 .map(|r| BucketState {
                     cum: r[0].int() as u32,
                     n: r[1].int(),
@@ -60,7 +77,11 @@ impl Log {
             self.buckets.insert(bucket.to_string(), st);
         }
         let st = self.buckets.get_mut(bucket).expect("inserted above");
-        let op = if data.is_some() { ChangeOp::Put } else { ChangeOp::Delete };
+        let op = if data.is_some() {
+            ChangeOp::Put
+        } else {
+            ChangeOp::Delete
+        };
         let change = Change {
             seq,
             table: table.into(),
@@ -72,26 +93,39 @@ impl Log {
         st.cum = st.cum.wrapping_add(sum);
         st.n += 1;
         st.head = seq;
-        tx.exec(
-            "INSERT INTO changes(seq, bucket, tbl, key, op, data, checksum, cum_checksum, n)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[
-                Val::Int(seq),
-                bucket.into(),
-                table.into(),
-                key.into(),
-                (if data_is_put(&change) { "put" } else { "delete" }).into(),
-                change.data.as_ref().map(|d| d.to_string()).into(),
-                Val::Int(sum as i64),
-                Val::Int(st.cum as i64),
-                Val::Int(st.n),
-            ],
-        )?;
+        self.pending.extend([
+            Val::Int(seq),
+            bucket.into(),
+            table.into(),
+            key.into(),
+            (if data_is_put(&change) { "put" } else { "delete" }).into(),
+            change.data.as_ref().map(|d| d.to_string()).into(),
+            Val::Int(sum as i64),
+            Val::Int(st.cum as i64),
+            Val::Int(st.n),
+        ]);
+        if self.pending.len() >= PENDING_CHANGES * CHANGE_COLS {
+            self.flush(tx)?;
+        }
         Ok(())
     }
 
-    /// Writes each touched bucket's head, checksum and count. Call before commit.
-    pub(crate) fn finish(self, tx: &mut Tx<'_>) -> Result<(), HubError> {
+    fn flush(&mut self, tx: &mut Tx<'_>) -> Result<(), HubError> {
+        if !self.pending.is_empty() {
+            tx.copy_rows(
+                "changes",
+                &["seq", "bucket", "tbl", "key", "op", "data", "checksum", "cum_checksum", "n"],
+                &self.pending,
+            )?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes the changes still pending and each touched bucket's head, checksum and count.
+    /// Call before commit.
+    pub(crate) fn finish(mut self, tx: &mut Tx<'_>) -> Result<(), HubError> {
+        self.flush(tx)?;
         for (name, st) in self.buckets {
             tx.exec(
                 "INSERT INTO buckets(name, generation, head, cum_checksum, changes) VALUES ($1, 1, $2, $3, $4)
@@ -121,7 +155,13 @@ impl Log {
             qc_date: r[2].opt_text(),
             status: r[3].text(),
         };
-        self.append(tx, GLOBAL_BUCKET, "lot", &format!("{item}/{lot}"), Some(to_value(&data)))
+        self.append(
+            tx,
+            GLOBAL_BUCKET,
+            "lot",
+            &format!("{item}/{lot}"),
+            Some(to_value(&data)),
+        )
     }
 
     pub(crate) fn stock(&mut self, tx: &mut Tx<'_>, item: &str, lot: &str, location: &str) -> Result<(), HubError> {
@@ -162,7 +202,13 @@ impl Log {
             lot: r[0].opt_text(),
             status: r[1].text(),
         };
-        self.append(tx, GLOBAL_BUCKET, "serial", &format!("{item}/{serial}"), Some(to_value(&data)))
+        self.append(
+            tx,
+            GLOBAL_BUCKET,
+            "serial",
+            &format!("{item}/{serial}"),
+            Some(to_value(&data)),
+        )
     }
 
     pub(crate) fn task(&mut self, tx: &mut Tx<'_>, id: &str) -> Result<(), HubError> {
@@ -199,7 +245,10 @@ impl Log {
             })
             .collect();
         let locations = tx
-            .query("SELECT location FROM task_locations WHERE task = $1 ORDER BY location", &[id.into()])?
+            .query(
+                "SELECT location FROM task_locations WHERE task = $1 ORDER BY location",
+                &[id.into()],
+            )?
             .into_iter()
             .map(|l| l[0].text())
             .collect();
@@ -276,7 +325,10 @@ pub(crate) struct DeviceRow {
 
 pub(crate) fn device(tx: &mut Tx<'_>, id: &str) -> Result<Option<DeviceRow>, HubError> {
     Ok(tx
-        .one("SELECT id, site, recorded_through FROM devices WHERE id = $1", &[id.into()])?
+        .one(
+            "SELECT id, site, recorded_through FROM devices WHERE id = $1",
+            &[id.into()],
+        )?
         .map(|r| DeviceRow {
             id: r[0].text(),
             site: r[1].text(),
@@ -294,7 +346,10 @@ pub fn list_buckets(store: &Store, device: &str) -> Result<BucketList, HubError>
         let d = self::device(tx, device)?.ok_or(HubError::Unauthorized)?;
         let mut buckets = Vec::new();
         for name in readable(&d) {
-            let r = tx.one("SELECT generation, head, changes FROM buckets WHERE name = $1", &[(&name).into()])?;
+            let r = tx.one(
+                "SELECT generation, head, changes FROM buckets WHERE name = $1",
+                &[(&name).into()],
+            )?;
             buckets.push(BucketInfo {
                 name,
                 generation: r.as_ref().map(|r| r[0].int()).unwrap_or(1),
@@ -309,16 +364,26 @@ pub fn list_buckets(store: &Store, device: &str) -> Result<BucketList, HubError>
     })
 }
 
-/// One page of a bucket's changes after `after`. A generation other than the bucket's current
-/// one gets the current generation's page from the start (the device resets the bucket).
-pub fn changes(
+/// A page as read: the changes' `data` still the stored JSON text.
+struct RawPage {
+    bucket: String,
+    generation: i64,
+    /// seq, table, key, put?, data
+    rows: Vec<(i64, String, String, bool, Option<String>)>,
+    checkpoint: i64,
+    checksum: u32,
+    remaining: i64,
+    device_recorded_through: i64,
+}
+
+fn read_page(
     store: &Store,
     device: &str,
     bucket: &str,
     after: i64,
     generation: Option<i64>,
     limit: usize,
-) -> Result<ChangePage, HubError> {
+) -> Result<RawPage, HubError> {
     let limit = limit.clamp(1, MAX_PAGE_CHANGES);
     store.read(|tx| {
         let d = self::device(tx, device)?.ok_or(HubError::Unauthorized)?;
@@ -326,7 +391,10 @@ pub fn changes(
             return Err(HubError::Forbidden(Forbidden::Bucket(bucket.into())));
         }
         let (current, total) = tx
-            .one("SELECT generation, changes FROM buckets WHERE name = $1", &[bucket.into()])?
+            .one(
+                "SELECT generation, changes FROM buckets WHERE name = $1",
+                &[bucket.into()],
+            )?
             .map(|r| (r[0].int(), r[1].int()))
             .unwrap_or((1, 0));
         let after = match generation {
@@ -348,32 +416,110 @@ pub fn changes(
                 None => (after, 0, 0),
             },
         };
-        let mut changes = Vec::with_capacity(rows.len());
-        for r in rows {
-            let data = match r[4].opt_text() {
-                Some(t) => Some(serde_json::from_str(&t).map_err(HubError::db)?),
-                None => None,
-            };
-            changes.push(Change {
-                seq: r[0].int(),
-                table: r[1].text(),
-                key: r[2].text(),
-                op: if r[3].text() == "put" { ChangeOp::Put } else { ChangeOp::Delete },
-                data,
-            });
-        }
-        let remaining = (total - n).max(0);
-        Ok(ChangePage {
+        let rows = rows
+            .into_iter()
+            .map(|mut r| {
+                let data = std::mem::replace(&mut r[4], Val::Null).opt_text();
+                let put = matches!(&r[3], Val::Text(t) if t == "put");
+                let key = std::mem::replace(&mut r[2], Val::Null).text();
+                let table = std::mem::replace(&mut r[1], Val::Null).text();
+                (r[0].int(), table, key, put, data)
+            })
+            .collect();
+        Ok(RawPage {
             bucket: bucket.into(),
             generation: current,
-            changes,
+            rows,
             checkpoint,
             checksum,
-            more: remaining > 0,
-            remaining,
+            remaining: (total - n).max(0),
             device_recorded_through: d.recorded_through,
         })
     })
+}
+
+/// One page of a bucket's changes after `after`. A generation other than the bucket's current
+/// one gets the current generation's page from the start (the device resets the bucket).
+pub fn changes(
+    store: &Store,
+    device: &str,
+    bucket: &str,
+    after: i64,
+    generation: Option<i64>,
+    limit: usize,
+) -> Result<ChangePage, HubError> {
+    let p = read_page(store, device, bucket, after, generation, limit)?;
+    let mut changes = Vec::with_capacity(p.rows.len());
+    for (seq, table, key, put, data) in p.rows {
+        let data = match data {
+            Some(t) => Some(serde_json::from_str(&t).map_err(HubError::db)?),
+            None => None,
+        };
+        changes.push(Change {
+            seq,
+            table,
+            key,
+            op: if put { ChangeOp::Put } else { ChangeOp::Delete },
+            data,
+        });
+    }
+    Ok(ChangePage {
+        bucket: p.bucket,
+        generation: p.generation,
+        changes,
+        checkpoint: p.checkpoint,
+        checksum: p.checksum,
+        more: p.remaining > 0,
+        remaining: p.remaining,
+        device_recorded_through: p.device_recorded_through,
+    })
+}
+
+/// The same page as [`changes`], as the JSON body of the response: the stored `data` is
+/// written as it is, not parsed and written again.
+pub fn changes_json(
+    store: &Store,
+    device: &str,
+    bucket: &str,
+    after: i64,
+    generation: Option<i64>,
+    limit: usize,
+) -> Result<Vec<u8>, HubError> {
+    let p = read_page(store, device, bucket, after, generation, limit)?;
+    let size: usize = p
+        .rows
+        .iter()
+        .map(|r| 64 + r.2.len() + r.4.as_ref().map_or(0, String::len))
+        .sum();
+    let mut out = String::with_capacity(size + 256);
+    let js = |s: &str| serde_json::to_string(s).expect("strings serialise");
+    out.push_str("{\"bucket\":");
+    out.push_str(&js(&p.bucket));
+    out.push_str(&format!(",\"generation\":{},\"changes\":[", p.generation));
+    for (i, (seq, table, key, put, data)) in p.rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!("{{\"seq\":{seq},\"table\":"));
+        out.push_str(&js(table));
+        out.push_str(",\"key\":");
+        out.push_str(&js(key));
+        out.push_str(if *put { ",\"op\":\"put\"" } else { ",\"op\":\"delete\"" });
+        if let Some(d) = data {
+            out.push_str(",\"data\":");
+            out.push_str(d);
+        }
+        out.push('}');
+    }
+    out.push_str(&format!(
+        "],\"checkpoint\":{},\"checksum\":{},\"more\":{},\"remaining\":{},\"device_recorded_through\":{}}}",
+        p.checkpoint,
+        p.checksum,
+        p.remaining > 0,
+        p.remaining,
+        p.device_recorded_through
+    ));
+    Ok(out.into_bytes())
 }
 
 /// Orders every device to fetch `bucket` again from the start (raises its generation); the new one.

@@ -38,6 +38,8 @@ pub enum HubError {
     Outbox(lotline_protocol::OutboxFileError),
     #[error("{0}")]
     Io(String),
+    #[error("no such call: {0} (see /openapi.yaml)")]
+    NoSuchCall(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +59,10 @@ impl std::fmt::Display for Forbidden {
             Forbidden::OtherDevice { token, body } => {
                 write!(f, "the token is device {token}'s; the upload says device {body}")
             }
-            Forbidden::NotAdmin => write!(f, "this call needs the hub's admin token (lotline-hub token --admin NAME)"),
+            Forbidden::NotAdmin => write!(
+                f,
+                "this call needs the hub's admin token (lotline-hub token --admin NAME)"
+            ),
         }
     }
 }
@@ -111,6 +116,7 @@ impl HubError {
             }
             HubError::Outbox(e) => format!("无法接收此待发送文件：{}", outbox_zh(e)),
             HubError::Io(d) => format!("读写文件失败：{d}"),
+            HubError::NoSuchCall(p) => format!("没有此接口：{p}（见 /openapi.yaml）"),
         }
     }
 
@@ -122,7 +128,7 @@ impl HubError {
             HubError::UpdateRequired { .. } => "update_required",
             HubError::BadRequest(_) | HubError::BadStatus(_) | HubError::Outbox(_) => "bad_request",
             HubError::TooLarge(_) => "payload_too_large",
-            HubError::LotNotFound { .. } => "not_found",
+            HubError::LotNotFound { .. } | HubError::NoSuchCall(_) => "not_found",
             HubError::CodeUnknown | HubError::CodeUsed { .. } | HubError::CodeExpired { .. } => "code_unknown",
             HubError::NotEnrolled(_) => "forbidden",
             HubError::Open { .. }

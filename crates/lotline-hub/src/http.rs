@@ -130,11 +130,8 @@ async fn commands(State(store): State<Store>, headers: HeaderMap, body: Result<B
     }
     let s = store.clone();
     let dev = id.clone();
-    let r = blocking(move || {
-        touch_device(&s, &dev, Some(req.schema_version))?;
-        crate::apply::apply_batch(&s, &dev, &req.commands)
-    })
-    .await?;
+    // The batch's own transaction records `last_seen`.
+    let r = blocking(move || crate::apply::apply_batch(&s, &dev, &req.commands)).await?;
     Ok(tagged(&id, axum::Json(r)))
 }
 
@@ -184,15 +181,14 @@ async fn changes(
     let s = store.clone();
     let dev = id.clone();
     let body = blocking(move || {
-        let page = crate::changes::changes(
+        crate::changes::changes_json(
             &s,
             &dev,
             &bucket,
             q.after,
             q.generation,
             q.limit.unwrap_or(MAX_PAGE_CHANGES),
-        )?;
-        serde_json::to_vec(&page).map_err(HubError::db)
+        )
     })
     .await?;
     let mut r = tagged(&id, body);
@@ -220,10 +216,9 @@ async fn lot_status(State(store): State<Store>, headers: HeaderMap, body: Result
     let req: LotStatusRequest = json_body(body)?;
     let s = store.clone();
     let by = name.clone();
-    let r = blocking(move || {
-        crate::lots::set_lot_status(&s, &req.gtin, &req.lot, &req.status, req.reason.as_deref(), &by)
-    })
-    .await?;
+    let r =
+        blocking(move || crate::lots::set_lot_status(&s, &req.gtin, &req.lot, &req.status, req.reason.as_deref(), &by))
+            .await?;
     tracing::info!(admin = %name, item = %r.item, lot = %r.lot, status = %r.status, "lot status set");
     Ok(tagged(&format!("admin:{name}"), axum::Json(r)))
 }
@@ -250,8 +245,8 @@ async fn metrics(State(store): State<Store>) -> ApiResult {
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
-async fn not_found() -> ApiResult {
-    Err(HubError::BadRequest("no such call (see /openapi.yaml)".into()).into())
+async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> ApiResult {
+    Err(HubError::NoSuchCall(format!("{method} {}", uri.path())).into())
 }
 
 async fn log_request(req: Request, next: Next) -> Response {
@@ -259,7 +254,11 @@ async fn log_request(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let r = next.run(req).await;
-    let device = r.extensions().get::<DeviceTag>().map(|d| d.0.clone()).unwrap_or_default();
+    let device = r
+        .extensions()
+        .get::<DeviceTag>()
+        .map(|d| d.0.clone())
+        .unwrap_or_default();
     let span = tracing::info_span!("request", %method, %path, %device);
     let _g = span.enter();
     tracing::info!(
@@ -285,7 +284,7 @@ pub fn router(store: Store) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
         .layer(middleware::from_fn(log_request))
         .with_state(store)
 }
@@ -307,7 +306,9 @@ impl EmbeddedHub {
     /// Binds `addr` (`127.0.0.1:0` picks a port) and serves `store` there.
     pub fn start(store: Store, addr: &str) -> Result<EmbeddedHub, HubError> {
         let std_listener = std::net::TcpListener::bind(addr).map_err(|e| HubError::Io(format!("{addr}: {e}")))?;
-        std_listener.set_nonblocking(true).map_err(|e| HubError::Io(e.to_string()))?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| HubError::Io(e.to_string()))?;
         let local = std_listener.local_addr().map_err(|e| HubError::Io(e.to_string()))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -13,10 +13,12 @@ pub mod import;
 pub mod lots;
 pub mod metrics;
 mod schema;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use apply::{IngestSummary, apply_batch, ingest_file};
 pub use auth::{admin_token, enroll, enroll_code};
-pub use changes::{changes, list_buckets, refetch};
+pub use changes::{changes, changes_json, list_buckets, refetch};
 pub use db::{Store, Tx, Val};
 pub use error::HubError;
 pub use http::{EmbeddedHub, router, serve};

@@ -172,7 +172,10 @@ pub fn trace(store: &Store, lot: Option<&str>, gtin: Option<&str>) -> Result<Vec
             None => None,
         };
         let lots = match (&item, lot) {
-            (Some(i), Some(l)) => tx.query("SELECT item, lot FROM lots WHERE item = $1 AND lot = $2", &[i.into(), l.into()])?,
+            (Some(i), Some(l)) => tx.query(
+                "SELECT item, lot FROM lots WHERE item = $1 AND lot = $2",
+                &[i.into(), l.into()],
+            )?,
             (Some(i), None) => tx.query("SELECT item, lot FROM lots WHERE item = $1 ORDER BY lot", &[i.into()])?,
             (None, Some(l)) => tx.query("SELECT item, lot FROM lots WHERE lot = $1 ORDER BY item", &[l.into()])?,
             (None, None) => return Err(HubError::BadRequest("give --lot, --gtin or both".into())),
@@ -185,7 +188,7 @@ pub fn trace(store: &Store, lot: Option<&str>, gtin: Option<&str>) -> Result<Vec
             let history = tx
                 .query(
                     "SELECT at, from_status, status, by_whom, reason, command_id FROM lot_events
-                     WHERE item = $1 AND lot = $2 ORDER BY at, id",
+                     WHERE item = $1 AND lot = $2 ORDER BY id",
                     &[(&item).into(), (&lot).into()],
                 )?
                 .into_iter()
@@ -203,7 +206,7 @@ pub fn trace(store: &Store, lot: Option<&str>, gtin: Option<&str>) -> Result<Vec
                     "SELECT m.at, m.kind, m.qty, m.from_location, m.to_location, m.task, t.reference, m.customer,
                             m.device, m.site, m.operator, m.command_id
                      FROM movements m LEFT JOIN tasks t ON t.id = m.task
-                     WHERE m.item = $1 AND m.lot = $2 ORDER BY m.at, m.id",
+                     WHERE m.item = $1 AND m.lot = $2 ORDER BY m.id",
                     &[(&item).into(), (&lot).into()],
                 )?
                 .into_iter()
@@ -290,8 +293,8 @@ pub fn trace_table(lots: &[LotTrace]) -> String {
         let _ = writeln!(out, "  Movements:");
         let _ = writeln!(
             out,
-            "    {:<30} {:<8} {:>6} {:<10} {:<10} {:<14} {:<10} {:<10} {:<38} {}",
-            "time", "kind", "qty", "from", "to", "task/order", "customer", "site", "device", "operator"
+            "    {:<30} {:<8} {:>6} {:<10} {:<10} {:<14} {:<10} {:<10} {:<38} operator",
+            "time", "kind", "qty", "from", "to", "task/order", "customer", "site", "device"
         );
         for m in &t.movements {
             let task = match (&m.task, &m.reference) {
@@ -350,7 +353,10 @@ pub fn export(store: &Store, since: i64, from: Option<&str>, to: Option<&str>) -
     let norm = |t: Option<&str>| -> Result<Option<String>, HubError> {
         t.map(|t| {
             chrono::DateTime::parse_from_rfc3339(t)
-                .map(|d| d.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .map(|d| {
+                    d.with_timezone(&chrono::Utc)
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                })
                 .map_err(|e| HubError::BadRequest(format!("'{t}' is not an RFC 3339 time: {e}")))
         })
         .transpose()

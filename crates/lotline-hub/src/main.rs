@@ -173,7 +173,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
             allow_plain_http,
             tls_cert,
             tls_key,
-        } => serve(&db, &listen, allow_plain_http, tls_cert.is_some() || tls_key.is_some()),
+        } => serve(&db, &listen, allow_plain_http, tls_cert.zip(tls_key)),
         Cmd::Import { db, file, site } => {
             let store = Store::open(&db)?;
             let r = lotline_hub::import_file(&store, &file, site.as_deref())?;
@@ -196,7 +196,10 @@ fn run(cli: Cli) -> Result<(), Fail> {
             reason,
         } => {
             let store = Store::open(&db)?;
-            let by = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "cli".into());
+            let by = std::env::var("USER")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "cli".into());
             let info = lotline_hub::set_lot_status(&store, &gtin, &lot, &status, reason.as_deref(), &by)?;
             print_json(&info)
         }
@@ -310,28 +313,33 @@ fn is_loopback(listen: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-fn serve(db: &str, listen: &str, allow_plain_http: bool, tls: bool) -> Result<(), Fail> {
-    if tls {
+fn serve(db: &str, listen: &str, allow_plain_http: bool, tls: Option<(PathBuf, PathBuf)>) -> Result<(), Fail> {
+    #[cfg(not(feature = "tls"))]
+    if tls.is_some() {
         return Err(fail(
-            "HTTPS is not built into this hub yet: serve plain HTTP behind a TLS-terminating proxy (--allow-plain-http)",
-            "此中心服务尚未内置 HTTPS：请在终止 TLS 的反向代理之后以明文 HTTP 运行（--allow-plain-http）",
+            "this hub was built without HTTPS (the `tls` feature): serve plain HTTP behind a TLS-terminating proxy (--allow-plain-http)",
+            "此中心服务构建时未包含 HTTPS（tls 功能）：请在终止 TLS 的反向代理之后以明文 HTTP 运行（--allow-plain-http）",
         ));
     }
-    if !is_loopback(listen) && !allow_plain_http {
+    if tls.is_none() && !is_loopback(listen) && !allow_plain_http {
         return Err(fail(
             format!(
-                "refusing plain HTTP on {listen}, which is not a loopback address: tokens would travel unencrypted. Put the hub behind a TLS-terminating proxy and pass --allow-plain-http"
+                "refusing plain HTTP on {listen}, which is not a loopback address: tokens would travel unencrypted. Serve HTTPS with --tls-cert FILE --tls-key FILE, or put the hub behind a TLS-terminating proxy and pass --allow-plain-http"
             ),
             format!(
-                "拒绝在非本机回环地址 {listen} 上提供明文 HTTP：令牌将以明文传输。请将中心服务置于终止 TLS 的反向代理之后，并加上 --allow-plain-http"
+                "拒绝在非本机回环地址 {listen} 上提供明文 HTTP：令牌将以明文传输。请用 --tls-cert 文件 --tls-key 文件 提供 HTTPS，或将中心服务置于终止 TLS 的反向代理之后并加上 --allow-plain-http"
             ),
         ));
     }
+    #[cfg(feature = "tls")]
+    let tls_config = match &tls {
+        Some((cert, key)) => Some(lotline_hub::tls::server_config(cert, key)?),
+        None => None,
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let store = Store::open(db)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -339,18 +347,25 @@ fn serve(db: &str, listen: &str, allow_plain_http: bool, tls: bool) -> Result<()
         .build()
         .map_err(|e| fail(e.to_string(), format!("无法启动运行时：{e}")))?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| fail(format!("cannot listen on {listen}: {e}"), format!("无法监听 {listen}：{e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| fail(e.to_string(), e.to_string()))?;
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+            fail(
+                format!("cannot listen on {listen}: {e}"),
+                format!("无法监听 {listen}：{e}"),
+            )
+        })?;
+        let addr = listener.local_addr().map_err(|e| fail(e.to_string(), e.to_string()))?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let mut out = std::io::stdout();
-        let _ = writeln!(out, "http://{addr}");
+        let _ = writeln!(out, "{scheme}://{addr}");
         let _ = out.flush();
-        tracing::info!(%addr, "lotline-hub serving");
-        lotline_hub::serve(store, listener)
-            .await
-            .map_err(|e| fail(format!("the server stopped: {e}"), format!("服务已停止：{e}")))
+        tracing::info!(%addr, scheme, "lotline-hub serving");
+        let stopped = |e: std::io::Error| fail(format!("the server stopped: {e}"), format!("服务已停止：{e}"));
+        #[cfg(feature = "tls")]
+        if let Some(config) = tls_config {
+            return lotline_hub::tls::serve_tls(store, listener, config)
+                .await
+                .map_err(stopped);
+        }
+        lotline_hub::serve(store, listener).await.map_err(stopped)
     })
 }

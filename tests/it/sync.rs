@@ -882,3 +882,47 @@ fn sync_in_the_foreground_stops_on_sigterm() {
     assert!(err.contains("\"uploaded\":"), "a log line per cycle: {err}");
     assert!(err.contains("sync stopped"), "{err}");
 }
+
+/// Through a proxy that drops, resets, stalls, fails (before or after the hub saw the request),
+/// duplicates and truncates a third of the exchanges: repeated `sync --once` runs drain the queue,
+/// the hub holds each command exactly once in seq order, and the device's stock is right.
+#[test]
+fn sync_through_faults_delivers_each_command_once() {
+    use super::fault_proxy::FaultProxy;
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let mut hub = Hub::start(hub_db.to_str().unwrap(), Path::new(FIXTURE));
+    let upstream: std::net::SocketAddr = hub.url.trim_start_matches("http://").parse().unwrap();
+    let proxy = FaultProxy::start(upstream, 0, 42, std::time::Duration::from_millis(50));
+    hub.url = format!("http://{}", proxy.addr());
+    let db = device(dir.path());
+    enroll(&db, &hub);
+    script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
+    script(&db, &pick("PK-6", "P-02", "R-LATE", 5));
+    let n = outbox(&db).len();
+    proxy.set_per_mille(350);
+    let mut failures = 0;
+    let mut done = false;
+    for _ in 0..80 {
+        let o = lotline(&["sync", "--db", db.to_str().unwrap(), "--once"]);
+        if o.status.success() && json_line(&o)["queued"] == 0 {
+            done = true;
+            break;
+        }
+        failures += 1;
+    }
+    assert!(done, "the queue never drained through the faults");
+    assert!(failures > 0, "the proxy injected no fault");
+    proxy.set_per_mille(0);
+    let s = sync_once(&db);
+    assert_eq!(s["queued"], 0, "{s}");
+    let cmds = hub.commands(&hub_db);
+    assert_eq!(
+        cmds.iter().map(|c| c.0).collect::<Vec<_>>(),
+        (1..=n as i64).collect::<Vec<_>>()
+    );
+    assert!(cmds.iter().all(|c| c.2 == "applied"), "{cmds:?}");
+    assert!(outbox(&db).iter().all(|c| c["state"] == "applied"));
+    assert_eq!(stock(&db, "R-EARLY", "P-01"), 40);
+    assert_eq!(stock(&db, "R-LATE", "P-02"), 95);
+}

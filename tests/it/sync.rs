@@ -926,3 +926,81 @@ fn sync_through_faults_delivers_each_command_once() {
     assert_eq!(stock(&db, "R-EARLY", "P-01"), 40);
     assert_eq!(stock(&db, "R-LATE", "P-02"), 95);
 }
+
+/// HTTPS: a hub with a site's own certificate is trusted through `--ca FILE` (not without it),
+/// and sync runs over it.
+#[test]
+fn sync_over_https_with_the_sites_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let config = lotline_hub::tls::server_config(&cert, &key).unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let store = lotline_hub::Store::open(hub_db.to_str().unwrap()).unwrap();
+    lotline_hub::import_json(&store, std::fs::File::open(FIXTURE).unwrap(), Some("S1")).unwrap();
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    std_listener.set_nonblocking(true).unwrap();
+    let port = std_listener.local_addr().unwrap().port();
+    let serving = store.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+            let _ = lotline_hub::tls::serve_tls(serving, listener, config).await;
+        });
+    });
+    let url = format!("https://localhost:{port}");
+    let db = device(dir.path());
+    let code = lotline_hub::enroll_code(&store, "S1", chrono::Duration::minutes(10)).unwrap();
+    // Without the site's CA the certificate is not trusted.
+    let o = lotline(&[
+        "enroll",
+        "--db",
+        db.to_str().unwrap(),
+        "--server",
+        &url,
+        "--code",
+        &code,
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("cannot be reached"), "{}", stderr(&o));
+    assert!(stderr(&o).to_lowercase().contains("certificate"), "{}", stderr(&o));
+    let e = json_line(&lotline(&[
+        "enroll",
+        "--db",
+        db.to_str().unwrap(),
+        "--server",
+        &url,
+        "--code",
+        &code,
+        "--ca",
+        cert.to_str().unwrap(),
+    ]));
+    assert_eq!(e["server"], url.as_str());
+    script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
+    let s = sync_once(&db);
+    assert_eq!(s["queued"], 0, "{s}");
+    assert!(s["applied"].as_u64().unwrap() > 0, "{s}");
+    // A CA file that is not one is refused with its name.
+    let bad = dir.path().join("bad.pem");
+    std::fs::write(&bad, "not a certificate").unwrap();
+    let code = lotline_hub::enroll_code(&store, "S1", chrono::Duration::minutes(10)).unwrap();
+    let o = lotline(&[
+        "enroll",
+        "--db",
+        db.to_str().unwrap(),
+        "--server",
+        &url,
+        "--code",
+        &code,
+        "--ca",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("bad.pem cannot be used"), "{}", stderr(&o));
+}

@@ -231,6 +231,28 @@ enum Command {
         #[arg(long)]
         location: Option<String>,
     },
+    /// Enrols this device with a lotline-hub using a one-time code (`lotline-hub enroll`); prints
+    /// one JSON line: {device_id, site, server}.
+    Enroll {
+        /// The hub's URL: https://…, or http:// to this machine (or with --allow-plain-http).
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        code: String,
+        /// A site's own CA certificate (PEM), trusted besides the web's roots.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        /// Allow plain http to a host other than this machine (a trusted network only).
+        #[arg(long)]
+        allow_plain_http: bool,
+    },
+    /// Syncs with the hub: without --once, in the foreground until SIGINT/SIGTERM, one log line
+    /// per cycle; with --once, until the queue is empty and every bucket current, then one JSON
+    /// line: {uploaded, applied, rejected, downloaded, buckets, queued}.
+    Sync {
+        #[arg(long)]
+        once: bool,
+    },
     /// The commands waiting for the hub.
     Outbox {
         #[command(subcommand)]
@@ -463,6 +485,12 @@ fn message_zh(e: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<crate::devices::profile::ProfileError>() {
             return Some(e.message_zh());
         }
+        if let Some(e) = cause.downcast_ref::<crate::sync::SyncError>() {
+            return Some(e.message_zh());
+        }
+        if let Some(e) = cause.downcast_ref::<crate::store::sync::EnrollError>() {
+            return Some(e.message_zh());
+        }
         if let Some(e) = cause.downcast_ref::<ImportError>() {
             return Some(e.message_zh());
         }
@@ -650,6 +678,34 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::Enroll {
+            server,
+            code,
+            ca,
+            allow_plain_http,
+        }) => {
+            let path = require_db(&cli.db)?;
+            let mut store = Store::open(path)?;
+            let rt = sync_runtime()?;
+            let resp = rt.block_on(crate::sync::enroll(
+                &mut store,
+                &server,
+                &code,
+                ca.as_deref(),
+                allow_plain_http,
+            ))?;
+            let cfg = store.sync_config().map_err(|e| e.in_file(path))?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "device_id": resp.device_id,
+                    "site": resp.site,
+                    "server": cfg.map(|c| c.url).unwrap_or(server),
+                })
+            );
+            Ok(())
+        }
+        Some(Command::Sync { once }) => sync_command(require_db(&cli.db)?, once),
         Some(Command::Outbox {
             what: OutboxWhat::Export { out },
         }) => {
@@ -770,6 +826,94 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         }) => crate::bench::verdict(lots, small, scans, cache_dir),
     }
+}
+
+/// The sync client's runtime on this thread (the command line has no event loop to keep).
+fn sync_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+static STOP_SIGNAL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    STOP_SIGNAL.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// `lotline sync`: cycles until current (`--once`), or the worker in the foreground.
+fn sync_command(path: &Path, once: bool) -> anyhow::Result<()> {
+    let mut store = Store::open(path)?;
+    let client = crate::sync::client_for(&store)?;
+    if once {
+        let rt = sync_runtime()?;
+        let now = || chrono::Local::now().fixed_offset();
+        let mut total = crate::sync::CycleReport::default();
+        for _ in 0..20 {
+            let r = rt.block_on(crate::sync::cycle(&mut store, &client, &now, &mut |_| {}))?;
+            total.uploaded += r.uploaded;
+            total.applied += r.applied;
+            total.rejected += r.rejected;
+            total.downloaded += r.downloaded;
+            total.buckets = r.buckets;
+            total.queued = r.queued;
+            total.deferred = r.deferred;
+            if r.current() {
+                break;
+            }
+        }
+        println!(
+            "{}",
+            serde_json::json!({
+                "uploaded": total.uploaded,
+                "applied": total.applied,
+                "rejected": total.rejected,
+                "downloaded": total.downloaded,
+                "buckets": total.buckets,
+                "queued": total.queued,
+            })
+        );
+        if !total.current() {
+            return Err(Text::new(
+                format!(
+                    "{} command(s) are still queued after 20 cycles; run `lotline sync --once` again",
+                    total.queued
+                ),
+                format!(
+                    "20 轮同步后仍有 {} 条指令在队列中；请再次运行 `lotline sync --once`",
+                    total.queued
+                ),
+            )
+            .into());
+        }
+        return Ok(());
+    }
+    drop(store);
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGINT, on_stop_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_stop_signal as *const () as libc::sighandler_t);
+    }
+    eprintln!(
+        "lotline: syncing {} with {} (Ctrl-C stops)",
+        path.display(),
+        client.base()
+    );
+    let handle = crate::sync::worker::start(
+        path.to_owned(),
+        Box::new(|_| {}),
+        Box::new(|r| match r {
+            Ok(r) => eprintln!("lotline: sync: {}", serde_json::to_string(r).unwrap_or_default()),
+            Err(e) => {
+                eprintln!("lotline: sync: {e}");
+                eprintln!("lotline: 同步：{}", e.message_zh());
+            }
+        }),
+    );
+    while !STOP_SIGNAL.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    eprintln!("lotline: sync stopped");
+    handle.stop();
+    Ok(())
 }
 
 /// Runs `f` on each argument, or on each stdin line when there are none, printing one JSON line
@@ -1111,15 +1255,42 @@ fn run_gui(
     idle_lock_minutes: u32,
     volume_percent: u8,
 ) -> anyhow::Result<()> {
-    let store = match &db {
+    #[allow(unused_mut)]
+    let mut store = match &db {
         Some(p) => open_for_ui(p)?,
         None => open_or_create_default(&default_db()?)?,
     };
+    // The default cache syncs with the embedded hub unless a real one enrolled it.
+    #[cfg(feature = "embedded-hub")]
+    let _embedded_hub = match (&db, store.writable()) {
+        (None, true) => {
+            let dir = store.path().parent().map(Path::to_owned).unwrap_or_default();
+            match crate::app::embedded::start(&mut store, &dir) {
+                Ok(h) => h,
+                Err(t) => {
+                    eprintln!("lotline: {t}");
+                    eprintln!("lotline: {}", t.zh);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let enrolled = store.writable() && store.sync_config().ok().flatten().is_some();
+    let db_path = store.path().to_owned();
     let units = store.serialized_units(40).unwrap_or_default();
+    // The session pokes the sync worker after every commit (the worker starts once the window is up).
+    let poke: std::sync::Arc<std::sync::Mutex<Option<Box<dyn Fn() + Send>>>> = Default::default();
     let (app, ctl) = ui::build(
         {
             let mut s = gui_session(store, lang);
             s.set_idle_seconds(i64::from(idle_lock_minutes.max(1)) * 60);
+            let slot = poke.clone();
+            s.set_commit_hook(Box::new(move || {
+                if let Some(p) = slot.lock().ok().as_ref().and_then(|g| g.as_ref()) {
+                    p();
+                }
+            }));
             s
         },
         UiOptions {
@@ -1149,6 +1320,21 @@ fn run_gui(
     ctl.borrow_mut()
         .set_feedback(crate::app::feedback::Feedback::start(feedback));
     ui::attach(&app, &ctl, attached);
+    if enrolled {
+        let handle = crate::sync::worker::start(
+            db_path,
+            ui::sync_sink(&app, &ctl),
+            Box::new(|r| {
+                if let Err(e) = r {
+                    eprintln!("lotline: sync: {e}");
+                }
+            }),
+        );
+        if let Ok(mut g) = poke.lock() {
+            *g = Some(Box::new(handle.poker()));
+        }
+        ui::attach_sync(&ctl, handle);
+    }
     app.run()?;
     Ok(())
 }

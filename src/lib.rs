@@ -12,4 +12,5 @@ pub mod devices;
 /// The pure domain, a crate of its own (`crates/lotline-domain`), under its old name.
 pub use lotline_domain as domain;
 pub mod store;
+pub mod sync;
 pub mod ui;

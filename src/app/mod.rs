@@ -4,6 +4,8 @@
 pub mod check;
 pub mod decode;
 pub mod devices;
+#[cfg(feature = "embedded-hub")]
+pub mod embedded;
 pub mod feedback;
 pub mod files;
 pub mod label;

@@ -108,6 +108,8 @@ pub fn export_outbox(
     out: &Path,
     now: DateTime<FixedOffset>,
 ) -> Result<(usize, Option<(i64, i64)>), StoreError> {
+    // The hub's seq is the local one minus the enrolment's base (store::sync::SEQ_BASE_KEY).
+    let base = store.seq_base()?;
     let commands: Vec<lotline_protocol::CommandEnvelope> = store
         .outbox_commands()?
         .into_iter()
@@ -115,7 +117,7 @@ pub fn export_outbox(
         .map(|c| lotline_protocol::CommandEnvelope {
             id: c.id,
             device_id: c.device_id,
-            seq: c.seq,
+            seq: c.seq - base,
             kind: c.kind,
             schema_version: u32::try_from(c.schema_version).unwrap_or(0),
             created_at: c.created_at,

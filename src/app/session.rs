@@ -231,6 +231,8 @@ pub struct Session {
     /// Scan-screen records the store could not write yet (full disk), oldest first.
     unsaved: Vec<ScanRecord>,
     save_error: Option<Text>,
+    /// Called after every write that queued commands for the hub (the sync worker's poke).
+    on_commit: Option<Box<dyn Fn() + Send>>,
 }
 
 /// A scan judged on the scan screen, and whether it is saved.
@@ -259,7 +261,57 @@ impl Session {
             last_activity: None,
             unsaved: Vec::new(),
             save_error: None,
+            on_commit: None,
         }
+    }
+
+    /// `hook` runs after every write that queued a command (the sync worker's poke).
+    pub fn set_commit_hook(&mut self, hook: Box<dyn Fn() + Send>) {
+        self.on_commit = Some(hook);
+    }
+
+    fn committed(&self) {
+        if let Some(h) = &self.on_commit {
+            h();
+        }
+    }
+
+    /// Sync exceptions not acknowledged yet, oldest first.
+    pub fn open_exceptions(&self) -> Result<Vec<crate::store::sync::ExceptionRow>, StoreError> {
+        self.store.exceptions(false)
+    }
+
+    /// The operator read exception `id`: an `exception_acknowledged` command and the exception
+    /// row's acknowledgement, in one transaction.
+    pub fn acknowledge_exception(&mut self, id: i64, now: DateTime<FixedOffset>) -> Result<(), OpError> {
+        let Some(ex) = self
+            .store
+            .exceptions(false)
+            .map_err(|e| store_error(&e))?
+            .into_iter()
+            .find(|e| e.id == id)
+        else {
+            return Err(OpError::new(
+                "exception_unknown",
+                format!("Exception {id} is not open"),
+                format!("异常 {id} 不是未处理状态"),
+            ));
+        };
+        let action = crate::domain::workflow::Action {
+            command: Command::ExceptionAcknowledged {
+                command: ex.command_id.clone(),
+                code: ex.code.clone(),
+            },
+            operator: self.operator_id().map(str::to_owned),
+            audit: crate::domain::workflow::AuditFacts {
+                reason: Some(ex.code.clone()),
+                ..Default::default()
+            },
+            changes: vec![crate::domain::workflow::Change::ExceptionAcknowledged { exception_id: id }],
+        };
+        self.store.commit(&[action], now).map_err(|e| store_error(&e))?;
+        self.committed();
+        Ok(())
     }
 
     /// The operator logged in, if any.
@@ -299,7 +351,10 @@ impl Session {
         let mut command = None;
         if self.unsaved.is_empty() {
             match self.store.record_scan(&rec) {
-                Ok(id) => command = Some(id),
+                Ok(id) => {
+                    command = Some(id);
+                    self.committed();
+                }
                 Err(e) => {
                     self.save_error = Some(Text::of(&e));
                     self.unsaved.push(rec);
@@ -341,6 +396,7 @@ impl Session {
         let mut rec = scan_record(self.operator_id().unwrap_or("-"), gate, outcome, ctx, now);
         rec.verdict = "warn".into();
         self.store.record_override(scan_command, &rec, reason)?;
+        self.committed();
         Ok(())
     }
 
@@ -712,6 +768,9 @@ impl Session {
                     label = Some(info);
                 }
             }
+        }
+        if !commands.is_empty() {
+            self.committed();
         }
         // Everything is written: the step takes effect.
         if outcome.error.is_none() {

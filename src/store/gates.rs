@@ -876,6 +876,15 @@ fn apply(tx: &Transaction<'_>, ch: &Change, a: &Action, command_id: &str, at: &s
                 params![task_id, location, first_operator],
             )?;
         }
+        Change::ExceptionAcknowledged { exception_id } => {
+            let n = tx.execute(
+                "UPDATE exceptions SET acknowledged_by = ?2, acknowledged_at = ?3 WHERE id = ?1 AND acknowledged_at IS NULL",
+                params![exception_id, a.operator.as_deref().unwrap_or(""), at],
+            )?;
+            if n == 0 {
+                return Err(Applied::Data(format!("exception {exception_id} is not open")));
+            }
+        }
         Change::TaskLineDone { task_id, line_no, add } => {
             tx.execute(
                 "UPDATE task_lines SET qty_done = qty_done + ?3 WHERE task_id = ?1 AND line_no = ?2",

@@ -309,4 +309,63 @@ CREATE TABLE count_recounts (
     PRIMARY KEY (task_id, location)
 ) WITHOUT ROWID;
 "#,
+    // 5: sync with lotline-hub. The outbox keeps each command's final outcome (`applied` or
+    // `rejected`, with the hub's code and message); its state check is rebuilt for the new names
+    // (the table is copied, its AUTOINCREMENT counter carried over, so seq stays gapless). Each
+    // bucket of server data has its generation, checkpoint and running checksum; a command the
+    // hub refused and the device reversed is an exception until an operator acknowledges it.
+    r#"
+CREATE TABLE outbox_v5 (
+    seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+    command_id         TEXT NOT NULL UNIQUE,
+    kind               TEXT NOT NULL,
+    payload            TEXT NOT NULL,
+    created_at         TEXT NOT NULL,
+    state              TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'in_flight', 'applied', 'rejected')),
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    last_error         TEXT,
+    acked_at           TEXT,
+    device_id          TEXT,
+    operator           TEXT,
+    schema_version     INTEGER NOT NULL DEFAULT 1,
+    outcome_code       TEXT,
+    outcome_message    TEXT,
+    outcome_message_zh TEXT,
+    outcome_at         TEXT
+);
+INSERT INTO outbox_v5(seq, command_id, kind, payload, created_at, state, attempts, last_error, acked_at, device_id,
+                      operator, schema_version, outcome_at)
+    SELECT seq, command_id, kind, payload, created_at,
+           CASE state WHEN 'acked' THEN 'applied' WHEN 'dead' THEN 'rejected' ELSE state END,
+           attempts, last_error, acked_at, device_id, operator, schema_version, acked_at
+    FROM outbox;
+CREATE TABLE outbox_seq_v5 AS SELECT seq FROM sqlite_sequence WHERE name = 'outbox';
+DROP TABLE outbox;
+ALTER TABLE outbox_v5 RENAME TO outbox;
+INSERT INTO sqlite_sequence(name, seq) SELECT 'outbox', seq FROM outbox_seq_v5
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox');
+UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT seq FROM outbox_seq_v5), 0)) WHERE name = 'outbox';
+DROP TABLE outbox_seq_v5;
+CREATE INDEX outbox_state ON outbox(state, seq);
+
+CREATE TABLE sync_buckets (
+    name       TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL DEFAULT 0,
+    checkpoint INTEGER NOT NULL DEFAULT 0,
+    checksum   INTEGER NOT NULL DEFAULT 0        -- u32: wrapping sum of the changes' CRC-32s
+) WITHOUT ROWID;
+
+CREATE TABLE exceptions (
+    id              INTEGER PRIMARY KEY,
+    command_id      TEXT NOT NULL UNIQUE,
+    code            TEXT NOT NULL,
+    message_en      TEXT NOT NULL,
+    message_zh      TEXT NOT NULL,
+    details         TEXT NOT NULL DEFAULT '{}', -- JSON: the hub's details and the undo applied
+    created_at      TEXT NOT NULL,
+    acknowledged_by TEXT,
+    acknowledged_at TEXT
+);
+CREATE INDEX exceptions_open ON exceptions(id) WHERE acknowledged_at IS NULL;
+"#,
 ];

@@ -4,10 +4,12 @@
 //! Every read the scan path needs is one indexed query; nothing here decides a verdict.
 
 pub mod demo;
+pub mod export;
 pub mod gates;
 pub mod import;
 mod integrity;
 mod migrations;
+pub mod sync;
 pub use lotline_masterdata::pin;
 
 use std::path::{Path, PathBuf};

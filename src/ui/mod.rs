@@ -17,6 +17,7 @@ pub mod receive;
 mod rfid;
 mod scan;
 mod status;
+mod sync;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -53,6 +54,7 @@ pub use scan::map_subject;
 use scan::render_scan;
 pub use status::{attach, device_sink, handle_device_event, pump_device_events};
 use status::{device_line, render_devices, render_status};
+pub use sync::{attach_sync, show_sync_status, sync_sink};
 
 /// The UI language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +159,11 @@ pub struct Controller {
     refresh_timer: slint::Timer,
     /// Sounds, LEDs and vibration per verdict (off until the composition root sets it).
     feedback: crate::app::feedback::Feedback,
+    /// The sync worker (none: not started) and its last report.
+    sync: Option<crate::sync::worker::SyncHandle>,
+    sync_status: Option<crate::sync::worker::SyncStatus>,
+    /// Why the last acknowledgement failed.
+    sync_note: Option<crate::domain::text::Text>,
 }
 
 /// A device as the status bar shows it.
@@ -289,6 +296,7 @@ fn reason_text(r: &crate::domain::reason::Reason, lang: Lang) -> SharedString {
 /// Re-renders every adapter from the controller (cheap: a few dozen rows at most).
 pub fn render(app: &AppWindow, c: &Controller) {
     render_status(app, c);
+    sync::render_sync(app, c);
     render_devices(app, c);
     render_tasks(app, c);
     render_scan(app, c);
@@ -380,10 +388,14 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
         rfid: RfidState::default(),
         refresh_timer: slint::Timer::default(),
         feedback: crate::app::feedback::Feedback::off(),
+        sync: None,
+        sync_status: None,
+        sync_note: None,
     }));
     select_language(opts.lang);
     render(&app, &ctl.borrow());
     home::connect(&app, &ctl);
+    sync::connect(&app, &ctl);
     scan::connect(&app, &ctl);
     lookup::connect(&app, &ctl);
     rfid::connect(&app, &ctl);

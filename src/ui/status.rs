@@ -185,7 +185,7 @@ impl Controller {
 pub(super) fn render_status(app: &AppWindow, c: &Controller) {
     let st = app.global::<AppState>();
     st.set_operator(shared(c.session.operator_id().unwrap_or("—")));
-    st.set_online(false);
+    st.set_online(c.sync_status.as_ref().is_some_and(|s| s.online && s.link_enabled));
     st.set_queued(c.store().outbox_pending().unwrap_or(0) as i32);
     st.set_language(shared(c.lang.code()));
     st.set_today(shared(c.today().to_string()));

@@ -16,6 +16,7 @@ mod labels;
 mod scenarios;
 mod store;
 mod streams;
+mod sync;
 mod tidy;
 
 use std::path::{Path, PathBuf};

@@ -16,6 +16,7 @@ use slint::platform::{Key, WindowEvent};
 
 mod feedback;
 mod gates;
+mod sync;
 
 fn now() -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339("2026-11-21T09:30:00+08:00").unwrap()
@@ -360,6 +361,7 @@ fn ui_flows() {
     files_flow(dir.path());
     feedback::flow(dir.path());
     gates::pick_flow(dir.path());
+    sync::flow(dir.path());
 }
 
 /// A receiver logs in, receives ASN-0001's first pallet by its SSCC and a line by scanning the

@@ -311,6 +311,13 @@ pub enum Command {
         findings: Vec<Finding>,
         accuracy: f64,
     },
+    /// An operator read a sync exception (a command the hub refused and the device reversed).
+    ExceptionAcknowledged {
+        /// The refused command's id.
+        command: String,
+        /// The hub's code for the refusal.
+        code: String,
+    },
     WarningOverride {
         scan_command: String,
         gate: String,
@@ -340,6 +347,7 @@ impl Command {
             Command::LotReleased { .. } => "lot_released",
             Command::TaskFinished { .. } => "task_finished",
             Command::WarningOverride { .. } => "warning_override",
+            Command::ExceptionAcknowledged { .. } => "exception_acknowledged",
             Command::Pick { .. } => "pick",
             Command::PickShort { .. } => "pick_short",
             Command::TaskRaised { .. } => "task_raised",

@@ -15,6 +15,7 @@ pub mod operator;
 pub mod policy;
 pub mod reason;
 pub mod scan;
+pub mod sync;
 pub mod task;
 pub mod text;
 pub mod udi;

@@ -25,13 +25,22 @@ struct BucketState {
 pub(crate) struct Log {
     next_seq: Option<i64>,
     buckets: HashMap<String, BucketState>,
+    /// Changes not written yet ([`CHANGE_COLS`] values each): written several rows per
+    /// statement, at the latest by [`Log::finish`]. Nothing reads `changes` inside a writing
+    /// transaction after the first append, so they need not be in the table before then.
+    pending: Vec<Val>,
 }
+
+const CHANGE_COLS: usize = 9;
+/// Changes kept before they are written.
+const PENDING_CHANGES: usize = 5_000;
 
 impl Log {
     pub(crate) fn new() -> Log {
         Log {
             next_seq: None,
             buckets: HashMap::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -84,26 +93,39 @@ impl Log {
         st.cum = st.cum.wrapping_add(sum);
         st.n += 1;
         st.head = seq;
-        tx.exec(
-            "INSERT INTO changes(seq, bucket, tbl, key, op, data, checksum, cum_checksum, n)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[
-                Val::Int(seq),
-                bucket.into(),
-                table.into(),
-                key.into(),
-                (if data_is_put(&change) { "put" } else { "delete" }).into(),
-                change.data.as_ref().map(|d| d.to_string()).into(),
-                Val::Int(sum as i64),
-                Val::Int(st.cum as i64),
-                Val::Int(st.n),
-            ],
-        )?;
+        self.pending.extend([
+            Val::Int(seq),
+            bucket.into(),
+            table.into(),
+            key.into(),
+            (if data_is_put(&change) { "put" } else { "delete" }).into(),
+            change.data.as_ref().map(|d| d.to_string()).into(),
+            Val::Int(sum as i64),
+            Val::Int(st.cum as i64),
+            Val::Int(st.n),
+        ]);
+        if self.pending.len() >= PENDING_CHANGES * CHANGE_COLS {
+            self.flush(tx)?;
+        }
         Ok(())
     }
 
-    /// Writes each touched bucket's head, checksum and count. Call before commit.
-    pub(crate) fn finish(self, tx: &mut Tx<'_>) -> Result<(), HubError> {
+    fn flush(&mut self, tx: &mut Tx<'_>) -> Result<(), HubError> {
+        if !self.pending.is_empty() {
+            tx.copy_rows(
+                "changes",
+                &["seq", "bucket", "tbl", "key", "op", "data", "checksum", "cum_checksum", "n"],
+                &self.pending,
+            )?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes the changes still pending and each touched bucket's head, checksum and count.
+    /// Call before commit.
+    pub(crate) fn finish(mut self, tx: &mut Tx<'_>) -> Result<(), HubError> {
+        self.flush(tx)?;
         for (name, st) in self.buckets {
             tx.exec(
                 "INSERT INTO buckets(name, generation, head, cum_checksum, changes) VALUES ($1, 1, $2, $3, $4)

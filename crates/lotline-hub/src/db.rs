@@ -138,6 +138,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The most parameters one statement binds (SQLite allows 32,766, PostgreSQL 65,535).
+const MAX_PARAMS: usize = 8_000;
+
 /// How many idle connections the pool keeps.
 const POOL_MAX: usize = 16;
 
@@ -484,12 +487,102 @@ impl Tx<'_> {
         Ok(self.query(sql, params)?.into_iter().next())
     }
 
+    /// Runs `head VALUES (…), (…) tail` over `values`, `cols` values a row, as few statements as
+    /// the backends' limits on bound parameters allow. The number of rows changed.
+    pub fn exec_rows(&mut self, head: &str, cols: usize, values: &[Val], tail: &str) -> Result<u64, HubError> {
+        debug_assert!(cols > 0 && values.len().is_multiple_of(cols));
+        let per = (MAX_PARAMS / cols).max(1);
+        let mut n = 0;
+        for chunk in values.chunks(per * cols) {
+            let rows = chunk.len() / cols;
+            let mut sql = String::with_capacity(head.len() + tail.len() + rows * cols * 6);
+            sql.push_str(head);
+            sql.push_str(" VALUES ");
+            for r in 0..rows {
+                if r > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for c in 0..cols {
+                    if c > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('$');
+                    sql.push_str(&(r * cols + c + 1).to_string());
+                }
+                sql.push(')');
+            }
+            sql.push(' ');
+            sql.push_str(tail);
+            n += self.exec(&sql, chunk)?;
+        }
+        Ok(n)
+    }
+
+    /// Appends rows (`cols.len()` values each) to `table`: PostgreSQL's `COPY … FROM STDIN`,
+    /// multi-row INSERTs on SQLite. The number of rows written.
+    pub fn copy_rows(&mut self, table: &str, cols: &[&str], values: &[Val]) -> Result<u64, HubError> {
+        match &mut self.inner {
+            TxInner::Sqlite(_) => self.exec_rows(
+                &format!("INSERT INTO {table}({})", cols.join(", ")),
+                cols.len(),
+                values,
+                "",
+            ),
+            #[cfg(feature = "postgres")]
+            TxInner::Pg(tx, _) => {
+                use std::io::Write as _;
+                let sql = format!("COPY {table}({}) FROM STDIN", cols.join(", "));
+                let mut w = tx.copy_in(&sql).map_err(|e| HubError::sql(&sql, e))?;
+                let mut buf = String::with_capacity(1 << 16);
+                for row in values.chunks(cols.len()) {
+                    for (i, v) in row.iter().enumerate() {
+                        if i > 0 {
+                            buf.push('\t');
+                        }
+                        copy_text(v, &mut buf);
+                    }
+                    buf.push('\n');
+                    if buf.len() >= 1 << 16 {
+                        w.write_all(buf.as_bytes()).map_err(|e| HubError::sql(&sql, e))?;
+                        buf.clear();
+                    }
+                }
+                w.write_all(buf.as_bytes()).map_err(|e| HubError::sql(&sql, e))?;
+                w.finish().map_err(|e| HubError::sql(&sql, e))
+            }
+        }
+    }
+
     /// Runs several statements without parameters (DDL).
     pub fn batch(&mut self, sql: &str) -> Result<(), HubError> {
         match &mut self.inner {
             TxInner::Sqlite(tx) => tx.execute_batch(sql).map_err(|e| HubError::sql(sql, e)),
             #[cfg(feature = "postgres")]
             TxInner::Pg(tx, _) => tx.batch_execute(sql).map_err(|e| HubError::sql(sql, e)),
+        }
+    }
+}
+
+/// A value in COPY's text format: `\\N` for NULL; backslash, tab, newline and carriage return
+/// escaped.
+#[cfg(feature = "postgres")]
+fn copy_text(v: &Val, out: &mut String) {
+    match v {
+        Val::Null => out.push_str("\\N"),
+        Val::Int(i) => out.push_str(&i.to_string()),
+        Val::Real(r) => out.push_str(&r.to_string()),
+        Val::Text(t) if !t.contains(['\\', '\t', '\n', '\r']) => out.push_str(t),
+        Val::Text(t) => {
+            for ch in t.chars() {
+                match ch {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c => out.push(c),
+                }
+            }
         }
     }
 }

@@ -314,7 +314,12 @@ struct Importer<'a, 't> {
     more: usize,
     report: ImportReport,
     stock_keys: HashSet<(String, String, String)>,
+    /// Lots read and not written yet (see [`Importer::flush_lots`]).
+    lots: Vec<rows::Lot>,
 }
+
+/// Lots written per statement.
+const LOT_CHUNK: usize = 10_000;
 
 impl<'a, 't> Importer<'a, 't> {
     fn new(tx: &'a mut Tx<'t>, site: Option<&str>) -> Self {
@@ -329,6 +334,7 @@ impl<'a, 't> Importer<'a, 't> {
             more: 0,
             report: ImportReport::default(),
             stock_keys: HashSet::new(),
+            lots: Vec::new(),
         }
     }
 
@@ -362,6 +368,10 @@ impl<'a, 't> Importer<'a, 't> {
     }
 
     fn row(&mut self, at: &str, at_of: &dyn Fn(&str) -> String, row: Row) -> Result<(), HubError> {
+        if !matches!(row, Row::Lot(_)) {
+            // The change log keeps the file's order.
+            self.flush_lots()?;
+        }
         match row {
             Row::Category(c) => {
                 if !self.first(0, c.id.clone(), at) {
@@ -488,50 +498,17 @@ impl<'a, 't> Importer<'a, 't> {
                 }
                 self.refs.push((at_of("item"), Ref::Item(l.item.clone())));
                 let d = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
-                let now = crate::now();
-                let old = self
-                    .tx
-                    .one(
-                        "SELECT status FROM lots WHERE item = $1 AND lot = $2",
-                        &[(&l.item).into(), (&l.lot).into()],
-                    )?
-                    .map(|r| r[0].text());
-                let status = l.status.as_str();
-                self.tx.exec(
-                    "INSERT INTO lots(item, lot, expiry, production_date, qc_date, status, status_changed_at,
-                                      status_changed_by, status_reason)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'import', 'imported')
-                     ON CONFLICT(item, lot) DO UPDATE SET expiry = excluded.expiry,
-                        production_date = excluded.production_date, qc_date = excluded.qc_date, status = excluded.status",
-                    &[
-                        (&l.item).into(),
-                        (&l.lot).into(),
-                        d(l.expiry).into(),
-                        d(l.production_date).into(),
-                        d(l.qc_date).into(),
-                        status.into(),
-                        (&now).into(),
-                    ],
-                )?;
-                if old.as_deref() != Some(status) {
-                    self.tx.exec(
-                        "UPDATE lots SET status_changed_at = $1, status_changed_by = 'import', status_reason = 'imported'
-                         WHERE item = $2 AND lot = $3",
-                        &[(&now).into(), (&l.item).into(), (&l.lot).into()],
-                    )?;
-                    self.tx.exec(
-                        "INSERT INTO lot_events(item, lot, from_status, status, at, by_whom, reason)
-                         VALUES ($1, $2, $3, $4, $5, 'import', 'imported')",
-                        &[
-                            (&l.item).into(),
-                            (&l.lot).into(),
-                            old.into(),
-                            status.into(),
-                            (&now).into(),
-                        ],
-                    )?;
+                self.lots.push(rows::Lot {
+                    item: l.item.clone(),
+                    lot: l.lot.clone(),
+                    expiry: d(l.expiry),
+                    production_date: d(l.production_date),
+                    qc_date: d(l.qc_date),
+                    status: l.status.as_str().into(),
+                });
+                if self.lots.len() >= LOT_CHUNK {
+                    self.flush_lots()?;
                 }
-                self.log.lot(self.tx, &l.item, &l.lot)?;
                 self.report.lots += 1;
             }
             Row::Location(loc) => {
@@ -717,39 +694,119 @@ impl<'a, 't> Importer<'a, 't> {
         Ok(())
     }
 
+    /// Writes the lots read so far: copied into a staging table, then the status history of
+    /// those whose status changes and the upsert each in one statement, then their changes.
+    fn flush_lots(&mut self) -> Result<(), HubError> {
+        if self.lots.is_empty() {
+            return Ok(());
+        }
+        let lots = std::mem::take(&mut self.lots);
+        let now = crate::now();
+        self.tx.batch(
+            "CREATE TEMP TABLE IF NOT EXISTS import_lots (
+                ord BIGINT NOT NULL, item TEXT NOT NULL, lot TEXT NOT NULL, expiry TEXT, production_date TEXT,
+                qc_date TEXT, status TEXT NOT NULL);
+             DELETE FROM import_lots;",
+        )?;
+        let mut values = Vec::with_capacity(lots.len() * 7);
+        for (k, l) in lots.iter().enumerate() {
+            values.extend([
+                Val::Int(k as i64),
+                (&l.item).into(),
+                (&l.lot).into(),
+                (&l.expiry).into(),
+                (&l.production_date).into(),
+                (&l.qc_date).into(),
+                (&l.status).into(),
+            ]);
+        }
+        self.tx.copy_rows(
+            "import_lots",
+            &["ord", "item", "lot", "expiry", "production_date", "qc_date", "status"],
+            &values,
+        )?;
+        self.tx.exec(
+            "INSERT INTO lot_events(item, lot, from_status, status, at, by_whom, reason)
+             SELECT i.item, i.lot, l.status, i.status, $1, 'import', 'imported'
+             FROM import_lots i LEFT JOIN lots l ON l.item = i.item AND l.lot = i.lot
+             WHERE l.status IS NULL OR l.status <> i.status ORDER BY i.ord",
+            &[(&now).into()],
+        )?;
+        // A lot whose status changes gets the import as the change's time, author and reason.
+        self.tx.exec(
+            "INSERT INTO lots(item, lot, expiry, production_date, qc_date, status, status_changed_at,
+                              status_changed_by, status_reason)
+             SELECT item, lot, expiry, production_date, qc_date, status, $1, 'import', 'imported'
+             FROM import_lots WHERE true ORDER BY ord
+             ON CONFLICT(item, lot) DO UPDATE SET expiry = excluded.expiry,
+                production_date = excluded.production_date, qc_date = excluded.qc_date, status = excluded.status,
+                status_changed_at = CASE WHEN lots.status = excluded.status THEN lots.status_changed_at
+                                         ELSE excluded.status_changed_at END,
+                status_changed_by = CASE WHEN lots.status = excluded.status THEN lots.status_changed_by
+                                         ELSE excluded.status_changed_by END,
+                status_reason = CASE WHEN lots.status = excluded.status THEN lots.status_reason
+                                     ELSE excluded.status_reason END",
+            &[(&now).into()],
+        )?;
+        for l in lots {
+            let key = format!("{}/{}", l.item, l.lot);
+            self.log
+                .append(self.tx, GLOBAL_BUCKET, "lot", &key, Some(to_value(&l)))?;
+        }
+        Ok(())
+    }
+
     fn exists(&mut self, sql: &str, p: &[Val]) -> Result<bool, HubError> {
         Ok(self.tx.one(sql, p)?.is_some())
     }
 
     fn finish(mut self) -> Result<ImportReport, ImportError> {
+        self.flush_lots()?;
+        // Each thing referred to is looked up once, however many rows refer to it.
+        let mut known: HashMap<(u8, String, String), bool> = HashMap::new();
         for (at, r) in std::mem::take(&mut self.refs) {
+            let key = match &r {
+                Ref::Item(i) => (0, i.clone(), String::new()),
+                Ref::Category(c) => (1, c.clone(), String::new()),
+                Ref::Lot(i, l) => (2, i.clone(), l.clone()),
+                Ref::Location(l) => (3, l.clone(), String::new()),
+                Ref::Customer(c) => (4, c.clone(), String::new()),
+            };
+            let cached = known.get(&key).copied();
+            let exists = |this: &mut Self, sql: &str, p: &[Val]| -> Result<bool, HubError> {
+                match cached {
+                    Some(ok) => Ok(ok),
+                    None => this.exists(sql, p),
+                }
+            };
             let (ok, en, zh) = match &r {
                 Ref::Item(i) => (
-                    self.exists("SELECT 1 FROM items WHERE id = $1", &[i.into()])?,
+                    exists(&mut self, "SELECT 1 FROM items WHERE id = $1", &[i.into()])?,
                     format!("item {i} is not defined"),
                     format!("物料 {i} 未定义"),
                 ),
                 Ref::Category(c) => (
-                    self.exists("SELECT 1 FROM categories WHERE id = $1", &[c.into()])?,
+                    exists(&mut self, "SELECT 1 FROM categories WHERE id = $1", &[c.into()])?,
                     format!("category {c} is not defined"),
                     format!("类别 {c} 未定义"),
                 ),
                 Ref::Lot(i, l) => (
-                    self.exists("SELECT 1 FROM lots WHERE item = $1 AND lot = $2", &[i.into(), l.into()])?,
+                    exists(&mut self, "SELECT 1 FROM lots WHERE item = $1 AND lot = $2", &[i.into(), l.into()])?,
                     format!("lot {l} of item {i} is not defined"),
                     format!("物料 {i} 的批次 {l} 未定义"),
                 ),
                 Ref::Location(l) => (
-                    self.exists("SELECT 1 FROM locations WHERE code = $1", &[l.into()])?,
+                    exists(&mut self, "SELECT 1 FROM locations WHERE code = $1", &[l.into()])?,
                     format!("location {l} is not defined"),
                     format!("库位 {l} 未定义"),
                 ),
                 Ref::Customer(c) => (
-                    self.exists("SELECT 1 FROM customers WHERE id = $1", &[c.into()])?,
+                    exists(&mut self, "SELECT 1 FROM customers WHERE id = $1", &[c.into()])?,
                     format!("customer {c} is not defined"),
                     format!("客户 {c} 未定义"),
                 ),
             };
+            known.insert(key, ok);
             if !ok {
                 self.bad(format!("{at}: {en}"), format!("{at}：{zh}"));
             }

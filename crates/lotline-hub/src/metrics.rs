@@ -101,5 +101,36 @@ pub fn render(store: &Store) -> Result<String, HubError> {
             t.timestamp_millis() as f64 / 1000.0
         );
     }
+    // Per device, from the store (so every hub on one database shows the same, and a restart
+    // loses nothing): its newest applied command's wait between creation and recording.
+    let lags = store.read(|tx| {
+        tx.query(
+            "SELECT d.id, d.site, c.created_at, c.recorded_at FROM devices d
+             JOIN commands c ON c.device_id = d.id
+              AND c.seq = (SELECT MAX(seq) FROM commands WHERE device_id = d.id AND outcome = 'applied')
+             ORDER BY d.id",
+            &[],
+        )
+    })?;
+    out.push_str(
+        "# HELP lotline_hub_device_queue_lag_seconds Per device, how long its newest applied command waited \
+         between its creation on the device and its recording on the hub.\n",
+    );
+    out.push_str("# TYPE lotline_hub_device_queue_lag_seconds gauge\n");
+    for d in lags {
+        let (Ok(created), Ok(recorded)) = (
+            chrono::DateTime::parse_from_rfc3339(&d[2].text()),
+            chrono::DateTime::parse_from_rfc3339(&d[3].text()),
+        ) else {
+            continue;
+        };
+        let lag = recorded.signed_duration_since(created).num_milliseconds().max(0) as f64 / 1000.0;
+        let _ = writeln!(
+            out,
+            "lotline_hub_device_queue_lag_seconds{{device=\"{}\",site=\"{}\"}} {lag}",
+            label(&d[0].text()),
+            label(&d[1].text()),
+        );
+    }
     Ok(out)
 }

@@ -4,7 +4,10 @@
 mod hub {
     mod cli;
     pub mod common;
+    mod crash;
     mod flows;
     mod http;
     mod import;
+    pub mod procs;
+    mod twohubs;
 }

@@ -34,7 +34,13 @@ impl Bilingual for PinError {
 
 /// The argon2id hash of `pin` as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`), with
 /// a fresh random salt: two hashes of one PIN differ.
+///
+/// An argon2id PHC string (an import's `pin_hash`, see `read::is_argon2id_phc`) is already a
+/// hash: it is returned as it is (a PIN is digits only, so the two cannot be confused).
 pub fn hash_pin(pin: &str) -> Result<String, PinError> {
+    if crate::read::is_argon2id_phc(pin) {
+        return Ok(pin.to_owned());
+    }
     if let Some(p) = pin_problem(pin) {
         return Err(PinError::Invalid(p));
     }

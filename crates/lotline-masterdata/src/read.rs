@@ -113,7 +113,7 @@ impl Section {
                 "blind",
                 "lines",
             ],
-            Section::Operators => &["id", "name", "pin", "roles"],
+            Section::Operators => &["id", "name", "pin", "pin_hash", "roles"],
         }
     }
 }
@@ -230,6 +230,8 @@ pub enum PinProblem {
     NotDigits,
     TooShort,
     TooLong,
+    /// A `pin_hash` that is not an argon2id PHC string.
+    NotAHash,
 }
 
 impl fmt::Display for PinProblem {
@@ -242,6 +244,10 @@ impl fmt::Display for PinProblem {
             PinProblem::NotDigits => write!(f, "the PIN must be digits 0-9 only"),
             PinProblem::TooShort => write!(f, "the PIN must be at least {PIN_MIN_DIGITS} digits"),
             PinProblem::TooLong => write!(f, "the PIN must be at most {PIN_MAX_DIGITS} digits"),
+            PinProblem::NotAHash => write!(
+                f,
+                "pin_hash must be an argon2id PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)"
+            ),
         }
     }
 }
@@ -253,8 +259,24 @@ impl Bilingual for PinProblem {
             PinProblem::NotDigits => "PIN 只能由数字 0-9 组成".into(),
             PinProblem::TooShort => format!("PIN 至少须为 {PIN_MIN_DIGITS} 位数字"),
             PinProblem::TooLong => format!("PIN 最多为 {PIN_MAX_DIGITS} 位数字"),
+            PinProblem::NotAHash => "pin_hash 必须是 argon2id PHC 字符串（$argon2id$v=19$m=…,t=…,p=…$盐$哈希）".into(),
         }
     }
+}
+
+/// Whether `h` has the form of an argon2id PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`,
+/// base64 without padding): what `pin_hash` (an export of hashed PINs) must be. The hash itself
+/// is checked when a PIN is verified.
+pub fn is_argon2id_phc(h: &str) -> bool {
+    let parts: Vec<&str> = h.split('$').collect();
+    parts.len() == 6
+        && parts[0].is_empty()
+        && parts[1] == "argon2id"
+        && parts[2].starts_with("v=")
+        && parts[3].starts_with("m=")
+        && parts[4..]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'))
 }
 
 /// Whether `pin` may be an operator's PIN: the digits 0–9 only, [`PIN_MIN_DIGITS`] to
@@ -745,7 +767,8 @@ pub struct OperatorRow {
 pub struct Pin(String);
 
 impl Pin {
-    /// The PIN itself, for hashing.
+    /// The PIN itself, for hashing (or, from `pin_hash`, its argon2id PHC string, which
+    /// `pin::hash_pin` keeps as it is).
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -1481,23 +1504,31 @@ fn count_scope(f: &mut Fields<'_>, kind: Option<&'static str>) -> Option<(Vec<St
 fn operator(f: &mut Fields<'_>) -> Option<Row> {
     let id = f.text("id");
     let name = f.text("name");
-    // Read by hand: a PIN is never quoted back, not even as "found the number 1234".
-    let pin = match f.get("pin") {
-        None => {
-            f.bad(f.path("pin"), Reason::Missing);
+    // Read by hand: a PIN is never quoted back, not even as "found the number 1234". An export
+    // of hashed PINs gives `pin_hash` (an argon2id PHC string) instead; it is kept as it is.
+    let pin = match (f.get("pin"), f.get("pin_hash")) {
+        (None, Some(Value::String(h))) if is_argon2id_phc(h) => Some(Pin(h.clone())),
+        (None, Some(_)) => {
+            f.bad(f.path("pin_hash"), Reason::BadPin(PinProblem::NotAHash));
             None
         }
-        Some(Value::String(p)) => match pin_problem(p) {
-            None => Some(Pin(p.clone())),
-            Some(why) => {
-                f.bad(f.path("pin"), Reason::BadPin(why));
+        (p, _) => match p {
+            None => {
+                f.bad(f.path("pin"), Reason::Missing);
+                None
+            }
+            Some(Value::String(p)) => match pin_problem(p) {
+                None => Some(Pin(p.clone())),
+                Some(why) => {
+                    f.bad(f.path("pin"), Reason::BadPin(why));
+                    None
+                }
+            },
+            Some(_) => {
+                f.bad(f.path("pin"), Reason::BadPin(PinProblem::NotText));
                 None
             }
         },
-        Some(_) => {
-            f.bad(f.path("pin"), Reason::BadPin(PinProblem::NotText));
-            None
-        }
     };
     let roles = if f.get("roles").is_none() {
         f.bad(f.path("roles"), Reason::Missing);

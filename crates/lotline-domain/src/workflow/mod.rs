@@ -381,6 +381,10 @@ pub enum Change {
         location: String,
         first_operator: String,
     },
+    /// A sync exception read by the action's operator.
+    ExceptionAcknowledged {
+        exception_id: i64,
+    },
 }
 
 /// The audit entry's who/what/why beyond the command itself.

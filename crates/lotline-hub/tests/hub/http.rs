@@ -255,3 +255,39 @@ fn https_with_a_certificate() {
         assert!(!String::from_utf8_lossy(&buf).contains("\"status\":\"ok\""));
     });
 }
+
+/// `lotline_hub_device_queue_lag_seconds{device,site}`: the newest applied command's wait, read
+/// from the store (a rejected command after it does not count).
+#[test]
+fn each_device_s_queue_lag_is_a_gauge() {
+    use lotline_protocol::sync::Outcome;
+    for db in dbs("lag_gauge") {
+        let store = seeded(&db);
+        let (a, _) = device(&store, "S1");
+        let (b, _) = device(&store, "S1");
+        let ago = |s: i64| {
+            (chrono::Utc::now() - chrono::Duration::seconds(s)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        let mut first = scan(&a, 1);
+        first.created_at = ago(90);
+        lotline_hub::set_lot_status(&store, "06901234500028", "L2312", "recalled", None, "qa").unwrap();
+        let mut refused = pick(&a, 2, "L2312", 1);
+        refused.created_at = ago(5000);
+        let r = lotline_hub::apply_batch(&store, &a, &[first, refused]).unwrap();
+        assert!(matches!(r.outcomes[0].outcome, Outcome::Applied { .. }));
+        assert!(matches!(r.outcomes[1].outcome, Outcome::Rejected { .. }));
+        let text = lotline_hub::metrics::render(&store).unwrap();
+        assert!(
+            text.contains("# TYPE lotline_hub_device_queue_lag_seconds gauge"),
+            "{text}"
+        );
+        let prefix = format!("lotline_hub_device_queue_lag_seconds{{device=\"{a}\",site=\"S1\"}} ");
+        let line = text.lines().find(|l| l.starts_with(&prefix)).expect(&text);
+        let lag: f64 = line[prefix.len()..].parse().unwrap();
+        assert!((89.0..150.0).contains(&lag), "{} lag {lag}", db.name);
+        assert!(
+            !text.contains(&format!("lotline_hub_device_queue_lag_seconds{{device=\"{b}\"")),
+            "no applied command, no gauge: {text}"
+        );
+    }
+}

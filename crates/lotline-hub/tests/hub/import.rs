@@ -135,3 +135,107 @@ fn csv_files_are_one_section_each() {
         assert!(e.message_zh().contains("不是 CSV 部分名称"), "{}", e.message_zh());
     }
 }
+
+/// Lots past one staging chunk (10,000): statuses, their history and the change log as the
+/// row-by-row import wrote them; text that COPY must escape survives; a bad row still writes
+/// nothing.
+#[test]
+fn many_lots_are_written_in_bulk_all_or_nothing() {
+    use serde_json::json;
+    const N: usize = 12_345;
+    for db in dbs("import_bulk") {
+        let store = Store::open(&db.url).unwrap();
+        let item = json!({"id": "F1", "name_en": "Rice \"5 kg\"\tbag \\ sack\nnew", "name_zh": "大米\t袋",
+                          "gtins": ["06901234500028"], "category": "food", "storage": "ambient"});
+        let lots: Vec<_> = (0..N)
+            .map(|i| {
+                json!({"item": "F1", "lot": format!("L{i:05}\"x"), "expiry": "2027-09-30",
+                       "status": if i % 3 == 0 { "quarantine" } else { "released" }})
+            })
+            .collect();
+        let file = json!({"categories": [{"id": "food", "near_expiry_days": [7]}], "items": [item], "lots": lots});
+        let r = lotline_hub::import_json(&store, file.to_string().as_bytes(), None).unwrap();
+        assert_eq!(r.lots, N, "{}", db.name);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM lots"), N as i64);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM lot_events WHERE from_status IS NULL"), N as i64);
+        let name = store
+            .read(|tx| tx.one("SELECT data FROM changes WHERE tbl = 'item'", &[]))
+            .unwrap()
+            .unwrap()[0]
+            .text();
+        let name: serde_json::Value = serde_json::from_str(&name).unwrap();
+        assert_eq!(name["name_en"], "Rice \"5 kg\"\tbag \\ sack\nnew");
+        let lot = store
+            .read(|tx| {
+                tx.one(
+                    "SELECT l.status, l.status_changed_by, c.key, c.data FROM lots l, changes c
+                     WHERE l.lot = 'L12344\"x' AND c.tbl = 'lot' AND c.key = 'F1/L12344\"x'",
+                    &[],
+                )
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!((lot[0].text(), lot[1].text()), ("released".into(), "import".into()));
+        let data: serde_json::Value = serde_json::from_str(&lot[3].text()).unwrap();
+        assert_eq!(
+            data,
+            json!({"item": "F1", "lot": "L12344\"x", "expiry": "2027-09-30", "production_date": null,
+                   "qc_date": null, "status": "released"})
+        );
+        super::procs::check_change_log(&store, db.name);
+        // The lots' changes come in the file's order.
+        let keys: Vec<String> = store
+            .read(|tx| tx.query("SELECT key FROM changes WHERE tbl = 'lot' ORDER BY seq", &[]))
+            .unwrap()
+            .into_iter()
+            .map(|r| r[0].text())
+            .collect();
+        assert_eq!(keys.len(), N);
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "file order");
+
+        // Again, with lot 0 released (was quarantine) and lot 1 the same: only lot 0's status
+        // changes, with its history and time.
+        store
+            .write(|tx| tx.exec("UPDATE lots SET status_changed_at = 'then'", &[]))
+            .unwrap();
+        let again = json!({"lots": [
+            {"item": "F1", "lot": "L00000\"x", "expiry": "2027-10-31", "status": "released"},
+            {"item": "F1", "lot": "L00001\"x", "expiry": "2027-10-31", "status": "released"}]});
+        lotline_hub::import_json(&store, again.to_string().as_bytes(), None).unwrap();
+        let rows = store
+            .read(|tx| {
+                tx.query(
+                    "SELECT lot, status, expiry, status_changed_at FROM lots WHERE lot IN ('L00000\"x', 'L00001\"x')
+                     ORDER BY lot",
+                    &[],
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            (rows[0][1].text(), rows[0][2].text()),
+            ("released".into(), "2027-10-31".into())
+        );
+        assert_ne!(rows[0][3].text(), "then", "a changed status gets the import's time");
+        assert_eq!(rows[1][3].text(), "then", "an unchanged status keeps its time");
+        let ev = store
+            .read(|tx| tx.query("SELECT lot, from_status, status FROM lot_events WHERE from_status IS NOT NULL", &[]))
+            .unwrap();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(
+            (ev[0][0].text(), ev[0][1].text(), ev[0][2].text()),
+            ("L00000\"x".into(), "quarantine".into(), "released".into())
+        );
+        super::procs::check_change_log(&store, db.name);
+
+        // One bad lot at the end of a long file: nothing of it is written.
+        let before = count(&store, "SELECT COUNT(*) FROM changes");
+        let mut lots: Vec<_> = (0..N)
+            .map(|i| json!({"item": "F1", "lot": format!("M{i}"), "status": "released"}))
+            .collect();
+        lots.push(json!({"item": "NOPE", "lot": "M-bad", "status": "released"}));
+        let e = lotline_hub::import_json(&store, json!({"lots": lots}).to_string().as_bytes(), None).unwrap_err();
+        assert!(e.to_string().contains("item NOPE is not defined"), "{e}");
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM lots WHERE lot LIKE 'M%'"), 0);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM changes"), before);
+    }
+}

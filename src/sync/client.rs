@@ -24,6 +24,10 @@ pub enum SyncError {
         "the hub refused this device's token (401: {message}); enrol the device again with `lotline enroll --db DB --server URL --code CODE`"
     )]
     Unauthorized { message: String, message_zh: String },
+    #[error(
+        "the hub at {url} shows a certificate this device does not trust ({detail}); enrol with --ca FILE, the site's CA certificate (PEM)"
+    )]
+    Untrusted { url: String, detail: String },
     #[error("the hub forbids this (403: {message})")]
     Forbidden { message: String, message_zh: String },
     #[error(
@@ -65,6 +69,9 @@ impl Bilingual for SyncError {
             }
             SyncError::Unauthorized { message_zh, .. } => format!(
                 "中心服务器拒绝了本设备的令牌（401：{message_zh}）；请用 `lotline enroll --db 数据库 --server 地址 --code 注册码` 重新注册设备"
+            ),
+            SyncError::Untrusted { url, detail } => format!(
+                "中心服务器 {url} 出示的证书不受本设备信任（{detail}）；请用 --ca 文件（站点的 CA 证书，PEM）注册"
             ),
             SyncError::Forbidden { message_zh, .. } => format!("中心服务器禁止此操作（403：{message_zh}）"),
             SyncError::UpdateRequired { min, have } => format!(
@@ -207,6 +214,12 @@ impl HubClient {
         while let Some(s) = src {
             detail = format!("{detail}: {s}");
             src = s.source();
+        }
+        if detail.contains("invalid peer certificate") {
+            return SyncError::Untrusted {
+                url: self.base.clone(),
+                detail,
+            };
         }
         SyncError::Unreachable {
             url: self.base.clone(),

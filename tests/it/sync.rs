@@ -968,8 +968,13 @@ fn sync_over_https_with_the_sites_ca() {
         &code,
     ]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("cannot be reached"), "{}", stderr(&o));
-    assert!(stderr(&o).to_lowercase().contains("certificate"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("shows a certificate this device does not trust"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("enrol with --ca FILE"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("证书不受本设备信任"), "{}", stderr(&o));
     let e = json_line(&lotline(&[
         "enroll",
         "--db",

@@ -253,7 +253,7 @@ pub fn grammar(rounds: usize, seconds_per_round: f64, only: Option<&str>) -> any
 
 /// Writes an import file of `lots` lots (one stock row each) with the items and locations they
 /// name, straight to disk: `(rows, bytes)`.
-fn write_import_file(path: &std::path::Path, lots: usize) -> anyhow::Result<(usize, u64)> {
+pub(crate) fn write_import_file(path: &std::path::Path, lots: usize) -> anyhow::Result<(usize, u64)> {
     use crate::domain::ids::gs1_check_digit;
     use std::io::Write;
     let items = (lots / 2000).clamp(1, 5000);

@@ -403,6 +403,24 @@ enum BenchWhat {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// Sync against the embedded hub on loopback: a first download of `lots` lots into an empty
+    /// cache (rows/s, peak memory), draining `commands` queued commands (median of `rounds`), and
+    /// the verdict on the device against an HTTP look-up of the same lot (the ratio).
+    #[cfg(feature = "embedded-hub")]
+    Sync {
+        #[arg(long, default_value_t = 1_000_000)]
+        lots: usize,
+        #[arg(long, default_value_t = 10_000)]
+        commands: usize,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Lots looked up both ways for the ratio.
+        #[arg(long, default_value_t = 2_000)]
+        lookups: usize,
+        /// Where the hub's database for `lots` is kept between runs (default: the temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Decode + cache lookup + rules per scan, on a small and a large cache.
     Verdict {
         /// Lots in the large cache.
@@ -813,6 +831,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Bench {
             what: BenchWhat::Count { tags, lots, rounds },
         }) => crate::bench::count(tags, lots, rounds),
+        #[cfg(feature = "embedded-hub")]
+        Some(Command::Bench {
+            what:
+                BenchWhat::Sync {
+                    lots,
+                    commands,
+                    rounds,
+                    lookups,
+                    dir,
+                },
+        }) => crate::bench_sync::sync(lots, commands, rounds, lookups, dir),
         Some(Command::Bench {
             what: BenchWhat::Devices { rounds, soak, scans },
         }) => crate::bench_devices::devices(rounds, soak, scans),

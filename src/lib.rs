@@ -7,6 +7,8 @@
 pub mod app;
 pub mod bench;
 pub mod bench_devices;
+#[cfg(feature = "embedded-hub")]
+pub mod bench_sync;
 pub mod cli;
 pub mod devices;
 /// The pure domain, a crate of its own (`crates/lotline-domain`), under its old name.

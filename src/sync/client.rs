@@ -315,6 +315,13 @@ impl HubClient {
         self.answer(resp).await
     }
 
+    /// One lot as the hub knows it (`GET /v1/lots/{gtin}/{lot}`).
+    pub async fn lot(&self, gtin: &str, lot: &str) -> Result<lotline_protocol::sync::LotInfo, SyncError> {
+        let p = format!("{}{}/{}", path::LOTS_PREFIX, segment(gtin), segment(lot));
+        let resp = self.get(&p).send().await.map_err(|e| self.unreachable(e))?;
+        self.answer(resp).await
+    }
+
     pub async fn changes(
         &self,
         bucket: &str,

@@ -884,7 +884,8 @@ fn sync_in_the_foreground_stops_on_sigterm() {
 }
 
 /// Through a proxy that drops, resets, stalls, fails (before or after the hub saw the request),
-/// duplicates and truncates a third of the exchanges: repeated `sync --once` runs drain the queue,
+/// duplicates and truncates a third of the exchanges, over more than 10,000 commands: repeated
+/// `sync --once` runs drain the queue,
 /// the hub holds each command exactly once in seq order, and the device's stock is right.
 #[test]
 fn sync_through_faults_delivers_each_command_once() {
@@ -894,16 +895,23 @@ fn sync_through_faults_delivers_each_command_once() {
     let mut hub = Hub::start(hub_db.to_str().unwrap(), Path::new(FIXTURE));
     let upstream: std::net::SocketAddr = hub.url.trim_start_matches("http://").parse().unwrap();
     let proxy = FaultProxy::start(upstream, 0, 42, std::time::Duration::from_millis(50));
-    hub.url = format!("http://{}", proxy.addr());
+    hub.url = proxy.url.clone();
     let db = device(dir.path());
     enroll(&db, &hub);
     script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
     script(&db, &pick("PK-6", "P-02", "R-LATE", 5));
+    // A shift's quick checks on top: 10,000 more commands, so faults land on every kind of batch.
+    {
+        let mut store = lotline::store::Store::open(&db).unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339(NOW).unwrap();
+        lotline::bench_sync::queue_quick_checks(&mut store, 10_000, at).unwrap();
+    }
     let n = outbox(&db).len();
+    assert!(n > 10_000, "{n}");
     proxy.set_per_mille(350);
     let mut failures = 0;
     let mut done = false;
-    for _ in 0..80 {
+    for _ in 0..400 {
         let o = lotline(&["sync", "--db", db.to_str().unwrap(), "--once"]);
         if o.status.success() && json_line(&o)["queued"] == 0 {
             done = true;
@@ -1008,4 +1016,129 @@ fn sync_over_https_with_the_sites_ca() {
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("bad.pem cannot be used"), "{}", stderr(&o));
+}
+
+/// kill -9 of the device at random moments while it works and syncs: `run-script` logging
+/// operators in and out (each a command) and `lotline sync` in the foreground run side by side
+/// and are killed at random; at the end every command confirmed on screen is at the hub, and the
+/// hub holds exactly the device's commands, each once. 20 trials; 200 with LOTLINE_LONG_TESTS=1.
+#[test]
+fn sync_survives_kill_9_of_the_device_during_work_and_sync() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let trials = if std::env::var("LOTLINE_LONG_TESTS").is_ok_and(|v| v == "1") {
+        200
+    } else {
+        20
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let hub = Hub::start(hub_db.to_str().unwrap(), Path::new(FIXTURE));
+    let db = device(dir.path());
+    enroll(&db, &hub);
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let mut confirmed: Vec<i64> = vec![];
+    for _ in 0..trials {
+        let sync = std::process::Command::new(env!("CARGO_BIN_EXE_lotline"))
+            .args(["sync", "--db", db.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut work = std::process::Command::new(env!("CARGO_BIN_EXE_lotline"))
+            .args([
+                "run-script",
+                "--db",
+                db.to_str().unwrap(),
+                "--script",
+                "-",
+                "--now",
+                NOW,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = work.stdin.take().unwrap();
+        let stdout = work.stdout.take().unwrap();
+        // The screen: every reply read is a confirmation the operator saw.
+        let reader = std::thread::spawn(move || {
+            let mut seen = vec![];
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                    break;
+                };
+                if v["ok"] == true {
+                    for c in v["commands"].as_array().into_iter().flatten() {
+                        seen.push(c["seq"].as_i64().unwrap());
+                    }
+                }
+            }
+            seen
+        });
+        let writer = std::thread::spawn(move || {
+            for _ in 0..50 {
+                let ok = writeln!(stdin, r#"{{"op":"login","operator":"pick1","pin":"2222"}}"#)
+                    .and_then(|_| writeln!(stdin, r#"{{"op":"logout"}}"#))
+                    .and_then(|_| stdin.flush());
+                if ok.is_err() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+        // Pull the battery at a random moment; the sync process dies first or second.
+        std::thread::sleep(std::time::Duration::from_millis(100 + next(900)));
+        let mut procs = [sync, work];
+        if next(2) == 1 {
+            procs.swap(0, 1);
+        }
+        for p in procs.iter_mut() {
+            p.kill().unwrap();
+            p.wait().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(next(50)));
+        }
+        let _ = writer.join();
+        let seen = reader.join().unwrap();
+        confirmed.extend(seen);
+    }
+    // Connectivity returns for good.
+    let mut drained = false;
+    for _ in 0..5 {
+        if sync_once(&db)["queued"] == 0 {
+            drained = true;
+            break;
+        }
+    }
+    assert!(drained, "the queue did not drain after the trials");
+    let local = outbox(&db);
+    assert!(!confirmed.is_empty(), "no command was confirmed in {trials} trials");
+    let local_seqs: std::collections::HashSet<i64> = local.iter().map(|c| c["seq"].as_i64().unwrap()).collect();
+    for s in &confirmed {
+        assert!(
+            local_seqs.contains(s),
+            "confirmed command {s} is missing from the outbox"
+        );
+    }
+    assert!(local.iter().all(|c| c["state"] == "applied"), "not all applied");
+    let hub_cmds = hub.commands(&hub_db);
+    assert_eq!(hub_cmds.len(), local.len(), "the hub holds each command once");
+    let hub_ids: std::collections::HashSet<&str> = hub_cmds.iter().map(|c| c.1.as_str()).collect();
+    assert_eq!(hub_ids.len(), hub_cmds.len(), "no id twice at the hub");
+    for c in &local {
+        assert!(hub_ids.contains(c["id"].as_str().unwrap()), "{c} is not at the hub");
+    }
+    assert_eq!(
+        hub_cmds.iter().map(|c| c.0).collect::<Vec<_>>(),
+        (1..=local.len() as i64).collect::<Vec<_>>(),
+        "gapless at the hub"
+    );
 }

@@ -791,7 +791,11 @@ impl<'a, 't> Importer<'a, 't> {
                     format!("类别 {c} 未定义"),
                 ),
                 Ref::Lot(i, l) => (
-                    exists(&mut self, "SELECT 1 FROM lots WHERE item = $1 AND lot = $2", &[i.into(), l.into()])?,
+                    exists(
+                        &mut self,
+                        "SELECT 1 FROM lots WHERE item = $1 AND lot = $2",
+                        &[i.into(), l.into()],
+                    )?,
                     format!("lot {l} of item {i} is not defined"),
                     format!("物料 {i} 的批次 {l} 未定义"),
                 ),

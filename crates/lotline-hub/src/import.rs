@@ -25,7 +25,7 @@ use lotline_protocol::rows;
 use lotline_protocol::sync::{GLOBAL_BUCKET, site_bucket};
 use serde_json::{Map, Value};
 
-use crate::changes::{Log, to_value};
+use crate::changes::{Log, Prepared, to_value};
 use crate::db::{Store, Tx, Val};
 use crate::error::HubError;
 
@@ -702,56 +702,23 @@ impl<'a, 't> Importer<'a, 't> {
         }
         let lots = std::mem::take(&mut self.lots);
         let now = crate::now();
-        self.tx.batch(
-            "CREATE TEMP TABLE IF NOT EXISTS import_lots (
-                ord BIGINT NOT NULL, item TEXT NOT NULL, lot TEXT NOT NULL, expiry TEXT, production_date TEXT,
-                qc_date TEXT, status TEXT NOT NULL);
-             DELETE FROM import_lots;",
-        )?;
-        let mut values = Vec::with_capacity(lots.len() * 7);
-        for (k, l) in lots.iter().enumerate() {
-            values.extend([
-                Val::Int(k as i64),
-                (&l.item).into(),
-                (&l.lot).into(),
-                (&l.expiry).into(),
-                (&l.production_date).into(),
-                (&l.qc_date).into(),
-                (&l.status).into(),
-            ]);
-        }
-        self.tx.copy_rows(
-            "import_lots",
-            &["ord", "item", "lot", "expiry", "production_date", "qc_date", "status"],
-            &values,
-        )?;
-        self.tx.exec(
-            "INSERT INTO lot_events(item, lot, from_status, status, at, by_whom, reason)
-             SELECT i.item, i.lot, l.status, i.status, $1, 'import', 'imported'
-             FROM import_lots i LEFT JOIN lots l ON l.item = i.item AND l.lot = i.lot
-             WHERE l.status IS NULL OR l.status <> i.status ORDER BY i.ord",
-            &[(&now).into()],
-        )?;
-        // A lot whose status changes gets the import as the change's time, author and reason.
-        self.tx.exec(
-            "INSERT INTO lots(item, lot, expiry, production_date, qc_date, status, status_changed_at,
-                              status_changed_by, status_reason)
-             SELECT item, lot, expiry, production_date, qc_date, status, $1, 'import', 'imported'
-             FROM import_lots WHERE true ORDER BY ord
-             ON CONFLICT(item, lot) DO UPDATE SET expiry = excluded.expiry,
-                production_date = excluded.production_date, qc_date = excluded.qc_date, status = excluded.status,
-                status_changed_at = CASE WHEN lots.status = excluded.status THEN lots.status_changed_at
-                                         ELSE excluded.status_changed_at END,
-                status_changed_by = CASE WHEN lots.status = excluded.status THEN lots.status_changed_by
-                                         ELSE excluded.status_changed_by END,
-                status_reason = CASE WHEN lots.status = excluded.status THEN lots.status_reason
-                                     ELSE excluded.status_reason END",
-            &[(&now).into()],
-        )?;
-        for l in lots {
-            let key = format!("{}/{}", l.item, l.lot);
-            self.log
-                .append(self.tx, GLOBAL_BUCKET, "lot", &key, Some(to_value(&l)))?;
+        // The lots' changes (checksums, JSON) are made on another thread while this one waits
+        // on the store.
+        let first = self.log.next_seq(self.tx)?;
+        let make = || -> Vec<Prepared> {
+            lots.iter()
+                .enumerate()
+                .map(|(k, l)| Prepared::lot(first + k as i64, l))
+                .collect()
+        };
+        let tx = &mut *self.tx;
+        let prepared = std::thread::scope(|s| -> Result<Vec<Prepared>, HubError> {
+            let worker = s.spawn(make);
+            write_lots(tx, &lots, &now)?;
+            Ok(worker.join().expect("preparing changes does not panic"))
+        })?;
+        for p in prepared {
+            self.log.append_prepared(self.tx, GLOBAL_BUCKET, p)?;
         }
         Ok(())
     }
@@ -826,6 +793,58 @@ impl<'a, 't> Importer<'a, 't> {
         self.log.finish(self.tx)?;
         Ok(self.report)
     }
+}
+
+/// The lots' rows: copied into a staging table, then the status history of those whose status
+/// changes and the upsert each in one statement.
+fn write_lots(tx: &mut Tx<'_>, lots: &[rows::Lot], now: &str) -> Result<(), HubError> {
+        tx.batch(
+            "CREATE TEMP TABLE IF NOT EXISTS import_lots (
+                ord BIGINT NOT NULL, item TEXT NOT NULL, lot TEXT NOT NULL, expiry TEXT, production_date TEXT,
+                qc_date TEXT, status TEXT NOT NULL);
+             DELETE FROM import_lots;",
+        )?;
+        let mut values = Vec::with_capacity(lots.len() * 7);
+        for (k, l) in lots.iter().enumerate() {
+            values.extend([
+                Val::Int(k as i64),
+                (&l.item).into(),
+                (&l.lot).into(),
+                (&l.expiry).into(),
+                (&l.production_date).into(),
+                (&l.qc_date).into(),
+                (&l.status).into(),
+            ]);
+        }
+        tx.copy_rows(
+            "import_lots",
+            &["ord", "item", "lot", "expiry", "production_date", "qc_date", "status"],
+            &values,
+        )?;
+        tx.exec(
+            "INSERT INTO lot_events(item, lot, from_status, status, at, by_whom, reason)
+             SELECT i.item, i.lot, l.status, i.status, $1, 'import', 'imported'
+             FROM import_lots i LEFT JOIN lots l ON l.item = i.item AND l.lot = i.lot
+             WHERE l.status IS NULL OR l.status <> i.status ORDER BY i.ord",
+            &[now.into()],
+        )?;
+        // A lot whose status changes gets the import as the change's time, author and reason.
+        tx.exec(
+            "INSERT INTO lots(item, lot, expiry, production_date, qc_date, status, status_changed_at,
+                              status_changed_by, status_reason)
+             SELECT item, lot, expiry, production_date, qc_date, status, $1, 'import', 'imported'
+             FROM import_lots WHERE true ORDER BY ord
+             ON CONFLICT(item, lot) DO UPDATE SET expiry = excluded.expiry,
+                production_date = excluded.production_date, qc_date = excluded.qc_date, status = excluded.status,
+                status_changed_at = CASE WHEN lots.status = excluded.status THEN lots.status_changed_at
+                                         ELSE excluded.status_changed_at END,
+                status_changed_by = CASE WHEN lots.status = excluded.status THEN lots.status_changed_by
+                                         ELSE excluded.status_changed_by END,
+                status_reason = CASE WHEN lots.status = excluded.status THEN lots.status_reason
+                                     ELSE excluded.status_reason END",
+            &[now.into()],
+        )?;
+    Ok(())
 }
 
 fn join(t: &[u32]) -> String {

@@ -58,7 +58,8 @@ impl Prepared {
     }
 
     /// A lot's change written straight from the row, for imports of many lots: its data is the
-    /// canonical JSON (keys sorted) and the checksum is [`change_checksum`]'s over it, without
+    /// canonical JSON (keys sorted) and the checksum is [`change_checksum`]'s over it (the CRC-32 of
+    /// flate2, the zlib one), without
     /// building a JSON value (a test holds the two to each other).
     pub(crate) fn lot(seq: i64, l: &rows::Lot) -> Prepared {
         fn text(out: &mut String, v: Option<&str>) {
@@ -87,14 +88,14 @@ impl Prepared {
         }
         data.push('}');
         let key = format!("{}/{}", l.item, l.lot);
-        let mut h = crc32fast::Hasher::new();
+        let mut h = flate2::Crc::new();
         h.update(format!("{seq}\tlot\t{key}\tput\t").as_bytes());
         h.update(data.as_bytes());
         Prepared {
             seq,
             table: "lot".into(),
             key,
-            sum: h.finalize(),
+            sum: h.sum(),
             data: Some(data),
         }
     }

@@ -58,9 +58,8 @@ impl Prepared {
     }
 
     /// A lot's change written straight from the row, for imports of many lots: its data is the
-    /// canonical JSON (keys sorted) and the checksum is [`change_checksum`]'s over it (the CRC-32 of
-    /// flate2, the zlib one), without
-    /// building a JSON value (a test holds the two to each other).
+    /// canonical JSON (keys sorted) and the checksum is [`change_checksum`]'s over it (flate2's
+    /// CRC-32, the zlib one), without building a JSON value (a test holds the two to each other).
     pub(crate) fn lot(seq: i64, l: &rows::Lot) -> Prepared {
         fn text(out: &mut String, v: Option<&str>) {
             match v {

@@ -192,7 +192,17 @@ impl Log {
         if !self.pending.is_empty() {
             tx.copy_rows(
                 "changes",
-                &["seq", "bucket", "tbl", "key", "op", "data", "checksum", "cum_checksum", "n"],
+                &[
+                    "seq",
+                    "bucket",
+                    "tbl",
+                    "key",
+                    "op",
+                    "data",
+                    "checksum",
+                    "cum_checksum",
+                    "n",
+                ],
                 &self.pending,
             )?;
             self.pending.clear();

@@ -758,7 +758,11 @@ impl<'a, 't> Importer<'a, 't> {
                     format!("类别 {c} 未定义"),
                 ),
                 Ref::Lot(i, l) => (
-                    exists(&mut self, "SELECT 1 FROM lots WHERE item = $1 AND lot = $2", &[i.into(), l.into()])?,
+                    exists(
+                        &mut self,
+                        "SELECT 1 FROM lots WHERE item = $1 AND lot = $2",
+                        &[i.into(), l.into()],
+                    )?,
                     format!("lot {l} of item {i} is not defined"),
                     format!("物料 {i} 的批次 {l} 未定义"),
                 ),
@@ -798,39 +802,39 @@ impl<'a, 't> Importer<'a, 't> {
 /// The lots' rows: copied into a staging table, then the status history of those whose status
 /// changes and the upsert each in one statement.
 fn write_lots(tx: &mut Tx<'_>, lots: &[rows::Lot], now: &str) -> Result<(), HubError> {
-        tx.batch(
-            "CREATE TEMP TABLE IF NOT EXISTS import_lots (
+    tx.batch(
+        "CREATE TEMP TABLE IF NOT EXISTS import_lots (
                 ord BIGINT NOT NULL, item TEXT NOT NULL, lot TEXT NOT NULL, expiry TEXT, production_date TEXT,
                 qc_date TEXT, status TEXT NOT NULL);
              DELETE FROM import_lots;",
-        )?;
-        let mut values = Vec::with_capacity(lots.len() * 7);
-        for (k, l) in lots.iter().enumerate() {
-            values.extend([
-                Val::Int(k as i64),
-                (&l.item).into(),
-                (&l.lot).into(),
-                (&l.expiry).into(),
-                (&l.production_date).into(),
-                (&l.qc_date).into(),
-                (&l.status).into(),
-            ]);
-        }
-        tx.copy_rows(
-            "import_lots",
-            &["ord", "item", "lot", "expiry", "production_date", "qc_date", "status"],
-            &values,
-        )?;
-        tx.exec(
-            "INSERT INTO lot_events(item, lot, from_status, status, at, by_whom, reason)
+    )?;
+    let mut values = Vec::with_capacity(lots.len() * 7);
+    for (k, l) in lots.iter().enumerate() {
+        values.extend([
+            Val::Int(k as i64),
+            (&l.item).into(),
+            (&l.lot).into(),
+            (&l.expiry).into(),
+            (&l.production_date).into(),
+            (&l.qc_date).into(),
+            (&l.status).into(),
+        ]);
+    }
+    tx.copy_rows(
+        "import_lots",
+        &["ord", "item", "lot", "expiry", "production_date", "qc_date", "status"],
+        &values,
+    )?;
+    tx.exec(
+        "INSERT INTO lot_events(item, lot, from_status, status, at, by_whom, reason)
              SELECT i.item, i.lot, l.status, i.status, $1, 'import', 'imported'
              FROM import_lots i LEFT JOIN lots l ON l.item = i.item AND l.lot = i.lot
              WHERE l.status IS NULL OR l.status <> i.status ORDER BY i.ord",
-            &[now.into()],
-        )?;
-        // A lot whose status changes gets the import as the change's time, author and reason.
-        tx.exec(
-            "INSERT INTO lots(item, lot, expiry, production_date, qc_date, status, status_changed_at,
+        &[now.into()],
+    )?;
+    // A lot whose status changes gets the import as the change's time, author and reason.
+    tx.exec(
+        "INSERT INTO lots(item, lot, expiry, production_date, qc_date, status, status_changed_at,
                               status_changed_by, status_reason)
              SELECT item, lot, expiry, production_date, qc_date, status, $1, 'import', 'imported'
              FROM import_lots WHERE true ORDER BY ord
@@ -842,8 +846,8 @@ fn write_lots(tx: &mut Tx<'_>, lots: &[rows::Lot], now: &str) -> Result<(), HubE
                                          ELSE excluded.status_changed_by END,
                 status_reason = CASE WHEN lots.status = excluded.status THEN lots.status_reason
                                      ELSE excluded.status_reason END",
-            &[now.into()],
-        )?;
+        &[now.into()],
+    )?;
     Ok(())
 }
 

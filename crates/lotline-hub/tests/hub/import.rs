@@ -157,7 +157,10 @@ fn many_lots_are_written_in_bulk_all_or_nothing() {
         let r = lotline_hub::import_json(&store, file.to_string().as_bytes(), None).unwrap();
         assert_eq!(r.lots, N, "{}", db.name);
         assert_eq!(count(&store, "SELECT COUNT(*) FROM lots"), N as i64);
-        assert_eq!(count(&store, "SELECT COUNT(*) FROM lot_events WHERE from_status IS NULL"), N as i64);
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM lot_events WHERE from_status IS NULL"),
+            N as i64
+        );
         let name = store
             .read(|tx| tx.one("SELECT data FROM changes WHERE tbl = 'item'", &[]))
             .unwrap()
@@ -218,7 +221,12 @@ fn many_lots_are_written_in_bulk_all_or_nothing() {
         assert_ne!(rows[0][3].text(), "then", "a changed status gets the import's time");
         assert_eq!(rows[1][3].text(), "then", "an unchanged status keeps its time");
         let ev = store
-            .read(|tx| tx.query("SELECT lot, from_status, status FROM lot_events WHERE from_status IS NOT NULL", &[]))
+            .read(|tx| {
+                tx.query(
+                    "SELECT lot, from_status, status FROM lot_events WHERE from_status IS NOT NULL",
+                    &[],
+                )
+            })
             .unwrap();
         assert_eq!(ev.len(), 1);
         assert_eq!(

@@ -273,7 +273,14 @@ pub fn post_batch(agent: &ureq::Agent, url: &str, token: &str, body: &[u8]) -> R
 }
 
 /// One page of a bucket's changes.
-pub fn page(agent: &ureq::Agent, url: &str, token: &str, bucket: &str, after: i64, limit: usize) -> Result<ChangePage, String> {
+pub fn page(
+    agent: &ureq::Agent,
+    url: &str,
+    token: &str,
+    bucket: &str,
+    after: i64,
+    limit: usize,
+) -> Result<ChangePage, String> {
     match agent
         .get(&format!("{url}/v1/buckets/{bucket}/changes"))
         .query("after", &after.to_string())
@@ -322,7 +329,11 @@ pub fn all_changes(store: &Store) -> Vec<(String, Change, u32, u32, i64)> {
 pub fn check_change_log(store: &Store, what: &str) {
     let all = all_changes(store);
     for (i, (_, c, ..)) in all.iter().enumerate() {
-        assert_eq!(c.seq, i as i64 + 1, "{what}: change seqs have a gap or are out of order");
+        assert_eq!(
+            c.seq,
+            i as i64 + 1,
+            "{what}: change seqs have a gap or are out of order"
+        );
     }
     let mut per: HashMap<String, (u32, i64, i64)> = HashMap::new();
     let mut replayed: BTreeMap<String, i64> = BTreeMap::new();
@@ -360,7 +371,10 @@ pub fn check_change_log(store: &Store, what: &str) {
         .into_iter()
         .map(|r| (format!("{}/{}@{}", r[0].text(), r[1].text(), r[2].text()), r[3].int()))
         .collect();
-    assert_eq!(replayed, table, "{what}: the stock changes replayed give the stock table");
+    assert_eq!(
+        replayed, table,
+        "{what}: the stock changes replayed give the stock table"
+    );
 }
 
 /// Each command recorded once, the effects applied once, the change log sound.
@@ -382,7 +396,11 @@ pub fn check_exactly_once(store: &Store, ob: &Outbox, what: &str) {
         vec![n, n, 1, n, n, n],
         "{what}: commands rows, distinct ids, first and last seq, distinct seqs, applied"
     );
-    assert_eq!(count(store, "SELECT COUNT(*) FROM commands"), n, "{what}: no other rows");
+    assert_eq!(
+        count(store, "SELECT COUNT(*) FROM commands"),
+        n,
+        "{what}: no other rows"
+    );
     let ids: Vec<String> = store
         .read(|tx| tx.query("SELECT id FROM commands ORDER BY seq", &[]))
         .unwrap()
@@ -390,9 +408,15 @@ pub fn check_exactly_once(store: &Store, ob: &Outbox, what: &str) {
         .map(|r| r[0].text())
         .collect();
     let sent: Vec<String> = ob.cmds.iter().map(|c| c.id.clone()).collect();
-    assert_eq!(ids, sent, "{what}: the commands recorded are the ones sent, in seq order");
     assert_eq!(
-        count(store, &format!("SELECT recorded_through FROM devices WHERE id = '{}'", ob.device)),
+        ids, sent,
+        "{what}: the commands recorded are the ones sent, in seq order"
+    );
+    assert_eq!(
+        count(
+            store,
+            &format!("SELECT recorded_through FROM devices WHERE id = '{}'", ob.device)
+        ),
         n
     );
     let stock: BTreeMap<(String, String), i64> = store
@@ -410,7 +434,10 @@ pub fn check_exactly_once(store: &Store, ob: &Outbox, what: &str) {
         "{what}: one movement per line moved"
     );
     assert_eq!(
-        count(store, "SELECT qty_done FROM task_lines WHERE task = 'SO-1' AND line = 1"),
+        count(
+            store,
+            "SELECT qty_done FROM task_lines WHERE task = 'SO-1' AND line = 1"
+        ),
         ob.expect.picked,
         "{what}: the task line's quantity done"
     );

@@ -42,7 +42,13 @@ impl Download {
         };
         assert_eq!(p.generation, 1);
         for c in &p.changes {
-            assert!(c.seq > self.checkpoint, "{}: change {} after {}", self.bucket, c.seq, self.checkpoint);
+            assert!(
+                c.seq > self.checkpoint,
+                "{}: change {} after {}",
+                self.bucket,
+                c.seq,
+                self.checkpoint
+            );
         }
         let sum = fold_checksum(self.checksum, &p.changes);
         assert_eq!(
@@ -168,8 +174,17 @@ fn two_hubs_on_one_postgres_apply_each_command_once() {
     // What it put together page by page while the hubs wrote is the whole log, in commit order.
     let all = all_changes(&store);
     for d in &downloads {
-        let want: Vec<&Change> = all.iter().filter(|(b, ..)| *b == d.bucket).map(|(_, c, ..)| c).collect();
-        assert_eq!(d.changes.iter().collect::<Vec<_>>(), want, "{}: downloaded log", d.bucket);
+        let want: Vec<&Change> = all
+            .iter()
+            .filter(|(b, ..)| *b == d.bucket)
+            .map(|(_, c, ..)| c)
+            .collect();
+        assert_eq!(
+            d.changes.iter().collect::<Vec<_>>(),
+            want,
+            "{}: downloaded log",
+            d.bucket
+        );
     }
     // From 0, both hubs serve the same log.
     for bucket in [site_bucket("S1"), GLOBAL_BUCKET.to_string()] {

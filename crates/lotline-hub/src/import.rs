@@ -14,7 +14,7 @@
 //! `--site S` puts the file's locations, stock (through its location), operators and tasks in
 //! site S's bucket; without it they are global (every site's devices get them).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -313,7 +313,8 @@ struct Importer<'a, 't> {
     problems: Vec<Problem>,
     more: usize,
     report: ImportReport,
-    stock_keys: HashSet<(String, String, String)>,
+    /// Stock rows (item, lot, location, qty), written when the whole file is in.
+    stock: Vec<(String, String, String, i64)>,
     /// Lots read and not written yet (see [`Importer::flush_lots`]).
     lots: Vec<rows::Lot>,
 }
@@ -333,7 +334,7 @@ impl<'a, 't> Importer<'a, 't> {
             problems: Vec::new(),
             more: 0,
             report: ImportReport::default(),
-            stock_keys: HashSet::new(),
+            stock: Vec::new(),
             lots: Vec::new(),
         }
     }
@@ -541,25 +542,12 @@ impl<'a, 't> Importer<'a, 't> {
                 self.report.locations += 1;
             }
             Row::Stock(s) => {
-                let k = (s.item.clone(), s.lot.clone(), s.location.clone());
                 if !self.first(4, format!("{}/{}@{}", s.item, s.lot, s.location), at) {
                     return Ok(());
                 }
-                self.stock_keys.insert(k);
                 self.refs.push((at_of("lot"), Ref::Lot(s.item.clone(), s.lot.clone())));
                 self.refs.push((at_of("location"), Ref::Location(s.location.clone())));
-                if s.qty == 0 {
-                    self.tx.exec(
-                        "DELETE FROM stock WHERE item = $1 AND lot = $2 AND location = $3",
-                        &[(&s.item).into(), (&s.lot).into(), (&s.location).into()],
-                    )?;
-                } else {
-                    self.tx.exec(
-                        "INSERT INTO stock(item, lot, location, qty) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT(item, lot, location) DO UPDATE SET qty = excluded.qty",
-                        &[(&s.item).into(), (&s.lot).into(), (&s.location).into(), Val::Int(s.qty)],
-                    )?;
-                }
+                self.stock.push((s.item, s.lot, s.location, s.qty));
                 self.report.stock += 1;
             }
             Row::Customer(c) => {
@@ -789,11 +777,8 @@ impl<'a, 't> Importer<'a, 't> {
             });
         }
         // Stock last: its bucket follows its location's site, known once every location is in.
-        let mut keys: Vec<_> = std::mem::take(&mut self.stock_keys).into_iter().collect();
-        keys.sort();
-        for (item, lot, loc) in keys {
-            self.log.stock(self.tx, &item, &lot, &loc)?;
-        }
+        let stock = std::mem::take(&mut self.stock);
+        write_stock(self.tx, &mut self.log, stock)?;
         self.log.finish(self.tx)?;
         Ok(self.report)
     }
@@ -848,6 +833,60 @@ fn write_lots(tx: &mut Tx<'_>, lots: &[rows::Lot], now: &str) -> Result<(), HubE
                                      ELSE excluded.status_reason END",
         &[now.into()],
     )?;
+    Ok(())
+}
+
+/// The stock rows (a quantity of 0 deletes one): copied into a staging table, then deleted and
+/// upserted each in one statement; then their changes, in key order, in their locations' buckets.
+fn write_stock(tx: &mut Tx<'_>, log: &mut Log, mut stock: Vec<(String, String, String, i64)>) -> Result<(), HubError> {
+    if stock.is_empty() {
+        return Ok(());
+    }
+    stock.sort();
+    tx.batch(
+        "CREATE TEMP TABLE IF NOT EXISTS import_stock (
+            item TEXT NOT NULL, lot TEXT NOT NULL, location TEXT NOT NULL, qty BIGINT NOT NULL);
+         DELETE FROM import_stock;",
+    )?;
+    let values: Vec<Val> = stock
+        .iter()
+        .flat_map(|(item, lot, location, qty)| [item.into(), lot.into(), location.into(), Val::Int(*qty)])
+        .collect();
+    tx.copy_rows("import_stock", &["item", "lot", "location", "qty"], &values)?;
+    tx.exec(
+        "DELETE FROM stock WHERE EXISTS (SELECT 1 FROM import_stock i WHERE i.qty = 0 AND i.item = stock.item
+            AND i.lot = stock.lot AND i.location = stock.location)",
+        &[],
+    )?;
+    tx.exec(
+        "INSERT INTO stock(item, lot, location, qty) SELECT item, lot, location, qty FROM import_stock WHERE qty <> 0
+         ON CONFLICT(item, lot, location) DO UPDATE SET qty = excluded.qty",
+        &[],
+    )?;
+    let sites: HashMap<String, Option<String>> = tx
+        .query(
+            "SELECT code, site FROM locations WHERE code IN (SELECT DISTINCT location FROM import_stock)",
+            &[],
+        )?
+        .into_iter()
+        .map(|r| (r[0].text(), r[1].opt_text()))
+        .collect();
+    for (item, lot, location, qty) in stock {
+        let bucket = match sites.get(&location) {
+            Some(Some(site)) => site_bucket(site),
+            _ => GLOBAL_BUCKET.into(),
+        };
+        let key = format!("{item}/{lot}@{location}");
+        let data = (qty != 0).then(|| {
+            to_value(&rows::Stock {
+                item,
+                lot,
+                location,
+                qty,
+            })
+        });
+        log.append(tx, &bucket, "stock", &key, data)?;
+    }
     Ok(())
 }
 

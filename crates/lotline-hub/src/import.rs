@@ -14,7 +14,7 @@
 //! `--site S` puts the file's locations, stock (through its location), operators and tasks in
 //! site S's bucket; without it they are global (every site's devices get them).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -711,62 +711,40 @@ impl<'a, 't> Importer<'a, 't> {
         Ok(())
     }
 
-    fn exists(&mut self, sql: &str, p: &[Val]) -> Result<bool, HubError> {
-        Ok(self.tx.one(sql, p)?.is_some())
-    }
-
     fn finish(mut self) -> Result<ImportReport, ImportError> {
         self.flush_lots()?;
-        // Each thing referred to is looked up once, however many rows refer to it.
-        let mut known: HashMap<(u8, String, String), bool> = HashMap::new();
-        for (at, r) in std::mem::take(&mut self.refs) {
-            let key = match &r {
-                Ref::Item(i) => (0, i.clone(), String::new()),
-                Ref::Category(c) => (1, c.clone(), String::new()),
-                Ref::Lot(i, l) => (2, i.clone(), l.clone()),
-                Ref::Location(l) => (3, l.clone(), String::new()),
-                Ref::Customer(c) => (4, c.clone(), String::new()),
-            };
-            let cached = known.get(&key).copied();
-            let exists = |this: &mut Self, sql: &str, p: &[Val]| -> Result<bool, HubError> {
-                match cached {
-                    Some(ok) => Ok(ok),
-                    None => this.exists(sql, p),
-                }
-            };
-            let (ok, en, zh) = match &r {
+        // What the rows refer to, looked up many keys a query, each key once.
+        let refs = std::mem::take(&mut self.refs);
+        let known = existing(self.tx, &refs)?;
+        for (at, r) in &refs {
+            let (key, en, zh) = match r {
                 Ref::Item(i) => (
-                    exists(&mut self, "SELECT 1 FROM items WHERE id = $1", &[i.into()])?,
+                    (0, i.as_str(), ""),
                     format!("item {i} is not defined"),
                     format!("物料 {i} 未定义"),
                 ),
                 Ref::Category(c) => (
-                    exists(&mut self, "SELECT 1 FROM categories WHERE id = $1", &[c.into()])?,
+                    (1, c.as_str(), ""),
                     format!("category {c} is not defined"),
                     format!("类别 {c} 未定义"),
                 ),
                 Ref::Lot(i, l) => (
-                    exists(
-                        &mut self,
-                        "SELECT 1 FROM lots WHERE item = $1 AND lot = $2",
-                        &[i.into(), l.into()],
-                    )?,
+                    (2, i.as_str(), l.as_str()),
                     format!("lot {l} of item {i} is not defined"),
                     format!("物料 {i} 的批次 {l} 未定义"),
                 ),
                 Ref::Location(l) => (
-                    exists(&mut self, "SELECT 1 FROM locations WHERE code = $1", &[l.into()])?,
+                    (3, l.as_str(), ""),
                     format!("location {l} is not defined"),
                     format!("库位 {l} 未定义"),
                 ),
                 Ref::Customer(c) => (
-                    exists(&mut self, "SELECT 1 FROM customers WHERE id = $1", &[c.into()])?,
+                    (4, c.as_str(), ""),
                     format!("customer {c} is not defined"),
                     format!("客户 {c} 未定义"),
                 ),
             };
-            known.insert(key, ok);
-            if !ok {
+            if !known.contains(&key) {
                 self.bad(format!("{at}: {en}"), format!("{at}：{zh}"));
             }
         }
@@ -782,6 +760,66 @@ impl<'a, 't> Importer<'a, 't> {
         self.log.finish(self.tx)?;
         Ok(self.report)
     }
+}
+
+/// Keys looked up per query.
+const LOOKUP_CHUNK: usize = 1000;
+
+/// Which of the things `refs` name exist: (kind, key, lot) as in [`Importer::finish`].
+fn existing<'r>(tx: &mut Tx<'_>, refs: &'r [(String, Ref)]) -> Result<HashSet<(u8, &'r str, &'r str)>, HubError> {
+    let mut wanted: [Vec<&'r str>; 5] = Default::default();
+    let mut seen: HashSet<(u8, &'r str)> = HashSet::new();
+    for (_, r) in refs {
+        let (kind, key) = match r {
+            Ref::Item(i) => (0, i.as_str()),
+            Ref::Category(c) => (1, c.as_str()),
+            // Lots are looked up by number (indexed), their items matched here.
+            Ref::Lot(_, l) => (2, l.as_str()),
+            Ref::Location(l) => (3, l.as_str()),
+            Ref::Customer(c) => (4, c.as_str()),
+        };
+        if seen.insert((kind, key)) {
+            wanted[kind as usize].push(key);
+        }
+    }
+    let mut found_lots: HashSet<(String, String)> = HashSet::new();
+    let mut found: HashSet<(u8, String)> = HashSet::new();
+    for (kind, sql) in [
+        (0u8, "SELECT id FROM items WHERE id IN"),
+        (1, "SELECT id FROM categories WHERE id IN"),
+        (2, "SELECT lot, item FROM lots WHERE lot IN"),
+        (3, "SELECT code FROM locations WHERE code IN"),
+        (4, "SELECT id FROM customers WHERE id IN"),
+    ] {
+        for chunk in wanted[kind as usize].chunks(LOOKUP_CHUNK) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let params: Vec<Val> = chunk.iter().map(|k| Val::from(*k)).collect();
+            for r in tx.query(&format!("{sql} ({})", marks.join(", ")), &params)? {
+                if kind == 2 {
+                    found_lots.insert((r[1].text(), r[0].text()));
+                } else {
+                    found.insert((kind, r[0].text()));
+                }
+            }
+        }
+    }
+    let mut known = HashSet::new();
+    for (_, r) in refs {
+        let (key, ok) = match r {
+            Ref::Lot(i, l) => (
+                (2, i.as_str(), l.as_str()),
+                found_lots.contains(&(i.clone(), l.clone())),
+            ),
+            Ref::Item(k) => ((0, k.as_str(), ""), found.contains(&(0, k.clone()))),
+            Ref::Category(k) => ((1, k.as_str(), ""), found.contains(&(1, k.clone()))),
+            Ref::Location(k) => ((3, k.as_str(), ""), found.contains(&(3, k.clone()))),
+            Ref::Customer(k) => ((4, k.as_str(), ""), found.contains(&(4, k.clone()))),
+        };
+        if ok {
+            known.insert(key);
+        }
+    }
+    Ok(known)
 }
 
 /// The lots' rows: copied into a staging table, then the status history of those whose status

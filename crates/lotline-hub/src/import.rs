@@ -13,6 +13,10 @@
 //!
 //! `--site S` puts the file's locations, stock (through its location), operators and tasks in
 //! site S's bucket; without it they are global (every site's devices get them).
+//!
+//! Many rows are written in bulk, still in the one transaction: lots (10,000 at a time) and stock
+//! through staging tables filled by `COPY … FROM STDIN` on PostgreSQL (multi-row INSERTs on
+//! SQLite), the change-log rows likewise, and references checked a thousand keys a query.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;

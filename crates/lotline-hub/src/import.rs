@@ -353,16 +353,20 @@ impl<'a, 't> Importer<'a, 't> {
 
     /// False (and a problem) when the file gave this key before.
     fn first(&mut self, kind: u8, key: String, at: &str) -> bool {
-        if let Some(first) = self.seen.get(&(kind, key.clone())) {
-            let first = first.clone();
-            self.bad(
-                format!("{at}: the same key '{key}' as {first}"),
-                format!("{at}：与 {first} 的键“{key}”重复"),
-            );
-            return false;
-        }
-        self.seen.insert((kind, key), at.to_string());
-        true
+        use std::collections::hash_map::Entry;
+        let first = match self.seen.entry((kind, key)) {
+            Entry::Vacant(v) => {
+                v.insert(at.to_string());
+                return true;
+            }
+            Entry::Occupied(o) => (o.key().1.clone(), o.get().clone()),
+        };
+        let (key, first) = first;
+        self.bad(
+            format!("{at}: the same key '{key}' as {first}"),
+            format!("{at}：与 {first} 的键“{key}”重复"),
+        );
+        false
     }
 
     fn bucket(&self) -> String {
@@ -720,37 +724,21 @@ impl<'a, 't> Importer<'a, 't> {
         // What the rows refer to, looked up many keys a query, each key once.
         let refs = std::mem::take(&mut self.refs);
         let known = existing(self.tx, &refs)?;
-        for (at, r) in &refs {
-            let (key, en, zh) = match r {
-                Ref::Item(i) => (
-                    (0, i.as_str(), ""),
-                    format!("item {i} is not defined"),
-                    format!("物料 {i} 未定义"),
-                ),
-                Ref::Category(c) => (
-                    (1, c.as_str(), ""),
-                    format!("category {c} is not defined"),
-                    format!("类别 {c} 未定义"),
-                ),
+        for ((at, r), ok) in refs.iter().zip(known) {
+            if ok {
+                continue;
+            }
+            let (en, zh) = match r {
+                Ref::Item(i) => (format!("item {i} is not defined"), format!("物料 {i} 未定义")),
+                Ref::Category(c) => (format!("category {c} is not defined"), format!("类别 {c} 未定义")),
                 Ref::Lot(i, l) => (
-                    (2, i.as_str(), l.as_str()),
                     format!("lot {l} of item {i} is not defined"),
                     format!("物料 {i} 的批次 {l} 未定义"),
                 ),
-                Ref::Location(l) => (
-                    (3, l.as_str(), ""),
-                    format!("location {l} is not defined"),
-                    format!("库位 {l} 未定义"),
-                ),
-                Ref::Customer(c) => (
-                    (4, c.as_str(), ""),
-                    format!("customer {c} is not defined"),
-                    format!("客户 {c} 未定义"),
-                ),
+                Ref::Location(l) => (format!("location {l} is not defined"), format!("库位 {l} 未定义")),
+                Ref::Customer(c) => (format!("customer {c} is not defined"), format!("客户 {c} 未定义")),
             };
-            if !known.contains(&key) {
-                self.bad(format!("{at}: {en}"), format!("{at}：{zh}"));
-            }
+            self.bad(format!("{at}: {en}"), format!("{at}：{zh}"));
         }
         if !self.problems.is_empty() {
             return Err(ImportError::Rows {
@@ -769,10 +757,10 @@ impl<'a, 't> Importer<'a, 't> {
 /// Keys looked up per query.
 const LOOKUP_CHUNK: usize = 1000;
 
-/// Which of the things `refs` name exist: (kind, key, lot) as in [`Importer::finish`].
-fn existing<'r>(tx: &mut Tx<'_>, refs: &'r [(String, Ref)]) -> Result<HashSet<(u8, &'r str, &'r str)>, HubError> {
-    let mut wanted: [Vec<&'r str>; 5] = Default::default();
-    let mut seen: HashSet<(u8, &'r str)> = HashSet::new();
+/// Whether each thing `refs` names exists, in their order.
+fn existing(tx: &mut Tx<'_>, refs: &[(String, Ref)]) -> Result<Vec<bool>, HubError> {
+    let mut wanted: [Vec<&str>; 5] = Default::default();
+    let mut seen: HashSet<(u8, &str)> = HashSet::new();
     for (_, r) in refs {
         let (kind, key) = match r {
             Ref::Item(i) => (0, i.as_str()),
@@ -807,23 +795,16 @@ fn existing<'r>(tx: &mut Tx<'_>, refs: &'r [(String, Ref)]) -> Result<HashSet<(u
             }
         }
     }
-    let mut known = HashSet::new();
-    for (_, r) in refs {
-        let (key, ok) = match r {
-            Ref::Lot(i, l) => (
-                (2, i.as_str(), l.as_str()),
-                found_lots.contains(&(i.clone(), l.clone())),
-            ),
-            Ref::Item(k) => ((0, k.as_str(), ""), found.contains(&(0, k.clone()))),
-            Ref::Category(k) => ((1, k.as_str(), ""), found.contains(&(1, k.clone()))),
-            Ref::Location(k) => ((3, k.as_str(), ""), found.contains(&(3, k.clone()))),
-            Ref::Customer(k) => ((4, k.as_str(), ""), found.contains(&(4, k.clone()))),
-        };
-        if ok {
-            known.insert(key);
-        }
-    }
-    Ok(known)
+    Ok(refs
+        .iter()
+        .map(|(_, r)| match r {
+            Ref::Lot(i, l) => found_lots.contains(&(i.clone(), l.clone())),
+            Ref::Item(k) => found.contains(&(0, k.clone())),
+            Ref::Category(k) => found.contains(&(1, k.clone())),
+            Ref::Location(k) => found.contains(&(3, k.clone())),
+            Ref::Customer(k) => found.contains(&(4, k.clone())),
+        })
+        .collect())
 }
 
 /// The lots' rows: copied into a staging table, then the status history of those whose status

@@ -241,8 +241,15 @@ fn many_lots_are_written_in_bulk_all_or_nothing() {
             .map(|i| json!({"item": "F1", "lot": format!("M{i}"), "status": "released"}))
             .collect();
         lots.push(json!({"item": "NOPE", "lot": "M-bad", "status": "released"}));
+        lots.push(json!({"item": "F1", "lot": "M0", "status": "on_hold"}));
         let e = lotline_hub::import_json(&store, json!({"lots": lots}).to_string().as_bytes(), None).unwrap_err();
         assert!(e.to_string().contains("item NOPE is not defined"), "{e}");
+        assert!(
+            e.to_string()
+                .contains(&format!("lots[{}] (M0): the same key 'F1/M0' as lots[0] (M0)", N + 1)),
+            "{e}"
+        );
+        assert!(e.message_zh().contains("的键“F1/M0”重复"), "{}", e.message_zh());
         assert_eq!(count(&store, "SELECT COUNT(*) FROM lots WHERE lot LIKE 'M%'"), 0);
         assert_eq!(count(&store, "SELECT COUNT(*) FROM changes"), before);
     }

@@ -32,8 +32,73 @@ pub(crate) struct Log {
 }
 
 const CHANGE_COLS: usize = 9;
+
 /// Changes kept before they are written.
 const PENDING_CHANGES: usize = 5_000;
+
+/// A change with its checksum and the text of its data, ready to be appended.
+pub(crate) struct Prepared {
+    seq: i64,
+    table: String,
+    key: String,
+    sum: u32,
+    /// `None` for a delete.
+    data: Option<String>,
+}
+
+impl Prepared {
+    pub(crate) fn new(change: Change) -> Prepared {
+        Prepared {
+            sum: change_checksum(&change),
+            data: change.data.as_ref().map(|d| d.to_string()),
+            seq: change.seq,
+            table: change.table,
+            key: change.key,
+        }
+    }
+
+    /// A lot's change written straight from the row, for imports of many lots: its data is the
+    /// canonical JSON (keys sorted) and the checksum is [`change_checksum`]'s over it (flate2's
+    /// CRC-32, the zlib one), without building a JSON value (a test holds the two to each other).
+    pub(crate) fn lot(seq: i64, l: &rows::Lot) -> Prepared {
+        fn text(out: &mut String, v: Option<&str>) {
+            match v {
+                Some(v) => out.push_str(&serde_json::to_string(v).expect("strings serialise")),
+                None => out.push_str("null"),
+            }
+        }
+        let mut data = String::with_capacity(128);
+        for (i, (k, v)) in [
+            ("expiry", l.expiry.as_deref()),
+            ("item", Some(l.item.as_str())),
+            ("lot", Some(l.lot.as_str())),
+            ("production_date", l.production_date.as_deref()),
+            ("qc_date", l.qc_date.as_deref()),
+            ("status", Some(l.status.as_str())),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            data.push(if i == 0 { '{' } else { ',' });
+            data.push('"');
+            data.push_str(k);
+            data.push_str("\":");
+            text(&mut data, v);
+        }
+        data.push('}');
+        let key = format!("{}/{}", l.item, l.lot);
+        let mut h = flate2::Crc::new();
+        h.update(format!("{seq}\tlot\t{key}\tput\t").as_bytes());
+        h.update(data.as_bytes());
+        Prepared {
+            seq,
+            table: "lot".into(),
+            key,
+            sum: h.sum(),
+            data: Some(data),
+        }
+    }
+}
 
 impl Log {
     pub(crate) fn new() -> Log {
@@ -44,6 +109,20 @@ impl Log {
         }
     }
 
+    /// The `seq` the next change gets (the store's latest + 1 at the first call).
+    pub(crate) fn next_seq(&mut self, tx: &mut Tx<'_>) -> Result<i64, HubError> {
+        if let Some(s) = self.next_seq {
+            return Ok(s);
+        }
+        let s = tx
+            .one("SELECT COALESCE(MAX(seq), 0) FROM changes", &[])?
+            .map(|r| r[0].int())
+            .unwrap_or(0)
+            + 1;
+        self.next_seq = Some(s);
+        Ok(s)
+    }
+
     pub(crate) fn append(
         &mut self,
         tx: &mut Tx<'_>,
@@ -52,15 +131,26 @@ impl Log {
         key: &str,
         data: Option<Value>,
     ) -> Result<(), HubError> {
-        let seq = match self.next_seq {
-            Some(s) => s,
-            None => {
-                tx.one("SELECT COALESCE(MAX(seq), 0) FROM changes", &[])?
-                    .map(|r| r[0].int())
-                    .unwrap_or(0)
-                    + 1
-            }
+        let change = Change {
+            seq: self.next_seq(tx)?,
+            table: table.into(),
+            key: key.into(),
+            op: if data.is_some() {
+                ChangeOp::Put
+            } else {
+                ChangeOp::Delete
+            },
+            data,
         };
+        let prepared = Prepared::new(change);
+        self.append_prepared(tx, bucket, prepared)
+    }
+
+    /// Appends a change made ready (its checksum and stored text computed) with the `seq`
+    /// [`Log::next_seq`] gives, perhaps on another thread while this one waited on the store.
+    pub(crate) fn append_prepared(&mut self, tx: &mut Tx<'_>, bucket: &str, p: Prepared) -> Result<(), HubError> {
+        let seq = self.next_seq(tx)?;
+        assert_eq!(p.seq, seq, "changes are appended in seq order");
         self.next_seq = Some(seq + 1);
         if !self.buckets.contains_key(bucket) {
             let st = tx
@@ -77,30 +167,18 @@ impl Log {
             self.buckets.insert(bucket.to_string(), st);
         }
         let st = self.buckets.get_mut(bucket).expect("inserted above");
-        let op = if data.is_some() {
-            ChangeOp::Put
-        } else {
-            ChangeOp::Delete
-        };
-        let change = Change {
-            seq,
-            table: table.into(),
-            key: key.into(),
-            op,
-            data,
-        };
-        let sum = change_checksum(&change);
-        st.cum = st.cum.wrapping_add(sum);
+        st.cum = st.cum.wrapping_add(p.sum);
         st.n += 1;
         st.head = seq;
+        let op = if p.data.is_some() { "put" } else { "delete" };
         self.pending.extend([
             Val::Int(seq),
             bucket.into(),
-            table.into(),
-            key.into(),
-            (if data_is_put(&change) { "put" } else { "delete" }).into(),
-            change.data.as_ref().map(|d| d.to_string()).into(),
-            Val::Int(sum as i64),
+            Val::Text(p.table),
+            Val::Text(p.key),
+            op.into(),
+            p.data.into(),
+            Val::Int(p.sum as i64),
             Val::Int(st.cum as i64),
             Val::Int(st.n),
         ]);
@@ -283,10 +361,6 @@ impl Log {
         };
         self.append(tx, &bucket, "task", id, Some(to_value(&data)))
     }
-}
-
-fn data_is_put(c: &Change) -> bool {
-    c.op == ChangeOp::Put
 }
 
 pub(crate) fn to_value<T: serde::Serialize>(t: &T) -> Value {
@@ -545,4 +619,50 @@ pub fn refetch(store: &Store, bucket: &str) -> Result<i64, HubError> {
             .map(|r| r[0].int())
             .unwrap_or(1))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lot_written_straight_matches_its_json_value() {
+        let lots = [
+            rows::Lot {
+                item: "F200".into(),
+                lot: "L1".into(),
+                expiry: Some("2027-09-30".into()),
+                production_date: None,
+                qc_date: Some("2026-01-02".into()),
+                status: "released".into(),
+            },
+            rows::Lot {
+                item: "F\"2\\0\t0".into(),
+                lot: "批次/é".into(),
+                expiry: None,
+                production_date: Some("2026-01-01".into()),
+                qc_date: None,
+                status: "on_hold".into(),
+            },
+        ];
+        for (k, l) in lots.iter().enumerate() {
+            let seq = 41 + k as i64;
+            let fast = Prepared::lot(seq, l);
+            let change = Change {
+                seq,
+                table: "lot".into(),
+                key: format!("{}/{}", l.item, l.lot),
+                op: ChangeOp::Put,
+                data: Some(to_value(l)),
+            };
+            let slow = Prepared::new(change.clone());
+            assert_eq!((fast.sum, &fast.key, fast.table.as_str()), (slow.sum, &slow.key, "lot"));
+            let data: Value = serde_json::from_str(fast.data.as_deref().unwrap()).unwrap();
+            assert_eq!(Some(data), change.data);
+            assert_eq!(
+                fast.data.as_deref(),
+                Some(lotline_protocol::sync::canonical_json(change.data.as_ref().unwrap()).as_str())
+            );
+        }
+    }
 }

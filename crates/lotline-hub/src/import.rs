@@ -13,6 +13,10 @@
 //!
 //! `--site S` puts the file's locations, stock (through its location), operators and tasks in
 //! site S's bucket; without it they are global (every site's devices get them).
+//!
+//! Many rows are written in bulk, still in the one transaction: lots (10,000 at a time) and stock
+//! through staging tables filled by `COPY … FROM STDIN` on PostgreSQL (multi-row INSERTs on
+//! SQLite), the change-log rows likewise, and references checked a thousand keys a query.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -25,7 +29,7 @@ use lotline_protocol::rows;
 use lotline_protocol::sync::{GLOBAL_BUCKET, site_bucket};
 use serde_json::{Map, Value};
 
-use crate::changes::{Log, to_value};
+use crate::changes::{Log, Prepared, to_value};
 use crate::db::{Store, Tx, Val};
 use crate::error::HubError;
 
@@ -313,7 +317,8 @@ struct Importer<'a, 't> {
     problems: Vec<Problem>,
     more: usize,
     report: ImportReport,
-    stock_keys: HashSet<(String, String, String)>,
+    /// Stock rows (item, lot, location, qty), written when the whole file is in.
+    stock: Vec<(String, String, String, i64)>,
     /// Lots read and not written yet (see [`Importer::flush_lots`]).
     lots: Vec<rows::Lot>,
 }
@@ -333,7 +338,7 @@ impl<'a, 't> Importer<'a, 't> {
             problems: Vec::new(),
             more: 0,
             report: ImportReport::default(),
-            stock_keys: HashSet::new(),
+            stock: Vec::new(),
             lots: Vec::new(),
         }
     }
@@ -348,16 +353,20 @@ impl<'a, 't> Importer<'a, 't> {
 
     /// False (and a problem) when the file gave this key before.
     fn first(&mut self, kind: u8, key: String, at: &str) -> bool {
-        if let Some(first) = self.seen.get(&(kind, key.clone())) {
-            let first = first.clone();
-            self.bad(
-                format!("{at}: the same key '{key}' as {first}"),
-                format!("{at}：与 {first} 的键“{key}”重复"),
-            );
-            return false;
-        }
-        self.seen.insert((kind, key), at.to_string());
-        true
+        use std::collections::hash_map::Entry;
+        let first = match self.seen.entry((kind, key)) {
+            Entry::Vacant(v) => {
+                v.insert(at.to_string());
+                return true;
+            }
+            Entry::Occupied(o) => (o.key().1.clone(), o.get().clone()),
+        };
+        let (key, first) = first;
+        self.bad(
+            format!("{at}: the same key '{key}' as {first}"),
+            format!("{at}：与 {first} 的键“{key}”重复"),
+        );
+        false
     }
 
     fn bucket(&self) -> String {
@@ -541,25 +550,12 @@ impl<'a, 't> Importer<'a, 't> {
                 self.report.locations += 1;
             }
             Row::Stock(s) => {
-                let k = (s.item.clone(), s.lot.clone(), s.location.clone());
                 if !self.first(4, format!("{}/{}@{}", s.item, s.lot, s.location), at) {
                     return Ok(());
                 }
-                self.stock_keys.insert(k);
                 self.refs.push((at_of("lot"), Ref::Lot(s.item.clone(), s.lot.clone())));
                 self.refs.push((at_of("location"), Ref::Location(s.location.clone())));
-                if s.qty == 0 {
-                    self.tx.exec(
-                        "DELETE FROM stock WHERE item = $1 AND lot = $2 AND location = $3",
-                        &[(&s.item).into(), (&s.lot).into(), (&s.location).into()],
-                    )?;
-                } else {
-                    self.tx.exec(
-                        "INSERT INTO stock(item, lot, location, qty) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT(item, lot, location) DO UPDATE SET qty = excluded.qty",
-                        &[(&s.item).into(), (&s.lot).into(), (&s.location).into(), Val::Int(s.qty)],
-                    )?;
-                }
+                self.stock.push((s.item, s.lot, s.location, s.qty));
                 self.report.stock += 1;
             }
             Row::Customer(c) => {
@@ -702,39 +698,151 @@ impl<'a, 't> Importer<'a, 't> {
         }
         let lots = std::mem::take(&mut self.lots);
         let now = crate::now();
-        self.tx.batch(
-            "CREATE TEMP TABLE IF NOT EXISTS import_lots (
+        // The lots' changes (checksums, JSON) are made on another thread while this one waits
+        // on the store.
+        let first = self.log.next_seq(self.tx)?;
+        let make = || -> Vec<Prepared> {
+            lots.iter()
+                .enumerate()
+                .map(|(k, l)| Prepared::lot(first + k as i64, l))
+                .collect()
+        };
+        let tx = &mut *self.tx;
+        let prepared = std::thread::scope(|s| -> Result<Vec<Prepared>, HubError> {
+            let worker = s.spawn(make);
+            write_lots(tx, &lots, &now)?;
+            Ok(worker.join().expect("preparing changes does not panic"))
+        })?;
+        for p in prepared {
+            self.log.append_prepared(self.tx, GLOBAL_BUCKET, p)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<ImportReport, ImportError> {
+        self.flush_lots()?;
+        // What the rows refer to, looked up many keys a query, each key once.
+        let refs = std::mem::take(&mut self.refs);
+        let known = existing(self.tx, &refs)?;
+        for ((at, r), ok) in refs.iter().zip(known) {
+            if ok {
+                continue;
+            }
+            let (en, zh) = match r {
+                Ref::Item(i) => (format!("item {i} is not defined"), format!("物料 {i} 未定义")),
+                Ref::Category(c) => (format!("category {c} is not defined"), format!("类别 {c} 未定义")),
+                Ref::Lot(i, l) => (
+                    format!("lot {l} of item {i} is not defined"),
+                    format!("物料 {i} 的批次 {l} 未定义"),
+                ),
+                Ref::Location(l) => (format!("location {l} is not defined"), format!("库位 {l} 未定义")),
+                Ref::Customer(c) => (format!("customer {c} is not defined"), format!("客户 {c} 未定义")),
+            };
+            self.bad(format!("{at}: {en}"), format!("{at}：{zh}"));
+        }
+        if !self.problems.is_empty() {
+            return Err(ImportError::Rows {
+                errors: self.problems,
+                more: self.more,
+            });
+        }
+        // Stock last: its bucket follows its location's site, known once every location is in.
+        let stock = std::mem::take(&mut self.stock);
+        write_stock(self.tx, &mut self.log, stock)?;
+        self.log.finish(self.tx)?;
+        Ok(self.report)
+    }
+}
+
+/// Keys looked up per query.
+const LOOKUP_CHUNK: usize = 1000;
+
+/// Whether each thing `refs` names exists, in their order.
+fn existing(tx: &mut Tx<'_>, refs: &[(String, Ref)]) -> Result<Vec<bool>, HubError> {
+    let mut wanted: [Vec<&str>; 5] = Default::default();
+    let mut seen: HashSet<(u8, &str)> = HashSet::new();
+    for (_, r) in refs {
+        let (kind, key) = match r {
+            Ref::Item(i) => (0, i.as_str()),
+            Ref::Category(c) => (1, c.as_str()),
+            // Lots are looked up by number (indexed), their items matched here.
+            Ref::Lot(_, l) => (2, l.as_str()),
+            Ref::Location(l) => (3, l.as_str()),
+            Ref::Customer(c) => (4, c.as_str()),
+        };
+        if seen.insert((kind, key)) {
+            wanted[kind as usize].push(key);
+        }
+    }
+    let mut found_lots: HashSet<(String, String)> = HashSet::new();
+    let mut found: HashSet<(u8, String)> = HashSet::new();
+    for (kind, sql) in [
+        (0u8, "SELECT id FROM items WHERE id IN"),
+        (1, "SELECT id FROM categories WHERE id IN"),
+        (2, "SELECT lot, item FROM lots WHERE lot IN"),
+        (3, "SELECT code FROM locations WHERE code IN"),
+        (4, "SELECT id FROM customers WHERE id IN"),
+    ] {
+        for chunk in wanted[kind as usize].chunks(LOOKUP_CHUNK) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let params: Vec<Val> = chunk.iter().map(|k| Val::from(*k)).collect();
+            for r in tx.query(&format!("{sql} ({})", marks.join(", ")), &params)? {
+                if kind == 2 {
+                    found_lots.insert((r[1].text(), r[0].text()));
+                } else {
+                    found.insert((kind, r[0].text()));
+                }
+            }
+        }
+    }
+    Ok(refs
+        .iter()
+        .map(|(_, r)| match r {
+            Ref::Lot(i, l) => found_lots.contains(&(i.clone(), l.clone())),
+            Ref::Item(k) => found.contains(&(0, k.clone())),
+            Ref::Category(k) => found.contains(&(1, k.clone())),
+            Ref::Location(k) => found.contains(&(3, k.clone())),
+            Ref::Customer(k) => found.contains(&(4, k.clone())),
+        })
+        .collect())
+}
+
+/// The lots' rows: copied into a staging table, then the status history of those whose status
+/// changes and the upsert each in one statement.
+fn write_lots(tx: &mut Tx<'_>, lots: &[rows::Lot], now: &str) -> Result<(), HubError> {
+    tx.batch(
+        "CREATE TEMP TABLE IF NOT EXISTS import_lots (
                 ord BIGINT NOT NULL, item TEXT NOT NULL, lot TEXT NOT NULL, expiry TEXT, production_date TEXT,
                 qc_date TEXT, status TEXT NOT NULL);
              DELETE FROM import_lots;",
-        )?;
-        let mut values = Vec::with_capacity(lots.len() * 7);
-        for (k, l) in lots.iter().enumerate() {
-            values.extend([
-                Val::Int(k as i64),
-                (&l.item).into(),
-                (&l.lot).into(),
-                (&l.expiry).into(),
-                (&l.production_date).into(),
-                (&l.qc_date).into(),
-                (&l.status).into(),
-            ]);
-        }
-        self.tx.copy_rows(
-            "import_lots",
-            &["ord", "item", "lot", "expiry", "production_date", "qc_date", "status"],
-            &values,
-        )?;
-        self.tx.exec(
-            "INSERT INTO lot_events(item, lot, from_status, status, at, by_whom, reason)
+    )?;
+    let mut values = Vec::with_capacity(lots.len() * 7);
+    for (k, l) in lots.iter().enumerate() {
+        values.extend([
+            Val::Int(k as i64),
+            (&l.item).into(),
+            (&l.lot).into(),
+            (&l.expiry).into(),
+            (&l.production_date).into(),
+            (&l.qc_date).into(),
+            (&l.status).into(),
+        ]);
+    }
+    tx.copy_rows(
+        "import_lots",
+        &["ord", "item", "lot", "expiry", "production_date", "qc_date", "status"],
+        &values,
+    )?;
+    tx.exec(
+        "INSERT INTO lot_events(item, lot, from_status, status, at, by_whom, reason)
              SELECT i.item, i.lot, l.status, i.status, $1, 'import', 'imported'
              FROM import_lots i LEFT JOIN lots l ON l.item = i.item AND l.lot = i.lot
              WHERE l.status IS NULL OR l.status <> i.status ORDER BY i.ord",
-            &[(&now).into()],
-        )?;
-        // A lot whose status changes gets the import as the change's time, author and reason.
-        self.tx.exec(
-            "INSERT INTO lots(item, lot, expiry, production_date, qc_date, status, status_changed_at,
+        &[now.into()],
+    )?;
+    // A lot whose status changes gets the import as the change's time, author and reason.
+    tx.exec(
+        "INSERT INTO lots(item, lot, expiry, production_date, qc_date, status, status_changed_at,
                               status_changed_by, status_reason)
              SELECT item, lot, expiry, production_date, qc_date, status, $1, 'import', 'imported'
              FROM import_lots WHERE true ORDER BY ord
@@ -746,90 +854,63 @@ impl<'a, 't> Importer<'a, 't> {
                                          ELSE excluded.status_changed_by END,
                 status_reason = CASE WHEN lots.status = excluded.status THEN lots.status_reason
                                      ELSE excluded.status_reason END",
-            &[(&now).into()],
-        )?;
-        for l in lots {
-            let key = format!("{}/{}", l.item, l.lot);
-            self.log
-                .append(self.tx, GLOBAL_BUCKET, "lot", &key, Some(to_value(&l)))?;
-        }
-        Ok(())
-    }
+        &[now.into()],
+    )?;
+    Ok(())
+}
 
-    fn exists(&mut self, sql: &str, p: &[Val]) -> Result<bool, HubError> {
-        Ok(self.tx.one(sql, p)?.is_some())
+/// The stock rows (a quantity of 0 deletes one): copied into a staging table, then deleted and
+/// upserted each in one statement; then their changes, in key order, in their locations' buckets.
+fn write_stock(tx: &mut Tx<'_>, log: &mut Log, mut stock: Vec<(String, String, String, i64)>) -> Result<(), HubError> {
+    if stock.is_empty() {
+        return Ok(());
     }
-
-    fn finish(mut self) -> Result<ImportReport, ImportError> {
-        self.flush_lots()?;
-        // Each thing referred to is looked up once, however many rows refer to it.
-        let mut known: HashMap<(u8, String, String), bool> = HashMap::new();
-        for (at, r) in std::mem::take(&mut self.refs) {
-            let key = match &r {
-                Ref::Item(i) => (0, i.clone(), String::new()),
-                Ref::Category(c) => (1, c.clone(), String::new()),
-                Ref::Lot(i, l) => (2, i.clone(), l.clone()),
-                Ref::Location(l) => (3, l.clone(), String::new()),
-                Ref::Customer(c) => (4, c.clone(), String::new()),
-            };
-            let cached = known.get(&key).copied();
-            let exists = |this: &mut Self, sql: &str, p: &[Val]| -> Result<bool, HubError> {
-                match cached {
-                    Some(ok) => Ok(ok),
-                    None => this.exists(sql, p),
-                }
-            };
-            let (ok, en, zh) = match &r {
-                Ref::Item(i) => (
-                    exists(&mut self, "SELECT 1 FROM items WHERE id = $1", &[i.into()])?,
-                    format!("item {i} is not defined"),
-                    format!("物料 {i} 未定义"),
-                ),
-                Ref::Category(c) => (
-                    exists(&mut self, "SELECT 1 FROM categories WHERE id = $1", &[c.into()])?,
-                    format!("category {c} is not defined"),
-                    format!("类别 {c} 未定义"),
-                ),
-                Ref::Lot(i, l) => (
-                    exists(
-                        &mut self,
-                        "SELECT 1 FROM lots WHERE item = $1 AND lot = $2",
-                        &[i.into(), l.into()],
-                    )?,
-                    format!("lot {l} of item {i} is not defined"),
-                    format!("物料 {i} 的批次 {l} 未定义"),
-                ),
-                Ref::Location(l) => (
-                    exists(&mut self, "SELECT 1 FROM locations WHERE code = $1", &[l.into()])?,
-                    format!("location {l} is not defined"),
-                    format!("库位 {l} 未定义"),
-                ),
-                Ref::Customer(c) => (
-                    exists(&mut self, "SELECT 1 FROM customers WHERE id = $1", &[c.into()])?,
-                    format!("customer {c} is not defined"),
-                    format!("客户 {c} 未定义"),
-                ),
-            };
-            known.insert(key, ok);
-            if !ok {
-                self.bad(format!("{at}: {en}"), format!("{at}：{zh}"));
-            }
-        }
-        if !self.problems.is_empty() {
-            return Err(ImportError::Rows {
-                errors: self.problems,
-                more: self.more,
-            });
-        }
-        // Stock last: its bucket follows its location's site, known once every location is in.
-        let mut keys: Vec<_> = std::mem::take(&mut self.stock_keys).into_iter().collect();
-        keys.sort();
-        for (item, lot, loc) in keys {
-            self.log.stock(self.tx, &item, &lot, &loc)?;
-        }
-        self.log.finish(self.tx)?;
-        Ok(self.report)
+    stock.sort();
+    tx.batch(
+        "CREATE TEMP TABLE IF NOT EXISTS import_stock (
+            item TEXT NOT NULL, lot TEXT NOT NULL, location TEXT NOT NULL, qty BIGINT NOT NULL);
+         DELETE FROM import_stock;",
+    )?;
+    let values: Vec<Val> = stock
+        .iter()
+        .flat_map(|(item, lot, location, qty)| [item.into(), lot.into(), location.into(), Val::Int(*qty)])
+        .collect();
+    tx.copy_rows("import_stock", &["item", "lot", "location", "qty"], &values)?;
+    tx.exec(
+        "DELETE FROM stock WHERE EXISTS (SELECT 1 FROM import_stock i WHERE i.qty = 0 AND i.item = stock.item
+            AND i.lot = stock.lot AND i.location = stock.location)",
+        &[],
+    )?;
+    tx.exec(
+        "INSERT INTO stock(item, lot, location, qty) SELECT item, lot, location, qty FROM import_stock WHERE qty <> 0
+         ON CONFLICT(item, lot, location) DO UPDATE SET qty = excluded.qty",
+        &[],
+    )?;
+    let sites: HashMap<String, Option<String>> = tx
+        .query(
+            "SELECT code, site FROM locations WHERE code IN (SELECT DISTINCT location FROM import_stock)",
+            &[],
+        )?
+        .into_iter()
+        .map(|r| (r[0].text(), r[1].opt_text()))
+        .collect();
+    for (item, lot, location, qty) in stock {
+        let bucket = match sites.get(&location) {
+            Some(Some(site)) => site_bucket(site),
+            _ => GLOBAL_BUCKET.into(),
+        };
+        let key = format!("{item}/{lot}@{location}");
+        let data = (qty != 0).then(|| {
+            to_value(&rows::Stock {
+                item,
+                lot,
+                location,
+                qty,
+            })
+        });
+        log.append(tx, &bucket, "stock", &key, data)?;
     }
+    Ok(())
 }
 
 fn join(t: &[u32]) -> String {

@@ -241,9 +241,88 @@ fn many_lots_are_written_in_bulk_all_or_nothing() {
             .map(|i| json!({"item": "F1", "lot": format!("M{i}"), "status": "released"}))
             .collect();
         lots.push(json!({"item": "NOPE", "lot": "M-bad", "status": "released"}));
+        lots.push(json!({"item": "F1", "lot": "M0", "status": "on_hold"}));
         let e = lotline_hub::import_json(&store, json!({"lots": lots}).to_string().as_bytes(), None).unwrap_err();
         assert!(e.to_string().contains("item NOPE is not defined"), "{e}");
+        assert!(
+            e.to_string()
+                .contains(&format!("lots[{}] (M0): the same key 'F1/M0' as lots[0] (M0)", N + 1)),
+            "{e}"
+        );
+        assert!(e.message_zh().contains("的键“F1/M0”重复"), "{}", e.message_zh());
         assert_eq!(count(&store, "SELECT COUNT(*) FROM lots WHERE lot LIKE 'M%'"), 0);
         assert_eq!(count(&store, "SELECT COUNT(*) FROM changes"), before);
     }
+}
+
+/// Thousands of stock rows in one import: upserts, a quantity of 0 deleting a row, each change
+/// in its location's bucket, the log replaying to the stock table.
+#[test]
+fn much_stock_is_written_in_bulk() {
+    use serde_json::json;
+    const N: usize = 3_000;
+    for db in dbs("import_stock") {
+        let store = seeded(&db);
+        let locations: Vec<_> = (0..N / 2)
+            .map(|i| json!({"code": format!("B-{i:04}"), "warehouse": "WH1", "zone": "B", "kind": "pick"}))
+            .collect();
+        lotline_hub::import_json(
+            &store,
+            json!({"locations": locations}).to_string().as_bytes(),
+            Some("S1"),
+        )
+        .unwrap();
+        lotline_hub::import_json(
+            &store,
+            json!({"locations": [{"code": "G-1", "warehouse": "WH9", "zone": "G", "kind": "pick"}]})
+                .to_string()
+                .as_bytes(),
+            None,
+        )
+        .unwrap();
+        let mut stock: Vec<_> = (0..N)
+            .map(|i| {
+                json!({"location": format!("B-{:04}", i / 2), "item": "F200",
+                       "lot": if i % 2 == 0 { "L2311" } else { "L2312" }, "qty": i % 10 + 1})
+            })
+            .collect();
+        stock.push(json!({"location": "A-01", "item": "F200", "lot": "L2311", "qty": 0}));
+        stock.push(json!({"location": "G-1", "item": "F200", "lot": "L2312", "qty": 7}));
+        let n = stock.len();
+        let r = lotline_hub::import_json(&store, json!({"stock": stock}).to_string().as_bytes(), Some("S1")).unwrap();
+        assert_eq!(r.stock, n, "{}", db.name);
+        assert_eq!(stock_of(&store, "L2311", "A-01"), 0, "qty 0 deletes the seeded row");
+        assert_eq!(stock_of(&store, "L2312", "B-1499"), 10);
+        assert_eq!(stock_of(&store, "L2312", "G-1"), 7);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM stock"), n as i64 - 1);
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM changes WHERE tbl = 'stock' AND bucket = 'global' AND key = 'F200/L2312@G-1'"
+            ),
+            1,
+            "a location of no site is global"
+        );
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM changes WHERE tbl = 'stock' AND bucket = 'site:S1' AND op = 'delete'
+                 AND key = 'F200/L2311@A-01'"
+            ),
+            1
+        );
+        super::procs::check_change_log(&store, db.name);
+        // A bad row: nothing of the file is written.
+        let before = count(&store, "SELECT COUNT(*) FROM changes");
+        let bad = json!({"stock": [{"location": "B-0001", "item": "F200", "lot": "L2311", "qty": 99},
+                                   {"location": "NOWHERE", "item": "F200", "lot": "L2311", "qty": 1}]});
+        let e = lotline_hub::import_json(&store, bad.to_string().as_bytes(), Some("S1")).unwrap_err();
+        assert!(e.to_string().contains("location NOWHERE is not defined"), "{e}");
+        assert_ne!(stock_of(&store, "L2311", "B-0001"), 99);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM changes"), before);
+    }
+}
+
+fn stock_of(store: &Store, lot: &str, location: &str) -> i64 {
+    super::common::stock(store, lot, location)
 }

@@ -471,35 +471,7 @@ impl Store {
                 before: a.audit.before.as_ref().map(|v| v.to_string()),
                 after: a.audit.after.as_ref().map(|v| v.to_string()),
             };
-            let hash = audit::entry_hash(&head.hash, &entry);
-            tx.execute(
-                "INSERT INTO audit_log(counter, at, device_id, operator, authorised_by, action, command_id, gate, task_id,
-                    item_id, lot, location, scan, verdict, reasons, reason, before, after, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-                params![
-                    entry.counter as i64,
-                    entry.at,
-                    entry.device_id,
-                    entry.operator,
-                    entry.authorised_by,
-                    entry.action,
-                    entry.command_id,
-                    entry.gate,
-                    entry.task_id,
-                    entry.item_id,
-                    entry.lot,
-                    entry.location,
-                    entry.scan,
-                    entry.verdict,
-                    entry.reasons,
-                    entry.reason,
-                    entry.before,
-                    entry.after,
-                    head.hash,
-                    hash
-                ],
-            )
-            .map_err(c)?;
+            let hash = insert_audit_row(&tx, &entry, &head.hash).map_err(c)?;
             head = Head {
                 counter: entry.counter,
                 hash,
@@ -1166,4 +1138,42 @@ impl Store {
         f.lots = lots;
         Ok(f)
     }
+}
+
+/// Writes `entry` as the audit chain's next row after `prev_hash` and returns its hash (the caller
+/// moves the chain's head in the same transaction).
+pub(super) fn insert_audit_row(
+    tx: &rusqlite::Transaction<'_>,
+    entry: &AuditEntry,
+    prev_hash: &str,
+) -> rusqlite::Result<String> {
+    let hash = audit::entry_hash(prev_hash, entry);
+    tx.execute(
+        "INSERT INTO audit_log(counter, at, device_id, operator, authorised_by, action, command_id, gate, task_id,
+            item_id, lot, location, scan, verdict, reasons, reason, before, after, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        params![
+            entry.counter as i64,
+            entry.at,
+            entry.device_id,
+            entry.operator,
+            entry.authorised_by,
+            entry.action,
+            entry.command_id,
+            entry.gate,
+            entry.task_id,
+            entry.item_id,
+            entry.lot,
+            entry.location,
+            entry.scan,
+            entry.verdict,
+            entry.reasons,
+            entry.reason,
+            entry.before,
+            entry.after,
+            prev_hash,
+            hash
+        ],
+    )?;
+    Ok(hash)
 }

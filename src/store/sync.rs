@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::gates::{AUDIT_HEAD_KEY, DEVICE_ID_KEY};
 use super::{Store, StoreError, classify};
-use crate::domain::audit::{self, AuditEntry, GENESIS, Head};
+use crate::domain::audit::{AuditEntry, GENESIS, Head};
 use crate::domain::sync::{self as dsync, OutboxState, Rejection, Undo};
 use crate::domain::text::{Bilingual, Text};
 
@@ -136,34 +136,7 @@ fn append_audit(tx: &Transaction<'_>, mut entry: AuditEntry) -> rusqlite::Result
             hash: GENESIS.to_owned(),
         });
     entry.counter = head.counter + 1;
-    let hash = audit::entry_hash(&head.hash, &entry);
-    tx.execute(
-        "INSERT INTO audit_log(counter, at, device_id, operator, authorised_by, action, command_id, gate, task_id,
-            item_id, lot, location, scan, verdict, reasons, reason, before, after, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-        params![
-            entry.counter as i64,
-            entry.at,
-            entry.device_id,
-            entry.operator,
-            entry.authorised_by,
-            entry.action,
-            entry.command_id,
-            entry.gate,
-            entry.task_id,
-            entry.item_id,
-            entry.lot,
-            entry.location,
-            entry.scan,
-            entry.verdict,
-            entry.reasons,
-            entry.reason,
-            entry.before,
-            entry.after,
-            head.hash,
-            hash
-        ],
-    )?;
+    let hash = super::gates::insert_audit_row(tx, &entry, &head.hash)?;
     set(
         tx,
         AUDIT_HEAD_KEY,

@@ -39,6 +39,9 @@ pub struct CycleReport {
     pub queued: i64,
     /// A page waited for commands still unsent (applied after the next upload).
     pub deferred: bool,
+    /// Time spent applying change pages to the cache (the rest of a download is the hub's
+    /// reading and the transfer), in microseconds.
+    pub apply_us: u64,
 }
 
 impl CycleReport {
@@ -164,7 +167,10 @@ pub async fn cycle(
                 }
                 continue;
             }
-            match store.apply_page(&page)? {
+            let applying = Instant::now();
+            let applied = store.apply_page(&page)?;
+            rep.apply_us += applying.elapsed().as_micros() as u64;
+            match applied {
                 PageApplied::Applied(n) => {
                     rep.downloaded += n;
                     done += n as i64;

@@ -288,8 +288,27 @@ fn sync_end_to_end_on_postgres() {
         println!("skipped: set LOTLINE_TEST_PG=postgres://… to run the sync end to end on PostgreSQL");
         return;
     };
+    // A schema of its own: the database outlives the run (CI on the same machine, other tests).
+    let schema = format!(
+        "it_sync_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_millis()
+    );
+    let psql = |sql: &str| {
+        let o = std::process::Command::new("psql")
+            .args([url.as_str(), "-qc", sql])
+            .output()
+            .expect("psql runs (PostgreSQL's client, installed with it)");
+        assert!(o.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    psql(&format!("CREATE SCHEMA {schema}"));
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let target = format!("{url}{sep}options=-csearch_path%3D{schema}");
     let dir = tempfile::tempdir().unwrap();
-    end_to_end(&url, None, dir.path());
+    end_to_end(&target, None, dir.path());
+    psql(&format!(
+        "SET client_min_messages = warning; DROP SCHEMA {schema} CASCADE"
+    ));
 }
 
 #[test]

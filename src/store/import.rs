@@ -23,6 +23,19 @@ use super::pin::{PinError, hash_pin};
 use super::{Store, StoreError, tiers_to_string, write_err};
 use crate::domain::text::Bilingual;
 
+/// An item written or replaced whole (the import, and a downloaded `item` change).
+pub(super) const UPSERT_ITEM: &str = "INSERT INTO items(id, name_en, name_zh, category, shelf_life_days,
+        min_remaining_days_receipt, min_remaining_pct_receipt, near_expiry_days, requires_qc, serialized, regulated,
+        storage, count_tolerance)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+     ON CONFLICT(id) DO UPDATE SET name_en = excluded.name_en, name_zh = excluded.name_zh,
+        category = excluded.category, shelf_life_days = excluded.shelf_life_days,
+        min_remaining_days_receipt = excluded.min_remaining_days_receipt,
+        min_remaining_pct_receipt = excluded.min_remaining_pct_receipt,
+        near_expiry_days = excluded.near_expiry_days, requires_qc = excluded.requires_qc,
+        serialized = excluded.serialized, regulated = excluded.regulated, storage = excluded.storage,
+        count_tolerance = excluded.count_tolerance";
+
 /// How many problems are kept to be shown; beyond these, they are only counted.
 pub const MAX_KEPT_ERRORS: usize = 1000;
 
@@ -532,36 +545,21 @@ impl Writer<'_> {
                     return Ok(());
                 }
                 let tiers = it.near_expiry_days.as_deref().map(tiers_to_string);
-                let res = self
-                    .tx
-                    .prepare_cached(
-                        "INSERT INTO items(id, name_en, name_zh, category, shelf_life_days, min_remaining_days_receipt,
-                               min_remaining_pct_receipt, near_expiry_days, requires_qc, serialized, regulated, storage,
-                               count_tolerance)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                         ON CONFLICT(id) DO UPDATE SET name_en = excluded.name_en, name_zh = excluded.name_zh,
-                            category = excluded.category, shelf_life_days = excluded.shelf_life_days,
-                            min_remaining_days_receipt = excluded.min_remaining_days_receipt,
-                            min_remaining_pct_receipt = excluded.min_remaining_pct_receipt,
-                            near_expiry_days = excluded.near_expiry_days, requires_qc = excluded.requires_qc,
-                            serialized = excluded.serialized, regulated = excluded.regulated, storage = excluded.storage,
-                            count_tolerance = excluded.count_tolerance",
-                    )?
-                    .execute(params![
-                        it.id,
-                        it.name_en,
-                        it.name_zh,
-                        it.category,
-                        it.shelf_life_days,
-                        it.min_remaining_days_receipt,
-                        it.min_remaining_pct_receipt,
-                        tiers,
-                        it.requires_qc,
-                        it.serialized,
-                        it.regulated,
-                        it.storage.as_str(),
-                        it.count_tolerance.map(|t| t.to_string())
-                    ]);
+                let res = self.tx.prepare_cached(UPSERT_ITEM)?.execute(params![
+                    it.id,
+                    it.name_en,
+                    it.name_zh,
+                    it.category,
+                    it.shelf_life_days,
+                    it.min_remaining_days_receipt,
+                    it.min_remaining_pct_receipt,
+                    tiers,
+                    it.requires_qc,
+                    it.serialized,
+                    it.regulated,
+                    it.storage.as_str(),
+                    it.count_tolerance.map(|t| t.to_string())
+                ]);
                 if let Err(e) = res {
                     return self.sql(pos, key, e);
                 }

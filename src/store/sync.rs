@@ -737,19 +737,7 @@ fn apply_change(tx: &Transaction<'_>, ch: &lotline_protocol::sync::Change) -> Re
         }
         "item" if put => {
             let r: rows::Item = row(ch)?;
-            tx.prepare_cached(
-                "INSERT INTO items(id, name_en, name_zh, category, shelf_life_days, min_remaining_days_receipt,
-                    min_remaining_pct_receipt, near_expiry_days, requires_qc, serialized, regulated, storage, count_tolerance)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                 ON CONFLICT(id) DO UPDATE SET name_en = excluded.name_en, name_zh = excluded.name_zh,
-                    category = excluded.category, shelf_life_days = excluded.shelf_life_days,
-                    min_remaining_days_receipt = excluded.min_remaining_days_receipt,
-                    min_remaining_pct_receipt = excluded.min_remaining_pct_receipt,
-                    near_expiry_days = excluded.near_expiry_days, requires_qc = excluded.requires_qc,
-                    serialized = excluded.serialized, regulated = excluded.regulated, storage = excluded.storage,
-                    count_tolerance = excluded.count_tolerance",
-            )?
-            .execute(params![
+            tx.prepare_cached(super::import::UPSERT_ITEM)?.execute(params![
                 r.id,
                 r.name_en,
                 r.name_zh,

@@ -131,28 +131,45 @@ pub fn sync(lots: usize, commands: usize, rounds: usize, lookups: usize, dir: Op
     let cache = dir.unwrap_or_else(|| std::env::temp_dir().join("lotline-bench"));
     let hub_store = bench_hub(&cache, lots)?;
     let hub = lotline_hub::EmbeddedHub::start(hub_store.clone(), "127.0.0.1:0")?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = crate::sync::runtime()?;
     let work = tempfile_dir(&cache)?;
 
-    // 1. First download into an empty cache.
-    let db = work.join("device.db");
-    let mut store = Store::create(&db)?;
-    let code = lotline_hub::enroll_code(&hub_store, "bench", chrono::Duration::minutes(10))?;
-    rt.block_on(crate::sync::enroll(&mut store, &hub.url, &code, None, false))?;
-    let client = crate::sync::client_for(&store)?;
-    reset_peak_rss();
-    let rss_before = rss_kib("VmRSS:").unwrap_or(0);
-    let t = Instant::now();
-    let (rows, _, apply_s) = sync_until_current(&rt, &mut store, &client)?;
-    let secs = t.elapsed().as_secs_f64();
-    let peak = rss_kib("VmHWM:").unwrap_or(0);
-    let cached_lots = store.count("lots")?;
+    // 1. First downloads, each into an empty cache (the last one is kept for what follows).
+    let mut walls = vec![];
+    let mut applying = vec![];
+    let mut peak_kib = 0;
+    let mut rows = 0;
+    let mut kept = None;
+    for round in 0..rounds.max(1) {
+        let db = work.join(format!("device-{round}.db"));
+        let mut store = Store::create(&db)?;
+        let code = lotline_hub::enroll_code(&hub_store, "bench", chrono::Duration::minutes(10))?;
+        rt.block_on(crate::sync::enroll(&mut store, &hub.url, &code, None, false))?;
+        let client = crate::sync::client_for(&store)?;
+        reset_peak_rss();
+        let t = Instant::now();
+        let (n, _, apply_s) = sync_until_current(&rt, &mut store, &client)?;
+        let secs = t.elapsed().as_secs_f64();
+        peak_kib = peak_kib.max(rss_kib("VmHWM:").unwrap_or(0));
+        anyhow::ensure!(
+            store.count("lots")? as usize == lots,
+            "round {round}: not every lot arrived"
+        );
+        rows = n;
+        walls.push(n as f64 / secs);
+        applying.push(n as f64 / apply_s.max(1e-9));
+        if let Some((old, _, _)) = kept.replace((db, store, client)) {
+            let _ = std::fs::remove_file(&old);
+        }
+    }
+    let (_, mut store, client) = kept.context("no round")?;
     println!(
-        "first download  {rows} rows ({cached_lots} lots and their stock) in {secs:.1} s: {:.0} rows/s wall clock, {:.0} rows/s applying ({apply_s:.1} s of it applying pages); peak RSS {:.0} MiB (before {:.0} MiB; hub in the same process)",
-        rows as f64 / secs,
-        rows as f64 / apply_s.max(1e-9),
-        peak as f64 / 1024.0,
-        rss_before as f64 / 1024.0
+        "first download  {rows} rows ({lots} lots and their stock) into an empty cache: median {:.0} rows/s wall clock, {:.0} rows/s applying pages, over {} rounds {:?}; peak RSS {:.0} MiB (hub in the same process)",
+        median(walls.clone()),
+        median(applying),
+        walls.len(),
+        walls.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>(),
+        peak_kib as f64 / 1024.0,
     );
 
     // 2. Draining queued commands.

@@ -122,9 +122,9 @@ pub fn import_json(store: &mut Store, json: &str) -> Result<ImportSummary, Impor
 pub fn import_from<R: Read>(store: &mut Store, r: R) -> Result<ImportSummary, ImportError> {
     // A larger page cache while importing: the lot and stock indexes are written in key order
     // of neither, so a million-lot file touches their pages at random. Still bounded (32 MiB).
-    let _ = store.conn().execute_batch("PRAGMA main.cache_size = -32768");
+    let _ = store.conn().execute_batch(super::BULK_CACHE);
     let res = import_in_one_transaction(store, r);
-    let _ = store.conn().execute_batch("PRAGMA main.cache_size = -16384");
+    let _ = store.conn().execute_batch(super::NORMAL_CACHE);
     res
 }
 
@@ -202,13 +202,21 @@ const DEFERRED_INDEXES: [&str; 3] = ["lots_fefo", "stock_location", "serials_lot
 /// On a cache with no lots yet (a first load), drops [`DEFERRED_INDEXES`] inside the import's
 /// transaction and returns the SQL that makes them again; a rollback brings them back as they were.
 fn defer_indexes(tx: &rusqlite::Transaction<'_>) -> Result<Vec<String>, StoreError> {
-    let first_load: bool = tx
-        .query_row("SELECT NOT EXISTS (SELECT 1 FROM lots)", [], |r| r.get(0))
-        .map_err(write_err)?;
-    let mut made = Vec::new();
-    if !first_load {
-        return Ok(made);
+    if !no_lots_yet(tx).map_err(write_err)? {
+        return Ok(Vec::new());
     }
+    drop_deferred_indexes(tx).map_err(write_err)
+}
+
+/// The cache holds no lot: a load into it is a first load.
+pub(super) fn no_lots_yet(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<bool> {
+    tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM lots)", [], |r| r.get(0))
+}
+
+/// Drops those of [`DEFERRED_INDEXES`] that exist, inside `tx`; returns the SQL that makes them
+/// again.
+pub(super) fn drop_deferred_indexes(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<Vec<String>> {
+    let mut made = Vec::new();
     for name in DEFERRED_INDEXES {
         let sql: Option<String> = tx
             .query_row(
@@ -216,10 +224,9 @@ fn defer_indexes(tx: &rusqlite::Transaction<'_>) -> Result<Vec<String>, StoreErr
                 [name],
                 |r| r.get(0),
             )
-            .optional()
-            .map_err(write_err)?;
+            .optional()?;
         if let Some(sql) = sql {
-            tx.execute_batch(&format!("DROP INDEX {name}")).map_err(write_err)?;
+            tx.execute_batch(&format!("DROP INDEX {name}"))?;
             made.push(sql);
         }
     }

@@ -38,6 +38,20 @@ pub const APPLICATION_ID: i32 = i32::from_be_bytes(*b"LotL");
 /// transaction as the load's last row). A cache without it is refused as unfinished.
 pub const COMPLETE_KEY: &str = "cache_complete";
 
+/// The page cache of every writing connection (16 MiB).
+pub(crate) const NORMAL_CACHE: &str = "PRAGMA main.cache_size = -16384";
+
+/// The page cache while a bulk load (an import, a first download) writes a million lots (32 MiB).
+pub(crate) const BULK_CACHE: &str = "PRAGMA main.cache_size = -32768";
+
+/// While a first download runs: a larger page cache, and the WAL copied into the file every
+/// 8,192 pages (32 MiB) instead of every 1,000, so a page rewritten by many change pages is
+/// copied once.
+pub(crate) const BULK_DOWNLOAD: &str = "PRAGMA main.cache_size = -32768; PRAGMA wal_autocheckpoint = 8192;";
+
+/// After a first download: back to the usual page cache and WAL size.
+pub(crate) const AFTER_BULK_DOWNLOAD: &str = "PRAGMA main.cache_size = -16384; PRAGMA wal_autocheckpoint = 1000;";
+
 /// How long a write waits for another process's write to finish before giving up, in
 /// milliseconds; `LOTLINE_BUSY_TIMEOUT_MS` overrides it.
 pub const BUSY_TIMEOUT_MS: u32 = 5000;
@@ -544,11 +558,16 @@ impl Store {
         let (_, check) = inspect(path)?;
         drop(check);
         check_writable(path)?;
-        Self::open_with(
+        let mut s = Self::open_with(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             false,
-        )
+        )?;
+        // A first download cut short left its deferred indexes out: make them now. If that
+        // fails (a full disk), every query still answers through the unique indexes, and the
+        // next sync cycle tries again and reports the failure.
+        let _ = s.restore_deferred_indexes();
+        Ok(s)
     }
 
     /// Opens an existing lotline cache for reading only (`lotline check`, lookups). It writes
@@ -656,7 +675,8 @@ impl Store {
         // 16 MiB of page cache keeps the upper levels of the scan-path indexes in memory even for
         // a million-lot cache; handhelds have 1–3 GB.
         self.conn
-            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;")
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .and_then(|_| self.conn.execute_batch(NORMAL_CACHE))
             .map_err(|e| self.err(e))?;
         Ok(())
     }

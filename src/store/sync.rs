@@ -10,7 +10,7 @@
 use chrono::{DateTime, FixedOffset};
 use lotline_protocol::CommandEnvelope;
 use lotline_protocol::rows;
-use lotline_protocol::sync::{ChangeOp, ChangePage, EnrollResponse, Outcome, UploadResponse, change_checksum};
+use lotline_protocol::sync::{ChangeOp, ChangePage, EnrollResponse, Outcome, UploadResponse, fold_checksum};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Deserialize;
 
@@ -30,6 +30,17 @@ pub const LAST_SYNC_KEY: &str = "last_sync";
 /// envelope's `seq` for the hub is the local one minus this base, so it starts at 1 for every
 /// enrolment.
 pub const SEQ_BASE_KEY: &str = "hub_seq_base";
+
+/// The `settings` key present while a first download runs without the secondary indexes a bulk
+/// load builds once at its end (`lots_fefo`, `stock_location`, `serials_lot`: see
+/// `store::import`); its value is the SQL that makes them again. Dropping them, writing this key,
+/// making them again and removing it each happen in one transaction, so the cache is never
+/// without both; a cache opened with the key present gets its indexes back then.
+pub const DEFERRED_INDEXES_KEY: &str = "sync_deferred_indexes";
+
+/// A first download of more changes than this (more than one page) into a cache with no lots
+/// builds the deferred indexes once at its end instead of row by row.
+pub const DEFER_INDEXES_ABOVE: i64 = lotline_protocol::sync::MAX_PAGE_CHANGES as i64;
 
 /// How this device reaches its hub, from enrolment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +186,18 @@ impl Store {
     /// Commands not yet answered by the hub (pending or in flight).
     pub fn unsent(&self) -> Result<i64, StoreError> {
         self.outbox_pending()
+    }
+
+    /// When the oldest command still waiting for the hub was made (RFC 3339), if any.
+    pub fn oldest_unsent(&self) -> Result<Option<String>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT created_at FROM outbox WHERE state IN ('pending', 'in_flight') ORDER BY seq LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// Records an enrolment, in one transaction: the hub's URL, token, site and the device id it
@@ -499,14 +522,17 @@ impl Store {
     /// bucket is reset to fetch from 0. The caller resets the bucket when the page's generation
     /// differs from the stored one.
     pub fn apply_page(&mut self, page: &ChangePage) -> Result<PageApplied, StoreError> {
+        self.apply_summed_page(page, fold_checksum(0, &page.changes))
+    }
+
+    /// [`Store::apply_page`] with the wrapping sum of the page's change checksums already made
+    /// (`fold_checksum(0, &page.changes)`, by the thread that fetched it).
+    pub fn apply_summed_page(&mut self, page: &ChangePage, sum: u32) -> Result<PageApplied, StoreError> {
         if !self.may_apply(page.device_recorded_through)? {
             return Ok(PageApplied::Deferred);
         }
         let state = self.bucket(&page.bucket)?;
-        let found = page
-            .changes
-            .iter()
-            .fold(state.checksum, |acc, ch| acc.wrapping_add(change_checksum(ch)));
+        let found = state.checksum.wrapping_add(sum);
         if found != page.checksum {
             self.reset_bucket(&page.bucket, page.generation)?;
             return Ok(PageApplied::ChecksumMismatch {
@@ -514,6 +540,24 @@ impl Store {
                 found,
             });
         }
+        // A page needs no fsync of its own: its changes and the bucket's checkpoint commit
+        // together, so a page lost to a power cut is simply fetched again, and the next commit
+        // with `synchronous = FULL` (any local action's) makes it durable. WAL keeps the file
+        // consistent either way.
+        self.conn()
+            .execute_batch("PRAGMA synchronous = NORMAL")
+            .map_err(|e| self.err(e))?;
+        let res = self.apply_changes(page);
+        let restored = self
+            .conn()
+            .execute_batch("PRAGMA synchronous = FULL")
+            .map_err(|e| self.err(e));
+        let applied = res?;
+        restored?;
+        Ok(applied)
+    }
+
+    fn apply_changes(&mut self, page: &ChangePage) -> Result<PageApplied, StoreError> {
         let path = self.path().to_owned();
         let c = |e| classify(&path, e);
         let tx = self.begin_write()?;
@@ -533,6 +577,66 @@ impl Store {
         .map_err(c)?;
         tx.commit().map_err(c)?;
         Ok(PageApplied::Applied(page.changes.len()))
+    }
+
+    /// Before a download of `fresh_changes` changes: when it is a first download (no lot in the
+    /// cache) larger than [`DEFER_INDEXES_ABOVE`], drops the secondary indexes that a bulk load
+    /// builds faster once at its end (at a million lots, keeping `lots_fefo` up row by row
+    /// rewrites most of its pages at every page's commit). True when they are deferred now,
+    /// by this call or an earlier one whose download did not finish.
+    pub fn defer_indexes_for_download(&mut self, fresh_changes: i64) -> Result<bool, StoreError> {
+        if self.setting(DEFERRED_INDEXES_KEY)?.is_some() {
+            return Ok(true);
+        }
+        if fresh_changes <= DEFER_INDEXES_ABOVE {
+            return Ok(false);
+        }
+        let path = self.path().to_owned();
+        let c = |e| classify(&path, e);
+        let tx = self.begin_write()?;
+        if !super::import::no_lots_yet(&tx).map_err(c)? {
+            return Ok(false);
+        }
+        let sql = super::import::drop_deferred_indexes(&tx).map_err(c)?;
+        if sql.is_empty() {
+            return Ok(false);
+        }
+        set(&tx, DEFERRED_INDEXES_KEY, &sql.join(";\n")).map_err(c)?;
+        tx.commit().map_err(c)?;
+        // A larger page cache while the lots come in, as `lotline import` has (still bounded),
+        // and rarer WAL checkpoints.
+        let _ = self.conn().execute_batch(super::BULK_DOWNLOAD);
+        Ok(true)
+    }
+
+    /// Makes the indexes [`Store::defer_indexes_for_download`] dropped again, in one transaction
+    /// (at the end of the download, or when a cache is opened after one was cut short). True when
+    /// there were any.
+    pub fn restore_deferred_indexes(&mut self) -> Result<bool, StoreError> {
+        if self.setting(DEFERRED_INDEXES_KEY)?.is_none() {
+            return Ok(false);
+        }
+        let path = self.path().to_owned();
+        let c = |e| classify(&path, e);
+        let tx = self.begin_write()?;
+        // Read again inside the write transaction: another connection may have just done it.
+        let sql: Option<String> = tx
+            .query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                [DEFERRED_INDEXES_KEY],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(c)?;
+        let Some(sql) = sql else { return Ok(false) };
+        tx.execute_batch(&sql).map_err(c)?;
+        tx.execute("DELETE FROM settings WHERE key = ?1", [DEFERRED_INDEXES_KEY])
+            .map_err(c)?;
+        tx.commit().map_err(c)?;
+        let _ = self.conn().execute_batch(super::AFTER_BULK_DOWNLOAD);
+        // The WAL grew while the download ran: give the disk back (it answers with a row).
+        let _ = self.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        Ok(true)
     }
 
     /// Stamps the last successful sync.

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use chrono::{DateTime, FixedOffset};
-use lotline_protocol::sync::{BucketInfo, EnrollRequest, MAX_PAGE_CHANGES, UploadRequest};
+use lotline_protocol::sync::{BucketInfo, ChangePage, EnrollRequest, MAX_PAGE_CHANGES, UploadRequest, fold_checksum};
 
 pub use client::{HubClient, SyncError};
 
@@ -48,6 +48,49 @@ impl CycleReport {
     /// Nothing queued and every bucket current.
     pub fn current(&self) -> bool {
         self.queued == 0 && !self.deferred
+    }
+}
+
+/// The runtime sync runs on: the caller's thread drives [`cycle`] (which applies pages to the
+/// cache there), and one worker thread fetches the next change page meanwhile.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("lotline-sync-io")
+        .enable_all()
+        .build()
+}
+
+/// A change page with the wrapping sum of its changes' checksums.
+type Summed = (ChangePage, u32);
+
+/// A change page being fetched (and its checksums summed) in the background; dropped, the fetch
+/// is cancelled.
+struct Prefetch(tokio::task::JoinHandle<Result<Summed, SyncError>>);
+
+impl Prefetch {
+    fn start(client: &HubClient, bucket: &str, after: i64, generation: i64) -> Prefetch {
+        let (client, bucket) = (client.clone(), bucket.to_owned());
+        Prefetch(tokio::spawn(async move {
+            let page = client.changes(&bucket, after, generation, MAX_PAGE_CHANGES).await?;
+            let sum = fold_checksum(0, &page.changes);
+            Ok((page, sum))
+        }))
+    }
+
+    /// The page; `None` if the fetch was cancelled (then fetch it again).
+    async fn page(mut self) -> Option<Result<Summed, SyncError>> {
+        match (&mut self.0).await {
+            Ok(r) => Some(r),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => None,
+        }
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -143,6 +186,9 @@ pub async fn cycle(
         let fresh = st.checkpoint == 0 || st.generation != b.generation;
         left.insert(b.name.clone(), if fresh { b.changes } else { 0 });
     }
+    // A first download of a large hub builds some indexes once at its end (see
+    // `Store::defer_indexes_for_download`).
+    store.defer_indexes_for_download(left.values().sum())?;
     let started = Instant::now();
     let mut done: i64 = 0;
     for b in &list {
@@ -152,10 +198,24 @@ pub async fn cycle(
             st = store.bucket(&b.name)?;
         }
         let mut restarts = 0;
+        // The page after the one being applied, fetched meanwhile (on a multi-thread runtime,
+        // see [`runtime`]; on a current-thread one it simply waits its turn).
+        let mut next: Option<Prefetch> = None;
         loop {
-            let page = client
-                .changes(&b.name, st.checkpoint, st.generation, MAX_PAGE_CHANGES)
-                .await?;
+            let fetched = match next.take() {
+                Some(p) => p.page().await,
+                None => None,
+            };
+            let (page, sum) = match fetched {
+                Some(summed) => summed?,
+                None => {
+                    let page = client
+                        .changes(&b.name, st.checkpoint, st.generation, MAX_PAGE_CHANGES)
+                        .await?;
+                    let sum = fold_checksum(0, &page.changes);
+                    (page, sum)
+                }
+            };
             if page.generation != st.generation {
                 // The hub raised the bucket's generation: fetch it again from the start (the
                 // outbox is not touched).
@@ -167,14 +227,20 @@ pub async fn cycle(
                 }
                 continue;
             }
+            if page.more {
+                next = Some(Prefetch::start(client, &b.name, page.checkpoint, page.generation));
+            }
             let applying = Instant::now();
-            let applied = store.apply_page(&page)?;
+            let applied = store.apply_summed_page(&page, sum)?;
             rep.apply_us += applying.elapsed().as_micros() as u64;
+            let (more, remaining) = (page.more, page.remaining);
+            // Freed where it was allocated (the fetching thread), not on this one.
+            tokio::spawn(async move { drop(page) });
             match applied {
                 PageApplied::Applied(n) => {
                     rep.downloaded += n;
                     done += n as i64;
-                    left.insert(b.name.clone(), page.remaining.max(0));
+                    left.insert(b.name.clone(), remaining.max(0));
                     let rest: i64 = left.values().sum();
                     let total = done + rest;
                     if total > 0 && (rest > 0 || done > 0) {
@@ -187,7 +253,7 @@ pub async fn cycle(
                         });
                     }
                     st = store.bucket(&b.name)?;
-                    if !page.more {
+                    if !more {
                         break;
                     }
                 }
@@ -196,6 +262,8 @@ pub async fn cycle(
                     break;
                 }
                 PageApplied::ChecksumMismatch { .. } => {
+                    // The bucket starts again from 0: the page fetched after this one is moot.
+                    next = None;
                     st = store.bucket(&b.name)?;
                     restarts += 1;
                     if restarts > 3 {
@@ -206,6 +274,7 @@ pub async fn cycle(
             }
         }
     }
+    store.restore_deferred_indexes()?;
     rep.queued = store.unsent()?;
     store.set_last_sync(now())?;
     Ok(rep)

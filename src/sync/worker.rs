@@ -1,5 +1,5 @@
-//! The sync worker: its own thread running a current-thread tokio runtime (the Slint event loop
-//! keeps the main thread). A cycle runs when a command is written (the session pokes it), every
+//! The sync worker: its own thread running the sync runtime (`sync::runtime`, whose one worker
+//! thread fetches change pages; the Slint event loop keeps the main thread). A cycle runs when a command is written (the session pokes it), every
 //! [`INTERVAL`], and on start; a failure waits with exponential backoff and full jitter (capped at
 //! 60 s) — a successful request is the truth about connectivity. A 426 (update lotline) or 401
 //! stops the retries until the app is updated or the device enrolled again. Status goes out
@@ -126,10 +126,10 @@ pub fn start(
     let thread = std::thread::Builder::new()
         .name("lotline-sync".into())
         .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let rt = match crate::sync::runtime() {
                 Ok(rt) => rt,
                 Err(e) => {
-                    eprintln!("lotline: sync cannot start: {e}");
+                    tracing::error!("sync cannot start: {e}");
                     return;
                 }
             };

@@ -321,6 +321,10 @@ struct Importer<'a, 't> {
     stock: Vec<(String, String, String, i64)>,
     /// Lots read and not written yet (see [`Importer::flush_lots`]).
     lots: Vec<rows::Lot>,
+    /// Each lot's place in this import's change log (`item/lot` → n), so the stock's changes
+    /// follow their lots' order: a device's first download then appends each stock row next to
+    /// the last instead of looking its lot up at random across the whole cache.
+    lot_order: HashMap<String, u64>,
 }
 
 /// Lots written per statement.
@@ -340,6 +344,7 @@ impl<'a, 't> Importer<'a, 't> {
             report: ImportReport::default(),
             stock: Vec::new(),
             lots: Vec::new(),
+            lot_order: HashMap::new(),
         }
     }
 
@@ -502,9 +507,12 @@ impl<'a, 't> Importer<'a, 't> {
                 }
             }
             Row::Lot(l) => {
-                if !self.first(2, format!("{}/{}", l.item, l.lot), at) {
+                let key = format!("{}/{}", l.item, l.lot);
+                if !self.first(2, key.clone(), at) {
                     return Ok(());
                 }
+                let n = self.lot_order.len() as u64;
+                self.lot_order.insert(key, n);
                 self.refs.push((at_of("item"), Ref::Item(l.item.clone())));
                 let d = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
                 self.lots.push(rows::Lot {
@@ -748,7 +756,8 @@ impl<'a, 't> Importer<'a, 't> {
         }
         // Stock last: its bucket follows its location's site, known once every location is in.
         let stock = std::mem::take(&mut self.stock);
-        write_stock(self.tx, &mut self.log, stock)?;
+        let lot_order = std::mem::take(&mut self.lot_order);
+        write_stock(self.tx, &mut self.log, stock, &lot_order)?;
         self.log.finish(self.tx)?;
         Ok(self.report)
     }
@@ -860,12 +869,26 @@ fn write_lots(tx: &mut Tx<'_>, lots: &[rows::Lot], now: &str) -> Result<(), HubE
 }
 
 /// The stock rows (a quantity of 0 deletes one): copied into a staging table, then deleted and
-/// upserted each in one statement; then their changes, in key order, in their locations' buckets.
-fn write_stock(tx: &mut Tx<'_>, log: &mut Log, mut stock: Vec<(String, String, String, i64)>) -> Result<(), HubError> {
+/// upserted each in one statement; then their changes, in their locations' buckets: those of
+/// this import's lots in the order of the lots (`lot_order`), the rest after them in key order.
+fn write_stock(
+    tx: &mut Tx<'_>,
+    log: &mut Log,
+    stock: Vec<(String, String, String, i64)>,
+    lot_order: &HashMap<String, u64>,
+) -> Result<(), HubError> {
     if stock.is_empty() {
         return Ok(());
     }
-    stock.sort();
+    let mut ordered: Vec<(u64, (String, String, String, i64))> = stock
+        .into_iter()
+        .map(|s| {
+            let n = lot_order.get(&format!("{}/{}", s.0, s.1)).copied().unwrap_or(u64::MAX);
+            (n, s)
+        })
+        .collect();
+    ordered.sort();
+    let stock: Vec<(String, String, String, i64)> = ordered.into_iter().map(|(_, s)| s).collect();
     tx.batch(
         "CREATE TEMP TABLE IF NOT EXISTS import_stock (
             item TEXT NOT NULL, lot TEXT NOT NULL, location TEXT NOT NULL, qty BIGINT NOT NULL);

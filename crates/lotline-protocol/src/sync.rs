@@ -198,13 +198,24 @@ pub enum ChangeOp {
 /// JSON of `data` (object keys sorted), tab-separated. Both sides compute it from the values, so
 /// it does not depend on how either side orders keys.
 pub fn change_checksum(c: &Change) -> u32 {
+    use std::io::Write;
+    thread_local! {
+        // Reused: a first download checksums a million changes.
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
     let op = match c.op {
         ChangeOp::Put => "put",
         ChangeOp::Delete => "delete",
     };
-    let data = c.data.as_ref().map(canonical_json).unwrap_or_default();
-    let text = format!("{}\t{}\t{}\t{}\t{}", c.seq, c.table, c.key, op, data);
-    crc32(text.as_bytes())
+    BUF.with_borrow_mut(|buf| {
+        buf.clear();
+        // Writing to a Vec cannot fail.
+        let _ = write!(buf, "{}\t{}\t{}\t{}\t", c.seq, c.table, c.key, op);
+        if let Some(d) = &c.data {
+            write_canonical(d, buf);
+        }
+        crc32(buf)
+    })
 }
 
 /// A bucket's running checksum after `changes`, from `start`.
@@ -216,38 +227,42 @@ pub fn fold_checksum(start: u32, changes: &[Change]) -> u32 {
 
 /// JSON with every object's keys in sorted order, no spaces.
 pub fn canonical_json(v: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(v, &mut out);
-    out
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn write_canonical(v: &Value, out: &mut String) {
+fn write_canonical(v: &Value, out: &mut Vec<u8>) {
+    // Writing to a Vec cannot fail, and a JSON value always serialises.
     match v {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            out.push('{');
+            out.push(b'{');
             for (i, k) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
+                let _ = serde_json::to_writer(&mut *out, k);
+                out.push(b':');
                 write_canonical(&map[k], out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, x) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(x, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        other => out.push_str(&other.to_string()),
+        other => {
+            let _ = serde_json::to_writer(&mut *out, other);
+        }
     }
 }
 
@@ -354,11 +369,23 @@ mod tests {
         );
         let c = Change { seq: 8, ..a.clone() };
         assert_ne!(change_checksum(&a), change_checksum(&c));
+        // The exact bytes checksummed, as computed elsewhere (Python's zlib.crc32 of
+        // "7\tlot\tI1/L1\tput\t" and the canonical JSON above): the hub and older devices agree.
+        assert_eq!(change_checksum(&a), 0x671f_bf1c);
+        let e = Change {
+            seq: 9,
+            table: "item".into(),
+            key: "料/\"x\"".into(),
+            op: ChangeOp::Put,
+            data: Some(json!({"name_zh": "测试\n"})),
+        };
+        assert_eq!(change_checksum(&e), 0xbd2d_0273);
         let d = Change {
             op: ChangeOp::Delete,
             data: None,
             ..a.clone()
         };
+        assert_eq!(change_checksum(&d), 0x69f4_bcbf);
         assert_eq!(
             fold_checksum(0, &[a.clone(), d.clone()]),
             change_checksum(&a).wrapping_add(change_checksum(&d))

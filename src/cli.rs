@@ -25,7 +25,12 @@ use crate::ui::{self, Lang, UiOptions};
 #[derive(Parser, Debug)]
 #[command(name = "lotline", version, about = "Scan a lot and see at once whether it may move.", long_about = None)]
 pub struct Cli {
-    /// The cache database. Default: the user data directory, created with demo data on first run.
+    /// The configuration file (default: /etc/lotline/lotline.toml when it exists, or the file
+    /// $LOTLINE_CONFIG names; an empty $LOTLINE_CONFIG reads none). Flags override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The cache database. Default: the configuration's `[cache] db`, else the user data
+    /// directory, created with demo data on first run.
     #[arg(long, global = true)]
     db: Option<PathBuf>,
     /// UI language (default: from $LANG).
@@ -37,22 +42,36 @@ pub struct Cli {
     devices_given: Vec<String>,
     /// Without --device: `auto` uses the profiled devices attached to this machine, or simulated
     /// ones when none is found; `simulated` always simulates; `none` uses only the keyboard.
-    #[arg(long, value_enum, default_value = "auto")]
-    devices: DevicesArg,
-    /// Minutes without an action after which the app locks and asks for a login again.
-    #[arg(long, default_value_t = 5, value_name = "MINUTES")]
-    idle_lock: u32,
+    /// Default: the configuration's `[devices] mode`, else auto.
+    #[arg(long, value_enum)]
+    devices: Option<DevicesArg>,
+    /// Minutes without an action after which the app locks and asks for a login again
+    /// (default: the configuration's, else 5).
+    #[arg(long, value_name = "MINUTES")]
+    idle_lock: Option<u32>,
     /// No verdict sounds (the LEDs and vibrator a terminal profile names still answer).
     #[arg(long)]
     mute: bool,
-    /// Verdict sound volume, in percent of the sounds' own level.
-    #[arg(long, default_value_t = 100, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
-    volume: u8,
-    /// Device profiles that override or add to the shipped ones.
-    #[arg(long, global = true, default_value = crate::devices::profile::SYSTEM_DIR)]
-    profiles_dir: PathBuf,
+    /// Verdict sound volume, in percent of the sounds' own level (default: the configuration's,
+    /// else 100).
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    volume: Option<u8>,
+    /// Device profiles that override or add to the shipped ones (default: the configuration's,
+    /// else /etc/lotline/hw-profiles.d).
+    #[arg(long, global = true)]
+    profiles_dir: Option<PathBuf>,
+    /// The configuration file's settings, read once the flags are parsed.
+    #[arg(skip)]
+    settings: crate::config::Config,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCmd {
+    /// Checks FILE (default /etc/lotline/lotline.toml): exit 0 when valid; otherwise exit 1 with
+    /// each problem as `FILE:LINE: key: problem` (in English, then in Chinese) on stderr.
+    Check { file: Option<PathBuf> },
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -231,20 +250,38 @@ enum Command {
         #[arg(long)]
         location: Option<String>,
     },
-    /// Enrols this device with a lotline-hub using a one-time code (`lotline-hub enroll`); prints
-    /// one JSON line: {device_id, site, server}.
+    /// Enrols this device with a lotline-hub using a one-time code (`lotline-hub enroll`), making
+    /// its cache if there is none (the master data comes with the first sync); prints one JSON
+    /// line: {device_id, site, server}.
     Enroll {
         /// The hub's URL: https://…, or http:// to this machine (or with --allow-plain-http).
+        /// Default: the configuration's `[hub] url`.
         #[arg(long)]
-        server: String,
+        server: Option<String>,
         #[arg(long)]
         code: String,
-        /// A site's own CA certificate (PEM), trusted besides the web's roots.
+        /// A site's own CA certificate (PEM), trusted besides the web's roots (default: the
+        /// configuration's `[hub] ca`).
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
         /// Allow plain http to a host other than this machine (a trusted network only).
         #[arg(long)]
         allow_plain_http: bool,
+    },
+    /// A health report to read over the phone, in the UI language: the devices (found, simulated,
+    /// lost), the cache (integrity, size, free disk), the clock (against the hub's), the hub
+    /// (enrolled, reachable, last sync) and the queue (unsent, the oldest's age). Exit 0 when all
+    /// is well, 1 when something needs attention (lines marked !!).
+    Doctor {
+        /// Which devices to look for when none is named (default: as the app would, from the
+        /// configuration, else auto).
+        #[arg(long = "devices", value_enum)]
+        devices_mode: Option<DevicesArg>,
+    },
+    /// Checks a configuration file.
+    Config {
+        #[command(subcommand)]
+        what: ConfigCmd,
     },
     /// Syncs with the hub: without --once, in the foreground until SIGINT/SIGTERM, one log line
     /// per cycle; with --once, until the queue is empty and every bucket current, then one JSON
@@ -403,9 +440,9 @@ enum BenchWhat {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
-    /// Sync against the embedded hub on loopback: a first download of `lots` lots into an empty
-    /// cache (rows/s, peak memory), draining `commands` queued commands (median of `rounds`), and
-    /// the verdict on the device against an HTTP look-up of the same lot (the ratio).
+    /// Sync against the embedded hub on loopback: first downloads of `lots` lots into empty
+    /// caches (rows/s, peak memory) and draining `commands` queued commands (medians of `rounds`
+    /// each), and the verdict on the device against an HTTP look-up of the same lot (the ratio).
     #[cfg(feature = "embedded-hub")]
     Sync {
         #[arg(long, default_value_t = 1_000_000)]
@@ -464,7 +501,84 @@ fn today_or_clock(t: Option<NaiveDate>) -> NaiveDate {
 }
 
 fn require_db(db: &Option<PathBuf>) -> anyhow::Result<&Path> {
-    db.as_deref().context("--db PATH is required for this command")
+    db.as_deref().ok_or_else(|| {
+        anyhow::Error::new(Text::new(
+            "--db PATH is required for this command (or [cache] db in the configuration)",
+            "此命令需要 --db PATH（或配置文件中的 [cache] db）",
+        ))
+    })
+}
+
+impl Cli {
+    /// Profiles that override the shipped ones: the flag, the configuration, or the system folder.
+    fn profiles_dir(&self) -> PathBuf {
+        self.profiles_dir
+            .clone()
+            .or_else(|| self.settings.profiles_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(crate::devices::profile::SYSTEM_DIR))
+    }
+
+    /// Reads the configuration in effect (`--config`, else `$LOTLINE_CONFIG`, else the default
+    /// file when it exists) and fills in what no flag gave.
+    fn read_config(&mut self) -> anyhow::Result<()> {
+        let from_env = std::env::var_os("LOTLINE_CONFIG");
+        let given = self.config.clone().or_else(|| from_env.clone().map(PathBuf::from));
+        let loaded = match (&given, &from_env) {
+            (None, Some(_)) => None,
+            (Some(p), _) if p.as_os_str().is_empty() => None,
+            (given, _) => crate::config::load_effective(given.as_deref())?,
+        };
+        let Some((_, c)) = loaded else { return Ok(()) };
+        if self.db.is_none() {
+            self.db = c.db.clone();
+        }
+        if self.lang.is_none() {
+            self.lang = c.language.map(|l| match l {
+                crate::config::Language::En => LangArg::En,
+                crate::config::Language::Zh => LangArg::Zh,
+            });
+        }
+        if self.devices_given.is_empty() {
+            self.devices_given = c.devices.clone();
+        }
+        if self.devices.is_none() {
+            self.devices = c.devices_mode.map(|m| match m {
+                crate::config::DevicesMode::Auto => DevicesArg::Auto,
+                crate::config::DevicesMode::Simulated => DevicesArg::Simulated,
+                crate::config::DevicesMode::None => DevicesArg::None,
+            });
+        }
+        if self.idle_lock.is_none() {
+            self.idle_lock = c.idle_lock_minutes;
+        }
+        if self.volume.is_none() {
+            self.volume = c.volume;
+        }
+        self.settings = c;
+        Ok(())
+    }
+}
+
+/// `lotline config check [FILE]`.
+/// True when the file is valid; otherwise its problems are on stderr.
+fn config_check(file: Option<PathBuf>) -> anyhow::Result<bool> {
+    let path = file.unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_PATH));
+    match crate::config::load(&path) {
+        Ok(_) => {
+            println!("{}: valid / 有效", path.display());
+            Ok(true)
+        }
+        Err(e) => {
+            let mut err = std::io::stderr().lock();
+            for p in &e.0 {
+                writeln!(err, "{p}")?;
+            }
+            for p in &e.0 {
+                writeln!(err, "{}", p.line_zh())?;
+            }
+            Ok(false)
+        }
+    }
 }
 
 fn lang_from_env() -> Lang {
@@ -476,17 +590,37 @@ fn lang_from_env() -> Lang {
 
 /// Runs the command line; the exit code is 0 on success, 1 on a failure (message on stderr), 2 on bad usage.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // `config check` reads the file it is given and nothing else: the file in effect may be the
+    // broken one.
+    if let Some(Command::Config {
+        what: ConfigCmd::Check { file },
+    }) = &cli.command
+    {
+        return match config_check(file.clone()) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => report(&e),
+        };
+    }
+    if let Err(e) = cli.read_config() {
+        return report(&e);
+    }
+    crate::logging::init(cli.settings.log_level.as_deref());
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("lotline: {e:#}");
-            if let Some(zh) = message_zh(&e) {
-                eprintln!("lotline: {zh}");
-            }
-            ExitCode::FAILURE
-        }
+        Err(e) => report(&e),
     }
+}
+
+/// Writes a failure to stderr, in English and in Chinese; exit code 1.
+fn report(e: &anyhow::Error) -> ExitCode {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "lotline: {e:#}");
+    if let Some(zh) = message_zh(e) {
+        let _ = writeln!(err, "lotline: {zh}");
+    }
+    ExitCode::FAILURE
 }
 
 /// The Chinese message of the first error in `e`'s chain that has one.
@@ -498,6 +632,9 @@ fn message_zh(e: &anyhow::Error) -> Option<String> {
             return Some(t.message_zh());
         }
         if let Some(e) = cause.downcast_ref::<StoreError>() {
+            return Some(e.message_zh());
+        }
+        if let Some(e) = cause.downcast_ref::<crate::config::ConfigError>() {
             return Some(e.message_zh());
         }
         if let Some(e) = cause.downcast_ref::<crate::devices::profile::ProfileError>() {
@@ -529,16 +666,27 @@ fn message_zh(e: &anyhow::Error) -> Option<String> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let profiles_dir = cli.profiles_dir();
     match cli.command {
-        None => run_gui(
-            cli.db,
-            cli.lang.map(Lang::from).unwrap_or_else(lang_from_env),
-            &cli.devices_given,
-            cli.devices,
-            &cli.profiles_dir,
-            cli.idle_lock,
-            if cli.mute { 0 } else { cli.volume },
-        ),
+        None => {
+            // The KMS backend turns the screen as the configuration says, unless the environment
+            // already does (it is read when the backend starts, below).
+            if let Some(r) = cli.settings.rotation
+                && std::env::var_os("SLINT_KMS_ROTATION").is_none()
+            {
+                // SAFETY: no other thread runs yet; the backend reads the variable later on this one.
+                unsafe { std::env::set_var("SLINT_KMS_ROTATION", r.to_string()) };
+            }
+            run_gui(
+                cli.db,
+                cli.lang.map(Lang::from).unwrap_or_else(lang_from_env),
+                &cli.devices_given,
+                cli.devices.unwrap_or(DevicesArg::Auto),
+                &profiles_dir,
+                cli.idle_lock.unwrap_or(5),
+                if cli.mute { 0 } else { cli.volume.unwrap_or(100) },
+            )
+        }
         Some(Command::DemoData { lots, seed, today }) => {
             let path = require_db(&cli.db)?;
             let new = NewFile::before(path);
@@ -681,7 +829,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             today,
             now,
             printer.as_deref(),
-            &cli.profiles_dir,
+            &profiles_dir,
         ),
         Some(Command::Stock { item, lot, location }) => {
             let path = require_db(&cli.db)?;
@@ -703,15 +851,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             allow_plain_http,
         }) => {
             let path = require_db(&cli.db)?;
-            let mut store = Store::open(path)?;
+            let server = server.or_else(|| cli.settings.hub_url.clone()).ok_or_else(|| {
+                Text::new(
+                    "--server URL is required (or [hub] url in the configuration)",
+                    "需要 --server URL（或配置文件中的 [hub] url）",
+                )
+            })?;
+            let ca = ca.or_else(|| cli.settings.hub_ca.clone());
+            // A new handheld's cache is made by its enrolment (its master data comes with the
+            // first sync); a failed enrolment leaves the path as it was.
+            let new = NewFile::before(path);
+            let mut store = Store::create(path).inspect_err(|_| new.undo())?;
             let rt = sync_runtime()?;
-            let resp = rt.block_on(crate::sync::enroll(
+            let resp = match rt.block_on(crate::sync::enroll(
                 &mut store,
                 &server,
                 &code,
                 ca.as_deref(),
                 allow_plain_http,
-            ))?;
+            )) {
+                Ok(r) => r,
+                Err(e) => {
+                    drop(store);
+                    new.undo();
+                    return Err(e.into());
+                }
+            };
             let cfg = store.sync_config().map_err(|e| e.in_file(path))?;
             println!(
                 "{}",
@@ -724,6 +889,48 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Sync { once }) => sync_command(require_db(&cli.db)?, once),
+        Some(Command::Config {
+            what: ConfigCmd::Check { file },
+        }) => {
+            // `main` runs this before reading any configuration; here for completeness.
+            if !config_check(file)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Some(Command::Doctor { devices_mode }) => {
+            use crate::app::doctor;
+            let db = match cli.db.clone() {
+                Some(p) => p,
+                None => default_db()?,
+            };
+            let mode = match devices_mode.or(cli.devices).unwrap_or(DevicesArg::Auto) {
+                DevicesArg::Auto => doctor::DevicesMode::Auto,
+                DevicesArg::Simulated => doctor::DevicesMode::Simulated,
+                DevicesArg::None => doctor::DevicesMode::None,
+            };
+            let profiles = load_profiles(&profiles_dir);
+            let machine = crate::app::devices::MachineInfo::default();
+            let input = doctor::Input {
+                db: &db,
+                devices: &cli.devices_given,
+                mode,
+                profiles: &profiles,
+                machine: &machine,
+                site: cli.settings.site.as_deref(),
+                now: chrono::Local::now().fixed_offset(),
+            };
+            let report = doctor::gather(&input, &|c| doctor::hub_health(c, std::time::Duration::from_secs(5)));
+            let zh = cli.lang.map(Lang::from).unwrap_or_else(lang_from_env) == Lang::Zh;
+            for line in report.lines(zh) {
+                println!("{line}");
+            }
+            if report.needs_attention() {
+                std::io::stdout().flush()?;
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Some(Command::Outbox {
             what: OutboxWhat::Export { out },
         }) => {
@@ -804,7 +1011,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             today,
         }) => screenshot(
             cli.db,
-            &cli.profiles_dir,
+            &profiles_dir,
             screen,
             &out,
             size,
@@ -819,9 +1026,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             port,
             duration,
             inventory,
-        }) => listen(&cli.profiles_dir, &profile, port.as_deref(), duration, inventory),
-        Some(Command::Simulate { what }) => simulate(&cli.profiles_dir, what),
-        Some(Command::Profiles { what }) => profiles(&cli.profiles_dir, what),
+        }) => listen(&profiles_dir, &profile, port.as_deref(), duration, inventory),
+        Some(Command::Simulate { what }) => simulate(&profiles_dir, what),
+        Some(Command::Profiles { what }) => profiles(&profiles_dir, what),
         Some(Command::Bench {
             what: BenchWhat::Grammar { rounds, seconds, kind },
         }) => crate::bench::grammar(rounds, seconds, kind.as_deref()),
@@ -859,7 +1066,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// The sync client's runtime on this thread (the command line has no event loop to keep).
 fn sync_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+    Ok(crate::sync::runtime()?)
 }
 
 static STOP_SIGNAL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -1445,8 +1652,8 @@ fn start_devices(
         }
         if chosen.is_empty() {
             if mode == DevicesArg::Auto {
-                eprintln!(
-                    "lotline: no scanner or RFID reader found: using a simulated scanner and reader (see --device, --devices)"
+                tracing::warn!(
+                    "no scanner or RFID reader found: using a simulated scanner and reader (see --device, --devices)"
                 );
             }
             let sim = start_simulated(&profiles, units, sink)?;
@@ -1460,7 +1667,7 @@ fn start_devices(
     }
     for (p, port) in chosen {
         let h = start(&p, port.as_deref(), sink.clone(), false)?;
-        eprintln!("lotline: using {}", h.device);
+        tracing::info!(device = %h.device, "using the device");
         match h.kind {
             DeviceKind::Scanner => out.scanner = Some(h),
             DeviceKind::Rfid => out.rfid = Some(h),

@@ -10,7 +10,9 @@ pub mod bench_devices;
 #[cfg(feature = "embedded-hub")]
 pub mod bench_sync;
 pub mod cli;
+pub mod config;
 pub mod devices;
+pub mod logging;
 /// The pure domain, a crate of its own (`crates/lotline-domain`), under its old name.
 pub use lotline_domain as domain;
 pub mod store;

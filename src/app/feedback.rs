@@ -52,9 +52,9 @@ const CLOSE_WAIT: Duration = Duration::from_millis(300);
 /// Where the feedback thread's log lines go: stderr (the journal) in the app, a buffer in tests.
 pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// Log lines to stderr, as `lotline: ...` like the rest of the app's log.
+/// Log lines to the app's log (`tracing`: the journal under systemd, stderr otherwise).
 pub fn stderr_log() -> Log {
-    Arc::new(|line: &str| eprintln!("lotline: {line}"))
+    Arc::new(|line: &str| tracing::warn!(target: "lotline::feedback", "{line}"))
 }
 
 /// Why sounds cannot be played.
@@ -143,7 +143,7 @@ impl Feedback {
                 done: Some(done),
             },
             Err(e) => {
-                eprintln!("lotline: cannot start the feedback thread ({e}): no sounds, LEDs or vibration");
+                tracing::error!("cannot start the feedback thread ({e}): no sounds, LEDs or vibration");
                 Feedback::off()
             }
         }

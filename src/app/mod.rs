@@ -4,6 +4,7 @@
 pub mod check;
 pub mod decode;
 pub mod devices;
+pub mod doctor;
 #[cfg(feature = "embedded-hub")]
 pub mod embedded;
 pub mod feedback;

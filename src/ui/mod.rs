@@ -349,7 +349,7 @@ pub fn refresh(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {
 /// Selects the catalogue for `lang`. Logs instead of failing: English is always there.
 fn select_language(lang: Lang) {
     if let Err(e) = slint::select_bundled_translation(lang.catalogue()) {
-        eprintln!("lotline: cannot switch language to {}: {e}", lang.code());
+        tracing::warn!(lang = lang.code(), "cannot switch language: {e}");
     }
 }
 

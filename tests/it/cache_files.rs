@@ -42,6 +42,7 @@ fn names(snap: &[(String, Vec<u8>, std::time::SystemTime)]) -> Vec<&str> {
 /// Runs lotline with extra environment variables.
 fn lotline_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lotline"));
+    cmd.env("LOTLINE_CONFIG", "");
     cmd.args(args)
         .env("FONTCONFIG_FILE", fonts_hidden_conf())
         .env_remove("LANG")

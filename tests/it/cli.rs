@@ -392,6 +392,7 @@ fn first_run_without_db_creates_the_demo_cache_in_the_data_directory() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("home.png");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_lotline"))
+        .env("LOTLINE_CONFIG", "")
         .args(["screenshot", "--screen", "home", "--out", out.to_str().unwrap()])
         .env("XDG_DATA_HOME", dir.path())
         .env("HOME", dir.path())
@@ -497,4 +498,72 @@ fn epc_prints_uris_and_the_element_string() {
     assert_eq!(lines[2]["error"]["code"], "not_hex");
     assert_eq!(lines[3]["ok"], true, "a TID/non-GS1 EPC is kept raw: {}", lines[3]);
     assert_eq!(lines[3]["gs1"], false);
+}
+
+/// `lotline config check [FILE]`: 0 for a valid file; 1 with each problem as
+/// `FILE:LINE: key: problem`, in English then in Chinese. `--config` feeds the settings to any
+/// command, flags win over it, and a broken one stops the command with the same lines.
+#[test]
+fn config_check_and_the_settings_it_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/config/lotline.toml");
+    let o = lotline(&["config", "check", shipped]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("valid"), "{}", stdout(&o));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[ui]\nvolume = 150\nlanguge = \"zh\"\n\n[devices]\nmode = \"usb\"\n",
+    )
+    .unwrap();
+    let o = lotline(&["config", "check", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let f = bad.display().to_string();
+    let lines: Vec<String> = stderr(&o).lines().map(str::to_owned).collect();
+    assert_eq!(
+        lines[..3],
+        [
+            format!("{f}:2: ui.volume: must be from 0 to 100"),
+            format!("{f}:3: ui.languge: unknown key (section [ui] has language, idle_lock_minutes, volume, rotation)"),
+            format!("{f}:6: devices.mode: 'usb' is not one of \"auto\", \"simulated\", \"none\""),
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert!(lines[3].starts_with(&format!("{f}:2: ui.volume: 须在")), "{lines:?}");
+    let o = lotline(&["config", "check", dir.path().join("none.toml").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("none.toml: (file): cannot be read"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("无法读取"), "{}", stderr(&o));
+
+    // A broken file named with --config stops any command, nothing written.
+    let db = dir.path().join("from-config.db");
+    let o = lotline(&["--config", bad.to_str().unwrap(), "demo-data", "--lots", "5"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(&format!("{f}:2: ui.volume")), "{}", stderr(&o));
+    assert!(!db.exists());
+
+    // A good one gives the cache's path when no --db does; --db wins over it.
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, format!("[cache]\ndb = \"{}\"\n", db.display())).unwrap();
+    let o = lotline(&["--config", good.to_str().unwrap(), "demo-data", "--lots", "5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(db.exists());
+    let other = dir.path().join("flag.db");
+    let o = lotline(&[
+        "--config",
+        good.to_str().unwrap(),
+        "--db",
+        other.to_str().unwrap(),
+        "demo-data",
+        "--lots",
+        "5",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(other.exists());
 }

@@ -586,6 +586,7 @@ fn detection_finds_profiled_devices_from_sysfs_and_dev() {
 #[test]
 fn listen_prints_tags_from_a_simulated_reader() {
     let mut sim = std::process::Command::new(env!("CARGO_BIN_EXE_lotline"))
+        .env("LOTLINE_CONFIG", "")
         .args([
             "simulate",
             "rfid",
@@ -647,6 +648,7 @@ fn listen_prints_scans_from_a_scripted_scanner() {
     )
     .unwrap();
     let mut sim = std::process::Command::new(env!("CARGO_BIN_EXE_lotline"))
+        .env("LOTLINE_CONFIG", "")
         .args([
             "simulate",
             "scanner",

@@ -319,6 +319,7 @@ fn a_process_killed_right_after_a_confirmation_loses_nothing() {
     const ROUNDS: usize = 20;
     for round in 0..ROUNDS {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lotline"))
+            .env("LOTLINE_CONFIG", "")
             .args([
                 "run-script",
                 "--db",

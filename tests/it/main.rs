@@ -30,6 +30,7 @@ pub fn lotline(args: &[&str]) -> Output {
 pub fn lotline_in(args: &[&str], stdin: Option<&str>) -> Output {
     use std::io::Write;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lotline"));
+    cmd.env("LOTLINE_CONFIG", "");
     cmd.args(args)
         .env("FONTCONFIG_FILE", fonts_hidden_conf())
         .env_remove("LANG")

@@ -401,15 +401,17 @@ fn sync_after_outbox_export_and_hub_ingest_gets_the_stored_outcomes() {
 #[test]
 fn sync_first_download_of_thousands_of_lots_and_a_generation_change() {
     let dir = tempfile::tempdir().unwrap();
-    // The hub has 3,000 more lots of an item the device never heard of.
+    // The hub has more than a page of lots of an item the device never heard of.
+    const BULK: i64 = 10_500;
     let mut fixture: Value = serde_json::from_slice(&std::fs::read(FIXTURE).unwrap()).unwrap();
     fixture["items"].as_array_mut().unwrap().push(serde_json::json!({
         "id": "B900", "name_en": "Bulk beans", "name_zh": "散装豆", "gtins": ["06901234500097"],
         "category": "food", "shelf_life_days": 365, "storage": "ambient"
     }));
-    for i in 0..3000 {
+    for i in 0..BULK {
         fixture["lots"].as_array_mut().unwrap().push(serde_json::json!({
-            "item": "B900", "lot": format!("B{i:05}"), "expiry": "2027-06-30", "status": "released"
+            "item": "B900", "lot": format!("B{i:05}"), "expiry": format!("2027-{:02}-28", i % 12 + 1),
+            "status": "released"
         }));
     }
     let big = dir.path().join("big.json");
@@ -419,15 +421,43 @@ fn sync_first_download_of_thousands_of_lots_and_a_generation_change() {
     let db = device(dir.path());
     enroll(&db, &hub);
     let s = sync_once(&db);
-    assert!(s["downloaded"].as_u64().unwrap() >= 3000, "{s}");
+    assert!(s["downloaded"].as_u64().unwrap() >= BULK as u64, "{s}");
     let lots = |db: &Path| -> i64 {
         rusqlite::Connection::open(db)
             .unwrap()
             .query_row("SELECT COUNT(*) FROM lots WHERE item_id = 'B900'", [], |r| r.get(0))
             .unwrap()
     };
-    assert_eq!(lots(&db), 3000);
+    assert_eq!(lots(&db), BULK);
     assert_eq!(check_verdict(&db, "(01)06901234500097(10)B02999"), "accept");
+
+    // A new handheld: `lotline enroll` makes its cache, and its first download (all of the hub,
+    // more than a page) builds the deferred indexes once at the end.
+    let fresh = dir.path().join("fresh.db");
+    enroll(&fresh, &hub);
+    let s = sync_once(&fresh);
+    assert_eq!(s["queued"], 0, "{s}");
+    assert_eq!(lots(&fresh), BULK);
+    assert_eq!(check_verdict(&fresh, "(01)06901234500097(10)B10499"), "accept");
+    let store = lotline::store::Store::open(&fresh).unwrap();
+    assert!(
+        store
+            .setting(lotline::store::sync::DEFERRED_INDEXES_KEY)
+            .unwrap()
+            .is_none()
+    );
+    let conn = rusqlite::Connection::open(&fresh).unwrap();
+    let has = |name: &str| -> bool {
+        conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+            == 1
+    };
+    assert!(has("lots_fefo") && has("stock_location") && has("serials_lot"));
+    drop(store);
     let store = lotline::store::Store::open(&db).unwrap();
     let global = store.bucket("global").unwrap();
     assert!(global.checkpoint > 0 && global.checksum != 0, "{global:?}");
@@ -440,10 +470,13 @@ fn sync_first_download_of_thousands_of_lots_and_a_generation_change() {
     let generation = lotline_hub::refetch(&hub.store, "global").unwrap();
     let s = sync_once(&db);
     assert_eq!(s["applied"], n as u64, "{s}");
-    assert!(s["downloaded"].as_u64().unwrap() >= 3000, "refetched from 0: {s}");
+    assert!(
+        s["downloaded"].as_u64().unwrap() >= BULK as u64,
+        "refetched from 0: {s}"
+    );
     assert_eq!(s["queued"], 0);
     assert_eq!(hub.commands(&hub_db).len(), n);
-    assert_eq!(lots(&db), 3000);
+    assert_eq!(lots(&db), BULK);
     let store = lotline::store::Store::open(&db).unwrap();
     assert_eq!(store.bucket("global").unwrap().generation, generation);
     assert_eq!(outbox(&db).len(), n);
@@ -606,65 +639,113 @@ fn sync_pages_wait_for_unsent_commands_and_checksums_are_checked() {
 /// cached statements, lots by (item, lot)). Measured as this thread's CPU time (SQLite runs on
 /// it), because the test machine's cores are shared with other tests and builds; the wall-clock
 /// rate is printed beside it.
+/// The secondary indexes a first download defers: dropped in one transaction with the mark, and
+/// back (the same SQL) when the cache is next opened if the download was cut short. Only a first
+/// download (no lots yet) larger than one page defers them.
 #[test]
-fn sync_applies_lot_pages_fast() {
-    use lotline::store::sync::PageApplied;
+fn sync_a_first_download_cut_short_gets_its_deferred_indexes_back() {
+    use lotline::store::sync::{DEFER_INDEXES_ABOVE, DEFERRED_INDEXES_KEY, PageApplied};
     use lotline_protocol::sync::{Change, ChangeOp, ChangePage, change_checksum};
     let dir = tempfile::tempdir().unwrap();
-    let db = device(dir.path());
-    let mut store = lotline::store::Store::open(&db).unwrap();
-    let (pages, per_page) = (10, 10_000);
-    // Best of three runs (fresh lots each time): the test machine's cores are shared.
-    let mut best = 0f64;
-    for run in 0..3 {
-        let bucket = format!("global{run}");
-        let mut sum = 0u32;
-        let mut seq = 0i64;
-        let mut built = Vec::new();
-        for _ in 0..pages {
-            let changes: Vec<Change> = (0..per_page)
-                .map(|_| {
-                    seq += 1;
-                    Change {
-                        seq,
-                        table: "lot".into(),
-                        key: format!("F200/X{run}-{seq:07}"),
-                        op: ChangeOp::Put,
-                        data: Some(serde_json::json!({"item": "F200", "lot": format!("X{run}-{seq:07}"),
-                            "expiry": "2027-06-30", "production_date": null, "qc_date": null, "status": "released"})),
-                    }
-                })
-                .collect();
-            sum = changes.iter().fold(sum, |a, c| a.wrapping_add(change_checksum(c)));
-            built.push(ChangePage {
-                bucket: bucket.clone(),
-                generation: 1,
-                checkpoint: seq,
-                checksum: sum,
-                more: true,
-                remaining: 0,
-                device_recorded_through: 0,
-                changes,
+    let db = dir.path().join("new.db");
+    let indexes = |db: &Path| -> Vec<(String, String)> {
+        let c = rusqlite::Connection::open(db).unwrap();
+        let mut st = c
+            .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let mut store = lotline::store::Store::create(&db).unwrap();
+    let all = indexes(&db);
+    assert!(
+        !store.defer_indexes_for_download(DEFER_INDEXES_ABOVE).unwrap(),
+        "one page: not worth it"
+    );
+    assert_eq!(indexes(&db), all);
+    assert!(store.defer_indexes_for_download(DEFER_INDEXES_ABOVE + 1).unwrap());
+    let names: Vec<String> = indexes(&db).into_iter().map(|(n, _)| n).collect();
+    for gone in ["lots_fefo", "stock_location", "serials_lot"] {
+        assert!(!names.iter().any(|n| n == gone), "{gone} in {names:?}");
+    }
+    assert!(store.setting(DEFERRED_INDEXES_KEY).unwrap().is_some());
+    // Asked again (the next cycle of the same download): still deferred, nothing else dropped.
+    assert!(store.defer_indexes_for_download(1).unwrap());
+    assert_eq!(indexes(&db).len(), all.len() - 3);
+
+    // Two pages of a lot download apply without them.
+    let mut seq = 0i64;
+    let mut sum = 0u32;
+    for p in 0..2 {
+        let mut changes = vec![];
+        if p == 0 {
+            seq += 1;
+            changes.push(Change {
+                seq,
+                table: "category".into(),
+                key: "food".into(),
+                op: ChangeOp::Put,
+                data: Some(serde_json::json!({"id": "food", "near_expiry_days": "60,30,7"})),
+            });
+            seq += 1;
+            changes.push(Change {
+                seq,
+                table: "item".into(),
+                key: "B1".into(),
+                op: ChangeOp::Put,
+                data: Some(
+                    serde_json::json!({"id": "B1", "name_en": "Beans", "name_zh": "豆", "category": "food",
+                    "shelf_life_days": 365, "min_remaining_days_receipt": null, "min_remaining_pct_receipt": null,
+                    "near_expiry_days": null, "requires_qc": false, "serialized": false, "regulated": false,
+                    "storage": "ambient", "count_tolerance": null}),
+                ),
             });
         }
-        let t = std::time::Instant::now();
-        let cpu0 = thread_cpu_seconds();
-        for p in &built {
-            assert_eq!(store.apply_page(p).unwrap(), PageApplied::Applied(per_page));
+        for _ in 0..500 {
+            seq += 1;
+            changes.push(Change {
+                seq,
+                table: "lot".into(),
+                key: format!("B1/L{seq:05}"),
+                op: ChangeOp::Put,
+                data: Some(serde_json::json!({"item": "B1", "lot": format!("L{seq:05}"),
+                    "expiry": format!("2027-{:02}-28", seq % 12 + 1), "status": "released"})),
+            });
         }
-        let rows = (pages * per_page) as f64;
-        let rate = rows / (thread_cpu_seconds() - cpu0);
-        println!(
-            "applied {rows} lot changes at {rate:.0} rows per CPU second ({:.0} rows/s wall clock)",
-            rows / t.elapsed().as_secs_f64()
-        );
-        best = best.max(rate);
-        assert_eq!(store.bucket(&bucket).unwrap().checksum, sum);
-        if best >= 50_000.0 {
-            break;
-        }
+        sum = changes.iter().fold(sum, |a, c| a.wrapping_add(change_checksum(c)));
+        let n = changes.len();
+        let page = ChangePage {
+            bucket: "global".into(),
+            generation: 1,
+            checkpoint: seq,
+            checksum: sum,
+            more: true,
+            remaining: 10_000,
+            device_recorded_through: 0,
+            changes,
+        };
+        assert_eq!(store.apply_page(&page).unwrap(), PageApplied::Applied(n));
     }
-    assert!(best >= 50_000.0, "{best:.0} rows/s");
+    assert_eq!(store.count("lots").unwrap(), 1000);
+    // The process dies here; the next open makes the indexes again, exactly as they were.
+    drop(store);
+    let mut store = lotline::store::Store::open(&db).unwrap();
+    assert_eq!(indexes(&db), all);
+    assert!(store.setting(DEFERRED_INDEXES_KEY).unwrap().is_none());
+    let plan: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT id FROM lots WHERE item_id = 'B1' AND status = 'released' ORDER BY expiry LIMIT 1",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("lots_fefo"), "{plan}");
+    // Lots are in the cache now: no later download defers anything.
+    assert!(!store.defer_indexes_for_download(1_000_000).unwrap());
+    assert!(!store.restore_deferred_indexes().unwrap());
 }
 
 /// The worker on its own thread: it drains the queue when poked, reports through its callback,
@@ -756,15 +837,6 @@ fn sync_worker_drains_reports_and_obeys_the_link_switch() {
     let last = outbox(&db).pop().unwrap();
     assert_eq!(last["type"], "exception_acknowledged");
     assert_eq!(last["state"], "pending");
-}
-
-/// CPU time of the calling thread, in seconds.
-fn thread_cpu_seconds() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes the timespec it is given.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(r, 0);
-    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
 /// An import's `pin_hash` must be an argon2id PHC string.
@@ -878,6 +950,7 @@ fn sync_in_the_foreground_stops_on_sigterm() {
     enroll(&db, &hub);
     script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_lotline"))
+        .env("LOTLINE_CONFIG", "")
         .args(["sync", "--db", db.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -1065,12 +1138,14 @@ fn sync_survives_kill_9_of_the_device_during_work_and_sync() {
     let mut confirmed: Vec<i64> = vec![];
     for _ in 0..trials {
         let sync = std::process::Command::new(env!("CARGO_BIN_EXE_lotline"))
+            .env("LOTLINE_CONFIG", "")
             .args(["sync", "--db", db.to_str().unwrap()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let mut work = std::process::Command::new(env!("CARGO_BIN_EXE_lotline"))
+            .env("LOTLINE_CONFIG", "")
             .args([
                 "run-script",
                 "--db",
@@ -1160,4 +1235,78 @@ fn sync_survives_kill_9_of_the_device_during_work_and_sync() {
         (1..=local.len() as i64).collect::<Vec<_>>(),
         "gapless at the hub"
     );
+}
+
+/// `lotline doctor`: all well on an enrolled, synced cache with its hub up (exit 0); a lost
+/// device, an unreachable hub and a damaged cache each need attention (exit 1), said in the UI
+/// language.
+#[test]
+fn doctor_reports_a_healthy_and_a_broken_setup() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let mut hub = Hub::start(hub_db.to_str().unwrap(), Path::new(FIXTURE));
+    let db = device(dir.path());
+    enroll(&db, &hub);
+    sync_once(&db);
+    let dbs = db.to_str().unwrap();
+    let doctor = |extra: &[&str]| {
+        let mut args = vec!["doctor", "--db", dbs];
+        args.extend_from_slice(extra);
+        lotline(&args)
+    };
+    let o = doctor(&["--devices", "none"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{}", stderr(&o));
+    for area in ["cache", "hub", "clock", "queue"] {
+        assert!(
+            out.lines().any(|l| l.starts_with(&format!("OK {area}:"))),
+            "{area}: {out}"
+        );
+    }
+    assert!(out.contains("integrity check (PRAGMA quick_check) passed"), "{out}");
+    assert!(out.contains("nothing waiting for the hub"), "{out}");
+    assert!(out.trim_end().ends_with("All is well."), "{out}");
+
+    // A device named with its port, unplugged.
+    let o = lotline(&["--device", "zebra-ssi=/dev/lotline-test-missing", "doctor", "--db", dbs]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("!! devices: zebra-ssi lost: /dev/lotline-test-missing is not there"),
+        "{}",
+        stdout(&o)
+    );
+
+    // Work queued, then the hub goes away: the hub needs attention, the queue says what waits.
+    script(&db, &pick("PK-1", "P-01", "R-EARLY", 10));
+    hub.server.take().unwrap().stop();
+    let o = lotline(&["--lang", "zh", "doctor", "--db", dbs, "--devices", "none"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("!! 中心服务器: 无法连接"), "{out}");
+    assert!(out.contains("条命令未上传"), "{out}");
+    assert!(out.trim_end().ends_with("有需要处理的问题（标有 !! 的行）。"), "{out}");
+
+    // A damaged cache.
+    let broken = dir.path().join("broken.db");
+    std::fs::copy(&db, &broken).unwrap();
+    let mut bytes = std::fs::read(&broken).unwrap();
+    let page = 4096;
+    for b in &mut bytes[page * 2..page * 4] {
+        *b = 0x5a;
+    }
+    std::fs::write(&broken, bytes).unwrap();
+    let o = lotline(&["doctor", "--db", broken.to_str().unwrap(), "--devices", "none"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).lines().any(|l| l.starts_with("!! cache:")), "{}", stdout(&o));
+
+    // No cache at all.
+    let o = lotline(&[
+        "doctor",
+        "--db",
+        dir.path().join("none.db").to_str().unwrap(),
+        "--devices",
+        "none",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("!! cache: there is no cache at"), "{}", stdout(&o));
 }

@@ -11,7 +11,7 @@
 #   --no-build  package the release binaries cargo built already (no cargo run)
 #
 # Installs the Debian packages it needs when they are missing (scripts/deps.sh --package), then
-# runs cargo build --release, assembles each package under target/debian/stage/ and builds it
+# runs cargo build --release, assembles each package in a temporary directory and builds it
 # with dpkg-deb --root-owner-group. Depends comes from dpkg-shlibdeps (a throwaway debian/
 # directory), plus what the app loads at run time. The version is Cargo's, then the commit:
 # 0.1.0+git<commits>.<hash>-1, so a later commit makes a newer package;
@@ -123,9 +123,8 @@ commit_subject=$(git log -1 --format=%s 2>/dev/null || echo "local build")
 # --- Assembly ------------------------------------------------------------------------------------
 
 umask 022
-stage_root=$out/stage
-rm -rf "$stage_root"
-mkdir -p "$stage_root"
+stage_root=$(mktemp -d "${TMPDIR:-/tmp}/lotline-deb.XXXXXX")
+trap 'rm -rf "$stage_root"' EXIT
 
 # install MODE SRC DEST: a file with its mode, directories made 0755.
 put() {
@@ -202,7 +201,9 @@ assemble() { # assemble PKG
     fi
     {
         printf '%s (%s) unstable; urgency=medium\n\n' "$pkg" "$version"
-        printf '  * Built from commit %s: %s\n\n' "$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)" "$commit_subject"
+        printf 'Built from commit %s: %s\n' "$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)" "$commit_subject" \
+            | fold -s -w 74 | sed '1s/^/  * /; 2,$s/^/    /; s/ *$//'
+        echo
         printf ' -- %s  %s\n' "$maintainer" "$changelog_date"
     } >"$stage_root/$pkg.changelog"
     gz "$stage_root/$pkg.changelog" "$doc/changelog.Debian.gz"

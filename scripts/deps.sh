@@ -4,6 +4,12 @@
 #
 #   scripts/deps.sh            what building and running the app needs
 #   scripts/deps.sh --test     plus what the test suite needs
+#   scripts/deps.sh --package  plus what scripts/package.sh needs: the handheld's KMS build
+#                              (libinput, libgbm, libxkbcommon, libudev) and the .deb tools
+#   scripts/deps.sh --cross-arm64
+#                              plus the arm64 cross toolchain and arm64 -dev libraries for the
+#                              KMS build, and qemu-user to run arm64 tests (adds the arm64 dpkg
+#                              architecture first; used by scripts/cross-arm64.sh)
 #
 # Works as root (no sudo needed) and as a user with sudo, on a machine whose apt lists are empty
 # (a fresh image): `apt-get update` runs only when something is missing.
@@ -18,9 +24,26 @@ lotline_packages() {
     # With --test, the test suite's needs: postgresql (lotline-hub is tested on a real
     # PostgreSQL as well as on SQLite; start_test_postgres below starts it).
     local pkgs=(build-essential fonts-dejavu-core libasound2-dev pkg-config)
-    if [ "${1:-}" = "--test" ]; then
-        pkgs+=(postgresql)
-    fi
+    # With --package: the KMS backend's libraries (libinput-dev, libgbm-dev, libxkbcommon-dev;
+    # libinput's Rust binding links libudev too), and the tools scripts/package.sh uses to
+    # assemble and check the .debs (dpkg-dev for dpkg-shlibdeps, lintian, systemd for
+    # systemd-analyze verify, man-db for lexgrog in lintian's man page checks).
+    # With --cross-arm64: the same -dev libraries for arm64 (multiarch), the cross linker, and
+    # qemu-user to run the arm64 test binaries.
+    case "${1:-}" in
+        --test)
+            pkgs+=(postgresql)
+            ;;
+        --package)
+            pkgs+=(libinput-dev libgbm-dev libxkbcommon-dev libudev-dev dpkg-dev lintian systemd man-db)
+            ;;
+        --cross-arm64)
+            pkgs+=(libinput-dev libgbm-dev libxkbcommon-dev libudev-dev dpkg-dev lintian systemd man-db
+                gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+                libinput-dev:arm64 libgbm-dev:arm64 libxkbcommon-dev:arm64 libudev-dev:arm64
+                libasound2-dev:arm64)
+            ;;
+    esac
     printf '%s\n' "${pkgs[@]}"
 }
 
@@ -39,6 +62,14 @@ install_lotline_deps() {
         echo "lotline: this is not a Debian or Ubuntu system (no dpkg/apt-get); install the equivalents of: $(lotline_packages "$@" | tr '\n' ' ')" >&2
         echo "lotline: 这不是 Debian 或 Ubuntu 系统(没有 dpkg/apt-get);请安装相应的软件包:$(lotline_packages "$@" | tr '\n' ' ')" >&2
         return 0
+    fi
+    if [ "${1:-}" = "--cross-arm64" ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        echo "lotline: adding the arm64 dpkg architecture" >&2
+        if [ "$(id -u)" -eq 0 ]; then
+            dpkg --add-architecture arm64
+        else
+            sudo dpkg --add-architecture arm64
+        fi
     fi
     local missing
     mapfile -t missing < <(missing_packages $(lotline_packages "$@"))

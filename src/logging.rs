@@ -7,11 +7,12 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// The filter for `level` (from the configuration): the embedded hub, which logs every request
-/// at `info` on a server, says only warnings inside the app.
+/// The filter for `level` (from the configuration): it is the level of lotline's own events;
+/// the libraries underneath (and the embedded hub, which logs every request at `info` on a
+/// server) say only their warnings.
 fn filter(level: Option<&str>) -> EnvFilter {
     EnvFilter::try_from_env("LOTLINE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("{},lotline_hub=warn", level.unwrap_or("info"))))
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn,lotline={},lotline_hub=warn", level.unwrap_or("info"))))
 }
 
 /// Installs the log once for the process; later calls do nothing.

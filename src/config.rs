@@ -159,10 +159,15 @@ struct Reader<'a> {
     problems: Vec<Problem>,
 }
 
+/// The 1-based line of byte `offset` in `text`.
+fn line_at(text: &str, offset: usize) -> u32 {
+    let offset = offset.min(text.len());
+    u32::try_from(text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1).unwrap_or(u32::MAX)
+}
+
 impl Reader<'_> {
     fn line(&self, offset: usize) -> u32 {
-        let offset = offset.min(self.text.len());
-        u32::try_from(self.text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1).unwrap_or(u32::MAX)
+        line_at(self.text, offset)
     }
 
     fn bad(&mut self, at: usize, key: &str, en: impl Into<String>, zh: impl Into<String>) {
@@ -285,16 +290,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, Vec<Problem>> {
     let doc = match DeTable::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
-            let line = e.span().map(|s| {
-                u32::try_from(
-                    text.as_bytes()[..s.start.min(text.len())]
-                        .iter()
-                        .filter(|&&b| b == b'\n')
-                        .count()
-                        + 1,
-                )
-                .unwrap_or(u32::MAX)
-            });
+            let line = e.span().map(|s| line_at(text, s.start));
             let message = e.message().trim().replace('\n', " ");
             return Err(vec![Problem {
                 file: file.to_owned(),

@@ -2,8 +2,7 @@
 //! line in the UI language, marked OK, `!!` (needs attention) or `--` (for information):
 //!
 //! - devices: each one named by the flags or the configuration (profile known, port present:
-//!   found; port missing: lost), those `auto` finds, or the simulated pair; the last scan the
-//!   cache recorded;
+//!   found; port missing: lost), those `auto` finds, or the simulated pair;
 //! - the cache: `PRAGMA quick_check`, its size, the free disk space;
 //! - the clock: against the hub's (when it answers), else not before the last sync;
 //! - the hub: enrolled, reachable, the last successful sync, the site;
@@ -95,13 +94,8 @@ fn area_zh(area: &str) -> &'static str {
     }
 }
 
-/// Which devices the report looks at, as the app would use them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DevicesMode {
-    Auto,
-    Simulated,
-    None,
-}
+/// Which devices the report looks at when none is named, as the app would use them.
+pub use crate::config::DevicesMode;
 
 /// What [`gather`] needs.
 pub struct Input<'a> {

@@ -3,12 +3,17 @@
 # udev rules and device profiles) and `lotline-hub` (the sync server and its unit).
 #
 #   scripts/package.sh [--arch amd64|arm64] [--out DIR] [--only lotline|lotline-hub] [--no-build]
+#                      [--profile release|dev] [--check]
 #
 #   --arch    the Debian architecture to build for (default: this machine's). arm64 on another
 #             machine is a cross build: run scripts/cross-arm64.sh, which sets the toolchain up.
 #   --out     where the .debs go (default: target/debian)
 #   --only    build one of the two packages
 #   --no-build  package the release binaries cargo built already (no cargo run)
+#   --profile the cargo profile to build with (default release). The test run (scripts/test.sh)
+#             packages a dev build: the same files and scripts, built in a fraction of the time.
+#   --check   then check each package: its files and control data (dpkg-deb), lintian, and the
+#             unit (systemd-analyze verify); exit 1 on a problem
 #
 # Installs the Debian packages it needs when they are missing (scripts/deps.sh --package), then
 # runs cargo build --release, assembles each package in a temporary directory and builds it
@@ -33,6 +38,8 @@ arch=$host_arch
 out=$root/target/debian
 only=
 build=1
+profile=release
+check=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --arch) arch=${2:?--arch needs amd64 or arm64}; shift 2 ;;
@@ -42,6 +49,9 @@ while [ $# -gt 0 ]; do
         --only) only=${2:?--only needs lotline or lotline-hub}; shift 2 ;;
         --only=*) only=${1#*=}; shift ;;
         --no-build) build=0; shift ;;
+        --profile) profile=${2:?--profile needs release or dev}; shift 2 ;;
+        --profile=*) profile=${1#*=}; shift ;;
+        --check) check=1; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
@@ -76,10 +86,12 @@ require_cargo
 
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 target_args=()
-bindir=$target_dir/release
+profile_dir=$profile
+[ "$profile" = dev ] && profile_dir=debug
+bindir=$target_dir/$profile_dir
 if [ "$cross" = 1 ]; then
     target_args=(--target "$triple")
-    bindir=$target_dir/$triple/release
+    bindir=$target_dir/$triple/$profile_dir
 fi
 strip=strip
 if [ "$cross" = 1 ]; then
@@ -90,8 +102,8 @@ if [ "$build" = 1 ]; then
     for pkg in "${packages[@]}"; do
         case "$pkg" in
             # The handheld: DRM/KMS, no X11/Wayland, no embedded hub.
-            lotline) cargo build --release --locked "${target_args[@]}" -p lotline --no-default-features --features kms ;;
-            lotline-hub) cargo build --release --locked "${target_args[@]}" -p lotline-hub ;;
+            lotline) cargo build --profile "$profile" --locked "${target_args[@]}" -p lotline --no-default-features --features kms ;;
+            lotline-hub) cargo build --profile "$profile" --locked "${target_args[@]}" -p lotline-hub ;;
         esac
     done
 fi
@@ -287,6 +299,12 @@ assemble() { # assemble PKG
     echo "$deb"
 }
 
+debs=()
 for pkg in "${packages[@]}"; do
-    assemble "$pkg"
+    deb=$(assemble "$pkg" | tail -n 1)
+    echo "$deb"
+    debs+=("$deb")
 done
+if [ "$check" = 1 ]; then
+    exec "$root/scripts/check-package.sh" "${debs[@]}"
+fi

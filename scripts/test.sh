@@ -7,4 +7,7 @@ cd "$(dirname "$0")/.."
 install_lotline_deps --test
 start_test_postgres
 require_cargo
-exec cargo test --locked --workspace "$@"
+cargo test --locked --workspace "$@"
+# Then the packages, from a dev build (a run given arguments is a partial one and skips this):
+# their files, maintainer scripts, unit and lintian (scripts/check-package.sh).
+[ $# -gt 0 ] || scripts/package.sh --profile dev --check

@@ -14,7 +14,7 @@ use crate::domain::policy::Gate;
 use crate::store::{Store, demo};
 
 /// Fixed so cached benchmark databases stay valid and runs are comparable.
-const BENCH_TODAY: (i32, u32, u32) = (2026, 6, 1);
+pub(crate) const BENCH_TODAY: (i32, u32, u32) = (2026, 6, 1);
 const SEED: u64 = 7;
 
 pub struct Stats {
@@ -45,7 +45,7 @@ pub fn stats(mut v: Vec<f64>) -> Stats {
     }
 }
 
-fn bench_db(dir: &std::path::Path, lots: usize, today: NaiveDate) -> anyhow::Result<Store> {
+pub(crate) fn bench_db(dir: &std::path::Path, lots: usize, today: NaiveDate) -> anyhow::Result<Store> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(format!("bench-{lots}-seed{SEED}.db"));
     if path.exists() {
@@ -56,17 +56,17 @@ fn bench_db(dir: &std::path::Path, lots: usize, today: NaiveDate) -> anyhow::Res
         }
         std::fs::remove_file(&path).ok();
     }
-    eprintln!("generating {lots} lots in {} ...", path.display());
+    tracing::info!("generating {lots} lots in {} ...", path.display());
     let t = Instant::now();
     let mut store = Store::create(&path)?;
     demo::generate(&mut store, lots, SEED, today)?;
-    eprintln!("  done in {:.1} s", t.elapsed().as_secs_f64());
+    tracing::info!("  done in {:.1} s", t.elapsed().as_secs_f64());
     Ok(store)
 }
 
 /// Scans as a scanner would send them: GS1 DataMatrix with symbology id, GTIN, expiry and lot;
 /// one in ten names an unknown lot and one in twenty is garbage.
-fn sample_scans(store: &Store, n: usize, rng: &mut SmallRng) -> anyhow::Result<Vec<String>> {
+pub(crate) fn sample_scans(store: &Store, n: usize, rng: &mut SmallRng) -> anyhow::Result<Vec<String>> {
     let max_id: i64 = store.conn().query_row("SELECT MAX(id) FROM lots", [], |r| r.get(0))?;
     let mut st = store.conn().prepare(
         "SELECT b.code, l.lot, l.expiry FROM lots l JOIN barcodes b ON b.item_id = l.item_id AND b.kind = 'gtin' WHERE l.id = ?1",

@@ -88,7 +88,7 @@ fn bench_hub(dir: &Path, lots: usize) -> anyhow::Result<lotline_hub::Store> {
         let _ = std::fs::remove_file(p);
     }
     let file = dir.join(format!("bench-hub-{lots}.json"));
-    eprintln!(
+    tracing::info!(
         "generating the hub's master data ({lots} lots) in {} ...",
         path.display()
     );
@@ -98,7 +98,7 @@ fn bench_hub(dir: &Path, lots: usize) -> anyhow::Result<lotline_hub::Store> {
     let report = lotline_hub::import_file(&store, &file, None).map_err(|e| anyhow::anyhow!("{e}"))?;
     let _ = std::fs::remove_file(&file);
     std::fs::write(&done, format!("{report:?}"))?;
-    eprintln!("  done in {:.1} s", t.elapsed().as_secs_f64());
+    tracing::info!("  done in {:.1} s", t.elapsed().as_secs_f64());
     Ok(store)
 }
 

@@ -125,6 +125,8 @@ enum ScreenArg {
     Pick,
     /// The count gate's guided screen.
     Count,
+    /// The health report (Home's developer menu), once it is gathered.
+    Health,
 }
 
 #[derive(Subcommand, Debug)]
@@ -458,6 +460,20 @@ enum BenchWhat {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Launches the app again and again (`--db`, or a generated cache of --lots lots) and times
+    /// each start until the first scan is judged, and its memory then: medians of cold starts
+    /// (the cache file and the binary evicted from the page cache) and of warm ones.
+    Startup {
+        /// Lots in the generated cache (when no --db is given).
+        #[arg(long, default_value_t = 1_000_000)]
+        lots: usize,
+        /// Cold launches, and as many warm ones.
+        #[arg(long, default_value_t = 7)]
+        rounds: usize,
+        /// Where the generated cache is kept and reused (shared with `bench verdict`).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+    },
     /// Decode + cache lookup + rules per scan, on a small and a large cache.
     Verdict {
         /// Lots in the large cache.
@@ -623,6 +639,19 @@ fn report(e: &anyhow::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// A command's report to the person at the terminal, on stderr: what it made, the problems it
+/// found in a file it was given, what a simulator sent. Not a log line: what the app says while it
+/// runs goes through `tracing` (to the journal under systemd, see `logging`).
+fn tell(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// A problem in both languages, English first (`prefix` names the file or is "lotline").
+fn tell_both(prefix: &str, problem: &(impl Bilingual + std::fmt::Display)) {
+    tell(format_args!("{prefix}: {problem}"));
+    tell(format_args!("{prefix}: {}", problem.message_zh()));
+}
+
 /// The Chinese message of the first error in `e`'s chain that has one.
 ///
 /// Every error type a user can meet implements [`Bilingual`] and is listed here.
@@ -699,7 +728,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     return Err(e.in_file(path).into());
                 }
             };
-            eprintln!(
+            tell(format_args!(
                 "wrote {} items, {} lots, {} stock rows, {} locations, {} customers, {} tasks to {}",
                 sum.items,
                 sum.lots,
@@ -708,12 +737,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 sum.customers,
                 sum.tasks,
                 path.display()
-            );
-            eprintln!(
+            ));
+            tell(format_args!(
                 "try:  lotline check --db {} --gate pick '{}'",
                 path.display(),
                 sum.scans[0].scan
-            );
+            ));
             Ok(())
         }
         Some(Command::Import { file }) => {
@@ -739,13 +768,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
                 Err(ImportError::Rows { errors, more }) => {
+                    let name = file.display().to_string();
                     for r in &errors {
-                        eprintln!("{}: {r}", file.display());
-                        eprintln!("{}: {}", file.display(), r.message_zh());
+                        tell_both(&name, r);
                     }
                     if more > 0 {
-                        eprintln!("{}: … and {more} more problem(s)", file.display());
-                        eprintln!("{}: …… 另有 {more} 个问题", file.display());
+                        tell(format_args!("{name}: … and {more} more problem(s)"));
+                        tell(format_args!("{name}: …… 另有 {more} 个问题"));
                     }
                     let n = errors.len() + more;
                     Err(Text::new(
@@ -919,6 +948,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 machine: &machine,
                 site: cli.settings.site.as_deref(),
                 now: chrono::Local::now().fixed_offset(),
+                live: None,
             };
             let report = doctor::gather(&input, &|c| doctor::hub_health(c, std::time::Duration::from_secs(5)));
             let zh = cli.lang.map(Lang::from).unwrap_or_else(lang_from_env) == Lang::Zh;
@@ -1054,6 +1084,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }) => crate::bench_devices::devices(rounds, soak, scans),
         Some(Command::Bench {
             what:
+                BenchWhat::Startup {
+                    lots,
+                    rounds,
+                    cache_dir,
+                },
+        }) => crate::bench_startup::startup(cli.db.clone(), lots, rounds, cache_dir),
+        Some(Command::Bench {
+            what:
                 BenchWhat::Verdict {
                     lots,
                     small,
@@ -1128,26 +1166,19 @@ fn sync_command(path: &Path, once: bool) -> anyhow::Result<()> {
         libc::signal(libc::SIGINT, on_stop_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_stop_signal as *const () as libc::sighandler_t);
     }
-    eprintln!(
-        "lotline: syncing {} with {} (Ctrl-C stops)",
-        path.display(),
-        client.base()
-    );
+    tracing::info!("syncing {} with {} (Ctrl-C stops)", path.display(), client.base());
     let handle = crate::sync::worker::start(
         path.to_owned(),
         Box::new(|_| {}),
         Box::new(|r| match r {
-            Ok(r) => eprintln!("lotline: sync: {}", serde_json::to_string(r).unwrap_or_default()),
-            Err(e) => {
-                eprintln!("lotline: sync: {e}");
-                eprintln!("lotline: 同步：{}", e.message_zh());
-            }
+            Ok(r) => tracing::info!("sync: {}", serde_json::to_string(r).unwrap_or_default()),
+            Err(e) => tracing::warn!(zh = %e.message_zh(), "sync: {e}"),
         }),
     );
     while !STOP_SIGNAL.load(std::sync::atomic::Ordering::SeqCst) {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    eprintln!("lotline: sync stopped");
+    tracing::info!("sync stopped");
     handle.stop();
     Ok(())
 }
@@ -1316,8 +1347,7 @@ fn bounded_stdin_lines() -> impl Iterator<Item = String> {
                 Ok(Some(InputLine::Scan(s) | InputLine::Empty(s))) => return Some(s),
                 Ok(Some(too_long)) => {
                     if let Some((_, text)) = too_long.problem() {
-                        eprintln!("lotline: {text}");
-                        eprintln!("lotline: {}", text.zh);
+                        tell_both("lotline", &text);
                     }
                 }
                 Ok(None) | Err(_) => return None,
@@ -1392,9 +1422,9 @@ fn for_each_stdin_line(mut each: impl FnMut(InputLine) -> anyhow::Result<()>) ->
 
 /// Opens the default database, creating it with demo data the first time (when there is no
 /// file, or the empty file a first run that failed before writing left).
-fn open_or_create_default(path: &Path) -> anyhow::Result<Store> {
+fn open_or_create_default(path: &Path, check: Check) -> anyhow::Result<Store> {
     if std::fs::metadata(path).is_ok_and(|m| !m.is_file() || m.len() > 0) {
-        return open_for_ui(path);
+        return open_for_ui(path, check);
     }
     let new = NewFile::before(path);
     let mut store = Store::create_new(path).inspect_err(|_| new.undo())?;
@@ -1404,27 +1434,44 @@ fn open_or_create_default(path: &Path) -> anyhow::Result<Store> {
         new.undo();
         return Err(e.in_file(path).into());
     }
-    eprintln!("lotline: first run: created {} with demo data", path.display());
+    tracing::info!("first run: created {} with demo data", path.display());
     Ok(store)
+}
+
+/// When the cache's `PRAGMA quick_check` runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Before it is opened for writing (a picture: it takes its time).
+    First,
+    /// Beside the app, which starts at once (`Session::start_integrity_check`).
+    Beside,
 }
 
 /// Opens the cache for the UI: read and write, or, on a read-only file or medium or when
 /// `PRAGMA quick_check` finds it damaged, read-only (lookups and checks work; a scan is kept in
 /// memory and the screen says it cannot be saved, and why).
-fn open_for_ui(path: &Path) -> anyhow::Result<Store> {
+fn open_for_ui(path: &Path, check: Check) -> anyhow::Result<Store> {
     // Checked through a read-only opening, so nothing is written to a damaged file.
-    match Store::open_read_only(path)?.quick_check() {
+    let checked = match check {
+        Check::First => Store::open_read_only(path)?.quick_check(),
+        Check::Beside => Ok(()),
+    };
+    match checked {
         Err(e @ StoreError::Corrupt { .. }) => {
-            eprintln!("lotline: {e}; opening it read-only: nothing is recorded");
-            eprintln!("lotline: {}；以只读方式打开：不会记录任何内容", e.message_zh());
+            tracing::error!(
+                zh = %format!("{}；以只读方式打开：不会记录任何内容", e.message_zh()),
+                "{e}; opening it read-only: nothing is recorded"
+            );
             return Ok(Store::open_damaged(e)?);
         }
         other => other?,
     }
     match Store::open(path) {
         Err(e @ StoreError::ReadOnly { .. }) => {
-            eprintln!("lotline: {e}; opening it read-only: scans are not saved");
-            eprintln!("lotline: {}；以只读方式打开：扫描不会被保存", e.message_zh());
+            tracing::warn!(
+                zh = %format!("{}；以只读方式打开：扫描不会被保存", e.message_zh()),
+                "{e}; opening it read-only: scans are not saved"
+            );
             Ok(Store::open_read_only(path)?)
         }
         other => Ok(other?),
@@ -1491,10 +1538,13 @@ fn run_gui(
     idle_lock_minutes: u32,
     volume_percent: u8,
 ) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    // `lotline bench startup` launches the app as a probe: its window is drawn in memory.
+    let probe = crate::bench_startup::Probe::from_env(started)?;
     #[allow(unused_mut)]
     let mut store = match &db {
-        Some(p) => open_for_ui(p)?,
-        None => open_or_create_default(&default_db()?)?,
+        Some(p) => open_for_ui(p, Check::Beside)?,
+        None => open_or_create_default(&default_db()?, Check::Beside)?,
     };
     // The default cache syncs with the embedded hub unless a real one enrolled it.
     #[cfg(feature = "embedded-hub")]
@@ -1504,8 +1554,7 @@ fn run_gui(
             match crate::app::embedded::start(&mut store, &dir) {
                 Ok(h) => h,
                 Err(t) => {
-                    eprintln!("lotline: {t}");
-                    eprintln!("lotline: {}", t.zh);
+                    tracing::error!(zh = %t.zh, "{t}");
                     None
                 }
             }
@@ -1520,6 +1569,7 @@ fn run_gui(
     let (app, ctl) = ui::build(
         {
             let mut s = gui_session(store, lang);
+            s.start_integrity_check();
             s.set_idle_seconds(i64::from(idle_lock_minutes.max(1)) * 60);
             let slot = poke.clone();
             s.set_commit_hook(Box::new(move || {
@@ -1562,7 +1612,7 @@ fn run_gui(
             ui::sync_sink(&app, &ctl),
             Box::new(|r| {
                 if let Err(e) = r {
-                    eprintln!("lotline: sync: {e}");
+                    tracing::warn!(zh = %e.message_zh(), "sync: {e}");
                 }
             }),
         );
@@ -1571,24 +1621,24 @@ fn run_gui(
         }
         ui::attach_sync(&ctl, handle);
     }
+    if let Some(probe) = probe {
+        return probe.finish(&app, &ctl);
+    }
     app.run()?;
     Ok(())
 }
 
-/// Writes device state changes and problems to stderr (the journal, when the app runs as a
-/// service) before passing every event on: the status bar shows them for a few seconds, the
-/// log keeps them. Scans and tags are not logged (the audit log has the decisions).
+/// Logs device state changes and problems (to the journal when the app runs as a service)
+/// before passing every event on: the status bar shows them for a few seconds, the log keeps
+/// them. Scans and tags are not logged (the audit log has the decisions).
 fn logged(sink: crate::devices::Sink) -> crate::devices::Sink {
     use crate::devices::DeviceEvent;
     std::sync::Arc::new(move |ev: DeviceEvent| {
-        let now = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%:z");
         match &ev {
             DeviceEvent::State {
                 device, state, detail, ..
-            } => {
-                eprintln!("lotline: {now} {device}: {} ({detail})", state.as_str())
-            }
-            DeviceEvent::Error { device, message, .. } => eprintln!("lotline: {now} {device}: {message}"),
+            } => tracing::info!(device = %device, state = state.as_str(), "{detail}"),
+            DeviceEvent::Error { device, message, .. } => tracing::warn!(device = %device, "{message}"),
             _ => {}
         }
         sink(ev)
@@ -1599,8 +1649,7 @@ fn logged(sink: crate::devices::Sink) -> crate::devices::Sink {
 fn load_profiles(dir: &Path) -> crate::devices::profile::LoadedProfiles {
     let p = crate::devices::profile::load_all(dir);
     for e in p.errors() {
-        eprintln!("lotline: profile ignored: {e}");
-        eprintln!("lotline: 已忽略该配置文件：{}", e.message_zh());
+        tracing::warn!(zh = %format!("已忽略该配置文件：{}", e.message_zh()), "profile ignored: {e}");
     }
     p
 }
@@ -1808,11 +1857,11 @@ fn simulate(dir: &Path, what: SimulateWhat) -> anyhow::Result<()> {
             };
             let sim = std::sync::Arc::new(SimScanner::start(wire, link.as_deref())?);
             println!("{}", sim.path().display());
-            eprintln!(
+            tell(format_args!(
                 "lotline: simulated {profile} scanner on {} (try: lotline listen --profile {profile} --port {})",
                 sim.path().display(),
                 sim.path().display()
-            );
+            ));
             let lines = match &script {
                 Some(f) => {
                     let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
@@ -1828,7 +1877,7 @@ fn simulate(dir: &Path, what: SimulateWhat) -> anyhow::Result<()> {
                 SimLine::Replug => s.replug(),
             });
             wait_for(duration);
-            eprintln!("lotline: {} scan(s) sent", sim.sent());
+            tell(format_args!("lotline: {} scan(s) sent", sim.sent()));
             Ok(())
         }
         SimulateWhat::Rfid {
@@ -1852,24 +1901,26 @@ fn simulate(dir: &Path, what: SimulateWhat) -> anyhow::Result<()> {
             };
             let sim = std::sync::Arc::new(SimReader::start(opts, link.as_deref())?);
             println!("{}", sim.path().display());
-            eprintln!(
+            tell(format_args!(
                 "lotline: simulated {protocol} reader with {tags} tag(s) on {} at {baud} baud",
                 sim.path().display()
-            );
+            ));
             let s = sim.clone();
             run_sim_lines(None, 0, move |l| match l {
                 SimLine::Unplug => s.unplug(),
                 SimLine::Replug => s.replug(),
                 SimLine::Pause(ms) => std::thread::sleep(std::time::Duration::from_millis(ms)),
-                SimLine::Scan(other) => eprintln!("lotline: '{other}' is not a reader command (unplug, replug)"),
+                SimLine::Scan(other) => tell(format_args!(
+                    "lotline: '{other}' is not a reader command (unplug, replug) / 不是读写器命令"
+                )),
             });
             wait_for(duration);
             let st = sim.stats();
-            eprintln!(
+            tell(format_args!(
                 "lotline: sent {} tag frame(s), {} corrupted on purpose",
                 st.tag_frames.load(std::sync::atomic::Ordering::Relaxed),
                 st.corrupted.load(std::sync::atomic::Ordering::Relaxed)
-            );
+            ));
             Ok(())
         }
     }
@@ -1888,8 +1939,8 @@ fn profiles(dir: &Path, what: ProfilesWhat) -> anyhow::Result<()> {
             }
             let errors = check_dir(&d);
             for e in &errors {
-                eprintln!("{e}");
-                eprintln!("{}", e.message_zh());
+                tell(e);
+                tell(e.message_zh());
             }
             let files = std::fs::read_dir(&d)?
                 .flatten()
@@ -1915,8 +1966,8 @@ fn profiles(dir: &Path, what: ProfilesWhat) -> anyhow::Result<()> {
             let loaded = load_all(dir);
             problems.extend(loaded.errors().iter().cloned());
             for e in &problems {
-                eprintln!("{e}");
-                eprintln!("{}", e.message_zh());
+                tell(e);
+                tell(e.message_zh());
             }
             if problems.is_empty() {
                 println!(
@@ -1961,8 +2012,8 @@ fn screenshot(
     today: Option<NaiveDate>,
 ) -> anyhow::Result<()> {
     let store = match &db {
-        Some(p) => open_for_ui(p)?,
-        None => open_or_create_default(&default_db()?)?,
+        Some(p) => open_for_ui(p, Check::First)?,
+        None => open_or_create_default(&default_db()?, Check::First)?,
     };
     let now = match today {
         Some(d) => d.and_hms_opt(9, 30, 0).expect("valid time").and_utc().fixed_offset(),
@@ -2016,8 +2067,19 @@ fn screenshot(
         ScreenArg::Receive => "receive",
         ScreenArg::Pick => "pick",
         ScreenArg::Count => "count",
+        ScreenArg::Health => "health",
     };
     ui::open_screen(&app, screen_name, gate);
+    if screen == ScreenArg::Health {
+        // The report is gathered on a thread; the hub gets 5 s to answer.
+        settle(
+            &mut || {
+                ui::refresh(&app, &ctl);
+                !app.global::<ui::HealthAdapter>().get_busy()
+            },
+            std::time::Duration::from_secs(15),
+        );
+    }
     if let Some(script) = script {
         let text = std::fs::read_to_string(script).with_context(|| format!("cannot read {}", script.display()))?;
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
@@ -2039,7 +2101,7 @@ fn screenshot(
         }
     }
     ui::headless::write_png(&app, out)?;
-    eprintln!("wrote {} ({w}x{h}, {})", out.display(), lang.code());
+    tell(format_args!("wrote {} ({w}x{h}, {})", out.display(), lang.code()));
     Ok(())
 }
 

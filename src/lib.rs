@@ -7,6 +7,7 @@
 pub mod app;
 pub mod bench;
 pub mod bench_devices;
+pub mod bench_startup;
 #[cfg(feature = "embedded-hub")]
 pub mod bench_sync;
 pub mod cli;

@@ -73,15 +73,24 @@ impl Report {
             let area = if zh { area_zh(f.area) } else { f.area };
             out.push(format!("{mark} {area}: {}", if zh { &f.zh } else { &f.en }));
         }
-        let summary = match (self.needs_attention(), zh) {
+        out.push(self.summary(zh).to_owned());
+        out
+    }
+
+    /// The report's last line: all is well, or something needs attention.
+    pub fn summary(&self, zh: bool) -> &'static str {
+        match (self.needs_attention(), zh) {
             (false, false) => "All is well.",
             (false, true) => "一切正常。",
             (true, false) => "Something needs attention (lines marked !!).",
             (true, true) => "有需要处理的问题（标有 !! 的行）。",
-        };
-        out.push(summary.to_owned());
-        out
+        }
     }
+}
+
+/// A finding's area as the report names it, in Chinese when `zh`.
+pub fn area_name(area: &'static str, zh: bool) -> &'static str {
+    if zh { area_zh(area) } else { area }
 }
 
 fn area_zh(area: &str) -> &'static str {
@@ -108,6 +117,25 @@ pub struct Input<'a> {
     /// The site the configuration names, if any.
     pub site: Option<&'a str>,
     pub now: DateTime<FixedOffset>,
+    /// The devices as the running app has them (its health screen): reported instead of
+    /// looking for devices.
+    pub live: Option<&'a [LiveDevice]>,
+}
+
+/// A device as the running app knows it, for its health screen.
+#[derive(Debug, Clone)]
+pub struct LiveDevice {
+    pub kind: crate::devices::DeviceKind,
+    /// Its profile's name.
+    pub name: String,
+    pub state: crate::devices::DeviceState,
+    /// The app's simulated scanner or reader.
+    pub simulated: bool,
+    /// Its port and settings when up, why not when not.
+    pub detail: Text,
+    /// When the app last heard from it, and what: `scan`, `tag`, `round` (an inventory pass
+    /// ended), `state` or `error`.
+    pub last_event: Option<(DateTime<FixedOffset>, &'static str)>,
 }
 
 /// Free disk space below this needs attention (a day's work is far less, but SQLite needs room
@@ -141,7 +169,10 @@ fn parse_time(s: &str) -> Option<DateTime<FixedOffset>> {
 /// seconds at most): `Err` with the reason when it cannot be reached.
 pub fn gather(input: &Input<'_>, health: &dyn Fn(&crate::store::sync::SyncConfig) -> Result<String, String>) -> Report {
     let mut r = Report::default();
-    devices(&mut r, input);
+    match input.live {
+        Some(live) => live_devices(&mut r, live, input.now),
+        None => devices(&mut r, input),
+    }
     let store = cache(&mut r, input);
     let Some(store) = store else {
         r.add(
@@ -155,6 +186,74 @@ pub fn gather(input: &Input<'_>, health: &dyn Fn(&crate::store::sync::SyncConfig
     clock(&mut r, input, &store, hub_time);
     queue(&mut r, input, &store);
     r
+}
+
+/// How long ago, in words ("12 s", "3 min", "2 h").
+fn ago(then: DateTime<FixedOffset>, now: DateTime<FixedOffset>) -> String {
+    let s = (now - then).num_seconds().max(0);
+    match s {
+        0..120 => format!("{s} s"),
+        120..7200 => format!("{} min", s / 60),
+        _ => format!("{} h", s / 3600),
+    }
+}
+
+fn live_devices(r: &mut Report, live: &[LiveDevice], now: DateTime<FixedOffset>) {
+    use crate::devices::{DeviceKind, DeviceState};
+    if live.is_empty() {
+        r.add(
+            "devices",
+            Status::Info,
+            Text::new("none in use: the keyboard only", "不使用设备：仅键盘"),
+        );
+    }
+    for d in live {
+        let (what_en, what_zh) = match d.kind {
+            DeviceKind::Scanner => ("scanner", "扫描器"),
+            DeviceKind::Rfid => ("RFID reader", "RFID 读写器"),
+        };
+        let (state_en, state_zh) = match d.state {
+            DeviceState::Connected | DeviceState::Reconnected => ("connected", "已连接"),
+            DeviceState::Lost => ("lost", "已断开"),
+            DeviceState::Absent => ("not found", "未找到"),
+        };
+        let (sim_en, sim_zh) = if d.simulated {
+            (" (simulated)", "（模拟）")
+        } else {
+            ("", "")
+        };
+        let (last_en, last_zh) = match d.last_event {
+            Some((t, what)) => {
+                let what_zh = match what {
+                    "scan" => "扫描",
+                    "tag" => "读到标签",
+                    "round" => "盘点轮次结束",
+                    "state" => "状态变化",
+                    _ => "错误",
+                };
+                let at = t.format("%H:%M:%S");
+                let ago = ago(t, now);
+                (
+                    format!("last event: {what} at {at} ({ago} ago)"),
+                    format!("最近事件：{at} {what_zh}（{ago}前）"),
+                )
+            }
+            None => ("no event yet".to_owned(), "尚无事件".to_owned()),
+        };
+        let status = match (d.state.is_up(), d.simulated) {
+            (false, _) => Status::Attention,
+            (true, true) => Status::Info,
+            (true, false) => Status::Ok,
+        };
+        r.add(
+            "devices",
+            status,
+            Text::new(
+                format!("{what_en} {}{sim_en}: {state_en} ({}); {last_en}", d.name, d.detail.en),
+                format!("{what_zh} {}{sim_zh}：{state_zh}（{}）；{last_zh}", d.name, d.detail.zh),
+            ),
+        );
+    }
 }
 
 fn devices(r: &mut Report, input: &Input<'_>) {
@@ -479,6 +578,38 @@ fn queue(r: &mut Report, input: &Input<'_>, store: &Store) {
 }
 
 /// The hub's health through the real client, waiting at most `timeout`: its time, or why not.
+/// What the app's health screen asks [`gather_beside`] to look at.
+pub struct AppCheck {
+    pub db: PathBuf,
+    pub live: Vec<LiveDevice>,
+    pub now: DateTime<FixedOffset>,
+}
+
+/// Gathers the report on a thread of its own (the hub may take seconds to answer, the cache's
+/// check reads the whole file): the app's health screen takes it from the receiver when it is in.
+pub fn gather_beside(check: AppCheck) -> std::sync::mpsc::Receiver<Report> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("doctor".into()).spawn(move || {
+        let profiles = LoadedProfiles::default();
+        let machine = MachineInfo::default();
+        let input = Input {
+            db: &check.db,
+            devices: &[],
+            mode: DevicesMode::None,
+            profiles: &profiles,
+            machine: &machine,
+            site: None,
+            now: check.now,
+            live: Some(&check.live),
+        };
+        let _ = tx.send(gather(&input, &|c| hub_health(c, Duration::from_secs(5))));
+    });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the health check: {e}");
+    }
+    rx
+}
+
 pub fn hub_health(cfg: &crate::store::sync::SyncConfig, timeout: Duration) -> Result<String, String> {
     let client = crate::sync::HubClient::new(
         &cfg.url,

@@ -233,6 +233,9 @@ pub struct Session {
     save_error: Option<Text>,
     /// Called after every write that queued commands for the hub (the sync worker's poke).
     on_commit: Option<Box<dyn Fn() + Send>>,
+    /// The cache's `PRAGMA quick_check`, running on its own thread (see
+    /// [`Session::start_integrity_check`]).
+    integrity: Option<std::sync::mpsc::Receiver<Result<(), StoreError>>>,
 }
 
 /// A scan judged on the scan screen, and whether it is saved.
@@ -262,6 +265,54 @@ impl Session {
             unsaved: Vec::new(),
             save_error: None,
             on_commit: None,
+            integrity: None,
+        }
+    }
+
+    /// Starts `PRAGMA quick_check` of the session's cache on a thread of its own, through a
+    /// read-only connection, so the app does not wait for it: on a million-lot cache it reads
+    /// some hundred megabytes, longer than the whole start may take. Scans are judged meanwhile.
+    /// If it finds damage, [`Session::poll_integrity_check`] marks the cache damaged: every
+    /// write is refused from then on, with the file named and what to do. (What was written in
+    /// the second or two before is lost with the file, as is what damage that appears later in
+    /// the shift takes; no write is made after the damage is known.)
+    pub fn start_integrity_check(&mut self) {
+        let path = self.store.path().to_owned();
+        if path.as_os_str() == ":memory:" {
+            return;
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name("quick-check".into()).spawn(move || {
+            let _ = tx.send(Store::open_read_only(&path).and_then(|s| s.quick_check()));
+        });
+        if spawned.is_ok() {
+            self.integrity = Some(rx);
+        }
+    }
+
+    /// The integrity check's finding once it is in, once: `Some(Err(damage))` when the cache is
+    /// damaged (it now refuses every write), `Some(Ok(()))` when it is sound or could not be
+    /// checked (a cache that cannot be read at all fails on its own), `None` while it runs or
+    /// when none was started.
+    pub fn poll_integrity_check(&mut self) -> Option<Result<(), StoreError>> {
+        let found = match self.integrity.as_ref()?.try_recv() {
+            Ok(r) => r,
+            Err(std::sync::mpsc::TryRecvError::Empty) => return None,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => Ok(()),
+        };
+        self.integrity = None;
+        match found {
+            Err(e @ StoreError::Corrupt { .. }) => {
+                tracing::error!(zh = %e.message_zh(), "{e}; nothing more is recorded in it");
+                self.store.mark_damaged(&e);
+                self.save_error = Some(Text::of(&e));
+                Some(Err(e))
+            }
+            Err(e) => {
+                tracing::warn!(zh = %e.message_zh(), "cannot check the cache: {e}");
+                Some(Ok(()))
+            }
+            Ok(()) => Some(Ok(())),
         }
     }
 

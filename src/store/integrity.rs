@@ -54,6 +54,16 @@ impl Store {
         Ok(s)
     }
 
+    /// Marks this open cache damaged with `damage` ([`Store::quick_check`]'s error, found on
+    /// another connection while this one was in use): from now on every write transaction is
+    /// refused with it, as on a cache opened by [`Store::open_damaged`]. Any other error is
+    /// ignored.
+    pub fn mark_damaged(&mut self, damage: &StoreError) {
+        if let StoreError::Corrupt { detail, .. } = damage {
+            self.damaged = Some(detail.clone());
+        }
+    }
+
     /// `Err` (the damage) on a cache opened by [`Store::open_damaged`].
     pub(crate) fn refuse_if_damaged(&self) -> Result<(), StoreError> {
         match &self.damaged {
@@ -129,6 +139,60 @@ mod tests {
             assert_eq!(pragma(&s, "synchronous"), "2", "FULL");
             assert_eq!(pragma(&s, "foreign_keys"), "1");
         }
+    }
+
+    /// The app's check beside its start: the cache opens for writing at once, a scan is judged
+    /// and recorded while the check runs; once the check reports the damage, the session's
+    /// store refuses every write with it and the file is not written again. A sound cache's
+    /// check changes nothing.
+    #[test]
+    fn the_check_beside_the_start_ends_writing_to_a_damaged_cache() {
+        use crate::app::check::CheckContext;
+        use crate::app::session::Session;
+        use crate::domain::policy::Gate;
+        let session = |path: &Path| {
+            let printer = crate::app::printing::ShellPrinter::simulated(path.with_extension("zpl"));
+            Session::new(Store::open(path).unwrap(), Default::default(), Box::new(printer))
+        };
+        let wait = |s: &mut Session| loop {
+            if let Some(r) = s.poll_integrity_check() {
+                return r;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-21T09:00:00+08:00").unwrap();
+        let scan = format!("(01){}(10)L2402", crate::store::demo::demo_gtin(0));
+
+        let dir = tempfile::tempdir().unwrap();
+        let sound = cache(dir.path());
+        let mut s = session(&sound);
+        assert!(s.poll_integrity_check().is_none(), "none started");
+        s.start_integrity_check();
+        wait(&mut s).unwrap();
+        assert!(s.store().writable());
+        let checked = s
+            .check_scan(Gate::Pick, scan.as_bytes(), &CheckContext::default(), now, true)
+            .unwrap();
+        assert!(checked.command.is_some(), "recorded");
+        drop(s);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = cache(dir.path());
+        damage_fefo_index(&path);
+        let mut s = session(&path);
+        s.start_integrity_check();
+        let found = wait(&mut s).unwrap_err();
+        assert!(matches!(found, StoreError::Corrupt { .. }), "{found:?}");
+        assert!(!s.store().writable());
+        assert!(s.poll_integrity_check().is_none(), "reported once");
+        let saved = s.save_error().expect("the session says why nothing is saved").clone();
+        assert!(saved.en.contains("restore it from a backup"), "{}", saved.en);
+        let queued = s.store().count("outbox").unwrap();
+        // Not recorded (judged where the damaged index is not needed; kept on screen unsaved).
+        let checked = s.check_scan(Gate::Pick, scan.as_bytes(), &CheckContext::default(), now, true);
+        assert!(checked.as_ref().map_or(true, |c| c.command.is_none()), "{checked:?}");
+        assert_eq!(s.store().count("outbox").unwrap(), queued, "nothing queued");
+        assert!(s.save_error().is_some_and(|t| t.en.contains("quick_check")));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub mod files;
 pub mod guided;
 pub mod headless;
+mod health;
 mod home;
 pub mod login;
 mod lookup;
@@ -50,8 +51,8 @@ use home::{open_tasks, render_tasks, task_title};
 pub use lookup::{map_days_left, map_movement};
 use lookup::{render_lookup, status_label, status_severity};
 use rfid::render_rfid;
-pub use scan::map_subject;
 use scan::render_scan;
+pub use scan::{judge_first_scan, map_subject};
 pub use status::{attach, device_sink, handle_device_event, pump_device_events};
 use status::{device_line, render_devices, render_status};
 pub use sync::{attach_sync, show_sync_status, sync_sink};
@@ -152,6 +153,7 @@ pub struct Controller {
     receive: receive::ReceiveUi,
     guided: guided::GuidedUi,
     files: files::FilesUi,
+    health: health::HealthUi,
     lookup: LookupState,
     demo: Vec<DemoScan>,
     devices: Devices,
@@ -172,6 +174,9 @@ struct DeviceStatus {
     state: DeviceState,
     /// Its port and settings when up, why not when not (English and Chinese).
     detail: crate::domain::text::Text,
+    /// When it was last heard from, and what (`scan`, `tag`, `round`, `state`, `error`): the
+    /// health screen.
+    last_event: Option<(DateTime<FixedOffset>, &'static str)>,
 }
 
 /// The devices the app runs, handed over by the composition root.
@@ -306,6 +311,7 @@ pub fn render(app: &AppWindow, c: &Controller) {
     receive::render(app, c);
     guided::render(app, c);
     files::render(app, c);
+    health::render(app, c);
 }
 
 /// Renders the status bar and one screen: what an event on that screen changed.
@@ -321,12 +327,31 @@ pub fn render_screen(app: &AppWindow, c: &Controller, screen: Screen) {
         Screen::Receive => receive::render(app, c),
         Screen::Files => files::render(app, c),
         Screen::Guided => guided::render(app, c),
+        Screen::Health => health::render(app, c),
     }
 }
 
 /// Re-renders the RFID screen if tags came in, and lets old device messages fade.
 pub fn refresh(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {
     let mut c = ctl.borrow_mut();
+    // The cache's integrity check runs beside the app from its start: damage found ends writing.
+    if let Some(Err(e)) = c.session.poll_integrity_check() {
+        let text = crate::domain::text::Text::of(&e);
+        let now = (c.clock)();
+        c.devices.message = Some((
+            match c.lang {
+                Lang::En => text.en.clone(),
+                Lang::Zh => text.zh.clone(),
+            },
+            now,
+        ));
+        c.save_error = Some(text);
+        render_scan(app, &c);
+        render_status(app, &c);
+    }
+    if c.poll_health() {
+        health::render(app, &c);
+    }
     if c.flush_tags() {
         guided::render(app, &c);
         render_status(app, &c);
@@ -382,6 +407,7 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
         receive: Default::default(),
         guided: Default::default(),
         files: Default::default(),
+        health: Default::default(),
         lookup: LookupState::None,
         demo,
         devices: Devices::default(),
@@ -403,6 +429,7 @@ pub fn build(session: Session, opts: UiOptions) -> Result<(AppWindow, Rc<RefCell
     receive::connect(&app, &ctl);
     guided::connect(&app, &ctl);
     files::connect(&app, &ctl);
+    health::connect(&app, &ctl);
     // The app opens on the login screen. Pictures (nothing recorded) and a cache that takes no
     // writes (read-only, damaged: lookups and checks only, and the screens say so) open on Home.
     let login_first = opts.record && ctl.borrow().store().writable();
@@ -440,6 +467,7 @@ pub fn open_screen(app: &AppWindow, screen: &str, gate: Gate) {
         "rfid" => app.global::<AppState>().invoke_open_rfid(),
         "login" => app.global::<AppState>().set_screen(Screen::Login),
         "receive" => app.global::<AppState>().set_screen(Screen::Receive),
+        "health" => app.global::<AppState>().invoke_open_health(),
         _ => app.global::<AppState>().invoke_go_home(),
     }
 }

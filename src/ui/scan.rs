@@ -335,3 +335,22 @@ pub(super) fn connect(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {
         }
     });
 }
+
+/// Judges `raw` at the pick gate as the scan screen judges a scanner's scan, without recording
+/// it, and shows the verdict: the first scan of `lotline bench startup`'s probe. Returns the
+/// verdict's name.
+pub fn judge_first_scan(app: &AppWindow, ctl: &Rc<RefCell<Controller>>, raw: &[u8]) -> &'static str {
+    let mut c = ctl.borrow_mut();
+    let record = std::mem::replace(&mut c.record, false);
+    c.gate = Gate::Pick;
+    c.submit_bytes(raw);
+    c.record = record;
+    app.global::<AppState>().set_screen(Screen::Scan);
+    render_scan(app, &c);
+    match c.last.as_ref().map(|o| &o.evaluation.verdict) {
+        Some(Verdict::Accept) => "accept",
+        Some(Verdict::Warn(_)) => "warn",
+        Some(Verdict::Reject(_)) => "reject",
+        None => "none",
+    }
+}

@@ -15,13 +15,42 @@ impl Controller {
             name: d.device.clone(),
             state: DeviceState::Absent,
             detail: crate::domain::text::Text::new("", ""),
+            last_event: None,
         });
         self.devices.rfid = devices.rfid.as_ref().map(|d| DeviceStatus {
             name: d.device.clone(),
             state: DeviceState::Absent,
             detail: crate::domain::text::Text::new("", ""),
+            last_event: None,
         });
         self.devices.attached = devices;
+    }
+
+    /// Notes when a device was last heard from, for the health screen.
+    fn note_last_event(&mut self, ev: &DeviceEvent) {
+        let now = (self.clock)();
+        let (slot, what) = match ev {
+            DeviceEvent::Scan(_) => (&mut self.devices.scanner, "scan"),
+            DeviceEvent::Tag(_) => (&mut self.devices.rfid, "tag"),
+            DeviceEvent::Round { .. } => (&mut self.devices.rfid, "round"),
+            DeviceEvent::State {
+                kind: DeviceKind::Scanner,
+                ..
+            } => (&mut self.devices.scanner, "state"),
+            DeviceEvent::State {
+                kind: DeviceKind::Rfid, ..
+            } => (&mut self.devices.rfid, "state"),
+            DeviceEvent::Error { device, .. } => {
+                if self.devices.scanner.as_ref().is_some_and(|d| &d.name == device) {
+                    (&mut self.devices.scanner, "error")
+                } else {
+                    (&mut self.devices.rfid, "error")
+                }
+            }
+        };
+        if let Some(d) = slot {
+            d.last_event = Some((now, what));
+        }
     }
 
     pub(super) fn note_device(&mut self, message: String) {
@@ -30,6 +59,7 @@ impl Controller {
 
     /// Takes one device event; returns the screen to switch to, if any.
     pub(super) fn device_event(&mut self, ev: DeviceEvent, screen: Screen) -> Option<Screen> {
+        self.note_last_event(&ev);
         match ev {
             DeviceEvent::Scan(scan) => {
                 let bytes = scan.to_scan_bytes();
@@ -72,7 +102,7 @@ impl Controller {
                             });
                         }
                     }
-                    Screen::Files => {}
+                    Screen::Files | Screen::Health => {}
                     // A scan anywhere else shows its lot card.
                     Screen::Home | Screen::Rfid => {
                         self.lookup(&text);
@@ -139,6 +169,7 @@ impl Controller {
                     name: device.clone(),
                     state,
                     detail: crate::domain::text::Text::new(detail.clone(), detail_zh.clone()),
+                    last_event: Some(((self.clock)(), "state")),
                 });
                 match state {
                     DeviceState::Lost => self.note_device(match self.lang {

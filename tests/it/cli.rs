@@ -567,3 +567,48 @@ fn config_check_and_the_settings_it_gives() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(other.exists());
 }
+
+/// `lotline bench startup --db PATH`: each launch is the app itself, started as a probe (window
+/// drawn in memory, the first scan judged); the last line is the JSON summary with the medians.
+#[test]
+fn bench_startup_launches_the_app_and_reports_scan_ready_and_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::demo_db(dir.path(), 300, "2026-06-01");
+    let queued = || {
+        lotline::store::Store::open_read_only(&db)
+            .unwrap()
+            .count("outbox")
+            .unwrap()
+    };
+    let before = queued();
+    let o = crate::lotline(&["bench", "startup", "--db", db.to_str().unwrap(), "--rounds", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("round 1  cold  window ") && l.contains(" MiB  verdict ")),
+        "{out}"
+    );
+    // Every probe judged a real scan from the cache (not "none": the scan reached the rules).
+    for l in lines.iter().filter(|l| l.starts_with("round ")) {
+        let verdict = l.rsplit("verdict ").next().unwrap();
+        assert!(["accept", "warn", "reject"].contains(&verdict), "{l}");
+    }
+    let v: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert!(v["lots"].as_i64().unwrap() >= 300, "{v}");
+    for k in [
+        "cold_scan_ready_ms",
+        "cold_window_ms",
+        "cold_rss_mib",
+        "cold_peak_rss_mib",
+        "warm_scan_ready_ms",
+    ] {
+        let x = v[k].as_f64().unwrap_or(-1.0);
+        assert!(x > 0.0, "{k} in {v}");
+    }
+    assert!(v["cold_scan_ready_ms"].as_f64() >= v["cold_window_ms"].as_f64(), "{v}");
+    // The probes recorded nothing: the cache's outbox is as demo-data left it.
+    assert_eq!(queued(), before);
+}

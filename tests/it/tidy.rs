@@ -292,8 +292,13 @@ fn readme_commands_are_the_scripts_ci_runs() {
         ".ci/run must take README's test command's steps"
     );
     assert!(
-        ci.iter().any(|l| l == "exec cargo test --locked --workspace"),
+        ci.iter().any(|l| l == "cargo test --locked --workspace"),
         ".ci/run must run the tests: {ci:?}"
+    );
+    assert!(
+        ci.iter()
+            .any(|l| l.ends_with("scripts/package.sh --profile dev --check")),
+        ".ci/run must build and check the packages: {ci:?}"
     );
     for s in ["scripts/run.sh", "scripts/test.sh", "scripts/deps.sh"] {
         let meta = std::fs::metadata(root.join(s)).unwrap();
@@ -380,4 +385,29 @@ fn the_handheld_and_the_hub_keep_to_their_own_dependencies() {
     for banned in ["slint", "i-slint-core", "winit", "rodio", "lotline"] {
         assert!(!has(&hub, banned), "the hub's tree contains {banned}");
     }
+}
+
+/// The app logs through `tracing` (the journal under systemd): no `eprintln!` in its code. A
+/// command's report to the terminal goes through `cli::tell`. Test modules may print.
+#[test]
+fn the_app_logs_through_tracing() {
+    let mut files = vec![];
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    assert!(files.len() > 20, "src files not found");
+    let mut found = vec![];
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        // Only the code before the file's test module.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (n, line) in code.lines().enumerate() {
+            if line.contains("eprintln!") || line.contains("eprint!(") {
+                found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "use tracing (or cli::tell for a command's report):\n{}",
+        found.join("\n")
+    );
 }

@@ -729,6 +729,67 @@ fn device_flows(dir: &std::path::Path) {
             .any(|l| l.starts_with("WH1-A-06-01 · M007 T2508 · expected 4 moved +0 counted 4 · variance +0")),
         "{lines:?}"
     );
+
+    // The health report in Home's developer menu: each device as the app runs it, with its
+    // last event, then the cache, the hub and the queue, in either language.
+    use lotline::ui::HealthAdapter;
+    let ha = app.global::<HealthAdapter>();
+    let health = || -> Vec<String> {
+        (0..ha.get_lines().row_count())
+            .filter_map(|i| ha.get_lines().row_data(i))
+            .map(|l| format!("{} {}: {}", l.status, l.area, l.text))
+            .collect()
+    };
+    state.invoke_go_home();
+    click(&app, "Health report");
+    assert_eq!(state.get_screen(), Screen::Health);
+    pump_until("the health report", &|| !ha.get_busy());
+    let report = health();
+    assert!(
+        report.iter().any(|l| l.starts_with("info devices: scanner ")
+            && l.contains("(simulated): connected")
+            && l.contains("; last event: scan at ")),
+        "{report:?}"
+    );
+    assert!(
+        report
+            .iter()
+            .any(|l| l.starts_with("info devices: RFID reader ") && l.contains("; last event: ")),
+        "{report:?}"
+    );
+    assert!(
+        report.contains(&"ok cache: integrity check (PRAGMA quick_check) passed".to_owned()),
+        "{report:?}"
+    );
+    assert!(
+        report
+            .iter()
+            .any(|l| l.starts_with("attention hub: not enrolled with a hub")),
+        "{report:?}"
+    );
+    assert!(ha.get_attention());
+    assert_eq!(
+        value(&app, "health summary"),
+        "Something needs attention (lines marked !!)."
+    );
+    // A scanner unplugged since: checked again, it is lost and needs attention; in Chinese.
+    scanner.unplug();
+    pump_until("the scanner to be reported lost", &|| {
+        value(&app, "scanner") == "○ Scanner disconnected (simulated)"
+    });
+    click(&app, "中文");
+    click(&app, "重新检查");
+    pump_until("the health report again", &|| !ha.get_busy() && !health().is_empty());
+    let report = health();
+    assert!(
+        report
+            .iter()
+            .any(|l| l.starts_with("attention 设备: 扫描器 ") && l.contains("已断开") && l.contains("最近事件：")),
+        "{report:?}"
+    );
+    assert_eq!(value(&app, "health summary"), "有需要处理的问题（标有 !! 的行）。");
+    click(&app, "English");
+    scanner.replug();
 }
 
 /// A supervisor exports the audit log to a USB stick through the in-app picker (no medium at

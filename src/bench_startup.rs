@@ -2,12 +2,14 @@
 //! judged, and how much memory it holds then, on a cache of a million lots.
 //!
 //! Each round launches this binary as the app (`lotline --db PATH --devices simulated`) in a new
-//! process. `$LOTLINE_STARTUP_PROBE` (a scan) makes that process a probe: it draws its window
-//! through Slint's software renderer into memory (no display needed; the renderer the KMS backend
-//! uses on a handheld), then judges the scan as the scanner's would be, draws the verdict, writes
-//! one JSON line and exits. Everything before it is the app's own start: the cache's opening and
-//! checks, the window, the devices, the sound. Cold rounds first evict the cache file and the
-//! binary from the page cache (`posix_fadvise(DONTNEED)`), as after a reboot; warm rounds do not.
+//! process. `$LOTLINE_STARTUP_PROBE` (a scan) makes that process a probe: once its window has
+//! its first frame it judges the scan as the scanner's would be, draws the verdict, writes one
+//! JSON line and exits. Everything before it is the app's own start: the cache's opening, the
+//! window, the devices, the sound. The window is a real one (`--window real`: X11, Wayland, or
+//! the KMS backend on a handheld, drawn as the app draws it) or, where there is no display,
+//! drawn in memory by Slint's software renderer (`--window memory`). Cold rounds first evict the
+//! cache file and the binary from the page cache (`posix_fadvise(DONTNEED)`), as after a reboot;
+//! warm rounds do not.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -27,7 +29,8 @@ use crate::ui::{AppWindow, Controller};
 
 /// The environment variable that turns an app start into a probe: the scan to judge.
 pub const PROBE_VAR: &str = "LOTLINE_STARTUP_PROBE";
-/// The probe's screen, `WIDTHxHEIGHT` (default: the largest handheld screen, 720×1440).
+/// The probe's in-memory screen, `WIDTHxHEIGHT` (default: the largest handheld screen,
+/// 720×1440); unset with a real window.
 pub const SIZE_VAR: &str = "LOTLINE_STARTUP_SIZE";
 
 /// Targets from issue 11: the first scan judged within 400 ms of launch, in 120 MiB.
@@ -37,26 +40,27 @@ const RSS_TARGET_MIB: f64 = 120.0;
 /// The probe inside the app process (see the module doc).
 pub struct Probe {
     scan: String,
-    window: Rc<MinimalSoftwareWindow>,
+    /// The in-memory window (None: the platform's own window).
+    window: Option<Rc<MinimalSoftwareWindow>>,
     size: (u32, u32),
     started: Instant,
 }
 
 impl Probe {
-    /// A probe when `$LOTLINE_STARTUP_PROBE` is set: installs the in-memory window (before any
-    /// window is made). `None` for a normal start.
+    /// A probe when `$LOTLINE_STARTUP_PROBE` is set; with `$LOTLINE_STARTUP_SIZE` it installs
+    /// the in-memory window (before any window is made). `None` for a normal start.
     pub fn from_env(started: Instant) -> anyhow::Result<Option<Probe>> {
         let Some(scan) = std::env::var_os(PROBE_VAR) else {
             return Ok(None);
         };
-        let size = std::env::var(SIZE_VAR)
-            .ok()
-            .and_then(|s| {
-                let (w, h) = s.split_once('x')?;
-                Some((w.parse().ok()?, h.parse().ok()?))
-            })
-            .unwrap_or((720, 1440));
-        let window = crate::ui::headless::install(size.0, size.1)?;
+        let size = std::env::var(SIZE_VAR).ok().and_then(|s| {
+            let (w, h) = s.split_once('x')?;
+            Some((w.parse().ok()?, h.parse().ok()?))
+        });
+        let (window, size) = match size {
+            Some((w, h)) => (Some(crate::ui::headless::install(w, h)?), (w, h)),
+            None => (None, (0, 0)),
+        };
         Ok(Some(Probe {
             scan: scan.to_string_lossy().into_owned(),
             window,
@@ -65,22 +69,61 @@ impl Probe {
         }))
     }
 
-    fn draw(&self, buffer: &mut [PremultipliedRgbaColor]) {
+    /// Whether the probe draws in memory (the app then leaves the platform alone).
+    pub fn in_memory(&self) -> bool {
+        self.window.is_some()
+    }
+
+    /// Draws the window's next frame: into `buffer` in memory, or as the platform draws it
+    /// (a snapshot of the window renders it).
+    fn draw(&self, app: &AppWindow, buffer: &mut [PremultipliedRgbaColor]) {
         slint::platform::update_timers_and_animations();
-        self.window.draw_if_needed(|r| {
-            r.render(buffer, self.size.0 as usize);
-        });
+        match &self.window {
+            Some(w) => {
+                w.draw_if_needed(|r| {
+                    r.render(buffer, self.size.0 as usize);
+                });
+            }
+            None => {
+                if let Err(e) = app.window().take_snapshot() {
+                    tracing::warn!("the probe could not draw the window: {e}");
+                }
+            }
+        }
     }
 
     /// Shows the window, draws its first frame, judges the scan at the pick gate (not recorded),
-    /// draws the verdict and writes the probe's line on stdout.
+    /// draws the verdict and writes the probe's line on stdout. A real window does this from
+    /// its running event loop.
     pub fn finish(self, app: &AppWindow, ctl: &Rc<std::cell::RefCell<Controller>>) -> anyhow::Result<()> {
-        let mut buffer = vec![PremultipliedRgbaColor::default(); (self.size.0 * self.size.1) as usize];
         app.show()?;
-        self.draw(&mut buffer);
+        if self.window.is_some() {
+            return self.measure(app, ctl);
+        }
+        let weak = app.as_weak();
+        let c = ctl.clone();
+        let failed: Rc<std::cell::RefCell<Option<anyhow::Error>>> = Default::default();
+        let f = failed.clone();
+        let probe = std::cell::Cell::new(Some(self));
+        slint::Timer::single_shot(std::time::Duration::ZERO, move || {
+            if let (Some(app), Some(p)) = (weak.upgrade(), probe.take()) {
+                *f.borrow_mut() = p.measure(&app, &c).err();
+            }
+            let _ = slint::quit_event_loop();
+        });
+        slint::run_event_loop()?;
+        match failed.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn measure(self, app: &AppWindow, ctl: &Rc<std::cell::RefCell<Controller>>) -> anyhow::Result<()> {
+        let mut buffer = vec![PremultipliedRgbaColor::default(); (self.size.0 * self.size.1) as usize];
+        self.draw(app, &mut buffer);
         let frame_ms = self.started.elapsed().as_secs_f64() * 1e3;
         let verdict = crate::ui::judge_first_scan(app, ctl, self.scan.as_bytes());
-        self.draw(&mut buffer);
+        self.draw(app, &mut buffer);
         let ready_ms = self.started.elapsed().as_secs_f64() * 1e3;
         let (rss, hwm) = memory_kib();
         let line = serde_json::json!({
@@ -138,21 +181,30 @@ struct Launch {
     verdict: String,
 }
 
-fn launch(exe: &Path, db: &Path, scan: &str, cold: bool) -> anyhow::Result<Launch> {
+fn launch(exe: &Path, db: &Path, scan: &str, cold: bool, window: Window) -> anyhow::Result<Launch> {
     if cold {
         for p in [db.to_owned(), sibling(db, "-wal"), sibling(db, "-shm"), exe.to_owned()] {
             evict(&p);
         }
     }
-    let t0 = Instant::now();
-    let mut child = Command::new(exe)
-        .arg("--db")
+    let mut cmd = Command::new(exe);
+    cmd.arg("--db")
         .arg(db)
         .args(["--devices", "simulated", "--lang", "en"])
         .env(PROBE_VAR, scan)
-        .env("LOTLINE_CONFIG", "")
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
+        .env("LOTLINE_CONFIG", "");
+    match window {
+        Window::Memory => {
+            cmd.env(SIZE_VAR, "720x1440")
+                .env_remove("DISPLAY")
+                .env_remove("WAYLAND_DISPLAY");
+        }
+        Window::Real => {
+            cmd.env_remove(SIZE_VAR);
+        }
+    }
+    let t0 = Instant::now();
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -182,9 +234,43 @@ fn launch(exe: &Path, db: &Path, scan: &str, cold: bool) -> anyhow::Result<Launc
     })
 }
 
+/// Where the probe's window is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Window {
+    /// The platform's own window (X11, Wayland, or KMS on a handheld), as the app draws it.
+    Real,
+    /// In memory, by the software renderer, 720×1440 (no display needed).
+    Memory,
+}
+
+impl Window {
+    /// A real window where a display is set, else in memory.
+    pub fn detect() -> Window {
+        if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
+            Window::Real
+        } else {
+            Window::Memory
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Window::Real => "real",
+            Window::Memory => "memory",
+        }
+    }
+}
+
 /// `lotline bench startup`: `rounds` cold and `rounds` warm launches on `db` (or on a generated
 /// cache of `lots` lots kept in `dir`).
-pub fn startup(db: Option<PathBuf>, lots: usize, rounds: usize, dir: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn startup(
+    db: Option<PathBuf>,
+    lots: usize,
+    rounds: usize,
+    dir: Option<PathBuf>,
+    window: Option<Window>,
+) -> anyhow::Result<()> {
+    let window = window.unwrap_or_else(Window::detect);
     let rounds = rounds.max(1);
     let (y, m, d) = BENCH_TODAY;
     let today = NaiveDate::from_ymd_opt(y, m, d).context("bench date")?;
@@ -205,17 +291,18 @@ pub fn startup(db: Option<PathBuf>, lots: usize, rounds: usize, dir: Option<Path
     let lots_in = crate::store::Store::open_read_only(&db)?.count("lots")?;
     let exe = std::env::current_exe().context("cannot find this program's file")?;
     println!(
-        "cache {} ({lots_in} lots), {rounds} cold and {rounds} warm launches",
-        db.display()
+        "cache {} ({lots_in} lots), {rounds} cold and {rounds} warm launches, window: {}",
+        db.display(),
+        window.name()
     );
     // One launch first, not counted: the first ever start of a build pays for things no later
     // start does (fontconfig's cache, the binary's first read from disk).
-    launch(&exe, &db, &scans[0], false)?;
+    launch(&exe, &db, &scans[0], false, window)?;
     let mut results: Vec<(bool, Launch)> = Vec::new();
     for round in 0..rounds {
         for cold in [true, false] {
             let scan = &scans[round * 2 + usize::from(!cold)];
-            let l = launch(&exe, &db, scan, cold)?;
+            let l = launch(&exe, &db, scan, cold, window)?;
             println!(
                 "round {}  {}  window {:.0} ms  scan-ready {:.0} ms  rss {:.1} MiB  peak {:.1} MiB  verdict {}",
                 round + 1,
@@ -259,6 +346,7 @@ pub fn startup(db: Option<PathBuf>, lots: usize, rounds: usize, dir: Option<Path
         serde_json::json!({
             "lots": lots_in,
             "rounds": rounds,
+            "window": window.name(),
             "cold_scan_ready_ms": cold_ready,
             "cold_window_ms": pick(true, |l| l.frame_ms),
             "cold_rss_mib": pick(true, |l| l.rss_mib),

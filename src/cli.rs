@@ -473,6 +473,10 @@ enum BenchWhat {
         /// Where the generated cache is kept and reused (shared with `bench verdict`).
         #[arg(long)]
         cache_dir: Option<PathBuf>,
+        /// The app's window: real (X11, Wayland, KMS) or drawn in memory by the software
+        /// renderer. Default: real where DISPLAY or WAYLAND_DISPLAY is set, else memory.
+        #[arg(long, value_enum)]
+        window: Option<crate::bench_startup::Window>,
     },
     /// Decode + cache lookup + rules per scan, on a small and a large cache.
     Verdict {
@@ -1088,8 +1092,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     lots,
                     rounds,
                     cache_dir,
+                    window,
                 },
-        }) => crate::bench_startup::startup(cli.db.clone(), lots, rounds, cache_dir),
+        }) => crate::bench_startup::startup(cli.db.clone(), lots, rounds, cache_dir, window),
         Some(Command::Bench {
             what:
                 BenchWhat::Verdict {
@@ -1541,6 +1546,9 @@ fn run_gui(
     let started = std::time::Instant::now();
     // `lotline bench startup` launches the app as a probe: its window is drawn in memory.
     let probe = crate::bench_startup::Probe::from_env(started)?;
+    if !probe.as_ref().is_some_and(|p| p.in_memory()) {
+        ui::select_renderer();
+    }
     #[allow(unused_mut)]
     let mut store = match &db {
         Some(p) => open_for_ui(p, Check::Beside)?,

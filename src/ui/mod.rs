@@ -371,6 +371,22 @@ pub fn refresh(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {
     }
 }
 
+/// Chooses Slint's software renderer for the app's window unless `$SLINT_BACKEND` names a
+/// renderer (`winit-femtovg`, `linuxkms-femtovg`): this UI of flat colours and text needs no GPU,
+/// and OpenGL through Mesa's software rasteriser (what a machine without a GPU driver gets) holds
+/// about 100 MiB more and starts slower. Call before the first window is made.
+pub fn select_renderer() {
+    let env = std::env::var("SLINT_BACKEND").unwrap_or_default().to_lowercase();
+    let names_renderer = env.contains('-') || ["femtovg", "skia", "sw", "software", "vello"].contains(&env.as_str());
+    if names_renderer {
+        return;
+    }
+    // Fails where no backend can start (no display): making the window then says why.
+    if let Err(e) = slint::BackendSelector::new().renderer_name("software".into()).select() {
+        tracing::debug!("software renderer not selected: {e}");
+    }
+}
+
 /// Selects the catalogue for `lang`. Logs instead of failing: English is always there.
 fn select_language(lang: Lang) {
     if let Err(e) = slint::select_bundled_translation(lang.catalogue()) {

@@ -2,8 +2,9 @@
 //! `PRAGMA user_version` holds the number of migrations applied.
 //!
 //! Append new migrations at the end; never edit one that has shipped. A cache made by any
-//! earlier version must open and migrate forward (a test builds a version-1 file from
-//! `MIGRATIONS[0]` and opens it).
+//! earlier version must open and migrate forward: `migration_tests` builds a cache of every
+//! earlier version from `MIGRATIONS[..k]`, fills it in that version's schema and opens it (a new
+//! migration makes that test ask for the data of the version it supersedes).
 
 pub const MIGRATIONS: &[&str] = &[
     // 1: the offline lot cache, tasks, outbox, audit log and sync state.

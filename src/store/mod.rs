@@ -8,6 +8,8 @@ pub mod export;
 pub mod gates;
 pub mod import;
 mod integrity;
+#[cfg(test)]
+mod migration_tests;
 mod migrations;
 pub mod sync;
 pub use lotline_masterdata::pin;

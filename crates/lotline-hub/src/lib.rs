@@ -6,6 +6,7 @@ pub mod apply;
 pub mod auth;
 pub mod bench;
 pub mod changes;
+pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;

@@ -1,15 +1,20 @@
 //! `lotline-hub`: the central server's command line.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use lotline_hub::config::{self, Config, ConfigError};
 use lotline_hub::{HubError, ImportError, Store};
 
 #[derive(Parser)]
 #[command(name = "lotline-hub", version, about = "lotline's central server")]
 struct Cli {
+    /// The configuration file (default: $LOTLINE_HUB_CONFIG, else /etc/lotline/lotline-hub.toml
+    /// when it exists). Flags override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -18,22 +23,31 @@ struct Cli {
 enum Cmd {
     /// Serve the sync API; the first line on stdout is the URL.
     Serve {
+        /// The database: a SQLite file or postgres://… (default: the configuration's [database] url).
         #[arg(long)]
-        db: String,
-        #[arg(long, default_value = "127.0.0.1:8443")]
-        listen: String,
+        db: Option<String>,
+        /// ADDRESS:PORT (default: the configuration's [serve] listen, else 127.0.0.1:8443).
+        #[arg(long)]
+        listen: Option<String>,
         /// Plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
         #[arg(long)]
         allow_plain_http: bool,
+        /// HTTPS: the certificate (PEM), with --tls-key; both replace the configuration's.
         #[arg(long, requires = "tls_key")]
         tls_cert: Option<PathBuf>,
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
     },
+    /// The configuration file.
+    Config {
+        #[command(subcommand)]
+        what: ConfigCmd,
+    },
     /// Import master data: lotline import's JSON, or one section per CSV file (items.csv, …).
     Import {
+        /// The database: a SQLite file or postgres://… (default: the configuration's [database] url).
         #[arg(long)]
-        db: String,
+        db: Option<String>,
         file: PathBuf,
         /// Locations, stock, operators and tasks of this site (default: global).
         #[arg(long)]
@@ -41,8 +55,9 @@ enum Cmd {
     },
     /// Make a one-time enrolment code for a device of SITE.
     Enroll {
+        /// The database: a SQLite file or postgres://… (default: the configuration's [database] url).
         #[arg(long)]
-        db: String,
+        db: Option<String>,
         #[arg(long)]
         site: String,
         #[arg(long, default_value_t = 24)]
@@ -50,8 +65,9 @@ enum Cmd {
     },
     /// Set a lot's status (recall, hold, release, reject).
     Lot {
+        /// The database: a SQLite file or postgres://… (default: the configuration's [database] url).
         #[arg(long)]
-        db: String,
+        db: Option<String>,
         #[arg(long)]
         lot: String,
         #[arg(long)]
@@ -63,8 +79,9 @@ enum Cmd {
     },
     /// Export applied commands.
     Export {
+        /// The database: a SQLite file or postgres://… (default: the configuration's [database] url).
         #[arg(long)]
-        db: String,
+        db: Option<String>,
         #[arg(long, default_value = "json")]
         format: String,
         #[arg(long, default_value_t = 0)]
@@ -76,8 +93,9 @@ enum Cmd {
     },
     /// Trace a lot (or every lot of a GTIN): status history, movements, stock.
     Trace {
+        /// The database: a SQLite file or postgres://… (default: the configuration's [database] url).
         #[arg(long)]
-        db: String,
+        db: Option<String>,
         #[arg(long)]
         lot: Option<String>,
         #[arg(long)]
@@ -87,26 +105,30 @@ enum Cmd {
     },
     /// Apply an outbox file carried from a device.
     Ingest {
+        /// The database: a SQLite file or postgres://… (default: the configuration's [database] url).
         #[arg(long)]
-        db: String,
+        db: Option<String>,
         file: PathBuf,
     },
     /// Order every device to fetch a bucket again from the start.
     Refetch {
+        /// The database: a SQLite file or postgres://… (default: the configuration's [database] url).
         #[arg(long)]
-        db: String,
+        db: Option<String>,
         #[arg(long)]
         bucket: String,
     },
     /// Print a new admin token (for POST /v1/lot-status).
     Token {
+        /// The database: a SQLite file or postgres://… (default: the configuration's [database] url).
         #[arg(long)]
-        db: String,
+        db: Option<String>,
         #[arg(long)]
         admin: String,
     },
     /// Upload throughput: simulated devices over HTTP on loopback to an in-process hub.
     Bench {
+        /// A database to fill with test data: given explicitly, never the configuration's.
         #[arg(long)]
         db: String,
         #[arg(long, default_value_t = 50)]
@@ -114,6 +136,13 @@ enum Cmd {
         #[arg(long, default_value_t = 20_000)]
         commands: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Check a configuration file (default: the one in effect, else
+    /// /etc/lotline/lotline-hub.toml): exit 0 when valid, else 1 with each problem on stderr.
+    Check { file: Option<PathBuf> },
 }
 
 /// An error for people: English, then Chinese.
@@ -124,6 +153,15 @@ struct Fail {
 
 impl From<HubError> for Fail {
     fn from(e: HubError) -> Fail {
+        Fail {
+            en: e.to_string(),
+            zh: e.message_zh(),
+        }
+    }
+}
+
+impl From<ConfigError> for Fail {
+    fn from(e: ConfigError) -> Fail {
         Fail {
             en: e.to_string(),
             zh: e.message_zh(),
@@ -149,7 +187,18 @@ fn fail(en: impl Into<String>, zh: impl Into<String>) -> Fail {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    // `config check` reads the file it is given and nothing else: the file in effect may be the
+    // broken one.
+    if let Cmd::Config {
+        what: ConfigCmd::Check { file },
+    } = &cli.cmd
+    {
+        return config_check(file.as_deref(), cli.config.as_deref());
+    }
+    let result = config::effective(cli.config.as_deref(), std::env::var_os(config::ENV))
+        .map_err(Fail::from)
+        .and_then(|loaded| run(cli, &loaded.map(|(_, c)| c).unwrap_or_default()));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("lotline-hub: {}", f.en);
@@ -159,13 +208,55 @@ fn main() -> ExitCode {
     }
 }
 
+/// `lotline-hub config check [FILE]`: FILE, else the file `--config` or `$LOTLINE_HUB_CONFIG`
+/// names, else the default path. Valid: a line on stdout, exit 0; otherwise every problem on
+/// stderr (in English, then in Chinese), exit 1.
+fn config_check(file: Option<&Path>, given: Option<&Path>) -> ExitCode {
+    let path = file
+        .map(Path::to_owned)
+        .or_else(|| config::path_in_effect(given, std::env::var_os(config::ENV)))
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH));
+    match config::load(&path) {
+        Ok(_) => {
+            println!("{}: valid / 有效", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let mut err = std::io::stderr().lock();
+            for p in &e.0 {
+                let _ = writeln!(err, "{p}");
+            }
+            for p in &e.0 {
+                let _ = writeln!(err, "{}", p.line_zh());
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The database: `--db`, else the configuration's `[database] url`.
+fn database(flag: Option<String>, config: &Config) -> Result<String, Fail> {
+    flag.or_else(|| config.database_url.clone()).ok_or_else(|| {
+        fail(
+            format!(
+                "--db is required (a SQLite file or postgres://…), or [database] url in the configuration file ({})",
+                config::DEFAULT_PATH
+            ),
+            format!(
+                "需要 --db（SQLite 文件或 postgres://…），或在配置文件（{}）中设置 [database] url",
+                config::DEFAULT_PATH
+            ),
+        )
+    })
+}
+
 fn print_json(v: &impl serde::Serialize) -> Result<(), Fail> {
     let s = serde_json::to_string_pretty(v).map_err(|e| fail(e.to_string(), e.to_string()))?;
     println!("{s}");
     Ok(())
 }
 
-fn run(cli: Cli) -> Result<(), Fail> {
+fn run(cli: Cli, config: &Config) -> Result<(), Fail> {
     match cli.cmd {
         Cmd::Serve {
             db,
@@ -173,9 +264,21 @@ fn run(cli: Cli) -> Result<(), Fail> {
             allow_plain_http,
             tls_cert,
             tls_key,
-        } => serve(&db, &listen, allow_plain_http, tls_cert.zip(tls_key)),
+        } => {
+            let db = database(db, config)?;
+            let listen = listen
+                .or_else(|| config.listen.clone())
+                .unwrap_or_else(|| "127.0.0.1:8443".into());
+            let allow_plain_http = allow_plain_http || config.allow_plain_http.unwrap_or(false);
+            // The flags come as a pair (clap checks it); they replace the file's pair.
+            let tls = tls_cert
+                .zip(tls_key)
+                .or_else(|| config.tls_cert.clone().zip(config.tls_key.clone()));
+            serve(&db, &listen, allow_plain_http, tls, config.log_level.as_deref())
+        }
+        Cmd::Config { .. } => unreachable!("`config check` runs before the configuration is read"),
         Cmd::Import { db, file, site } => {
-            let store = Store::open(&db)?;
+            let store = Store::open(&database(db, config)?)?;
             let r = lotline_hub::import_file(&store, &file, site.as_deref())?;
             print_json(&r)
         }
@@ -183,7 +286,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
             if ttl_hours <= 0 {
                 return Err(fail("--ttl-hours must be at least 1", "--ttl-hours 至少为 1"));
             }
-            let store = Store::open(&db)?;
+            let store = Store::open(&database(db, config)?)?;
             let code = lotline_hub::enroll_code(&store, &site, chrono::Duration::hours(ttl_hours))?;
             println!("{code}");
             Ok(())
@@ -195,7 +298,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
             status,
             reason,
         } => {
-            let store = Store::open(&db)?;
+            let store = Store::open(&database(db, config)?)?;
             let by = std::env::var("USER")
                 .ok()
                 .filter(|u| !u.is_empty())
@@ -216,7 +319,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
                     format!("--format {format}：只能是 json 或 csv"),
                 ));
             }
-            let store = Store::open(&db)?;
+            let store = Store::open(&database(db, config)?)?;
             let ex = lotline_hub::export(&store, since, from.as_deref(), to.as_deref())?;
             if format == "json" {
                 return print_json(&ex);
@@ -256,7 +359,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
             if lot.is_none() && gtin.is_none() {
                 return Err(fail("give --lot, --gtin or both", "请指定 --lot、--gtin 或两者"));
             }
-            let store = Store::open(&db)?;
+            let store = Store::open(&database(db, config)?)?;
             let t = lotline_hub::trace(&store, lot.as_deref(), gtin.as_deref())?;
             if t.is_empty() {
                 let what = lot.clone().or(gtin.clone()).unwrap_or_default();
@@ -285,17 +388,17 @@ fn run(cli: Cli) -> Result<(), Fail> {
                     format!("{}：不是待发送文件：{e}", file.display()),
                 )
             })?;
-            let store = Store::open(&db)?;
+            let store = Store::open(&database(db, config)?)?;
             let s = lotline_hub::ingest_file(&store, &f)?;
             print_json(&s)
         }
         Cmd::Refetch { db, bucket } => {
-            let store = Store::open(&db)?;
+            let store = Store::open(&database(db, config)?)?;
             let g = lotline_hub::refetch(&store, &bucket)?;
             print_json(&serde_json::json!({"bucket": bucket, "generation": g}))
         }
         Cmd::Token { db, admin } => {
-            let store = Store::open(&db)?;
+            let store = Store::open(&database(db, config)?)?;
             println!("{}", lotline_hub::admin_token(&store, &admin)?);
             Ok(())
         }
@@ -313,7 +416,13 @@ fn is_loopback(listen: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-fn serve(db: &str, listen: &str, allow_plain_http: bool, tls: Option<(PathBuf, PathBuf)>) -> Result<(), Fail> {
+fn serve(
+    db: &str,
+    listen: &str,
+    allow_plain_http: bool,
+    tls: Option<(PathBuf, PathBuf)>,
+    log_level: Option<&str>,
+) -> Result<(), Fail> {
     #[cfg(not(feature = "tls"))]
     if tls.is_some() {
         return Err(fail(
@@ -337,7 +446,11 @@ fn serve(db: &str, listen: &str, allow_plain_http: bool, tls: Option<(PathBuf, P
         None => None,
     };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            // $RUST_LOG, else the configuration's [log] level, else info.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| log_level.unwrap_or("info").into()),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

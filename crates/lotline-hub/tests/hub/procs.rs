@@ -28,6 +28,7 @@ impl HubProc {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lotline-hub"))
             .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "error")
+            .env("LOTLINE_HUB_CONFIG", "")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

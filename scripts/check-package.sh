@@ -102,10 +102,14 @@ for deb in "$@"; do
         fi
     fi
 
-    # The unit, as systemd would load it from the installed tree.
+    # The unit, as systemd loads it, with ExecStart pointing at the unpacked binary (the package
+    # is not installed here) and the man page it names not looked up.
     if command -v systemd-analyze >/dev/null; then
-        unit=$tmp/root/usr/lib/systemd/system/$pkg.service
-        if out=$(systemd-analyze verify --root="$tmp/root" "$unit" 2>&1) && [ -z "$out" ]; then
+        mkdir -p "$tmp/unit"
+        unit=$tmp/unit/$pkg.service
+        sed "s|^ExecStart=/usr/bin/|ExecStart=$tmp/root/usr/bin/|" \
+            "$tmp/root/usr/lib/systemd/system/$pkg.service" >"$unit"
+        if out=$(systemd-analyze verify --man=no "$unit" 2>&1) && [ -z "$out" ]; then
             ok "systemd-analyze verify $pkg.service"
         else
             bad "systemd-analyze verify $pkg.service: $out"

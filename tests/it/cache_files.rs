@@ -531,7 +531,7 @@ fn a_cache_quick_check_finds_damaged_is_refused_by_run_script_and_opened_read_on
     let err = stderr(&o);
     assert!(
         err.contains(&format!(
-            "lotline: {p} is not a lotline database or is damaged (PRAGMA quick_check found: "
+            "ERROR {p} is not a lotline database or is damaged (PRAGMA quick_check found: "
         )) && err.contains("opening it read-only: nothing is recorded"),
         "{err}"
     );

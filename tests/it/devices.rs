@@ -96,7 +96,14 @@ fn serial_scanner_delivers_scans_with_their_symbology_and_survives_unplug() {
     let p = shipped("generic-cdc-scanner");
     let framing = cdc_framing();
     assert_eq!(framing.end, FrameEnd::SuffixThenGap);
-    let sim = SimScanner::start(SimScannerWire::Plain { framing, aim: true }, None).unwrap();
+    // Behind a stable link, as udev gives a real scanner: a replugged pseudo-terminal may get
+    // another /dev/pts number when other tests open terminals meanwhile.
+    let dir = tempfile::tempdir().unwrap();
+    let sim = SimScanner::start(
+        SimScannerWire::Plain { framing, aim: true },
+        Some(&dir.path().join("scanner")),
+    )
+    .unwrap();
     let (sink, mut ev) = sink();
     let port = sim.path().display().to_string();
     let _driver = devices::start(&p, Some(&port), sink, false).unwrap();
@@ -340,6 +347,7 @@ fn corrupt_frames_are_dropped_never_delivered_and_reported() {
 
 #[test]
 fn a_reader_that_comes_back_is_configured_again_and_keeps_reading() {
+    let dir = tempfile::tempdir().unwrap();
     let tags = population(10);
     let sim = SimReader::start(
         SimReaderOptions {
@@ -348,7 +356,8 @@ fn a_reader_that_comes_back_is_configured_again_and_keeps_reading() {
             rate: 300.0,
             ..Default::default()
         },
-        None,
+        // A stable link: the replugged terminal may get another /dev/pts number.
+        Some(&dir.path().join("reader")),
     )
     .unwrap();
     let (sink, mut ev) = sink();

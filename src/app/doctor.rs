@@ -496,6 +496,9 @@ fn hub(
 
 fn clock(r: &mut Report, input: &Input<'_>, store: &Store, hub_time: Option<DateTime<FixedOffset>>) {
     let now = input.now;
+    // To the second: a technician reads it out.
+    let secs = |t: DateTime<FixedOffset>| t.format("%Y-%m-%d %H:%M:%S %:z").to_string();
+    let at = secs(now);
     if let Some(h) = hub_time {
         let skew = (now - h).num_seconds();
         if skew.abs() > MAX_SKEW_S {
@@ -503,8 +506,11 @@ fn clock(r: &mut Report, input: &Input<'_>, store: &Store, hub_time: Option<Date
                 "clock",
                 Status::Attention,
                 Text::new(
-                    format!("{now} is {skew} s off the hub's {h}: set the time (NTP)"),
-                    format!("本机时间 {now} 与中心服务器 {h} 相差 {skew} 秒：请校准时间（NTP）"),
+                    format!("{at} is {skew} s off the hub's {}: set the time (NTP)", secs(h)),
+                    format!(
+                        "本机时间 {at} 与中心服务器 {} 相差 {skew} 秒：请校准时间（NTP）",
+                        secs(h)
+                    ),
                 ),
             );
         } else {
@@ -512,8 +518,8 @@ fn clock(r: &mut Report, input: &Input<'_>, store: &Store, hub_time: Option<Date
                 "clock",
                 Status::Ok,
                 Text::new(
-                    format!("{now}, within {} s of the hub's", skew.abs()),
-                    format!("{now}，与中心服务器相差 {} 秒以内", skew.abs()),
+                    format!("{at}, within {} s of the hub's", skew.abs()),
+                    format!("{at}，与中心服务器相差 {} 秒以内", skew.abs()),
                 ),
             );
         }
@@ -529,16 +535,16 @@ fn clock(r: &mut Report, input: &Input<'_>, store: &Store, hub_time: Option<Date
             "clock",
             Status::Attention,
             Text::new(
-                format!("{now} is before the last sync ({l}): the clock went back"),
-                format!("本机时间 {now} 早于上次同步（{l}）：时钟被调回"),
+                format!("{at} is before the last sync ({}): the clock went back", secs(l)),
+                format!("本机时间 {at} 早于上次同步（{}）：时钟被调回", secs(l)),
             ),
         ),
         _ => r.add(
             "clock",
             Status::Info,
             Text::new(
-                format!("{now}; not compared with the hub's (it did not answer)"),
-                format!("{now}；未与中心服务器比较（无应答）"),
+                format!("{at}; not compared with the hub's (it did not answer)"),
+                format!("{at}；未与中心服务器比较（无应答）"),
             ),
         ),
     }

@@ -1266,6 +1266,13 @@ fn doctor_reports_a_healthy_and_a_broken_setup() {
     assert!(out.contains("integrity check (PRAGMA quick_check) passed"), "{out}");
     assert!(out.contains("nothing waiting for the hub"), "{out}");
     assert!(out.trim_end().ends_with("All is well."), "{out}");
+    // The time to the second, as read out over the phone: `OK clock: 2026-12-02 20:46:09 +00:00, within …`.
+    let clock = out.lines().find(|l| l.starts_with("OK clock: ")).unwrap();
+    let stamp = clock["OK clock: ".len()..].split(", within").next().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S %:z").is_ok(),
+        "{clock}"
+    );
 
     // A device named with its port, unplugged.
     let o = lotline(&["--device", "zebra-ssi=/dev/lotline-test-missing", "doctor", "--db", dbs]);

@@ -105,11 +105,15 @@ fn run_one(store: &Store, scans: &[String], today: NaiveDate) -> anyhow::Result<
     Ok(stats(times))
 }
 
-fn peak_rss_mib() -> Option<f64> {
+/// A memory figure of this process from /proc/self/status (`VmRSS:`, `VmHWM:`), in KiB.
+pub(crate) fn rss_kib(field: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+    let line = s.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    Some(rss_kib("VmHWM:")? as f64 / 1024.0)
 }
 
 pub(crate) fn median(mut v: Vec<f64>) -> f64 {

@@ -24,7 +24,7 @@ use rand::rngs::SmallRng;
 use slint::ComponentHandle;
 use slint::platform::software_renderer::{MinimalSoftwareWindow, PremultipliedRgbaColor};
 
-use crate::bench::{BENCH_TODAY, bench_db, median, sample_scans};
+use crate::bench::{BENCH_TODAY, bench_db, median, rss_kib, sample_scans};
 use crate::ui::{AppWindow, Controller};
 
 /// The environment variable that turns an app start into a probe: the scan to judge.
@@ -125,7 +125,7 @@ impl Probe {
         let verdict = crate::ui::judge_first_scan(app, ctl, self.scan.as_bytes());
         self.draw(app, &mut buffer);
         let ready_ms = self.started.elapsed().as_secs_f64() * 1e3;
-        let (rss, hwm) = memory_kib();
+        let (rss, hwm) = (rss_kib("VmRSS:").unwrap_or(0), rss_kib("VmHWM:").unwrap_or(0));
         let line = serde_json::json!({
             "verdict": verdict,
             "frame_ms_in_process": frame_ms,
@@ -140,19 +140,6 @@ impl Probe {
         std::hint::black_box(&buffer);
         Ok(())
     }
-}
-
-/// This process's resident memory now and at its peak (VmRSS, VmHWM), in KiB.
-fn memory_kib() -> (u64, u64) {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        s.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// Drops a file's pages from the page cache, as a reboot would (a missing file is skipped).

@@ -64,12 +64,6 @@ fn now() -> DateTime<FixedOffset> {
     chrono::Local::now().fixed_offset()
 }
 
-fn rss_kib(field: &str) -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// Resets the peak resident set size the kernel keeps (VmHWM), so the next reading is the peak
 /// of what follows.
 fn reset_peak_rss() {
@@ -150,7 +144,7 @@ pub fn sync(lots: usize, commands: usize, rounds: usize, lookups: usize, dir: Op
         let t = Instant::now();
         let (n, _, apply_s) = sync_until_current(&rt, &mut store, &client)?;
         let secs = t.elapsed().as_secs_f64();
-        peak_kib = peak_kib.max(rss_kib("VmHWM:").unwrap_or(0));
+        peak_kib = peak_kib.max(crate::bench::rss_kib("VmHWM:").unwrap_or(0));
         anyhow::ensure!(
             store.count("lots")? as usize == lots,
             "round {round}: not every lot arrived"

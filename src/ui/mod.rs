@@ -338,13 +338,7 @@ pub fn refresh(app: &AppWindow, ctl: &Rc<RefCell<Controller>>) {
     if let Some(Err(e)) = c.session.poll_integrity_check() {
         let text = crate::domain::text::Text::of(&e);
         let now = (c.clock)();
-        c.devices.message = Some((
-            match c.lang {
-                Lang::En => text.en.clone(),
-                Lang::Zh => text.zh.clone(),
-            },
-            now,
-        ));
+        c.devices.message = Some((login::text(&text, c.lang), now));
         c.save_error = Some(text);
         render_scan(app, &c);
         render_status(app, &c);
